@@ -1,0 +1,328 @@
+package mend
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+const (
+	defaultTimeout     = 60 * time.Second
+	defaultUserAgent   = "mendflow"
+	defaultMaxBodySize = 256 << 20 // inventories of large projects run to tens of MiB
+	errorExcerptSize   = 512
+)
+
+// Client is a client of the Mend API: the v1.4 single-URL API on the Mend
+// host and the v2.0 REST API on the API host. The services hanging off it
+// group the calls by the area of the API they touch. A Client is safe for
+// concurrent use.
+type Client struct {
+	httpClient  *http.Client
+	v1URL       string
+	apiURL      string
+	userKey     Secret
+	email       string
+	userAgent   string
+	timeout     time.Duration
+	maxBodySize int64
+	retry       RetryPolicy
+	limiter     *rate.Limiter
+	auth        *authenticator
+
+	// Products covers product creation, deletion, tags and vitals.
+	Products *ProductsService
+	// Projects covers projects, their tags, vitals, inventory and state.
+	Projects *ProjectsService
+	// Organizations covers organization details, In-House libraries,
+	// pending tasks, notification settings and plugin request states.
+	Organizations *OrganizationsService
+	// GlobalOrganizations covers global organizations.
+	GlobalOrganizations *GlobalOrganizationsService
+	// Policies covers policies at all four levels and their application.
+	Policies *PoliciesService
+	// Groups covers user groups, their users and roles (v2.0).
+	Groups *GroupsService
+}
+
+type service struct{ client *Client }
+
+// Option configures a Client.
+type Option func(*Client) error
+
+// WithAPIURL sets the host of the v2.0 and v3.0 REST API, such as
+// https://api-saas.mend.io. It defaults to the Mend URL given to NewClient.
+func WithAPIURL(apiURL string) Option {
+	return func(c *Client) error {
+		u, err := baseURL(apiURL)
+		if err != nil {
+			return fmt.Errorf("API URL: %w", err)
+		}
+		c.apiURL = u
+		return nil
+	}
+}
+
+// WithUserEmail sets the e-mail address that the JWT login of the v2.0 API
+// needs along with the user key.
+func WithUserEmail(email string) Option {
+	return func(c *Client) error { c.email = email; return nil }
+}
+
+// WithHTTPClient sets the HTTP client. Its Timeout should be zero: the Client
+// bounds each attempt itself (see WithTimeout).
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *Client) error {
+		if hc == nil {
+			return errors.New("nil HTTP client")
+		}
+		c.httpClient = hc
+		return nil
+	}
+}
+
+// WithTimeout bounds each attempt of a request, body included. Some Mend
+// calls (large deletes, inventories) take minutes; the default is one minute.
+func WithTimeout(d time.Duration) Option {
+	return func(c *Client) error {
+		if d <= 0 {
+			return errors.New("timeout must be positive")
+		}
+		c.timeout = d
+		return nil
+	}
+}
+
+// WithRetry sets how transient failures are retried within one call.
+func WithRetry(p RetryPolicy) Option {
+	return func(c *Client) error { c.retry = p; return nil }
+}
+
+// WithRateLimiter makes every attempt wait for the limiter first. Share one
+// limiter between clients to bound a whole process's rate toward Mend.
+func WithRateLimiter(l *rate.Limiter) Option {
+	return func(c *Client) error { c.limiter = l; return nil }
+}
+
+// WithUserAgent sets the User-Agent header.
+func WithUserAgent(ua string) Option {
+	return func(c *Client) error { c.userAgent = ua; return nil }
+}
+
+// WithLoginV3 makes the client log in with the two-step v3.0 login
+// (refresh token, then access token) instead of the v2.0 login.
+func WithLoginV3() Option {
+	return func(c *Client) error { c.auth.v3 = true; return nil }
+}
+
+// WithMaxBodySize bounds the size of a response body the client reads.
+func WithMaxBodySize(n int64) Option {
+	return func(c *Client) error {
+		if n <= 0 {
+			return errors.New("max body size must be positive")
+		}
+		c.maxBodySize = n
+		return nil
+	}
+}
+
+// NewClient returns a client of the Mend instance at mendURL (such as
+// https://saas.mend.io) acting with userKey.
+func NewClient(mendURL string, userKey Secret, opts ...Option) (*Client, error) {
+	u, err := baseURL(mendURL)
+	if err != nil {
+		return nil, fmt.Errorf("mend: Mend URL: %w", err)
+	}
+	if userKey == "" {
+		return nil, errors.New("mend: user key is required")
+	}
+	c := &Client{
+		httpClient:  &http.Client{},
+		v1URL:       u + "/api/v1.4",
+		apiURL:      u,
+		userKey:     userKey,
+		userAgent:   defaultUserAgent,
+		timeout:     defaultTimeout,
+		maxBodySize: defaultMaxBodySize,
+		retry:       DefaultRetryPolicy(),
+	}
+	c.auth = newAuthenticator(c)
+	for _, opt := range opts {
+		if err := opt(c); err != nil {
+			return nil, fmt.Errorf("mend: %w", err)
+		}
+	}
+	s := service{client: c}
+	c.Products = (*ProductsService)(&s)
+	c.Projects = (*ProjectsService)(&s)
+	c.Organizations = (*OrganizationsService)(&s)
+	c.GlobalOrganizations = (*GlobalOrganizationsService)(&s)
+	c.Policies = (*PoliciesService)(&s)
+	c.Groups = (*GroupsService)(&s)
+	return c, nil
+}
+
+// String describes the client without its credentials.
+func (c *Client) String() string {
+	return fmt.Sprintf("mend.Client{url: %s, apiURL: %s, userKey: %s}", c.v1URL, c.apiURL, c.userKey)
+}
+
+// GoString keeps %#v from printing the credentials.
+func (c *Client) GoString() string { return c.String() }
+
+func baseURL(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", err
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return "", fmt.Errorf("%q is not an http(s) URL with a host", raw)
+	}
+	if u.User != nil {
+		return "", errors.New("credentials do not belong in the URL")
+	}
+	u.RawQuery, u.Fragment = "", ""
+	return strings.TrimSuffix(u.String(), "/"), nil
+}
+
+// Response is the last HTTP response of a call, with what the API said about
+// it beyond the data.
+type Response struct {
+	*http.Response
+	// Attempts is how many times the request was sent.
+	Attempts int
+	// SupportToken identifies a v2.0 request to Mend support.
+	SupportToken string
+	// TotalItems and IsLastPage describe a page of a v2.0 list.
+	TotalItems int
+	IsLastPage bool
+}
+
+// request is one HTTP exchange that the retry loop may repeat.
+type request struct {
+	op     string // request type or REST operation, for errors
+	method string
+	url    string
+	body   []byte
+	header http.Header
+}
+
+// send performs req with the retry policy, the rate limiter and the
+// per-attempt timeout, and hands a successful body to decode.
+func (c *Client) send(ctx context.Context, req request, decode func(resp *Response, body []byte) error) (*Response, error) {
+	var last *Response
+	attempts := 0
+	err := c.retry.run(ctx, func() error {
+		attempts++
+		resp, err := c.attempt(ctx, req, decode)
+		if resp != nil {
+			last = resp
+		}
+		return err
+	})
+	if last != nil {
+		last.Attempts = attempts
+	}
+	return last, err
+}
+
+func (c *Client) attempt(ctx context.Context, req request, decode func(*Response, []byte) error) (*Response, error) {
+	if c.limiter != nil {
+		if err := c.limiter.Wait(ctx); err != nil {
+			return nil, fmt.Errorf("mend %s: waiting for rate limit: %w", req.op, err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+
+	var body io.Reader
+	if req.body != nil {
+		body = bytes.NewReader(req.body)
+	}
+	hreq, err := http.NewRequestWithContext(ctx, req.method, req.url, body)
+	if err != nil {
+		return nil, fmt.Errorf("mend %s: %w", req.op, err)
+	}
+	for k, vs := range req.header {
+		hreq.Header[k] = vs
+	}
+	if req.body != nil {
+		hreq.Header.Set("Content-Type", "application/json")
+	}
+	hreq.Header.Set("Accept", "application/json")
+	hreq.Header.Set("User-Agent", c.userAgent)
+
+	hresp, err := c.httpClient.Do(hreq)
+	if err != nil {
+		return nil, fmt.Errorf("mend %s: %w", req.op, unwrapURLError(err))
+	}
+	defer hresp.Body.Close()
+	resp := &Response{Response: hresp}
+
+	data, err := io.ReadAll(io.LimitReader(hresp.Body, c.maxBodySize+1))
+	if err != nil {
+		return resp, fmt.Errorf("mend %s: reading response: %w", req.op, err)
+	}
+	if int64(len(data)) > c.maxBodySize {
+		return resp, fmt.Errorf("mend %s: response larger than %d bytes", req.op, c.maxBodySize)
+	}
+	if hresp.StatusCode < 200 || hresp.StatusCode > 299 {
+		return resp, &HTTPError{
+			Method:     req.method,
+			URL:        redactURL(hreq.URL),
+			StatusCode: hresp.StatusCode,
+			Message:    errorMessage(data),
+			RetryAfter: parseRetryAfter(hresp.Header.Get("Retry-After"), time.Now()),
+		}
+	}
+	return resp, decode(resp, data)
+}
+
+// unwrapURLError drops the *url.Error layer, whose text repeats the URL, and
+// keeps the cause (a timeout, a reset connection) for classification.
+func unwrapURLError(err error) error {
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		return uerr.Err
+	}
+	return err
+}
+
+func redactURL(u *url.URL) string {
+	c := *u
+	c.User, c.RawQuery, c.Fragment = nil, "", ""
+	return c.String()
+}
+
+// errorMessage pulls a message out of an error body, or an excerpt of it.
+func errorMessage(body []byte) string {
+	var shape struct {
+		Message      string `json:"message"`
+		ErrorMessage string `json:"errorMessage"`
+		RetVal       struct {
+			Message      string `json:"message"`
+			ErrorMessage string `json:"errorMessage"`
+		} `json:"retVal"`
+	}
+	if json.Unmarshal(body, &shape) == nil {
+		for _, m := range []string{shape.RetVal.ErrorMessage, shape.RetVal.Message, shape.ErrorMessage, shape.Message} {
+			if m != "" {
+				return m
+			}
+		}
+	}
+	s := strings.TrimSpace(string(body))
+	if len(s) > errorExcerptSize {
+		s = s[:errorExcerptSize] + "…"
+	}
+	return s
+}

@@ -1,0 +1,201 @@
+package mend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Error codes that Mend answers in a v1.4 errorCode body. The pages do not list
+// them; these are the ones seen in public clients.
+const (
+	CodeInvalidProductToken  = 1003
+	CodeInvalidProjectToken  = 1004
+	CodeProductNameTaken     = 2001
+	CodeUserNotInOrg         = 2007
+	CodeGroupNotFound        = 2008
+	CodeProjectNameTaken     = 2010
+	CodeUserNotFound         = 2011
+	CodeInactiveOrganization = 2015
+	CodeInvalidOptionValue   = 2021
+	CodeInvalidParameters    = 3000
+	CodeMissingFields        = 3010
+	CodeUnexpected           = 4000
+	CodeNotAllowed           = 5001
+	CodeInvalidKeyUUID       = 8000
+)
+
+// APIError is a v1.4 answer of the form {"errorCode": N, "errorMessage": "..."},
+// which Mend usually sends with HTTP 200.
+type APIError struct {
+	RequestType string
+	Code        int
+	Message     string
+}
+
+func (e *APIError) Error() string {
+	return fmt.Sprintf("mend %s: error %d: %s", e.RequestType, e.Code, e.Message)
+}
+
+// HTTPError is an answer with a status outside 2xx.
+type HTTPError struct {
+	Method     string
+	URL        string // without query or credentials
+	StatusCode int
+	// Message is what Mend said, when the body held a message; otherwise a
+	// short excerpt of the body.
+	Message string
+	// RetryAfter is the wait that a Retry-After header asked for, or zero.
+	RetryAfter time.Duration
+}
+
+func (e *HTTPError) Error() string {
+	msg := fmt.Sprintf("mend %s %s: %d %s", e.Method, e.URL, e.StatusCode, http.StatusText(e.StatusCode))
+	if e.Message != "" {
+		msg += ": " + e.Message
+	}
+	return msg
+}
+
+// DecodeError reports a body that could not be decoded into the expected shape.
+type DecodeError struct {
+	Operation string
+	Err       error
+}
+
+func (e *DecodeError) Error() string { return fmt.Sprintf("mend %s: decoding response: %v", e.Operation, e.Err) }
+func (e *DecodeError) Unwrap() error { return e.Err }
+
+// Class says whether a failed call may succeed when tried again.
+type Class int
+
+const (
+	// Permanent failures fail again when retried: bad tokens, name conflicts,
+	// missing permissions, malformed requests.
+	Permanent Class = iota
+	// Transient failures may pass later: rate limits, server errors, network
+	// errors, timeouts and Mend's sporadic error 3000.
+	Transient
+)
+
+func (c Class) String() string {
+	if c == Transient {
+		return "transient"
+	}
+	return "permanent"
+}
+
+// Classify decides, in one place for all of mendflow, whether err is worth
+// retrying. Errors it does not recognise are permanent, so that an unknown
+// failure stops rather than loops.
+func Classify(err error) Class {
+	var apiErr *APIError
+	var httpErr *HTTPError
+	switch {
+	case err == nil:
+		return Permanent
+	case errors.Is(err, context.Canceled):
+		// The caller gave up; retrying would override that decision.
+		return Permanent
+	case errors.As(err, &apiErr):
+		switch apiErr.Code {
+		case CodeInvalidParameters, CodeUnexpected:
+			// 3000 comes back sporadically on valid requests; 4000 is Mend's
+			// own unexpected failure. Existing clients retry both.
+			return Transient
+		}
+		return Permanent
+	case errors.As(err, &httpErr):
+		switch httpErr.StatusCode {
+		case http.StatusTooManyRequests, http.StatusRequestTimeout:
+			return Transient
+		}
+		if httpErr.StatusCode >= 500 {
+			return Transient
+		}
+		return Permanent
+	case errors.Is(err, context.DeadlineExceeded),
+		errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, io.EOF),
+		errors.Is(err, syscall.ECONNRESET),
+		errors.Is(err, syscall.ECONNREFUSED),
+		errors.Is(err, syscall.EPIPE):
+		return Transient
+	}
+	var netErr net.Error
+	if errors.As(err, &netErr) {
+		return Transient
+	}
+	var decErr *DecodeError
+	if errors.As(err, &decErr) {
+		// A truncated or garbled body is a transport fault more often than a
+		// change of API.
+		return Transient
+	}
+	return Permanent
+}
+
+// IsTransient reports whether err is worth retrying; see Classify.
+func IsTransient(err error) bool { return Classify(err) == Transient }
+
+// RetryAfter returns the wait Mend asked for with a Retry-After header, if any.
+func RetryAfter(err error) (time.Duration, bool) {
+	var httpErr *HTTPError
+	if errors.As(err, &httpErr) && httpErr.RetryAfter > 0 {
+		return httpErr.RetryAfter, true
+	}
+	return 0, false
+}
+
+// IsCode reports whether err is a v1.4 API error with one of the given codes.
+func IsCode(err error, codes ...int) bool {
+	var apiErr *APIError
+	if !errors.As(err, &apiErr) {
+		return false
+	}
+	for _, c := range codes {
+		if apiErr.Code == c {
+			return true
+		}
+	}
+	return false
+}
+
+// IsNameTaken reports whether err says a product or project of that name
+// already exists.
+func IsNameTaken(err error) bool { return IsCode(err, CodeProductNameTaken, CodeProjectNameTaken) }
+
+// IsNotFound reports whether err says the product, project or group named by
+// the request does not exist.
+func IsNotFound(err error) bool {
+	var httpErr *HTTPError
+	if errors.As(err, &httpErr) && httpErr.StatusCode == http.StatusNotFound {
+		return true
+	}
+	return IsCode(err, CodeInvalidProductToken, CodeInvalidProjectToken, CodeGroupNotFound)
+}
+
+// parseRetryAfter reads a Retry-After header: delay-seconds or an HTTP date.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.Atoi(v); err == nil {
+		if secs < 0 {
+			return 0
+		}
+		return time.Duration(secs) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}

@@ -1,0 +1,203 @@
+package mendsim
+
+import (
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// AnyOp makes a fault hit every operation.
+const AnyOp = "*"
+
+// Fault makes the simulator misbehave on an operation (a v1.4 request type
+// such as "createProject", or a REST operation such as "applyProjectPolicies").
+// Latency delays the answer; then at most one of Drop, Status and ErrorCode
+// replaces it. A fault with only Latency lets the call through, late.
+type Fault struct {
+	Op      string        `json:"op"`
+	Latency time.Duration `json:"-"`
+	// Status answers this HTTP status (429, 500, 502, 503, ...) instead.
+	Status int `json:"status,omitempty"`
+	// RetryAfter is sent as a Retry-After header with Status.
+	RetryAfter time.Duration `json:"-"`
+	// Drop closes the connection without answering.
+	Drop bool `json:"drop,omitempty"`
+	// ErrorCode answers a v1.4 {"errorCode": N} body with HTTP 200 instead.
+	ErrorCode int `json:"errorCode,omitempty"`
+	// Count limits the fault to this many hits; 0 means no limit.
+	Count int `json:"count,omitempty"`
+	// Every makes the fault hit only every Nth matching call, for sporadic
+	// failures; 0 or 1 means every call.
+	Every int `json:"every,omitempty"`
+	// For ends the fault after this long; 0 means until cleared.
+	For time.Duration `json:"-"`
+}
+
+// faultJSON is how a Fault reads and writes in JSON: durations as Go
+// duration strings ("250ms", "1m").
+type faultJSON struct {
+	faultFields
+	Latency    string `json:"latency,omitempty"`
+	RetryAfter string `json:"retryAfter,omitempty"`
+	For        string `json:"for,omitempty"`
+}
+
+// faultFields is Fault without its methods, so that faultJSON does not
+// inherit them.
+type faultFields Fault
+
+// UnmarshalJSON reads a fault with durations written like "250ms" or "1m".
+func (f *Fault) UnmarshalJSON(b []byte) error {
+	var j faultJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*f = Fault(j.faultFields)
+	for _, d := range []struct {
+		name string
+		in   string
+		out  *time.Duration
+	}{{"latency", j.Latency, &f.Latency}, {"retryAfter", j.RetryAfter, &f.RetryAfter}, {"for", j.For, &f.For}} {
+		if d.in == "" {
+			continue
+		}
+		v, err := time.ParseDuration(d.in)
+		if err != nil {
+			return fmt.Errorf("fault %s: %w", d.name, err)
+		}
+		*d.out = v
+	}
+	return nil
+}
+
+// MarshalJSON writes durations like "250ms".
+func (f Fault) MarshalJSON() ([]byte, error) {
+	j := faultJSON{faultFields: faultFields(f)}
+	if f.Latency > 0 {
+		j.Latency = f.Latency.String()
+	}
+	if f.RetryAfter > 0 {
+		j.RetryAfter = f.RetryAfter.String()
+	}
+	if f.For > 0 {
+		j.For = f.For.String()
+	}
+	return json.Marshal(j)
+}
+
+func (f Fault) validate() error {
+	n := 0
+	for _, set := range []bool{f.Drop, f.Status != 0, f.ErrorCode != 0} {
+		if set {
+			n++
+		}
+	}
+	switch {
+	case f.Op == "":
+		return fmt.Errorf("fault: op is required (a request type, an operation, or %q)", AnyOp)
+	case n > 1:
+		return fmt.Errorf("fault on %s: drop, status and errorCode exclude each other", f.Op)
+	case n == 0 && f.Latency <= 0:
+		return fmt.Errorf("fault on %s: does nothing; set latency, drop, status or errorCode", f.Op)
+	case f.Status != 0 && (f.Status < 400 || f.Status > 599):
+		return fmt.Errorf("fault on %s: status %d is not an error status", f.Op, f.Status)
+	case f.Latency < 0 || f.RetryAfter < 0 || f.For < 0 || f.Count < 0 || f.Every < 0:
+		return fmt.Errorf("fault on %s: negative values are not allowed", f.Op)
+	}
+	return nil
+}
+
+type activeFault struct {
+	Fault
+	until time.Time // zero: no end
+	seen  int
+	hits  int
+}
+
+type faultSet struct {
+	mu     sync.Mutex
+	faults []*activeFault
+}
+
+func (fs *faultSet) set(f Fault, now time.Time) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	a := &activeFault{Fault: f}
+	if f.For > 0 {
+		a.until = now.Add(f.For)
+	}
+	for i, old := range fs.faults {
+		if old.Op == f.Op {
+			fs.faults[i] = a
+			return
+		}
+	}
+	fs.faults = append(fs.faults, a)
+}
+
+func (fs *faultSet) clear() {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	fs.faults = nil
+}
+
+func (fs *faultSet) list(now time.Time) []Fault {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	out := []Fault{}
+	for _, a := range fs.faults {
+		if a.live(now) {
+			out = append(out, a.Fault)
+		}
+	}
+	return out
+}
+
+func (a *activeFault) live(now time.Time) bool {
+	return (a.until.IsZero() || now.Before(a.until)) && (a.Count == 0 || a.hits < a.Count)
+}
+
+// hit returns the fault that applies to this call of op, if any. A fault set
+// on the operation itself wins over one set on AnyOp.
+func (fs *faultSet) hit(op string, now time.Time) (Fault, bool) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	var match *activeFault
+	for _, a := range fs.faults {
+		if !a.live(now) {
+			continue
+		}
+		if a.Op == op {
+			match = a
+			break
+		}
+		if a.Op == AnyOp && match == nil {
+			match = a
+		}
+	}
+	if match == nil {
+		return Fault{}, false
+	}
+	match.seen++
+	if match.Every > 1 && match.seen%match.Every != 0 {
+		return Fault{}, false
+	}
+	match.hits++
+	return match.Fault, true
+}
+
+// SetFault makes f apply from now on, replacing a fault on the same Op.
+func (s *Simulator) SetFault(f Fault) error {
+	if err := f.validate(); err != nil {
+		return err
+	}
+	s.faults.set(f, s.now())
+	return nil
+}
+
+// ClearFaults removes every fault.
+func (s *Simulator) ClearFaults() { s.faults.clear() }
+
+// Faults returns the faults in force.
+func (s *Simulator) Faults() []Fault { return s.faults.list(s.now()) }

@@ -1,0 +1,188 @@
+package mendsim
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// restRoute is one v2.0 or v3.0 endpoint.
+type restRoute struct {
+	pattern string // http.ServeMux pattern, method included
+	op      string // name in the call record and for faults
+	// key holds the answer in the envelope: "retVal" for v2.0, "response"
+	// for v3.0.
+	key    string
+	public bool // no JWT needed (the logins)
+	h      restHandler
+}
+
+// restHandler answers a REST call. It runs with the simulator's mutex held
+// and returns the value of retVal, or a *statusError.
+type restHandler func(c *restCall) (any, error)
+
+// restCall is a REST request being handled.
+type restCall struct {
+	r     *http.Request
+	body  []byte
+	org   *org   // the organization of the JWT
+	email string // the user of the JWT
+	// page, when a list handler sets it, becomes additionalData.
+	page *pageInfo
+}
+
+type pageInfo struct {
+	totalItems int
+	isLastPage bool
+}
+
+// statusError is a REST failure answered with an HTTP status.
+type statusError struct {
+	status int
+	msg    string
+}
+
+func (e *statusError) Error() string { return e.msg }
+
+func httpError(status int, msg string) error { return &statusError{status: status, msg: msg} }
+
+// decode reads the JSON body into v.
+func (c *restCall) decode(v any) error {
+	if len(c.body) == 0 {
+		return httpError(http.StatusBadRequest, "request body is required")
+	}
+	if err := json.Unmarshal(c.body, v); err != nil {
+		return httpError(http.StatusBadRequest, "invalid request body: "+err.Error())
+	}
+	return nil
+}
+
+func (s *Simulator) restRoutes() []restRoute {
+	var all []restRoute
+	all = append(all, s.loginRoutes()...)
+	all = append(all, s.processRoutes()...)
+	all = append(all, s.groupRoutes()...)
+	return all
+}
+
+func (s *Simulator) rest(rt restRoute) http.Handler {
+	api := "v2.0"
+	if strings.HasPrefix(rt.pattern, "POST /api/v3.0") || strings.Contains(rt.pattern, " /api/v3.0") {
+		api = "v3.0"
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		x := s.begin(w, r, api, rt.op)
+		defer x.finish()
+		body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBody+1))
+		if err != nil || len(body) > maxRequestBody {
+			x.writeRESTError(rt.key, httpError(http.StatusRequestEntityTooLarge, "request body too large or unreadable"))
+			return
+		}
+		x.call.Request = withoutSecrets(body)
+		if x.fault() {
+			return
+		}
+		c := &restCall{r: r, body: body}
+		if !rt.public {
+			if err := s.authenticate(c); err != nil {
+				x.writeRESTError(rt.key, err)
+				return
+			}
+		}
+		s.mu.Lock()
+		out, err := rt.h(c)
+		s.mu.Unlock()
+		if err != nil {
+			x.writeRESTError(rt.key, err)
+			return
+		}
+		env := map[string]any{"supportToken": supportToken(), rt.key: out}
+		if c.page != nil {
+			env["additionalData"] = map[string]string{
+				"totalItems": strconv.Itoa(c.page.totalItems),
+				"isLastPage": strconv.FormatBool(c.page.isLastPage),
+			}
+		}
+		x.writeJSON(http.StatusOK, env)
+	})
+}
+
+func (x *exchange) writeRESTError(key string, err error) {
+	status, msg := http.StatusInternalServerError, "unexpected error"
+	var se *statusError
+	if errors.As(err, &se) {
+		status, msg = se.status, se.msg
+	}
+	x.writeJSON(status, map[string]any{"supportToken": supportToken(), key: map[string]string{"errorMessage": msg}})
+}
+
+// withoutSecrets drops the user key from a logged JSON body.
+func withoutSecrets(body []byte) json.RawMessage {
+	if len(body) == 0 {
+		return nil
+	}
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(body, &fields) != nil {
+		return nil
+	}
+	return withoutUserKey(fields)
+}
+
+// jwtClaims are the claims of the simulator's JWTs.
+type jwtClaims struct {
+	Org   string `json:"org"`
+	Email string `json:"email"`
+	jwt.RegisteredClaims
+}
+
+func (s *Simulator) issueJWT(o *org, email string) (string, time.Time, error) {
+	now := s.now()
+	exp := now.Add(s.cfg.JWTLifetime)
+	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, jwtClaims{
+		Org:   o.token,
+		Email: email,
+		RegisteredClaims: jwt.RegisteredClaims{
+			Subject:   email,
+			IssuedAt:  jwt.NewNumericDate(now),
+			ExpiresAt: jwt.NewNumericDate(exp),
+			ID:        newUUID(),
+		},
+	})
+	signed, err := tok.SignedString(s.jwtKey)
+	return signed, exp, err
+}
+
+// authenticate checks the Bearer JWT and that the path's organization, if
+// any, is the JWT's: a JWT is valid for one organization.
+func (s *Simulator) authenticate(c *restCall) error {
+	raw, ok := strings.CutPrefix(c.r.Header.Get("Authorization"), "Bearer ")
+	if !ok || raw == "" {
+		return httpError(http.StatusUnauthorized, "missing Bearer token")
+	}
+	var claims jwtClaims
+	_, err := jwt.ParseWithClaims(raw, &claims, func(*jwt.Token) (any, error) { return s.jwtKey, nil },
+		jwt.WithValidMethods([]string{"HS256"}), jwt.WithTimeFunc(s.now))
+	switch {
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return httpError(http.StatusUnauthorized, "JWT token expired")
+	case err != nil:
+		return httpError(http.StatusUnauthorized, "invalid JWT token")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o := s.st.orgs[claims.Org]
+	if o == nil {
+		return httpError(http.StatusUnauthorized, "invalid JWT token")
+	}
+	if p := c.r.PathValue("orgToken"); p != "" && p != o.token && p != o.uuid {
+		return httpError(http.StatusForbidden, "the JWT is for another organization")
+	}
+	c.org, c.email = o, claims.Email
+	return nil
+}

@@ -1,0 +1,99 @@
+package mendsim
+
+import (
+	"sort"
+	"time"
+
+	"github.com/mendflow/mendflow/pkg/mend"
+)
+
+// The lookups below answer unknown tokens as Mend does. They run with the
+// mutex held.
+
+func (s *Simulator) orgOf(token string) (*org, error) {
+	if o := s.st.orgs[token]; o != nil {
+		return o, nil
+	}
+	// An organization the user key has no access to looks the same as one
+	// that does not exist.
+	return nil, apiError(mend.CodeNotAllowed, "User is not allowed to perform this action")
+}
+
+func (s *Simulator) globalOrgOf(token string) (*globalOrg, error) {
+	if g := s.st.globalOrgs[token]; g != nil {
+		return g, nil
+	}
+	return nil, apiError(mend.CodeNotAllowed, "User is not allowed to perform this action")
+}
+
+func (s *Simulator) productOf(token string) (*product, error) {
+	if p := s.st.products[token]; p != nil {
+		return p, nil
+	}
+	return nil, apiError(mend.CodeInvalidProductToken, "Invalid product token: %s", token)
+}
+
+func (s *Simulator) projectOf(token string) (*project, error) {
+	if p := s.st.projects[token]; p != nil {
+		return p, nil
+	}
+	return nil, apiError(mend.CodeInvalidProjectToken, "Invalid project token: %s", token)
+}
+
+func (s *Simulator) sortedOrgs() []*org {
+	out := make([]*org, 0, len(s.st.orgs))
+	for _, o := range s.st.orgs {
+		out = append(out, o)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].created.Before(out[j].created) || out[i].created.Equal(out[j].created) && out[i].token < out[j].token })
+	return out
+}
+
+// productNamed finds a product of o by name.
+func (s *Simulator) productNamed(o *org, name string) *product {
+	for _, t := range o.products {
+		if p := s.st.products[t]; p.name == name {
+			return p
+		}
+	}
+	return nil
+}
+
+// projectNamed finds a project of p by name.
+func (s *Simulator) projectNamed(p *product, name string) *project {
+	for _, t := range p.projects {
+		if j := s.st.projects[t]; j.name == name {
+			return j
+		}
+	}
+	return nil
+}
+
+// addProduct creates a product in o.
+func (st *state) addProduct(o *org, name string, now time.Time) *product {
+	p := &product{id: st.id(), token: newToken(), name: name, org: o.token, created: now, updated: now, tags: tagSet{}}
+	st.products[p.token] = p
+	o.products = append(o.products, p.token)
+	return p
+}
+
+// addProject creates a project in p.
+func (st *state) addProject(p *product, name, description string, now time.Time) *project {
+	j := &project{
+		id: st.id(), token: newToken(), name: name, description: description, product: p.token,
+		created: now, updated: now, tags: tagSet{}, lastProcess: "SETUP",
+	}
+	st.projects[j.token] = j
+	p.projects = append(p.projects, j.token)
+	p.updated = now
+	return j
+}
+
+func removeString(list []string, v string) []string {
+	for i, x := range list {
+		if x == v {
+			return append(list[:i:i], list[i+1:]...)
+		}
+	}
+	return list
+}

@@ -1,0 +1,63 @@
+package mendsim
+
+import "strings"
+
+// seed builds the demo organization: the configured user, a product with two
+// projects, their libraries, hierarchy and dependencies.
+func (s *Simulator) seed() *state {
+	st := newState()
+	now := s.now()
+	admin := &user{id: st.id(), uuid: newUUID(), name: "Demo Admin", email: strings.ToLower(s.cfg.UserEmail), userType: "REGULAR", accountStatus: "ACTIVE"}
+	st.users[admin.email] = admin
+	o := &org{token: s.cfg.OrgToken, uuid: newUUID(), name: s.cfg.OrgName, created: now, members: []string{admin.email}}
+	st.orgs[o.token] = o
+
+	prod := st.addProduct(o, "demo-product", now)
+	prod.tags.add("team", "platform")
+	api := st.addProject(prod, "demo-api", "Demo service with a Maven inventory", now)
+	api.tags.add("environment", "staging")
+	api.plugin, api.pluginVer, api.uploadedBy = "unified agent", "24.1.1", admin.email
+	api.lastProcess = "UPDATE_ALERTS"
+	api.libraries = demoLibraries()
+	web := st.addProject(prod, "demo-web", "", now)
+	web.plugin, web.pluginVer, web.uploadedBy = "unified agent", "24.1.1", admin.email
+
+	s.seedOrganization(st, o, api)
+	s.seedGroups(st, o)
+	return st
+}
+
+// demoLibraries is a small inventory after the pages' examples: log4j alone,
+// akka-actor with two dependencies.
+func demoLibraries() []*library {
+	apache := license{name: "Apache 2.0", url: "http://www.opensource.org/licenses/Apache-2.0"}
+	return []*library{
+		{
+			keyUUID: "1f9ee6ec-eded-45d3-8fdb-2d0d735e5b14", keyID: 43, filename: "log4j-1.2.17.jar",
+			name: "log4j", groupID: "log4j", artifactID: "log4j", version: "1.2.17",
+			sha1: "5af35056b4d257e4b64b9e8069c0746e8b08629f", libType: "MAVEN_ARTIFACT",
+			licenses: []license{apache}, scope: "COMPILE", extension: "jar",
+			sourceFiles: []sourceFile{{sha1: "6bf3b8ddfecac64a916ba69de50e9faac70992ba", name: "Logger.java", path: "src/main/java/org/apache/log4j/Logger.java"}},
+		},
+		{
+			keyUUID: "f362c53f-ce25-4d0c-b53b-ee2768b32d1a", keyID: 45, filename: "akka-actor_2.11-2.5.2.jar",
+			name: "akka-actor", groupID: "com.typesafe.akka", artifactID: "akka-actor_2.11", version: "2.5.2",
+			sha1: "183ccaed9002bfa10628a5df48e7bac6f1c03f7b", libType: "MAVEN_ARTIFACT",
+			licenses: []license{apache}, scope: "COMPILE", extension: "jar",
+			dependencies: []*library{
+				{
+					keyUUID: "49c6840d-bf96-470f-8892-6c2a536c91eb", keyID: 44, filename: "scala-library-2.11.11.jar",
+					name: "Scala Library", groupID: "org.scala-lang", artifactID: "scala-library", version: "2.11.11",
+					sha1: "e283d2b7fde6504f6a86458b1f6af465353907cc", libType: "MAVEN_ARTIFACT",
+					licenses: []license{{name: "BSD 3", url: "http://www.opensource.org/licenses/BSD-3-Clause"}}, scope: "COMPILE", extension: "jar",
+				},
+				{
+					keyUUID: "426c0056-f180-4cac-a9dd-c266a76b32c9", keyID: 47, filename: "config-1.3.1.jar",
+					name: "config", groupID: "com.typesafe", artifactID: "config", version: "1.3.1",
+					sha1: "2cf7a6cc79732e3bdf1647d7404279900ca63eb0", libType: "MAVEN_ARTIFACT",
+					licenses: []license{apache}, scope: "COMPILE", extension: "jar",
+				},
+			},
+		},
+	}
+}

@@ -1,0 +1,255 @@
+package mendsim
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mendflow/mendflow/pkg/mend"
+)
+
+// maxRequestBody bounds what the simulator reads of a request.
+const maxRequestBody = 8 << 20
+
+func (s *Simulator) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /api/v1.4", s.serveV1)
+	mux.HandleFunc("POST /api/v1.4/", s.serveV1)
+	for _, r := range s.restRoutes() {
+		mux.Handle(r.pattern, s.rest(r))
+	}
+	s.adminRoutes(mux)
+	return mux
+}
+
+// exchange is one request being answered: what the call record keeps of it,
+// and the writer that answers it.
+type exchange struct {
+	s    *Simulator
+	w    http.ResponseWriter
+	r    *http.Request
+	call Call
+}
+
+func (s *Simulator) begin(w http.ResponseWriter, r *http.Request, api, op string) *exchange {
+	return &exchange{s: s, w: w, r: r, call: Call{
+		Time: s.now(), API: api, Op: op, Method: r.Method, Path: r.URL.Path,
+	}}
+}
+
+// fault applies an injected fault. It reports whether the fault answered
+// the call, in which case the caller must stop.
+func (x *exchange) fault() bool {
+	f, ok := x.s.faults.hit(x.call.Op, x.s.now())
+	if !ok {
+		return false
+	}
+	if f.Latency > 0 {
+		if !sleep(x.r.Context(), f.Latency) {
+			x.call.Status = 0
+			x.call.Fault = true
+			return true
+		}
+	}
+	switch {
+	case f.Drop:
+		x.call.Fault = true
+		if hj, ok := x.w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				conn.Close()
+				return true
+			}
+		}
+		// No hijacking (HTTP/2): abort the handler, which resets the stream.
+		panic(http.ErrAbortHandler)
+	case f.Status != 0:
+		x.call.Fault = true
+		if f.RetryAfter > 0 {
+			secs := int((f.RetryAfter + time.Second - 1) / time.Second)
+			x.w.Header().Set("Retry-After", strconv.Itoa(secs))
+		}
+		x.writeJSON(f.Status, map[string]any{"supportToken": supportToken(), "retVal": map[string]string{
+			"errorMessage": http.StatusText(f.Status),
+		}})
+		return true
+	case f.ErrorCode != 0 && x.call.API == "v1.4":
+		x.call.Fault = true
+		x.writeAPIError(&mend.APIError{Code: f.ErrorCode, Message: faultMessage(f.ErrorCode)})
+		return true
+	}
+	return false
+}
+
+func faultMessage(code int) string {
+	if code == mend.CodeInvalidParameters {
+		return "Invalid request parameters"
+	}
+	return fmt.Sprintf("Simulated error %d", code)
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (x *exchange) writeJSON(status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		body = []byte(`{"errorMessage":"simulator: encoding the answer failed"}`)
+	}
+	x.w.Header().Set("Content-Type", "application/json")
+	x.w.WriteHeader(status)
+	_, _ = x.w.Write(body)
+	x.call.Status = status
+}
+
+func (x *exchange) writeAPIError(e *mend.APIError) {
+	x.call.ErrorCode = e.Code
+	x.writeJSON(http.StatusOK, map[string]any{"errorCode": e.Code, "errorMessage": e.Message})
+}
+
+func (x *exchange) finish() { x.s.calls.add(x.call) }
+
+// apiError returns a v1.4 failure as Mend answers it.
+func apiError(code int, format string, args ...any) error {
+	return &mend.APIError{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// v1Call is a v1.4 request being handled.
+type v1Call struct {
+	requestType string
+	body        []byte
+	fields      map[string]json.RawMessage
+}
+
+// v1Handler answers one v1.4 request type. It runs with the simulator's
+// mutex held and returns the answer or an *mend.APIError.
+type v1Handler func(c *v1Call) (any, error)
+
+// require fails with errorCode 3010 when a field is missing, null or empty.
+func (c *v1Call) require(names ...string) error {
+	var missing []string
+	for _, n := range names {
+		raw, ok := c.fields[n]
+		v := strings.TrimSpace(string(raw))
+		if !ok || v == "null" || v == `""` || v == "" {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) > 0 {
+		return apiError(mend.CodeMissingFields, "Missing fields: %s", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// decode reads the request into v, the client's request struct.
+func (c *v1Call) decode(v any) error {
+	if err := json.Unmarshal(c.body, v); err != nil {
+		return apiError(mend.CodeInvalidParameters, "Invalid request parameters: %v", err)
+	}
+	return nil
+}
+
+// str returns a string field, or "" when absent.
+func (c *v1Call) str(name string) string {
+	var v string
+	_ = json.Unmarshal(c.fields[name], &v)
+	return v
+}
+
+func (s *Simulator) v1Handlers() map[string]v1Handler {
+	all := map[string]v1Handler{}
+	for _, area := range []map[string]v1Handler{
+		s.productHandlers(),
+		s.projectHandlers(),
+		s.organizationHandlers(),
+		s.globalOrgHandlers(),
+		s.policyHandlers(),
+	} {
+		for k, h := range area {
+			all[k] = h
+		}
+	}
+	return all
+}
+
+func (s *Simulator) serveV1(w http.ResponseWriter, r *http.Request) {
+	x := s.begin(w, r, "v1.4", "")
+	defer x.finish()
+
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBody+1))
+	if err != nil || len(body) > maxRequestBody {
+		x.writeJSON(http.StatusRequestEntityTooLarge, map[string]string{"errorMessage": "request body too large or unreadable"})
+		return
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil {
+		x.writeJSON(http.StatusBadRequest, map[string]string{"errorMessage": "request body is not a JSON object"})
+		return
+	}
+	c := &v1Call{body: body, fields: fields}
+	c.requestType = c.str("requestType")
+	x.call.Op = c.requestType
+	x.call.Request = withoutUserKey(fields)
+
+	if x.fault() {
+		return
+	}
+	h, ok := s.v1[c.requestType]
+	if !ok {
+		x.writeAPIError(&mend.APIError{Code: mend.CodeInvalidParameters, Message: fmt.Sprintf("Unknown request type %q", c.requestType)})
+		return
+	}
+	if err := c.require("userKey"); err != nil {
+		x.writeAPIError(err.(*mend.APIError))
+		return
+	}
+	if c.str("userKey") != s.cfg.UserKey {
+		x.writeAPIError(&mend.APIError{Code: mend.CodeNotAllowed, Message: "User is not allowed to perform this action"})
+		return
+	}
+	s.mu.Lock()
+	out, err := h(c)
+	s.mu.Unlock()
+	var apiErr *mend.APIError
+	switch {
+	case errors.As(err, &apiErr):
+		x.writeAPIError(apiErr)
+	case err != nil:
+		x.writeAPIError(&mend.APIError{Code: mend.CodeUnexpected, Message: "Unexpected error"})
+	default:
+		x.writeJSON(http.StatusOK, out)
+	}
+}
+
+func withoutUserKey(fields map[string]json.RawMessage) json.RawMessage {
+	clean := make(map[string]json.RawMessage, len(fields))
+	for k, v := range fields {
+		if k != "userKey" {
+			clean[k] = v
+		}
+	}
+	b, _ := json.Marshal(clean)
+	return b
+}
+
+// supportToken returns an identifier like the ones Mend puts in v2.0 answers.
+func supportToken() string { return newToken()[:8] }
+
+// message is the {"message": ...} answer of confirming requests.
+func message(format string, args ...any) map[string]string {
+	return map[string]string{"message": fmt.Sprintf(format, args...)}
+}

@@ -1,0 +1,142 @@
+// Package mendsim is a stateful simulator of the Mend API for tests, demos
+// and local runs. It answers the v1.4 request types and the v2.0/v3.0 REST
+// endpoints that package mend calls, with the shapes of Mend's pages, and
+// fails as Mend does: errorCode bodies, name conflicts, 401 on an expired JWT.
+// Faults (latency, 429, 5xx, dropped connections, sporadic errorCode 3000)
+// can be injected per request type, and every call is recorded.
+//
+// In a test, start one with NewServer; cmd/mendsim serves one over HTTP.
+// Administrative endpoints under /_mendsim/ read the call record, set faults,
+// register plugin requests and dump the state; see Handler.
+package mendsim
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"time"
+)
+
+// Config sets the credentials the simulator accepts, the organization it
+// starts with, and how its asynchronous work advances.
+type Config struct {
+	// UserKey, UserEmail and OrgToken are the credentials it accepts and the
+	// token of the demo organization it starts with.
+	UserKey   string
+	UserEmail string
+	OrgToken  string
+	OrgName   string
+
+	// JWTLifetime is how long a JWT from the login stays valid.
+	JWTLifetime time.Duration
+
+	// ProcessDuration is how long an asynchronous process (applying
+	// policies) stays PENDING and then IN_PROGRESS before it ends; it ends
+	// sooner if ProcessPolls status polls have seen it (0: no poll limit).
+	ProcessDuration time.Duration
+	ProcessPolls    int
+
+	// RequestDuration and RequestPolls do the same for plugin requests,
+	// which go IN_PROGRESS, UPDATED, then their final state.
+	RequestDuration time.Duration
+	RequestPolls    int
+
+	// Now is the simulator's clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// Defaults of Config, also used by cmd/mendsim.
+const (
+	DefaultUserKey   = "8a1f2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9"
+	DefaultUserEmail = "admin@example.com"
+	DefaultOrgToken  = "0d6f8e2a-5c4b-4a3e-9f1d-7b2c6e8a4f10"
+	DefaultOrgName   = "Demo Organization"
+)
+
+func (c Config) withDefaults() Config {
+	if c.UserKey == "" {
+		c.UserKey = DefaultUserKey
+	}
+	if c.UserEmail == "" {
+		c.UserEmail = DefaultUserEmail
+	}
+	if c.OrgToken == "" {
+		c.OrgToken = DefaultOrgToken
+	}
+	if c.OrgName == "" {
+		c.OrgName = DefaultOrgName
+	}
+	if c.JWTLifetime <= 0 {
+		c.JWTLifetime = 30 * time.Minute
+	}
+	if c.ProcessDuration <= 0 {
+		c.ProcessDuration = 3 * time.Second
+	}
+	if c.RequestDuration <= 0 {
+		c.RequestDuration = 5 * time.Second
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
+}
+
+// Simulator is an in-memory Mend. It is an http.Handler; it is safe for
+// concurrent use.
+type Simulator struct {
+	cfg    Config
+	jwtKey []byte
+	mux    *http.ServeMux
+	v1     map[string]v1Handler
+	faults faultSet
+	calls  callLog
+
+	mu sync.Mutex
+	st *state
+}
+
+// New returns a simulator holding the demo organization.
+func New(cfg Config) *Simulator {
+	s := &Simulator{cfg: cfg.withDefaults(), jwtKey: []byte(newToken())}
+	s.st = s.seed()
+	s.v1 = s.v1Handlers()
+	s.mux = s.routes()
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// Reset forgets all state, faults and calls, and seeds the demo
+// organization again.
+func (s *Simulator) Reset() {
+	s.mu.Lock()
+	s.st = s.seed()
+	s.mu.Unlock()
+	s.faults.clear()
+	s.calls.reset()
+}
+
+func (s *Simulator) now() time.Time { return s.cfg.Now() }
+
+// Server is a simulator listening on a loopback port, like httptest.Server.
+type Server struct {
+	*Simulator
+	// URL is the base URL for both the v1.4 and the v2.0 API, such as
+	// http://127.0.0.1:51234.
+	URL string
+	srv *httptest.Server
+}
+
+// NewServer starts a simulator on a loopback port. Close it when done.
+func NewServer(cfg Config) *Server {
+	sim := New(cfg)
+	srv := httptest.NewServer(sim)
+	return &Server{Simulator: sim, URL: srv.URL, srv: srv}
+}
+
+// Close shuts the server down, cutting connections that are still open.
+func (s *Server) Close() {
+	s.srv.CloseClientConnections()
+	s.srv.Close()
+}

@@ -1,0 +1,35 @@
+package mend
+
+import "context"
+
+// ProductsService handles products: creation, deletion, tags and vitals.
+type ProductsService service
+
+// ProjectsService handles projects: creation, deletion, tags, vitals,
+// hierarchy, inventory, state, library details and reassignment.
+type ProjectsService service
+
+// OrganizationsService handles organization-wide requests: details, In-House
+// libraries, pending tasks, setup notifications, plugin request states and
+// the asynchronous process status.
+type OrganizationsService service
+
+// GlobalOrganizationsService handles global organizations.
+type GlobalOrganizationsService service
+
+// PoliciesService handles policies at the global organization, organization,
+// product and project levels, and applies them (an asynchronous process).
+type PoliciesService service
+
+// GroupsService handles user groups, their users and their roles (v2.0).
+type GroupsService service
+
+// callV1 sends a v1.4 request and decodes its answer into a new T.
+func callV1[T any](ctx context.Context, c *Client, requestType string, params any) (*T, *Response, error) {
+	out := new(T)
+	resp, err := c.postV1(ctx, requestType, params, out)
+	if err != nil {
+		return nil, resp, err
+	}
+	return out, resp, nil
+}
