@@ -70,7 +70,9 @@ type DecodeError struct {
 	Err       error
 }
 
-func (e *DecodeError) Error() string { return fmt.Sprintf("mend %s: decoding response: %v", e.Operation, e.Err) }
+func (e *DecodeError) Error() string {
+	return fmt.Sprintf("mend %s: decoding response: %v", e.Operation, e.Err)
+}
 func (e *DecodeError) Unwrap() error { return e.Err }
 
 // Class says whether a failed call may succeed when tried again.

@@ -45,7 +45,9 @@ func (s *Simulator) sortedOrgs() []*org {
 	for _, o := range s.st.orgs {
 		out = append(out, o)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].created.Before(out[j].created) || out[i].created.Equal(out[j].created) && out[i].token < out[j].token })
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].created.Before(out[j].created) || out[i].created.Equal(out[j].created) && out[i].token < out[j].token
+	})
 	return out
 }
 
