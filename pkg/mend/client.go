@@ -176,8 +176,10 @@ func (c *Client) String() string {
 	return fmt.Sprintf("mend.Client{url: %s, apiURL: %s, userKey: %s}", c.v1URL, c.apiURL, c.userKey)
 }
 
-// GoString keeps %#v from printing the credentials.
-func (c *Client) GoString() string { return c.String() }
+// Format prints String for every verb. Without it, verbs that skip String
+// (%d, %x on the pointer) would print the unexported fields, the user key
+// among them, by reflection.
+func (c *Client) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, c.String()) }
 
 func baseURL(raw string) (string, error) {
 	u, err := url.Parse(raw)

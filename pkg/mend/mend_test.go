@@ -3,8 +3,10 @@ package mend_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -71,4 +73,15 @@ func lastCall(t *testing.T, sim *mendsim.Server, op string) mendsim.Call {
 		t.Fatalf("no %s call recorded", op)
 	}
 	return calls[len(calls)-1]
+}
+
+func sprint(format string, v any) string { return fmt.Sprintf(format, v) }
+
+func containsAny(s string, subs ...string) bool {
+	for _, sub := range subs {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
 }

@@ -32,9 +32,17 @@ type Call struct {
 func (c Call) OK() bool { return c.Status >= 200 && c.Status < 300 && c.ErrorCode == 0 }
 
 type callLog struct {
-	mu    sync.Mutex
-	seq   int64
-	calls []Call
+	mu     sync.Mutex
+	seq    int64
+	calls  []Call
+	counts map[CallKey]int64 // never trimmed, unlike calls
+}
+
+// CallKey groups calls for counting.
+type CallKey struct {
+	Op        string
+	Status    int
+	ErrorCode int
 }
 
 func (l *callLog) add(c Call) {
@@ -42,6 +50,10 @@ func (l *callLog) add(c Call) {
 	defer l.mu.Unlock()
 	l.seq++
 	c.Seq = l.seq
+	if l.counts == nil {
+		l.counts = make(map[CallKey]int64)
+	}
+	l.counts[CallKey{c.Op, c.Status, c.ErrorCode}]++
 	if len(l.calls) == maxCalls {
 		l.calls = append(l.calls[:0], l.calls[maxCalls/10:]...)
 	}
@@ -64,6 +76,7 @@ func (l *callLog) reset() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.calls = nil
+	l.counts = nil
 }
 
 // Calls returns the calls received so far, oldest first.
@@ -74,3 +87,15 @@ func (s *Simulator) CallsOf(op string) []Call { return s.calls.since(0, op) }
 
 // ResetCalls forgets the calls received so far.
 func (s *Simulator) ResetCalls() { s.calls.reset() }
+
+// CallCounts returns how many calls of each kind the simulator answered
+// since it started or its calls were last reset.
+func (s *Simulator) CallCounts() map[CallKey]int64 {
+	s.calls.mu.Lock()
+	defer s.calls.mu.Unlock()
+	out := make(map[CallKey]int64, len(s.calls.counts))
+	for k, n := range s.calls.counts {
+		out[k] = n
+	}
+	return out
+}

@@ -119,6 +119,12 @@ func (s *Simulator) Reset() {
 
 func (s *Simulator) now() time.Time { return s.cfg.Now() }
 
+// OrgToken returns the token of the demo organization.
+func (s *Simulator) OrgToken() string { return s.cfg.OrgToken }
+
+// UserEmail returns the e-mail address the logins accept.
+func (s *Simulator) UserEmail() string { return s.cfg.UserEmail }
+
 // Server is a simulator listening on a loopback port, like httptest.Server.
 type Server struct {
 	*Simulator

@@ -1,0 +1,109 @@
+// Command mendsim serves the Mend API simulator over HTTP, for local runs,
+// demos and black-box tests. It answers the v1.4 API at /api/v1.4 and the
+// v2.0/v3.0 REST API at /api/v2.0 and /api/v3.0 on one address, plus its
+// administrative endpoints under /_mendsim/ (see package mendsim).
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/sethvargo/go-envconfig"
+
+	"github.com/mendflow/mendflow/pkg/config"
+	"github.com/mendflow/mendflow/pkg/mend/mendsim"
+)
+
+// settings is the simulator's environment.
+type settings struct {
+	Addr      string `env:"MENDSIM_ADDR, default=127.0.0.1:9090"`
+	UserKey   string `env:"MENDSIM_USER_KEY"`
+	UserEmail string `env:"MENDSIM_USER_EMAIL"`
+	OrgToken  string `env:"MENDSIM_ORG_TOKEN"`
+	OrgName   string `env:"MENDSIM_ORG_NAME"`
+
+	JWTLifetime     time.Duration `env:"MENDSIM_JWT_LIFETIME, default=30m"`
+	ProcessDuration time.Duration `env:"MENDSIM_PROCESS_DURATION, default=3s"`
+	ProcessPolls    int           `env:"MENDSIM_PROCESS_POLLS"`
+	RequestDuration time.Duration `env:"MENDSIM_REQUEST_DURATION, default=5s"`
+	RequestPolls    int           `env:"MENDSIM_REQUEST_POLLS"`
+
+	// Faults is a JSON array of mendsim.Fault to apply from the start.
+	Faults string `env:"MENDSIM_FAULTS"`
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	if err := realMain(ctx, envconfig.OsLookuper(), logger, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "mendsim:", err)
+		os.Exit(1)
+	}
+}
+
+// realMain runs the simulator until ctx ends. When ready is not nil, it
+// receives the listening address once the server accepts connections.
+func realMain(ctx context.Context, env envconfig.Lookuper, logger *slog.Logger, ready chan<- string) error {
+	var cfg settings
+	if err := config.Load(ctx, env, &cfg); err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	var faults []mendsim.Fault
+	if cfg.Faults != "" {
+		if err := json.Unmarshal([]byte(cfg.Faults), &faults); err != nil {
+			return fmt.Errorf("configuration: MENDSIM_FAULTS: %w", err)
+		}
+	}
+	sim := mendsim.New(mendsim.Config{
+		UserKey: cfg.UserKey, UserEmail: cfg.UserEmail, OrgToken: cfg.OrgToken, OrgName: cfg.OrgName,
+		JWTLifetime:     cfg.JWTLifetime,
+		ProcessDuration: cfg.ProcessDuration, ProcessPolls: cfg.ProcessPolls,
+		RequestDuration: cfg.RequestDuration, RequestPolls: cfg.RequestPolls,
+	})
+	for _, f := range faults {
+		if err := sim.SetFault(f); err != nil {
+			return fmt.Errorf("configuration: MENDSIM_FAULTS: %w", err)
+		}
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("/", sim)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.Handle("GET /metrics", metricsHandler(sim))
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listening on MENDSIM_ADDR %s: %w", cfg.Addr, err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	logger.Info("mendsim listening", "addr", ln.Addr().String(), "org_token", sim.OrgToken(), "user_email", sim.UserEmail())
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serving: %w", err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutting down: %w", err)
+	}
+	logger.Info("mendsim stopped")
+	return nil
+}

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sethvargo/go-envconfig"
+
+	"github.com/mendflow/mendflow/pkg/mend/mendsim"
+)
+
+func TestRealMainServesAndStops(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	env := envconfig.MapLookuper(map[string]string{
+		"MENDSIM_ADDR":      "127.0.0.1:0",
+		"MENDSIM_USER_KEY":  "custom-key",
+		"MENDSIM_ORG_TOKEN": "custom-org",
+		"MENDSIM_FAULTS":    `[{"op":"getAllProducts","status":503,"retryAfter":"2s","count":1}]`,
+	})
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- realMain(ctx, env, slog.New(slog.DiscardHandler), ready) }()
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		t.Fatalf("realMain: %v", err)
+	}
+	base := "http://" + addr
+
+	post := func(body string) (int, http.Header, string) {
+		t.Helper()
+		resp, err := http.Post(base+"/api/v1.4", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header, string(b)
+	}
+	// The fault from MENDSIM_FAULTS answers first, then the configured
+	// credentials and organization are the ones accepted.
+	req := `{"requestType":"getAllProducts","userKey":"custom-key","orgToken":"custom-org"}`
+	if status, h, _ := post(req); status != 503 || h.Get("Retry-After") != "2" {
+		t.Fatalf("first call: %d Retry-After %q, want the injected 503 with Retry-After 2", status, h.Get("Retry-After"))
+	}
+	if status, _, body := post(req); status != 200 || !strings.Contains(body, `"demo-product"`) {
+		t.Fatalf("second call: %d %s, want the demo product", status, body)
+	}
+	if _, _, body := post(`{"requestType":"getAllProducts","userKey":"` + mendsim.DefaultUserKey + `","orgToken":"custom-org"}`); !strings.Contains(body, `"errorCode":5001`) {
+		t.Fatalf("default key accepted although MENDSIM_USER_KEY is set: %s", body)
+	}
+	for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("GET %s: %d", path, resp.StatusCode)
+		}
+		if path == "/metrics" && !strings.Contains(string(b), `mendsim_calls_total{error_code="0",op="getAllProducts",status="503"} 1`) {
+			t.Errorf("metrics do not count the faulted call:\n%s", b)
+		}
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("realMain after stop: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("realMain did not stop")
+	}
+}
+
+func TestRealMainBadConfig(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		env     map[string]string
+		wantVar string
+	}{
+		{"bad duration", map[string]string{"MENDSIM_JWT_LIFETIME": "soon"}, "MENDSIM_JWT_LIFETIME"},
+		{"bad faults JSON", map[string]string{"MENDSIM_FAULTS": "[{"}, "MENDSIM_FAULTS"},
+		{"fault that does nothing", map[string]string{"MENDSIM_FAULTS": `[{"op":"createProject"}]`}, "MENDSIM_FAULTS"},
+		{"bad address", map[string]string{"MENDSIM_ADDR": "nowhere:-1"}, "MENDSIM_ADDR"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := realMain(context.Background(), envconfig.MapLookuper(tt.env), slog.New(slog.DiscardHandler), nil)
+			if err == nil || !strings.Contains(err.Error(), tt.wantVar) {
+				t.Fatalf("realMain = %v, want an error naming %s", err, tt.wantVar)
+			}
+		})
+	}
+}

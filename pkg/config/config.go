@@ -1,0 +1,77 @@
+// Package config loads a service's configuration from the environment with
+// go-envconfig, and reports a bad value by the name of its variable, which
+// is what an operator sets, rather than by the Go field behind it.
+package config
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"strings"
+
+	"github.com/sethvargo/go-envconfig"
+)
+
+// Load fills target, a pointer to a struct with `env` tags, from env.
+func Load(ctx context.Context, env envconfig.Lookuper, target any) error {
+	err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: target, Lookuper: env})
+	if err == nil {
+		return nil
+	}
+	return rename(err, variables(reflect.TypeOf(target), "", ""))
+}
+
+// rename rewrites go-envconfig's "Outer: Field: cause", which names the Go
+// fields, as "VARIABLE: cause".
+func rename(err error, vars map[string]string) error {
+	path, rest := "", err.Error()
+	for {
+		field, cause, ok := strings.Cut(rest, ": ")
+		if !ok {
+			return err
+		}
+		if path != "" {
+			path += "."
+		}
+		path += field
+		if v, found := vars[path]; found {
+			return fmt.Errorf("%s: %s", v, cause)
+		}
+		rest = cause
+	}
+}
+
+// variables maps the field paths of t ("Outer.Field") to the variables
+// their tags name, following go-envconfig's prefix option.
+func variables(t reflect.Type, path, prefix string) map[string]string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	out := map[string]string{}
+	if t.Kind() != reflect.Struct {
+		return out
+	}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, opts, _ := strings.Cut(f.Tag.Get("env"), ",")
+		name = strings.TrimSpace(name)
+		fieldPath := path + f.Name
+		if name != "" {
+			out[fieldPath] = prefix + name
+			continue
+		}
+		for k, v := range variables(f.Type, fieldPath+".", prefix+prefixOf(opts)) {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func prefixOf(opts string) string {
+	for _, o := range strings.Split(opts, ",") {
+		if p, ok := strings.CutPrefix(strings.TrimSpace(o), "prefix="); ok {
+			return p
+		}
+	}
+	return ""
+}

@@ -1,0 +1,56 @@
+package config_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sethvargo/go-envconfig"
+
+	"github.com/mendflow/mendflow/pkg/config"
+)
+
+type retry struct {
+	Wait time.Duration `env:"WAIT, default=1s"`
+}
+
+type service struct {
+	Addr  string `env:"ADDR, default=:8080"`
+	Count int    `env:"COUNT"`
+	URL   string `env:"MEND_URL, required"`
+	Retry retry
+	Poll  retry `env:", prefix=POLL_"`
+}
+
+func TestLoadNamesTheVariable(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		env     map[string]string
+		wantErr string // prefix of the error; empty for success
+	}{
+		{"valid", map[string]string{"MEND_URL": "http://mend"}, ""},
+		{"bad int", map[string]string{"MEND_URL": "x", "COUNT": "many"}, "COUNT: "},
+		{"nested field", map[string]string{"MEND_URL": "x", "WAIT": "soon"}, "WAIT: "},
+		{"prefixed nested field", map[string]string{"MEND_URL": "x", "POLL_WAIT": "soon"}, "POLL_WAIT: "},
+		{"missing required", map[string]string{}, "MEND_URL: "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var s service
+			err := config.Load(context.Background(), envconfig.MapLookuper(tt.env), &s)
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("Load: %v", err)
+			case tt.wantErr == "":
+				if s.Addr != ":8080" || s.Retry.Wait != time.Second || s.URL != "http://mend" {
+					t.Errorf("defaults not applied: %+v", s)
+				}
+			case err == nil || !strings.HasPrefix(err.Error(), tt.wantErr):
+				t.Fatalf("Load error %q, want it to start with %q", err, tt.wantErr)
+			}
+		})
+	}
+}

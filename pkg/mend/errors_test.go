@@ -1,0 +1,83 @@
+package mend_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mendflow/mendflow/pkg/mend"
+)
+
+func TestClassify(t *testing.T) {
+	t.Parallel()
+	api := func(code int) error { return &mend.APIError{RequestType: "createProject", Code: code, Message: "x"} }
+	status := func(code int) error { return &mend.HTTPError{Method: "GET", URL: "http://mend/x", StatusCode: code} }
+	tests := []struct {
+		name string
+		err  error
+		want mend.Class
+	}{
+		{"sporadic 3000", api(mend.CodeInvalidParameters), mend.Transient},
+		{"unexpected 4000", api(mend.CodeUnexpected), mend.Transient},
+		{"invalid product token", api(mend.CodeInvalidProductToken), mend.Permanent},
+		{"invalid project token", api(mend.CodeInvalidProjectToken), mend.Permanent},
+		{"product name taken", api(mend.CodeProductNameTaken), mend.Permanent},
+		{"project name taken", api(mend.CodeProjectNameTaken), mend.Permanent},
+		{"not allowed 5001", api(mend.CodeNotAllowed), mend.Permanent},
+		{"missing fields", api(mend.CodeMissingFields), mend.Permanent},
+		{"invalid key uuid", api(mend.CodeInvalidKeyUUID), mend.Permanent},
+		{"inactive organization", api(mend.CodeInactiveOrganization), mend.Permanent},
+		{"HTTP 429", status(http.StatusTooManyRequests), mend.Transient},
+		{"HTTP 408", status(http.StatusRequestTimeout), mend.Transient},
+		{"HTTP 500", status(http.StatusInternalServerError), mend.Transient},
+		{"HTTP 502", status(http.StatusBadGateway), mend.Transient},
+		{"HTTP 503", status(http.StatusServiceUnavailable), mend.Transient},
+		{"HTTP 504", status(http.StatusGatewayTimeout), mend.Transient},
+		{"HTTP 400", status(http.StatusBadRequest), mend.Permanent},
+		{"HTTP 401", status(http.StatusUnauthorized), mend.Permanent},
+		{"HTTP 403", status(http.StatusForbidden), mend.Permanent},
+		{"HTTP 404", status(http.StatusNotFound), mend.Permanent},
+		{"HTTP 409", status(http.StatusConflict), mend.Permanent},
+		{"timeout", context.DeadlineExceeded, mend.Transient},
+		{"cancelled", context.Canceled, mend.Permanent},
+		{"connection reset", &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}, mend.Transient},
+		{"connection refused", syscall.ECONNREFUSED, mend.Transient},
+		{"truncated body", io.ErrUnexpectedEOF, mend.Transient},
+		{"garbled body", &mend.DecodeError{Operation: "getProjectInventory", Err: errors.New("bad")}, mend.Transient},
+		{"wrapped transient", fmt.Errorf("project.create: %w", api(mend.CodeInvalidParameters)), mend.Transient},
+		{"wrapped permanent", fmt.Errorf("project.create: %w", api(mend.CodeNotAllowed)), mend.Permanent},
+		{"unknown error", errors.New("something else"), mend.Permanent},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := mend.Classify(tt.err); got != tt.want {
+				t.Errorf("Classify(%v) = %v, want %v", tt.err, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestErrorPredicates(t *testing.T) {
+	t.Parallel()
+	taken := fmt.Errorf("wrapped: %w", &mend.APIError{Code: mend.CodeProjectNameTaken})
+	if !mend.IsNameTaken(taken) {
+		t.Error("IsNameTaken(2010) = false")
+	}
+	if mend.IsNameTaken(&mend.APIError{Code: mend.CodeInvalidParameters}) {
+		t.Error("IsNameTaken(3000) = true")
+	}
+	if !mend.IsNotFound(&mend.APIError{Code: mend.CodeInvalidProjectToken}) || !mend.IsNotFound(&mend.HTTPError{StatusCode: 404}) {
+		t.Error("IsNotFound misses an invalid token or a 404")
+	}
+	wait, ok := mend.RetryAfter(fmt.Errorf("x: %w", &mend.HTTPError{StatusCode: 429, RetryAfter: 3 * time.Second}))
+	if !ok || wait != 3*time.Second {
+		t.Errorf("RetryAfter = %v, %v; want 3s, true", wait, ok)
+	}
+}

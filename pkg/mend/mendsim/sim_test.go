@@ -1,0 +1,212 @@
+package mendsim_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/mendflow/mendflow/pkg/mend/mendsim"
+)
+
+// clock is a clock that tests move by hand.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func post(t *testing.T, url, body string) (*http.Response, map[string]any) {
+	t.Helper()
+	resp, err := http.Post(url, "application/json", strings.NewReader(body))
+	if err != nil {
+		return nil, nil
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	data, _ := io.ReadAll(resp.Body)
+	_ = json.Unmarshal(data, &out)
+	return resp, out
+}
+
+const listProducts = `{"requestType":"getAllProducts","userKey":"` + mendsim.DefaultUserKey + `","orgToken":"` + mendsim.DefaultOrgToken + `"}`
+
+func TestFaultCountEveryAndFor(t *testing.T) {
+	t.Parallel()
+	clk := &clock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	srv := mendsim.NewServer(mendsim.Config{Now: clk.Now})
+	t.Cleanup(srv.Close)
+	v1 := srv.URL + "/api/v1.4"
+
+	statuses := func(n int) []int {
+		var out []int
+		for range n {
+			resp, body := post(t, v1, listProducts)
+			code := resp.StatusCode
+			if ec, ok := body["errorCode"].(float64); ok {
+				code = int(ec)
+			}
+			out = append(out, code)
+		}
+		return out
+	}
+
+	// Count: two 502s, then normal answers.
+	mustSet(t, srv, mendsim.Fault{Op: "getAllProducts", Status: 502, Count: 2})
+	if diff := cmp.Diff([]int{502, 502, 200}, statuses(3)); diff != "" {
+		t.Errorf("Count (-want, +got):\n%s", diff)
+	}
+	// Every: errorCode 3000 on every third call.
+	mustSet(t, srv, mendsim.Fault{Op: "getAllProducts", ErrorCode: 3000, Every: 3})
+	if diff := cmp.Diff([]int{200, 200, 3000, 200, 200, 3000}, statuses(6)); diff != "" {
+		t.Errorf("Every (-want, +got):\n%s", diff)
+	}
+	// For: 503 for a minute of the simulator's clock; AnyOp covers all.
+	srv.ClearFaults()
+	mustSet(t, srv, mendsim.Fault{Op: mendsim.AnyOp, Status: 503, For: time.Minute})
+	got := statuses(1)
+	clk.Add(61 * time.Second)
+	got = append(got, statuses(1)...)
+	if diff := cmp.Diff([]int{503, 200}, got); diff != "" {
+		t.Errorf("For (-want, +got):\n%s", diff)
+	}
+
+	faulted := 0
+	for _, c := range srv.CallsOf("getAllProducts") {
+		if c.Fault {
+			faulted++
+		}
+	}
+	if faulted != 5 {
+		t.Errorf("call record marks %d calls as faulted, want 5", faulted)
+	}
+}
+
+func TestFaultDropAndLatency(t *testing.T) {
+	t.Parallel()
+	srv := mendsim.NewServer(mendsim.Config{})
+	t.Cleanup(srv.Close)
+	mustSet(t, srv, mendsim.Fault{Op: "getAllProducts", Drop: true, Count: 1})
+	if resp, _ := post(t, srv.URL+"/api/v1.4", listProducts); resp != nil {
+		t.Fatalf("dropped call answered %d", resp.StatusCode)
+	}
+	mustSet(t, srv, mendsim.Fault{Op: "getAllProducts", Latency: 200 * time.Millisecond, Count: 1})
+	start := time.Now()
+	resp, body := post(t, srv.URL+"/api/v1.4", listProducts)
+	if resp == nil || resp.StatusCode != 200 || body["products"] == nil {
+		t.Fatalf("a latency-only fault must let the call through: %v %v", resp, body)
+	}
+	if time.Since(start) < 200*time.Millisecond {
+		t.Error("answered before the injected latency")
+	}
+	calls := srv.CallsOf("getAllProducts")
+	if len(calls) != 2 || calls[0].Status != 0 || !calls[0].Fault || calls[1].Status != 200 {
+		t.Errorf("call record = %+v, want a dropped call then a 200", calls)
+	}
+}
+
+func TestAdminEndpoints(t *testing.T) {
+	t.Parallel()
+	srv := mendsim.NewServer(mendsim.Config{})
+	t.Cleanup(srv.Close)
+
+	// A bad fault is refused with the reason, and nothing is set.
+	resp, body := post(t, srv.URL+"/_mendsim/faults", `{"op":"createProject","status":200}`)
+	if resp.StatusCode != 400 || !strings.Contains(body["error"].(string), "not an error status") {
+		t.Fatalf("bad fault: %d %v", resp.StatusCode, body)
+	}
+	resp, _ = post(t, srv.URL+"/_mendsim/faults", `[{"op":"getAllProducts","status":429,"retryAfter":"3s","count":1}]`)
+	if resp.StatusCode != 200 || len(srv.Faults()) != 1 || srv.Faults()[0].RetryAfter != 3*time.Second {
+		t.Fatalf("setting a fault: %d, faults %+v", resp.StatusCode, srv.Faults())
+	}
+	resp, _ = post(t, srv.URL+"/api/v1.4", listProducts)
+	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") != "3" {
+		t.Fatalf("faulted call: %d Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	post(t, srv.URL+"/api/v1.4", listProducts)
+
+	get := func(path string, v any) {
+		t.Helper()
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var calls []mendsim.Call
+	get("/_mendsim/calls?op=getAllProducts", &calls)
+	if len(calls) != 2 || calls[0].Status != 429 || calls[1].Status != 200 {
+		t.Fatalf("GET /_mendsim/calls = %+v", calls)
+	}
+	if bytes.Contains(calls[0].Request, []byte("userKey")) {
+		t.Errorf("the call record keeps the user key: %s", calls[0].Request)
+	}
+	get("/_mendsim/calls?since="+itoa(calls[0].Seq), &calls)
+	if len(calls) != 1 {
+		t.Errorf("since=%d gave %d calls, want 1", calls[0].Seq, len(calls))
+	}
+	var snap mendsim.Snapshot
+	get("/_mendsim/state", &snap)
+	if len(snap.Organizations) != 1 || snap.Organizations[0].Token != mendsim.DefaultOrgToken || len(snap.Organizations[0].Products) == 0 {
+		t.Errorf("GET /_mendsim/state = %+v, want the demo organization", snap)
+	}
+
+	req, _ := http.NewRequest(http.MethodDelete, srv.URL+"/_mendsim/calls", nil)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 204 {
+		t.Fatalf("DELETE /_mendsim/calls: %v %v", resp, err)
+	}
+	if n := len(srv.Calls()); n != 0 {
+		t.Errorf("%d calls after DELETE", n)
+	}
+}
+
+func TestUnknownRequestTypeAndBadKey(t *testing.T) {
+	t.Parallel()
+	srv := mendsim.NewServer(mendsim.Config{})
+	t.Cleanup(srv.Close)
+	tests := []struct {
+		name     string
+		body     string
+		wantCode float64
+	}{
+		{"unknown request type", `{"requestType":"getEverything","userKey":"` + mendsim.DefaultUserKey + `"}`, 3000},
+		{"missing user key", `{"requestType":"getAllProducts","orgToken":"` + mendsim.DefaultOrgToken + `"}`, 3010},
+		{"wrong user key", `{"requestType":"getAllProducts","userKey":"nope","orgToken":"` + mendsim.DefaultOrgToken + `"}`, 5001},
+		{"unknown organization", `{"requestType":"getAllProducts","userKey":"` + mendsim.DefaultUserKey + `","orgToken":"nope"}`, 5001},
+		{"missing field", `{"requestType":"createProduct","userKey":"` + mendsim.DefaultUserKey + `","orgToken":"` + mendsim.DefaultOrgToken + `"}`, 3010},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			resp, body := post(t, srv.URL+"/api/v1.4", tt.body)
+			if resp.StatusCode != 200 || body["errorCode"] != tt.wantCode || body["errorMessage"] == "" {
+				t.Errorf("got %d %v, want HTTP 200 with errorCode %v and a message", resp.StatusCode, body, tt.wantCode)
+			}
+		})
+	}
+}
+
+func mustSet(t *testing.T, srv *mendsim.Server, f mendsim.Fault) {
+	t.Helper()
+	if err := srv.SetFault(f); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

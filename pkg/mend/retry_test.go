@@ -1,0 +1,152 @@
+package mend_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/mendflow/mendflow/pkg/mend"
+	"github.com/mendflow/mendflow/pkg/mend/mendsim"
+)
+
+// TestRetryFaults injects each of Mend's failure modes into createProduct
+// and checks that the client retries what is transient, stops at once on
+// what is not, and sends the request as often as it says it did.
+func TestRetryFaults(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name         string
+		fault        mendsim.Fault
+		opts         []mend.Option
+		wantAttempts int
+		wantErr      bool
+		wantCode     int // APIError code, when wantErr
+		wantStatus   int // HTTPError status, when wantErr
+	}{
+		{name: "429 twice", fault: mendsim.Fault{Status: 429, Count: 2}, wantAttempts: 3},
+		{name: "500 once", fault: mendsim.Fault{Status: 500, Count: 1}, wantAttempts: 2},
+		{name: "502 once", fault: mendsim.Fault{Status: 502, Count: 1}, wantAttempts: 2},
+		{name: "503 three times", fault: mendsim.Fault{Status: 503, Count: 3}, wantAttempts: 4},
+		{name: "dropped connection", fault: mendsim.Fault{Drop: true, Count: 1}, wantAttempts: 2},
+		{name: "sporadic 3000", fault: mendsim.Fault{ErrorCode: mend.CodeInvalidParameters, Count: 2}, wantAttempts: 3},
+		{
+			name: "slow answer times out, then passes", fault: mendsim.Fault{Latency: 2 * time.Second, Count: 1},
+			opts: []mend.Option{mend.WithTimeout(100 * time.Millisecond)}, wantAttempts: 2,
+		},
+		{
+			name: "5001 is permanent", fault: mendsim.Fault{ErrorCode: mend.CodeNotAllowed},
+			wantAttempts: 1, wantErr: true, wantCode: mend.CodeNotAllowed,
+		},
+		{
+			name: "503 outlasting the attempts", fault: mendsim.Fault{Status: 503},
+			wantAttempts: 4, wantErr: true, wantStatus: 503,
+		},
+		{
+			name: "Retry-After beyond the policy's bound is handed back", fault: mendsim.Fault{Status: 429, RetryAfter: time.Minute},
+			wantAttempts: 1, wantErr: true, wantStatus: 429,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, sim := setup(t, tt.opts...)
+			tt.fault.Op = mend.ReqCreateProduct
+			if err := sim.SetFault(tt.fault); err != nil {
+				t.Fatal(err)
+			}
+			res, resp, err := c.Products.Create(context.Background(), &mend.CreateProductRequest{OrgToken: orgToken, ProductName: "retried"})
+			if got := len(sim.CallsOf(mend.ReqCreateProduct)); got != tt.wantAttempts {
+				t.Errorf("simulator saw %d requests, want %d", got, tt.wantAttempts)
+			}
+			if resp == nil || resp.Attempts != tt.wantAttempts {
+				t.Errorf("Response.Attempts = %v, want %d", resp, tt.wantAttempts)
+			}
+			if !tt.wantErr {
+				if err != nil || res.ProductToken == "" {
+					t.Fatalf("Create = %v, %v; want success", res, err)
+				}
+				return
+			}
+			var apiErr *mend.APIError
+			var httpErr *mend.HTTPError
+			switch {
+			case err == nil:
+				t.Fatal("Create succeeded, want an error")
+			case tt.wantCode != 0 && (!errors.As(err, &apiErr) || apiErr.Code != tt.wantCode):
+				t.Fatalf("Create error = %v, want errorCode %d", err, tt.wantCode)
+			case tt.wantStatus != 0 && (!errors.As(err, &httpErr) || httpErr.StatusCode != tt.wantStatus):
+				t.Fatalf("Create error = %v, want HTTP %d", err, tt.wantStatus)
+			}
+		})
+	}
+}
+
+func TestRetryAfterIsHonoured(t *testing.T) {
+	t.Parallel()
+	c, sim := setup(t)
+	if err := sim.SetFault(mendsim.Fault{Op: mend.ReqGetAllProducts, Status: http.StatusTooManyRequests, RetryAfter: time.Second, Count: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.Products.List(context.Background(), &mend.GetAllProductsRequest{OrgToken: orgToken}); err != nil {
+		t.Fatal(err)
+	}
+	calls := sim.CallsOf(mend.ReqGetAllProducts)
+	if len(calls) != 2 {
+		t.Fatalf("%d calls, want 2", len(calls))
+	}
+	// The fast test policy would retry within milliseconds; the gap shows
+	// that the server's Retry-After set the wait instead.
+	if gap := calls[1].Time.Sub(calls[0].Time); gap < time.Second {
+		t.Errorf("retried after %v, want at least the 1s Retry-After", gap)
+	}
+}
+
+func TestCancelStopsRetries(t *testing.T) {
+	t.Parallel()
+	c, sim := setup(t)
+	if err := sim.SetFault(mendsim.Fault{Op: mend.ReqGetAllProducts, Latency: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	_, resp, err := c.Products.List(ctx, &mend.GetAllProductsRequest{OrgToken: orgToken})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("List error = %v, want context.Canceled", err)
+	}
+	if mend.IsTransient(err) {
+		t.Error("a cancelled call is classified transient; it would be retried against the caller's wish")
+	}
+	if resp != nil && resp.Attempts > 1 {
+		t.Errorf("%d attempts after cancellation, want 1", resp.Attempts)
+	}
+}
+
+func TestSecretsStayOut(t *testing.T) {
+	t.Parallel()
+	const key = "zz-secret-user-key-0123456789"
+	c, sim := setup(t)
+	wrong, err := mend.NewClient(sim.URL, key, mend.WithRetry(mend.NoRetry()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = wrong.Products.List(context.Background(), &mend.GetAllProductsRequest{OrgToken: orgToken})
+	if !mend.IsCode(err, mend.CodeNotAllowed) {
+		t.Fatalf("List with a wrong key: %v, want error %d", err, mend.CodeNotAllowed)
+	}
+	for _, s := range []string{
+		err.Error(), wrong.String(), sprint("%v", wrong), sprint("%+v", wrong), sprint("%#v", wrong),
+		sprint("%v", mend.Secret(key)), sprint("%s", mend.Secret(key)), sprint("%q", mend.Secret(key)),
+		sprint("%#v", struct{ K mend.Secret }{key}), sprint("%x", mend.Secret(key)), sprint("%d", c),
+	} {
+		if containsAny(s, key, mendsim.DefaultUserKey) {
+			t.Errorf("a user key leaked into %q", s)
+		}
+	}
+	for _, call := range sim.Calls() {
+		if containsAny(string(call.Request), key, mendsim.DefaultUserKey) {
+			t.Errorf("a user key is in the simulator's call record: %s", call.Request)
+		}
+	}
+}
