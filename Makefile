@@ -11,3 +11,6 @@ lint:
 
 test: lint
 	$(GO) test -race -count=1 ./...
+
+run:
+	$(GO) run ./cmd/mendsim
