@@ -1,0 +1,138 @@
+package events
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/cloudevents/sdk-go/v2/types"
+	"github.com/nats-io/nats.go"
+)
+
+// Header names of the NATS protocol binding in binary content mode: every
+// attribute and extension is a header "ce-<name>", except datacontenttype,
+// which is "content-type"; the message payload is the event data.
+const (
+	headerPrefix      = "ce-"
+	headerContentType = "content-type"
+)
+
+// ErrNotCloudEvent is returned by FromMsg for a message without the
+// ce-specversion header.
+var ErrNotCloudEvent = errors.New("not a CloudEvent in binary content mode: no ce-specversion header")
+
+// ToMsg maps a CloudEvent to a NATS message on subject in binary content mode.
+// Header values cannot hold line breaks, so an attribute holding one is an
+// error rather than a corrupt message.
+func ToMsg(subject string, e event.Event) (*nats.Msg, error) {
+	if err := e.Validate(); err != nil {
+		return nil, fmt.Errorf("to NATS message: invalid event: %w", err)
+	}
+	if e.SpecVersion() != event.CloudEventsVersionV1 {
+		return nil, fmt.Errorf("to NATS message: specversion %q: only %s is supported", e.SpecVersion(), event.CloudEventsVersionV1)
+	}
+	msg := nats.NewMsg(subject)
+	set := func(name, value string) error {
+		if strings.ContainsAny(value, "\r\n") {
+			return fmt.Errorf("to NATS message: attribute %s contains a line break", name)
+		}
+		msg.Header[name] = []string{value}
+		return nil
+	}
+	attrs := []struct{ name, value string }{
+		{"specversion", e.SpecVersion()},
+		{"id", e.ID()},
+		{"source", e.Source()},
+		{"type", e.Type()},
+		{"subject", e.Subject()},
+		{"dataschema", e.DataSchema()},
+	}
+	if t := e.Time(); !t.IsZero() {
+		attrs = append(attrs, struct{ name, value string }{"time", types.FormatTime(t)})
+	}
+	for _, a := range attrs {
+		if a.value == "" {
+			continue
+		}
+		if err := set(headerPrefix+a.name, a.value); err != nil {
+			return nil, err
+		}
+	}
+	if ct := e.DataContentType(); ct != "" {
+		if err := set(headerContentType, ct); err != nil {
+			return nil, err
+		}
+	}
+	for name, v := range e.Extensions() {
+		s, err := types.Format(v)
+		if err != nil {
+			return nil, fmt.Errorf("to NATS message: extension %s: %w", name, err)
+		}
+		if err := set(headerPrefix+name, s); err != nil {
+			return nil, err
+		}
+	}
+	msg.Data = e.Data()
+	return msg, nil
+}
+
+// FromMsg maps a NATS message in binary content mode back to a CloudEvent.
+// Headers without the ce- prefix (Nats-Msg-Id, say) are not attributes and
+// are left out. Header names are matched without regard to letter case.
+func FromMsg(msg *nats.Msg) (event.Event, error) {
+	e := event.New(event.CloudEventsVersionV1)
+	var specVersion string
+	for key, values := range msg.Header {
+		if len(values) == 0 {
+			continue
+		}
+		key, value := strings.ToLower(key), values[0]
+		if key == headerContentType {
+			e.SetDataContentType(value)
+			continue
+		}
+		name, ok := strings.CutPrefix(key, headerPrefix)
+		if !ok {
+			continue
+		}
+		switch name {
+		case "specversion":
+			specVersion = value
+		case "id":
+			e.SetID(value)
+		case "source":
+			e.SetSource(value)
+		case "type":
+			e.SetType(value)
+		case "subject":
+			e.SetSubject(value)
+		case "dataschema":
+			e.SetDataSchema(value)
+		case "time":
+			t, err := types.ParseTime(value)
+			if err != nil {
+				return event.Event{}, fmt.Errorf("from NATS message: ce-time: %w", err)
+			}
+			e.SetTime(t)
+		default:
+			if err := e.Context.SetExtension(name, value); err != nil {
+				return event.Event{}, fmt.Errorf("from NATS message: extension %s: %w", name, err)
+			}
+		}
+	}
+	switch specVersion {
+	case "":
+		return event.Event{}, ErrNotCloudEvent
+	case event.CloudEventsVersionV1:
+	default:
+		return event.Event{}, fmt.Errorf("from NATS message: specversion %q: only %s is supported", specVersion, event.CloudEventsVersionV1)
+	}
+	if len(msg.Data) > 0 {
+		e.DataEncoded = msg.Data
+	}
+	if err := e.Validate(); err != nil {
+		return event.Event{}, fmt.Errorf("from NATS message: %w", err)
+	}
+	return e, nil
+}

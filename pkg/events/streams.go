@@ -1,0 +1,130 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Stream names fixed by the contract.
+const (
+	StreamCommands = "MENDFLOW_COMMANDS"
+	StreamEvents   = "MENDFLOW_EVENTS"
+	StreamDLQ      = "MENDFLOW_DLQ"
+)
+
+// StreamConfig is how the services create the streams when they are missing.
+// Every service embeds it in its configuration, so all of them create the
+// same streams whichever starts first.
+type StreamConfig struct {
+	// Replicas of each stream (1 on a single server, 3 or 5 in a cluster).
+	Replicas int `env:"STREAM_REPLICAS, default=1"`
+	// DedupWindow is how long MENDFLOW_COMMANDS remembers a Nats-Msg-Id to
+	// drop a repeated publish. Ingest also applies it to an existing stream.
+	DedupWindow time.Duration `env:"STREAM_DEDUP_WINDOW, default=24h"`
+	// EventsMaxAge and EventsMaxBytes limit MENDFLOW_EVENTS (-1: no limit).
+	EventsMaxAge   time.Duration `env:"STREAM_EVENTS_MAX_AGE, default=168h"`
+	EventsMaxBytes int64         `env:"STREAM_EVENTS_MAX_BYTES, default=1073741824"`
+	// DLQMaxAge and DLQMaxBytes limit MENDFLOW_DLQ (-1: no limit).
+	DLQMaxAge   time.Duration `env:"STREAM_DLQ_MAX_AGE, default=720h"`
+	DLQMaxBytes int64         `env:"STREAM_DLQ_MAX_BYTES, default=-1"`
+}
+
+// Validate reports the first out-of-range value, naming its variable.
+func (c StreamConfig) Validate() error {
+	switch {
+	case c.Replicas < 1 || c.Replicas > 5:
+		return fmt.Errorf("STREAM_REPLICAS: must be 1 to 5, not %d", c.Replicas)
+	case c.DedupWindow <= 0:
+		return fmt.Errorf("STREAM_DEDUP_WINDOW: must be positive, not %v", c.DedupWindow)
+	case c.EventsMaxAge < 0:
+		return fmt.Errorf("STREAM_EVENTS_MAX_AGE: must not be negative, not %v", c.EventsMaxAge)
+	case c.EventsMaxBytes == 0 || c.EventsMaxBytes < -1:
+		return fmt.Errorf("STREAM_EVENTS_MAX_BYTES: must be positive or -1, not %d", c.EventsMaxBytes)
+	case c.DLQMaxAge < 0:
+		return fmt.Errorf("STREAM_DLQ_MAX_AGE: must not be negative, not %v", c.DLQMaxAge)
+	case c.DLQMaxBytes == 0 || c.DLQMaxBytes < -1:
+		return fmt.Errorf("STREAM_DLQ_MAX_BYTES: must be positive or -1, not %d", c.DLQMaxBytes)
+	}
+	return nil
+}
+
+// Streams are the configurations of the three streams.
+func (c StreamConfig) Streams() []jetstream.StreamConfig {
+	return []jetstream.StreamConfig{
+		{
+			Name:        StreamCommands,
+			Description: "mendflow commands waiting for the worker",
+			Subjects:    []string{commandSubjectWildcard},
+			Retention:   jetstream.WorkQueuePolicy,
+			Storage:     jetstream.FileStorage,
+			Replicas:    c.Replicas,
+			Duplicates:  c.DedupWindow,
+		},
+		{
+			Name:        StreamEvents,
+			Description: "mendflow result events",
+			Subjects:    []string{eventSubjectWildcard},
+			Retention:   jetstream.LimitsPolicy,
+			Storage:     jetstream.FileStorage,
+			Replicas:    c.Replicas,
+			MaxAge:      c.EventsMaxAge,
+			MaxBytes:    c.EventsMaxBytes,
+		},
+		{
+			Name:        StreamDLQ,
+			Description: "mendflow commands that gave up, with the reason",
+			Subjects:    []string{dlqSubjectWildcard},
+			Retention:   jetstream.LimitsPolicy,
+			Storage:     jetstream.FileStorage,
+			Replicas:    c.Replicas,
+			MaxAge:      c.DLQMaxAge,
+			MaxBytes:    c.DLQMaxBytes,
+		},
+	}
+}
+
+// StreamLookup is what CheckStreams needs of a jetstream.JetStream.
+type StreamLookup interface {
+	Stream(ctx context.Context, name string) (jetstream.Stream, error)
+}
+
+// StreamManager is what EnsureStreams needs of a jetstream.JetStream.
+type StreamManager interface {
+	StreamLookup
+	CreateStream(ctx context.Context, cfg jetstream.StreamConfig) (jetstream.Stream, error)
+}
+
+// EnsureStreams creates the streams that are missing. It never deletes,
+// shrinks or recreates a stream that exists: its messages are work not yet
+// done or history someone relies on. Another service creating the same
+// stream at the same moment is not an error.
+func EnsureStreams(ctx context.Context, js StreamManager, cfg StreamConfig) error {
+	for _, sc := range cfg.Streams() {
+		_, err := js.Stream(ctx, sc.Name)
+		if err == nil {
+			continue
+		}
+		if !errors.Is(err, jetstream.ErrStreamNotFound) {
+			return fmt.Errorf("look up stream %s: %w", sc.Name, err)
+		}
+		if _, err := js.CreateStream(ctx, sc); err != nil && !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			return fmt.Errorf("create stream %s: %w", sc.Name, err)
+		}
+	}
+	return nil
+}
+
+// CheckStreams reports whether the three streams exist, for readiness
+// probes.
+func CheckStreams(ctx context.Context, js StreamLookup) error {
+	for _, name := range []string{StreamCommands, StreamEvents, StreamDLQ} {
+		if _, err := js.Stream(ctx, name); err != nil {
+			return fmt.Errorf("stream %s: %w", name, err)
+		}
+	}
+	return nil
+}
