@@ -84,6 +84,15 @@ func (c StreamConfig) Streams() []jetstream.StreamConfig {
 			MaxAge:      c.DLQMaxAge,
 			MaxBytes:    c.DLQMaxBytes,
 		},
+		{
+			Name:        StreamTracking,
+			Description: "mendflow processes and plugin requests the poller follows",
+			Subjects:    []string{trackSubjectWildcard},
+			Retention:   jetstream.WorkQueuePolicy,
+			Storage:     jetstream.FileStorage,
+			Replicas:    c.Replicas,
+			Duplicates:  c.DedupWindow,
+		},
 	}
 }
 
