@@ -1,0 +1,64 @@
+package mend
+
+import (
+	"errors"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Config is how a mendflow service reaches Mend, read from the environment.
+// The worker and the poller embed it, so that both honour the same rate
+// limit settings.
+type Config struct {
+	// URL is the Mend host of the v1.x API; requests go to URL/api/v1.4.
+	URL string `env:"MEND_URL, required"`
+	// APIURL is the host of the v2.0/v3.0 REST API; URL when empty.
+	APIURL string `env:"MEND_API_URL"`
+	// UserKey and UserEmail are the credentials; the e-mail is needed only
+	// for v2.0/v3.0 calls.
+	UserKey   Secret `env:"MEND_USER_KEY, required"`
+	UserEmail string `env:"MEND_USER_EMAIL"`
+	// LoginV3 selects the two-step v3.0 login instead of the v2.0 one.
+	LoginV3 bool `env:"MEND_LOGIN_V3, default=false"`
+
+	// RateLimit bounds this process's requests to Mend per second (0: no
+	// limit); RateBurst is how many may go at once after a quiet spell.
+	RateLimit float64 `env:"MEND_RATE_LIMIT, default=20"`
+	RateBurst int     `env:"MEND_RATE_BURST, default=10"`
+	// Timeout bounds each attempt of a request.
+	Timeout time.Duration `env:"MEND_TIMEOUT, default=60s"`
+	// RetryAttempts and RetryMaxElapsed bound the quick retries within one
+	// call; what still fails goes back to the caller's own redelivery.
+	RetryAttempts   int           `env:"MEND_RETRY_ATTEMPTS, default=3"`
+	RetryMaxElapsed time.Duration `env:"MEND_RETRY_MAX_ELAPSED, default=15s"`
+}
+
+// NewClientFromConfig returns a client configured by cfg; opts come after
+// and may override it.
+func NewClientFromConfig(cfg Config, opts ...Option) (*Client, error) {
+	if cfg.RateLimit < 0 || cfg.RateBurst < 0 {
+		return nil, errors.New("mend: MEND_RATE_LIMIT and MEND_RATE_BURST must not be negative")
+	}
+	if cfg.RetryAttempts < 1 {
+		return nil, errors.New("mend: MEND_RETRY_ATTEMPTS must be at least 1")
+	}
+	retry := DefaultRetryPolicy()
+	retry.MaxAttempts = cfg.RetryAttempts
+	retry.MaxElapsed = cfg.RetryMaxElapsed
+	base := []Option{WithRetry(retry), WithUserEmail(cfg.UserEmail)}
+	if cfg.APIURL != "" {
+		base = append(base, WithAPIURL(cfg.APIURL))
+	}
+	if cfg.Timeout > 0 {
+		base = append(base, WithTimeout(cfg.Timeout))
+	}
+	if cfg.RateLimit > 0 {
+		burst := max(cfg.RateBurst, 1)
+		base = append(base, WithRateLimiter(rate.NewLimiter(rate.Limit(cfg.RateLimit), burst)))
+	}
+	if cfg.LoginV3 {
+		base = append(base, WithLoginV3())
+	}
+	return NewClient(cfg.URL, cfg.UserKey, append(base, opts...)...)
+}
