@@ -86,8 +86,6 @@ func findPolicy(list []mend.Policy, id int) (mend.Policy, bool) {
 	return mend.Policy{}, false
 }
 
-func boolPtr(b bool) *bool { return &b }
-
 // TestPoliciesAtEveryLevel walks a policy through add, get, update,
 // reorder and remove at each of the four levels: all 20 request types.
 func TestPoliciesAtEveryLevel(t *testing.T) {
@@ -117,7 +115,7 @@ func TestPoliciesAtEveryLevel(t *testing.T) {
 				Name:      "my policy",
 				Owner:     &mend.PolicyOwner{ID: admin.ID},
 				Filter:    &mend.PolicyFilter{Type: mend.FilterLicense, Licenses: []mend.PolicyLicense{{Name: "Apache 2.0"}}},
-				Inclusive: boolPtr(true),
+				Inclusive: new(true),
 				Action:    &mend.PolicyAction{Type: mend.ActionApprove},
 			})
 			if err != nil {
@@ -165,7 +163,7 @@ func TestPoliciesAtEveryLevel(t *testing.T) {
 				Name:      "my policy",
 				Owner:     &mend.PolicyOwner{ID: admin.ID},
 				Filter:    &mend.PolicyFilter{Type: mend.FilterLicense, Licenses: []mend.PolicyLicense{{Name: "GPL 3.0"}}},
-				Inclusive: boolPtr(true),
+				Inclusive: new(true),
 				Action:    &mend.PolicyAction{Type: mend.ActionReject},
 			})
 			if err != nil {
