@@ -28,7 +28,7 @@ func (s *Simulator) seed() *state {
 }
 
 // demoLibraries is a small inventory after the pages' examples: log4j alone,
-// akka-actor with two dependencies.
+// akka-actor with two dependencies, and demo-common, an In-House library.
 func demoLibraries() []*library {
 	apache := license{name: "Apache 2.0", url: "http://www.opensource.org/licenses/Apache-2.0"}
 	return []*library{
@@ -58,6 +58,12 @@ func demoLibraries() []*library {
 					licenses: []license{apache}, scope: "COMPILE", extension: "jar",
 				},
 			},
+		},
+		{
+			keyUUID: "8d3b5e1a-6c2f-4e7b-9a0d-3f1c2b4a5e6d", keyID: 51, filename: "demo-common-1.4.0.jar",
+			name: "demo-common", groupID: "com.example", artifactID: "demo-common", version: "1.4.0",
+			sha1: "9b1c3d5e7f2a4b6c8d0e1f3a5b7c9d1e3f5a7b9c", libType: "MAVEN_ARTIFACT",
+			scope: "COMPILE", extension: "jar", inHouse: true,
 		},
 	}
 }
