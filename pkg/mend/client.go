@@ -171,13 +171,15 @@ func NewClient(mendURL string, userKey Secret, opts ...Option) (*Client, error) 
 	return c, nil
 }
 
-// String describes the client without its credentials.
-func (c *Client) String() string {
+// String describes the client without its credentials. Its receiver is a
+// value so that a Client value prints this way too: fmt cannot reach the
+// redacting methods of unexported fields, and would print the user key.
+func (c Client) String() string {
 	return fmt.Sprintf("mend.Client{url: %s, apiURL: %s, userKey: %s}", c.v1URL, c.apiURL, c.userKey)
 }
 
 // GoString keeps %#v from printing the credentials.
-func (c *Client) GoString() string { return c.String() }
+func (c Client) GoString() string { return c.String() }
 
 func baseURL(raw string) (string, error) {
 	u, err := url.Parse(raw)
