@@ -162,3 +162,49 @@ func TestPagingParameters(t *testing.T) {
 		})
 	}
 }
+
+func TestPagingUsersAndRoles(t *testing.T) {
+	t.Parallel()
+	c, sim := setup(t)
+	ctx := context.Background()
+	everyone := groupNamed(t, c, "users").UUID
+
+	var emails []string
+	for u, err := range c.Groups.AllUsers(ctx, orgToken, everyone, &mend.ListOptions{PageSize: 2, Sort: "-name"}) {
+		if err != nil {
+			t.Fatalf("AllUsers: %v", err)
+		}
+		emails = append(emails, u.Email)
+	}
+	want := []string{"admin@example.com", "ci-bot@example.com", "carol@example.com", "bob@example.com", "alice@example.com"}
+	if diff := cmp.Diff(want, emails); diff != "" {
+		t.Errorf("users (-want, +got):\n%s", diff)
+	}
+	if n := len(sim.CallsOf("listGroupUsers")); n != 3 {
+		t.Errorf("%d requests for 5 users in pages of 2, want 3", n)
+	}
+
+	approvers := groupNamed(t, c, "demo-product approvers").UUID
+	project := sim.Snapshot().Organizations[0].Products[0].Projects[0]
+	for _, r := range []mend.RoleAssignment{
+		{ContextToken: orgToken, ContextType: mend.ContextOrgs, Role: "AUDITOR"},
+		{ContextToken: project.Token, ContextType: mend.ContextProjects, Role: "USER"},
+	} {
+		if _, _, err := c.Groups.AddRole(ctx, orgToken, approvers, r); err != nil {
+			t.Fatalf("AddRole: %v", err)
+		}
+	}
+	var contexts []string
+	for r, err := range c.Groups.AllRoles(ctx, orgToken, approvers, &mend.ListOptions{PageSize: 1}) {
+		if err != nil {
+			t.Fatalf("AllRoles: %v", err)
+		}
+		contexts = append(contexts, r.ContextType)
+	}
+	if diff := cmp.Diff([]string{"products", "orgs", "projects"}, contexts); diff != "" {
+		t.Errorf("role contexts (-want, +got):\n%s", diff)
+	}
+	if n := len(sim.CallsOf("listGroupRoles")); n != 3 {
+		t.Errorf("%d requests for 3 contexts in pages of 1, want 3", n)
+	}
+}

@@ -295,7 +295,7 @@ func TestRequestStateOverPolls(t *testing.T) {
 	var reg struct {
 		RequestToken string `json:"requestToken"`
 	}
-	decodeJSON(t, resp, http.StatusCreated, &reg)
+	decodeAdmin(t, resp, http.StatusCreated, &reg)
 
 	var got []mend.RequestState
 	for range 4 {
@@ -388,8 +388,8 @@ func TestProcessesGolden(t *testing.T) {
 	}
 }
 
-// decodeJSON checks an admin endpoint's answer and decodes it into v.
-func decodeJSON(t *testing.T, resp *http.Response, status int, v any) {
+// decodeAdmin checks an admin endpoint's answer and decodes it into v.
+func decodeAdmin(t *testing.T, resp *http.Response, status int, v any) {
 	t.Helper()
 	defer resp.Body.Close()
 	if resp.StatusCode != status {

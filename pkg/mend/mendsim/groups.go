@@ -164,22 +164,6 @@ func groupRoleValues(g mend.GroupSummary, ctxType string, field func(mend.GroupR
 	return out
 }
 
-// byFirst compares items alphabetically, regardless of case, by the
-// smallest of their values of a property; an item without values sorts
-// first.
-func byFirst[T any](values func(T) []string) func(a, b T) int {
-	first := func(it T) string {
-		least := ""
-		for i, v := range values(it) {
-			if v = strings.ToLower(v); i == 0 || v < least {
-				least = v
-			}
-		}
-		return least
-	}
-	return func(a, b T) int { return cmp.Compare(first(a), first(b)) }
-}
-
 func (s *Simulator) listGroups(c *restCall) (any, error) {
 	items := make([]mend.GroupSummary, 0, len(c.org.groups))
 	for _, g := range c.org.groups {
@@ -300,7 +284,7 @@ func (s *Simulator) contextRoles(g *group) []mend.ContextRoles {
 		})
 		if i < 0 {
 			out = append(out, mend.ContextRoles{
-				ContextToken: r.contextToken, ContextType: r.contextType, ContextName: s.contextName(r), Roles: []string{},
+				ContextToken: r.contextToken, ContextType: r.contextType, ContextName: s.roleContextName(r), Roles: []string{},
 			})
 			i = len(out) - 1
 		}
@@ -327,9 +311,9 @@ func (s *Simulator) listGroupRoles(c *restCall, g *group) (any, error) {
 	})
 }
 
-// contextName is the name of the entity a role applies to, or "" once the
+// roleContextName is the name of the entity a role applies to, or "" once the
 // entity is gone.
-func (s *Simulator) contextName(r groupRole) string {
+func (s *Simulator) roleContextName(r groupRole) string {
 	switch r.contextType {
 	case mend.ContextOrgs:
 		if o := s.st.orgs[r.contextToken]; o != nil {
@@ -350,7 +334,7 @@ func (s *Simulator) contextName(r groupRole) string {
 func (s *Simulator) roleAnswer(r groupRole) mend.GroupRole {
 	return mend.GroupRole{
 		RoleAssignment: mend.RoleAssignment{ContextToken: r.contextToken, ContextType: r.contextType, Role: r.role},
-		ContextName:    s.contextName(r),
+		ContextName:    s.roleContextName(r),
 	}
 }
 

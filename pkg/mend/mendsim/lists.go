@@ -1,6 +1,7 @@
 package mendsim
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"net/http"
@@ -54,16 +55,16 @@ func listPage[T any](c *restCall, items []T, spec listSpec[T]) ([]T, error) {
 	items = slices.DeleteFunc(slices.Clone(items), func(it T) bool { return !match(it) })
 	if key := q.Get("sort"); key != "" {
 		name, desc := strings.CutPrefix(key, "-")
-		cmp, ok := spec.sorts[name]
+		compare, ok := spec.sorts[name]
 		if !ok {
 			return nil, httpError(http.StatusBadRequest, fmt.Sprintf("unknown sort property %q; this list sorts by %s",
 				name, strings.Join(slices.Sorted(maps.Keys(spec.sorts)), ", ")))
 		}
 		slices.SortStableFunc(items, func(a, b T) int {
 			if desc {
-				return cmp(b, a)
+				return compare(b, a)
 			}
-			return cmp(a, b)
+			return compare(a, b)
 		})
 	}
 	total := len(items)
@@ -74,6 +75,22 @@ func listPage[T any](c *restCall, items []T, spec listSpec[T]) ([]T, error) {
 	end := min(start+size, total)
 	c.page = &pageInfo{totalItems: total, isLastPage: end == total}
 	return items[start:end], nil
+}
+
+// byFirst compares items alphabetically, regardless of case, by the
+// smallest of their values of a property; an item without values sorts
+// first.
+func byFirst[T any](values func(T) []string) func(a, b T) int {
+	first := func(it T) string {
+		least := ""
+		for i, v := range values(it) {
+			if v = strings.ToLower(v); i == 0 || v < least {
+				least = v
+			}
+		}
+		return least
+	}
+	return func(a, b T) int { return cmp.Compare(first(a), first(b)) }
 }
 
 func pageParams(q url.Values) (page, size int, err error) {
@@ -113,7 +130,7 @@ func parseSearch[T any](search string, props map[string]searchProperty[T]) (func
 			return nil, httpError(http.StatusBadRequest, fmt.Sprintf("search operation %q is not supported on %q; use %s",
 				op, name, strings.Join(prop.ops, ", ")))
 		}
-		m, err := matcher(op, value)
+		m, err := searchMatcher(op, value)
 		if err != nil {
 			return nil, err
 		}
@@ -129,10 +146,10 @@ func parseSearch[T any](search string, props map[string]searchProperty[T]) (func
 	}, nil
 }
 
-// matcher returns the test of one search operation. like is taken as "the
+// searchMatcher returns the test of one search operation. like is taken as "the
 // property contains the value", regardless of case, which is how Mend's
 // searches behave; the page's wording reads the other way round.
-func matcher(op, value string) (func(string) bool, error) {
+func searchMatcher(op, value string) (func(string) bool, error) {
 	switch op {
 	case opEquals:
 		return func(v string) bool { return v == value }, nil

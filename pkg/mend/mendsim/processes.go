@@ -11,24 +11,25 @@ import (
 	"github.com/mendflow/mendflow/pkg/mend"
 )
 
-// progress is how far asynchronous work has gone: stage 0 (just begun),
+// asyncProgress is how far asynchronous work has gone: stage 0 (just begun),
 // 1 (half way) or 2 (ended), and since when it has been at that stage.
-type progress struct {
+type asyncProgress struct {
 	stage int
 	since time.Time
 }
 
-const finalStage = 2
+// asyncFinal is the stage at which asynchronous work has ended.
+const asyncFinal = 2
 
 // advance moves work begun at start on to the stage it has reached by now.
 // Work ends after d, or after maxPolls polls when maxPolls is set,
 // whichever comes first; half way is half of either. A stage reached by
 // time dates from when it was due, one reached by a poll from that poll.
-func (p progress) advance(start, now time.Time, d time.Duration, polls, maxPolls int) progress {
-	for next := p.stage + 1; next <= finalStage; next++ {
-		due := start.Add(d * time.Duration(next) / finalStage)
+func (p asyncProgress) advance(start, now time.Time, d time.Duration, polls, maxPolls int) asyncProgress {
+	for next := p.stage + 1; next <= asyncFinal; next++ {
+		due := start.Add(d * time.Duration(next) / asyncFinal)
 		byTime := !now.Before(due)
-		byPolls := maxPolls > 0 && polls*finalStage >= maxPolls*next
+		byPolls := maxPolls > 0 && polls*asyncFinal >= maxPolls*next
 		if !byTime && !byPolls {
 			break
 		}
@@ -40,9 +41,9 @@ func (p progress) advance(start, now time.Time, d time.Duration, polls, maxPolls
 	return p
 }
 
-// gmt is how the simulator writes times: UTC, to the second, as Mend's
+// asyncTime is how the simulator writes times: UTC, to the second, as Mend's
 // examples are ("2018-02-28T17:48:19Z").
-func gmt(t time.Time) time.Time { return t.UTC().Truncate(time.Second) }
+func asyncTime(t time.Time) time.Time { return t.UTC().Truncate(time.Second) }
 
 func (s *Simulator) processRoutes() []restRoute {
 	return []restRoute{
@@ -86,7 +87,7 @@ func (s *Simulator) startProcess(c *restCall, scope, contextUUID, contextType st
 	p := &process{
 		uuid: newUUID(), contextUUID: contextUUID, contextType: contextType, org: c.org.token,
 		created: now, processType: mend.ProcessTypeApplyPolicies, outcome: outcome,
-		userEmail: c.email, requestTok: supportToken(), progress: progress{since: now},
+		userEmail: c.email, requestTok: supportToken(), progress: asyncProgress{since: now},
 	}
 	s.st.processes[p.uuid] = p
 	return s.processAnswer(p)
@@ -114,8 +115,8 @@ func (s *Simulator) processAnswer(p *process) mend.AsyncProcess {
 		ProcessType:        p.processType,
 		ContextUUID:        p.contextUUID,
 		ContextType:        p.contextType,
-		Created:            gmt(p.created),
-		Modified:           gmt(p.progress.since),
+		Created:            asyncTime(p.created),
+		Modified:           asyncTime(p.progress.since),
 		MessageContentSha1: hex.EncodeToString(sum[:]),
 		RequestToken:       p.requestTok,
 		UserEmail:          p.userEmail,
@@ -175,12 +176,12 @@ func (s *Simulator) getRequestState(c *v1Call) (any, error) {
 	now := s.now()
 	r := s.st.requests[req.RequestToken]
 	if r == nil || r.org != req.OrgToken {
-		return mend.GetRequestStateResponse{RequestState: mend.RequestUnknown, Timestamp: gmt(now)}, nil
+		return mend.GetRequestStateResponse{RequestState: mend.RequestUnknown, Timestamp: asyncTime(now)}, nil
 	}
 	r.polls++
 	r.progress = r.progress.advance(r.created, now, s.cfg.RequestDuration, r.polls, s.cfg.RequestPolls)
 	state := [...]string{string(mend.RequestInProgress), string(mend.RequestUpdated), r.outcome}[r.progress.stage]
-	return mend.GetRequestStateResponse{RequestState: mend.RequestState(state), Timestamp: gmt(r.progress.since)}, nil
+	return mend.GetRequestStateResponse{RequestState: mend.RequestState(state), Timestamp: asyncTime(r.progress.since)}, nil
 }
 
 // PluginRequest is a plugin (scan) request as a scan leaves it, for
@@ -224,7 +225,7 @@ func (s *Simulator) RegisterRequest(r PluginRequest) (string, error) {
 	}
 	now := s.now()
 	s.st.requests[r.RequestToken] = &pluginRequest{
-		token: r.RequestToken, org: r.OrgToken, created: now, outcome: r.Outcome, progress: progress{since: now},
+		token: r.RequestToken, org: r.OrgToken, created: now, outcome: r.Outcome, progress: asyncProgress{since: now},
 	}
 	return r.RequestToken, nil
 }

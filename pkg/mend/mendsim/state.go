@@ -217,7 +217,7 @@ type process struct {
 	polls       int
 	userEmail   string
 	requestTok  string
-	progress    progress
+	progress    asyncProgress
 }
 
 // pluginRequest is a scan's update request, followed by getRequestState.
@@ -227,7 +227,7 @@ type pluginRequest struct {
 	created  time.Time
 	outcome  string // final state: FINISHED, FAILED or SKIPPED
 	polls    int
-	progress progress
+	progress asyncProgress
 }
 
 func newState() *state {
