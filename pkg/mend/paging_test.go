@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/mendflow/mendflow/pkg/mend"
+	"github.com/mendflow/mendflow/pkg/mend/mendsim"
 )
 
 // envelope is a v2.0 answer as the pages show it, for decoding their
@@ -206,5 +207,43 @@ func TestPagingUsersAndRoles(t *testing.T) {
 	}
 	if n := len(sim.CallsOf("listGroupRoles")); n != 3 {
 		t.Errorf("%d requests for 3 contexts in pages of 1, want 3", n)
+	}
+}
+
+// TestSearchOverRawHTTP lists groups as curl would: a raw ";" between
+// filters, and the JWT of a login made by hand.
+func TestSearchOverRawHTTP(t *testing.T) {
+	t.Parallel()
+	_, sim := setup(t)
+	login, err := http.Post(sim.URL+"/api/v2.0/login", "application/json", strings.NewReader(
+		`{"email": "`+mendsim.DefaultUserEmail+`", "userKey": "`+mendsim.DefaultUserKey+`", "orgToken": "`+orgToken+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var session envelope[struct {
+		JWTToken string `json:"jwtToken"`
+	}]
+	decodeAdmin(t, login, http.StatusOK, &session)
+
+	req, err := http.NewRequest(http.MethodGet, sim.URL+"/api/v2.0/orgs/"+orgToken+"/groups?search=name:like:s;roles:in:USER,ADMIN&sort=-name", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+session.RetVal.JWTToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var page envelope[[]mend.GroupSummary]
+	decodeAdmin(t, resp, http.StatusOK, &page)
+	var got []string
+	for _, g := range page.RetVal {
+		got = append(got, g.Name)
+	}
+	if diff := cmp.Diff([]string{"users", "admins"}, got); diff != "" {
+		t.Errorf("groups (-want, +got):\n%s", diff)
+	}
+	if ad := page.AdditionalData; ad == nil || ad.TotalItems != "2" || ad.IsLastPage != "true" {
+		t.Errorf("additionalData %+v, want totalItems \"2\" and isLastPage \"true\" as strings", ad)
 	}
 }

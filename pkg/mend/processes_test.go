@@ -388,7 +388,8 @@ func TestProcessesGolden(t *testing.T) {
 	}
 }
 
-// decodeAdmin checks an admin endpoint's answer and decodes it into v.
+// decodeAdmin checks the status of an answer read without the client, and
+// decodes its body into v.
 func decodeAdmin(t *testing.T, resp *http.Response, status int, v any) {
 	t.Helper()
 	defer resp.Body.Close()

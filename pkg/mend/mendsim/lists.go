@@ -43,7 +43,12 @@ type searchProperty[T any] struct {
 // listPage answers the page of items that the request's search, sort, page
 // and pageSize select, and sets the paging values of the answer.
 func listPage[T any](c *restCall, items []T, spec listSpec[T]) ([]T, error) {
-	q := c.r.URL.Query()
+	// Filters are joined with ";", which Go's query parser no longer takes
+	// raw (it drops the whole pair); clients such as curl send it raw.
+	q, err := url.ParseQuery(strings.ReplaceAll(c.r.URL.RawQuery, ";", "%3B"))
+	if err != nil {
+		return nil, httpError(http.StatusBadRequest, "invalid query: "+err.Error())
+	}
 	page, size, err := pageParams(q)
 	if err != nil {
 		return nil, err
