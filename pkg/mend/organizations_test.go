@@ -69,9 +69,9 @@ func TestOrganizationDetails(t *testing.T) {
 	if got.OrgName != mendsim.DefaultOrgName || got.OrgToken != orgToken || len(got.CreationDate) != len("2016-01-01 12:00:00") {
 		t.Errorf("details %+v: want the demo organization with a creation date", got)
 	}
-	// The demo organization: one product, two projects, two users.
-	if got.NumberOfProducts != 1 || got.NumberOfProjects != 2 || got.NumberOfUsers != 2 {
-		t.Errorf("counts %+v: want 1 product, 2 projects, 2 users", got)
+	// The demo organization: one product, two projects, six users.
+	if got.NumberOfProducts != 1 || got.NumberOfProjects != 2 || got.NumberOfUsers != 6 {
+		t.Errorf("counts %+v: want 1 product, 2 projects, 6 users", got)
 	}
 
 	if _, _, err := c.Products.Create(ctx, &mend.CreateProductRequest{OrgToken: orgToken, ProductName: "billing"}); err != nil {

@@ -296,9 +296,7 @@ func (s *Simulator) seedOrganization(st *state, o *org, api *project) {
 	now := s.now()
 	admin := st.users[strings.ToLower(s.cfg.UserEmail)]
 	// A second member, so that policies can change hands.
-	appsec := &user{id: st.id(), uuid: newUUID(), name: "AppSec Lead", email: "appsec.lead@example.com", userType: "REGULAR", accountStatus: "ACTIVE"}
-	st.users[appsec.email] = appsec
-	o.members = append(o.members, appsec.email)
+	appsec := st.users["appsec.lead@example.com"] // seedGroups made the users
 
 	prod := st.products[api.product]
 	o.policies = append(o.policies, &policy{

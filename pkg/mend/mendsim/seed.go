@@ -22,8 +22,8 @@ func (s *Simulator) seed() *state {
 	web := st.addProject(prod, "demo-web", "", now)
 	web.plugin, web.pluginVer, web.uploadedBy = "unified agent", "24.1.1", admin.email
 
-	s.seedOrganization(st, o, api)
 	s.seedGroups(st, o)
+	s.seedOrganization(st, o, api)
 	return st
 }
 

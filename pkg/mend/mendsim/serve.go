@@ -178,6 +178,7 @@ func (s *Simulator) v1Handlers() map[string]v1Handler {
 		s.organizationHandlers(),
 		s.globalOrgHandlers(),
 		s.policyHandlers(),
+		s.requestStateHandlers(),
 	} {
 		for k, h := range area {
 			all[k] = h
