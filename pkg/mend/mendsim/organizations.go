@@ -27,11 +27,8 @@ func (s *Simulator) organizationHandlers() map[string]v1Handler {
 }
 
 func (s *Simulator) getOrganizationDetails(c *v1Call) (any, error) {
-	var req mend.GetOrganizationDetailsRequest
-	if err := c.decode(&req); err != nil {
-		return nil, err
-	}
-	if err := c.require("orgToken"); err != nil {
+	req, err := decodeRequired[mend.GetOrganizationDetailsRequest](c, "orgToken")
+	if err != nil {
 		return nil, err
 	}
 	o, err := s.orgOf(req.OrgToken)
@@ -138,11 +135,8 @@ func (s *Simulator) wireInHouse(ih *inHouseLibrary, j *project) mend.InHouseLibr
 }
 
 func (s *Simulator) unmarkManualInHouseLibrary(c *v1Call) (any, error) {
-	var req mend.UnmarkManualInHouseLibraryRequest
-	if err := c.decode(&req); err != nil {
-		return nil, err
-	}
-	if err := c.require("orgToken", "keyUuid"); err != nil {
+	req, err := decodeRequired[mend.UnmarkManualInHouseLibraryRequest](c, "orgToken", "keyUuid")
+	if err != nil {
 		return nil, err
 	}
 	o, err := s.orgOf(req.OrgToken)
@@ -184,11 +178,8 @@ func (s *Simulator) unmarkManualInHouseLibrary(c *v1Call) (any, error) {
 }
 
 func (s *Simulator) getDomainPendingTasks(c *v1Call) (any, error) {
-	var req mend.GetDomainPendingTasksRequest
-	if err := c.decode(&req); err != nil {
-		return nil, err
-	}
-	if err := c.require("orgToken"); err != nil {
+	req, err := decodeRequired[mend.GetDomainPendingTasksRequest](c, "orgToken")
+	if err != nil {
 		return nil, err
 	}
 	size := maxPendingTasksPage
@@ -235,11 +226,8 @@ func (s *Simulator) getDomainPendingTasks(c *v1Call) (any, error) {
 }
 
 func (s *Simulator) closePendingTask(c *v1Call) (any, error) {
-	var req mend.ClosePendingTaskRequest
-	if err := c.decode(&req); err != nil {
-		return nil, err
-	}
-	if err := c.require("orgToken", "taskUUID"); err != nil {
+	req, err := decodeRequired[mend.ClosePendingTaskRequest](c, "orgToken", "taskUUID")
+	if err != nil {
 		return nil, err
 	}
 	o, err := s.orgOf(req.OrgToken)
@@ -257,11 +245,8 @@ func (s *Simulator) closePendingTask(c *v1Call) (any, error) {
 }
 
 func (s *Simulator) setProjectSetupNotificationConfig(c *v1Call) (any, error) {
-	var req mend.SetProjectSetupNotificationConfigRequest
-	if err := c.decode(&req); err != nil {
-		return nil, err
-	}
-	if err := c.require("orgToken", "action"); err != nil {
+	req, err := decodeRequired[mend.SetProjectSetupNotificationConfigRequest](c, "orgToken", "action")
+	if err != nil {
 		return nil, err
 	}
 	// The page's table says "Custom, Enabled, or Disabled" and its example

@@ -166,11 +166,8 @@ func (s *Simulator) requestStateHandlers() map[string]v1Handler {
 // answer counts as a poll. As the page says, an unknown organization or
 // request token answers UNKNOWN rather than an error.
 func (s *Simulator) getRequestState(c *v1Call) (any, error) {
-	var req mend.GetRequestStateRequest
-	if err := c.decode(&req); err != nil {
-		return nil, err
-	}
-	if err := c.require("orgToken", "requestToken"); err != nil {
+	req, err := decodeRequired[mend.GetRequestStateRequest](c, "orgToken", "requestToken")
+	if err != nil {
 		return nil, err
 	}
 	now := s.now()
