@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -181,7 +183,14 @@ func TestPagingUsersAndRoles(t *testing.T) {
 	if diff := cmp.Diff(want, emails); diff != "" {
 		t.Errorf("users (-want, +got):\n%s", diff)
 	}
-	if n := len(sim.CallsOf("listGroupUsers")); n != 3 {
+	calls := sim.CallsOf("listGroupUsers")
+	for i, call := range calls {
+		q, err := url.ParseQuery(call.Query)
+		if err != nil || q.Get("page") != strconv.Itoa(i) || q.Get("pageSize") != "2" || q.Get("sort") != "-name" {
+			t.Errorf("request %d asked for %q, want page=%d&pageSize=2&sort=-name", i, call.Query, i)
+		}
+	}
+	if n := len(calls); n != 3 {
 		t.Errorf("%d requests for 6 users in pages of 2, want 3", n)
 	}
 
