@@ -69,9 +69,9 @@ func TestOrganizationDetails(t *testing.T) {
 	if got.OrgName != mendsim.DefaultOrgName || got.OrgToken != orgToken || len(got.CreationDate) != len("2016-01-01 12:00:00") {
 		t.Errorf("details %+v: want the demo organization with a creation date", got)
 	}
-	// The demo organization: one product, two projects, two users.
-	if got.NumberOfProducts != 1 || got.NumberOfProjects != 2 || got.NumberOfUsers != 2 {
-		t.Errorf("counts %+v: want 1 product, 2 projects, 2 users", got)
+	// The demo organization: one product, two projects, six users.
+	if got.NumberOfProducts != 1 || got.NumberOfProjects != 2 || got.NumberOfUsers != 6 {
+		t.Errorf("counts %+v: want 1 product, 2 projects, 6 users", got)
 	}
 
 	if _, _, err := c.Products.Create(ctx, &mend.CreateProductRequest{OrgToken: orgToken, ProductName: "billing"}); err != nil {
@@ -186,9 +186,9 @@ func TestInHouseLibraries(t *testing.T) {
 				},
 				{
 					MatchType: mend.MatchAutomatic, Pattern: &pattern,
-					KeyUUID: "a47c9e21-3b5d-4f60-8e1a-2c3d4e5f6a7b", Filename: "demo-common-1.4.0.jar",
+					KeyUUID: "8d3b5e1a-6c2f-4e7b-9a0d-3f1c2b4a5e6d", Filename: "demo-common-1.4.0.jar",
 					GroupID: "com.example", ArtifactID: "demo-common", Version: "1.4.0",
-					Sha1: "9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d", Type: "MAVEN_ARTIFACT",
+					Sha1: "9b1c3d5e7f2a4b6c8d0e1f3a5b7c9d1e3f5a7b9c", Type: "MAVEN_ARTIFACT",
 					Description: "Shared utilities of the demo services", ProductName: "demo-product", ProductToken: product,
 					ProjectName: "demo-api", ProjectToken: project,
 				},
@@ -237,7 +237,7 @@ func TestUnmarkManualInHouseLibrary(t *testing.T) {
 	t.Parallel()
 	c, sim := setup(t)
 	ctx := context.Background()
-	const manual, automatic = "6d1a3c52-8f0e-4b7a-9c21-5e4f3a2b1c0d", "a47c9e21-3b5d-4f60-8e1a-2c3d4e5f6a7b"
+	const manual, automatic = "6d1a3c52-8f0e-4b7a-9c21-5e4f3a2b1c0d", "8d3b5e1a-6c2f-4e7b-9a0d-3f1c2b4a5e6d"
 
 	tests := []struct {
 		name    string

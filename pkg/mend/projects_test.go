@@ -19,6 +19,7 @@ const (
 	scalaKey       = "49c6840d-bf96-470f-8892-6c2a536c91eb"
 	configKey      = "426c0056-f180-4cac-a9dd-c266a76b32c9"
 	demoCommonKey  = "8d3b5e1a-6c2f-4e7b-9a0d-3f1c2b4a5e6d" // In-House
+	billingKey     = "6d1a3c52-8f0e-4b7a-9c21-5e4f3a2b1c0d" // In-House
 	unknownKeyUUID = "00000000-0000-4000-8000-000000000000"
 )
 
@@ -805,13 +806,18 @@ func TestProjectsHierarchy(t *testing.T) {
 		ArtifactID: "demo-common", Version: "1.4.0", SHA1: "9b1c3d5e7f2a4b6c8d0e1f3a5b7c9d1e3f5a7b9c", Type: "MAVEN_ARTIFACT",
 		Coordinates: "com.example:demo-common:1.4.0",
 	}
+	billing := mend.Library{
+		KeyUUID: billingKey, KeyID: 61, Filename: "billing-client-2.1.0.jar", Name: "billing-client", GroupID: "com.example.billing",
+		ArtifactID: "billing-client", Version: "2.1.0", SHA1: "3b9e1f7c2a5d8e0f4a6c1b3d5e7f9a0b2c4d6e8f", Type: "MAVEN_ARTIFACT",
+		Coordinates: "com.example.billing:billing-client:2.1.0",
+	}
 	tests := []struct {
 		name    string
 		inHouse *bool
 		want    []mend.Library
 	}{
-		{name: "In-House data by default", want: []mend.Library{log4j, akka, common}},
-		{name: "In-House data asked for", inHouse: new(true), want: []mend.Library{log4j, akka, common}},
+		{name: "In-House data by default", want: []mend.Library{log4j, akka, common, billing}},
+		{name: "In-House data asked for", inHouse: new(true), want: []mend.Library{log4j, akka, common, billing}},
 		{name: "without In-House data", inHouse: new(false), want: []mend.Library{log4j, akka}},
 	}
 	for _, tt := range tests {
@@ -841,9 +847,9 @@ func TestProjectsInventory(t *testing.T) {
 		wantKeys []string
 		outdated bool
 	}{
-		{name: "default", wantKeys: []string{log4jKey, akkaKey, scalaKey, configKey, demoCommonKey}},
+		{name: "default", wantKeys: []string{log4jKey, akkaKey, scalaKey, configKey, demoCommonKey, billingKey}},
 		{name: "without In-House data", req: mend.GetProjectInventoryRequest{IncludeInHouseData: new(false)}, wantKeys: []string{log4jKey, akkaKey, scalaKey, configKey}},
-		{name: "with outdated data", req: mend.GetProjectInventoryRequest{IncludeOutdatedLibraryData: true}, wantKeys: []string{log4jKey, akkaKey, scalaKey, configKey, demoCommonKey}, outdated: true},
+		{name: "with outdated data", req: mend.GetProjectInventoryRequest{IncludeOutdatedLibraryData: true}, wantKeys: []string{log4jKey, akkaKey, scalaKey, configKey, demoCommonKey, billingKey}, outdated: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -16,11 +16,8 @@ func (s *Simulator) globalOrgHandlers() map[string]v1Handler {
 }
 
 func (s *Simulator) createGlobalOrg(c *v1Call) (any, error) {
-	var req mend.CreateGlobalOrgRequest
-	if err := c.decode(&req); err != nil {
-		return nil, err
-	}
-	if err := c.require("name", "accountAdminEmail"); err != nil {
+	req, err := decodeRequired[mend.CreateGlobalOrgRequest](c, "name", "accountAdminEmail")
+	if err != nil {
 		return nil, err
 	}
 	admin := s.st.users[strings.ToLower(req.AccountAdminEmail)]
@@ -86,11 +83,8 @@ func (s *Simulator) removeGlobalOrgFromOrg(c *v1Call) (any, error) {
 }
 
 func (s *Simulator) getAllOrganizations(c *v1Call) (any, error) {
-	var req mend.GetAllOrganizationsRequest
-	if err := c.decode(&req); err != nil {
-		return nil, err
-	}
-	if err := c.require("globalOrgToken"); err != nil {
+	req, err := decodeRequired[mend.GetAllOrganizationsRequest](c, "globalOrgToken")
+	if err != nil {
 		return nil, err
 	}
 	g, err := s.globalOrgOf(req.GlobalOrgToken)

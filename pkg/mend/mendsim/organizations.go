@@ -27,11 +27,8 @@ func (s *Simulator) organizationHandlers() map[string]v1Handler {
 }
 
 func (s *Simulator) getOrganizationDetails(c *v1Call) (any, error) {
-	var req mend.GetOrganizationDetailsRequest
-	if err := c.decode(&req); err != nil {
-		return nil, err
-	}
-	if err := c.require("orgToken"); err != nil {
+	req, err := decodeRequired[mend.GetOrganizationDetailsRequest](c, "orgToken")
+	if err != nil {
 		return nil, err
 	}
 	o, err := s.orgOf(req.OrgToken)
@@ -138,11 +135,8 @@ func (s *Simulator) wireInHouse(ih *inHouseLibrary, j *project) mend.InHouseLibr
 }
 
 func (s *Simulator) unmarkManualInHouseLibrary(c *v1Call) (any, error) {
-	var req mend.UnmarkManualInHouseLibraryRequest
-	if err := c.decode(&req); err != nil {
-		return nil, err
-	}
-	if err := c.require("orgToken", "keyUuid"); err != nil {
+	req, err := decodeRequired[mend.UnmarkManualInHouseLibraryRequest](c, "orgToken", "keyUuid")
+	if err != nil {
 		return nil, err
 	}
 	o, err := s.orgOf(req.OrgToken)
@@ -184,11 +178,8 @@ func (s *Simulator) unmarkManualInHouseLibrary(c *v1Call) (any, error) {
 }
 
 func (s *Simulator) getDomainPendingTasks(c *v1Call) (any, error) {
-	var req mend.GetDomainPendingTasksRequest
-	if err := c.decode(&req); err != nil {
-		return nil, err
-	}
-	if err := c.require("orgToken"); err != nil {
+	req, err := decodeRequired[mend.GetDomainPendingTasksRequest](c, "orgToken")
+	if err != nil {
 		return nil, err
 	}
 	size := maxPendingTasksPage
@@ -235,11 +226,8 @@ func (s *Simulator) getDomainPendingTasks(c *v1Call) (any, error) {
 }
 
 func (s *Simulator) closePendingTask(c *v1Call) (any, error) {
-	var req mend.ClosePendingTaskRequest
-	if err := c.decode(&req); err != nil {
-		return nil, err
-	}
-	if err := c.require("orgToken", "taskUUID"); err != nil {
+	req, err := decodeRequired[mend.ClosePendingTaskRequest](c, "orgToken", "taskUUID")
+	if err != nil {
 		return nil, err
 	}
 	o, err := s.orgOf(req.OrgToken)
@@ -257,11 +245,8 @@ func (s *Simulator) closePendingTask(c *v1Call) (any, error) {
 }
 
 func (s *Simulator) setProjectSetupNotificationConfig(c *v1Call) (any, error) {
-	var req mend.SetProjectSetupNotificationConfigRequest
-	if err := c.decode(&req); err != nil {
-		return nil, err
-	}
-	if err := c.require("orgToken", "action"); err != nil {
+	req, err := decodeRequired[mend.SetProjectSetupNotificationConfigRequest](c, "orgToken", "action")
+	if err != nil {
 		return nil, err
 	}
 	// The page's table says "Custom, Enabled, or Disabled" and its example
@@ -296,9 +281,7 @@ func (s *Simulator) seedOrganization(st *state, o *org, api *project) {
 	now := s.now()
 	admin := st.users[strings.ToLower(s.cfg.UserEmail)]
 	// A second member, so that policies can change hands.
-	appsec := &user{id: st.id(), uuid: newUUID(), name: "AppSec Lead", email: "appsec.lead@example.com", userType: "REGULAR", accountStatus: "ACTIVE"}
-	st.users[appsec.email] = appsec
-	o.members = append(o.members, appsec.email)
+	appsec := st.users["appsec.lead@example.com"] // seedGroups made the users
 
 	prod := st.products[api.product]
 	o.policies = append(o.policies, &policy{
@@ -320,21 +303,9 @@ func (s *Simulator) seedOrganization(st *state, o *org, api *project) {
 		inclusive: true, enabled: true, context: mend.PolicyContextProduct,
 	})
 
-	// In-House libraries are in the project's inventory, flagged, and
-	// listed by the organization with how they were marked.
-	manual := &library{
-		keyUUID: "6d1a3c52-8f0e-4b7a-9c21-5e4f3a2b1c0d", keyID: 61, filename: "billing-client-2.1.0.jar",
-		name: "billing-client", groupID: "com.example.billing", artifactID: "billing-client", version: "2.1.0",
-		sha1: "3b9e1f7c2a5d8e0f4a6c1b3d5e7f9a0b2c4d6e8f", libType: "MAVEN_ARTIFACT",
-		description: "Client of the billing service", scope: "COMPILE", extension: "jar", inHouse: true,
-	}
-	auto := &library{
-		keyUUID: "a47c9e21-3b5d-4f60-8e1a-2c3d4e5f6a7b", keyID: 62, filename: "demo-common-1.4.0.jar",
-		name: "demo-common", groupID: "com.example", artifactID: "demo-common", version: "1.4.0",
-		sha1: "9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d", libType: "MAVEN_ARTIFACT",
-		description: "Shared utilities of the demo services", scope: "COMPILE", extension: "jar", inHouse: true,
-	}
-	api.libraries = append(api.libraries, manual, auto)
+	// The In-House libraries are in demo-api's inventory (seed.go); the
+	// organization lists them with how they were marked.
+	manual, auto := libraryNamed(api, "billing-client"), libraryNamed(api, "demo-common")
 	o.inHouse = append(o.inHouse,
 		&inHouseLibrary{lib: manual, project: api.token, matchType: mend.MatchManual, comment: "Built by the payments team"},
 		&inHouseLibrary{lib: auto, project: api.token, matchType: mend.MatchAutomatic, pattern: "demo-common-*"},
@@ -359,4 +330,14 @@ func mustJSON(v any) []byte {
 		panic(err)
 	}
 	return b
+}
+
+// libraryNamed finds a top-level library of p by name.
+func libraryNamed(p *project, name string) *library {
+	for _, l := range p.libraries {
+		if l.name == name {
+			return l
+		}
+	}
+	panic("mendsim: the demo project has no library " + name)
 }

@@ -190,11 +190,8 @@ func setPriorities(list []*policy, set map[*policy]int) {
 
 func (s *Simulator) getPolicies(l policyLevel) v1Handler {
 	return func(c *v1Call) (any, error) {
-		var req mend.GetPoliciesRequest
-		if err := c.decode(&req); err != nil {
-			return nil, err
-		}
-		if err := c.require(l.token); err != nil {
+		req, err := decodeRequired[mend.GetPoliciesRequest](c, l.token)
+		if err != nil {
 			return nil, err
 		}
 		sc, err := s.policyScopeOf(l, req.ScopeTokens)
@@ -213,11 +210,8 @@ func (s *Simulator) getPolicies(l policyLevel) v1Handler {
 
 func (s *Simulator) addPolicy(l policyLevel) v1Handler {
 	return func(c *v1Call) (any, error) {
-		var req mend.PolicyRequest
-		if err := c.decode(&req); err != nil {
-			return nil, err
-		}
-		if err := c.require(l.token, "policy"); err != nil {
+		req, err := decodeRequired[mend.PolicyRequest](c, l.token, "policy")
+		if err != nil {
 			return nil, err
 		}
 		spec := req.Policy
@@ -255,11 +249,8 @@ func (s *Simulator) addPolicy(l policyLevel) v1Handler {
 
 func (s *Simulator) updatePolicy(l policyLevel) v1Handler {
 	return func(c *v1Call) (any, error) {
-		var req mend.PolicyRequest
-		if err := c.decode(&req); err != nil {
-			return nil, err
-		}
-		if err := c.require(l.token, "policy"); err != nil {
+		req, err := decodeRequired[mend.PolicyRequest](c, l.token, "policy")
+		if err != nil {
 			return nil, err
 		}
 		spec := req.Policy
@@ -302,11 +293,8 @@ func (s *Simulator) updatePolicy(l policyLevel) v1Handler {
 
 func (s *Simulator) removePolicies(l policyLevel) v1Handler {
 	return func(c *v1Call) (any, error) {
-		var req mend.RemovePoliciesRequest
-		if err := c.decode(&req); err != nil {
-			return nil, err
-		}
-		if err := c.require(l.token, "policyIds"); err != nil {
+		req, err := decodeRequired[mend.RemovePoliciesRequest](c, l.token, "policyIds")
+		if err != nil {
 			return nil, err
 		}
 		if len(req.PolicyIDs) == 0 {
@@ -335,11 +323,8 @@ func (s *Simulator) removePolicies(l policyLevel) v1Handler {
 
 func (s *Simulator) reorderPolicies(l policyLevel) v1Handler {
 	return func(c *v1Call) (any, error) {
-		var req mend.ReorderPoliciesRequest
-		if err := c.decode(&req); err != nil {
-			return nil, err
-		}
-		if err := c.require(l.token, "policyPriorities"); err != nil {
+		req, err := decodeRequired[mend.ReorderPoliciesRequest](c, l.token, "policyPriorities")
+		if err != nil {
 			return nil, err
 		}
 		if len(req.PolicyPriorities) == 0 {
@@ -376,11 +361,8 @@ func (s *Simulator) reorderPolicies(l policyLevel) v1Handler {
 }
 
 func (s *Simulator) changeOrganizationPolicyOwner(c *v1Call) (any, error) {
-	var req mend.ChangePolicyOwnerRequest
-	if err := c.decode(&req); err != nil {
-		return nil, err
-	}
-	if err := c.require("orgToken", "currentPolicyOwnerEmail", "newPolicyOwnerEmail"); err != nil {
+	req, err := decodeRequired[mend.ChangePolicyOwnerRequest](c, "orgToken", "currentPolicyOwnerEmail", "newPolicyOwnerEmail")
+	if err != nil {
 		return nil, err
 	}
 	o, err := s.orgOf(req.OrgToken)

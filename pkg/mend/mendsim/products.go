@@ -19,19 +19,6 @@ func (s *Simulator) productHandlers() map[string]v1Handler {
 	}
 }
 
-// decodeRequired decodes the request into a new T, the client's request
-// struct, and fails with 3010 when one of the required fields is missing.
-func decodeRequired[T any](c *v1Call, required ...string) (*T, error) {
-	req := new(T)
-	if err := c.decode(req); err != nil {
-		return nil, err
-	}
-	if err := c.require(required...); err != nil {
-		return nil, err
-	}
-	return req, nil
-}
-
 func (s *Simulator) createProduct(c *v1Call) (any, error) {
 	req, err := decodeRequired[mend.CreateProductRequest](c, "orgToken", "productName")
 	if err != nil {
