@@ -166,7 +166,7 @@ func (p *Poller) handle(work context.Context, msg jetstream.Msg) {
 		p.metrics.polls.WithLabelValues(it.track.Kind, pollRunning).Inc()
 	}
 	if !v.end {
-		log.Debug("poller: not ended", "status", status, "age", age, "next_poll_in", v.wait)
+		log.Debug("poller: not ended", "status", status, "age", age.String(), "next_poll_in", v.wait.String())
 		p.answer(msg, msg.NakWithDelay(v.wait), "nak")
 		return
 	}
@@ -189,7 +189,11 @@ func (p *Poller) handle(work context.Context, msg jetstream.Msg) {
 	}
 	p.metrics.completions.WithLabelValues(it.track.Kind, outcome).Inc()
 	p.metrics.duration.WithLabelValues(it.track.Kind).Observe(age.Seconds())
-	log.Info("poller: item ended", "status", status, "outcome", outcome, "detail", v.detail, "age", age)
+	level, attrs := slog.LevelInfo, []any{"status", status, "outcome", outcome, "age", age.String()}
+	if v.reason != "" {
+		level, attrs = slog.LevelWarn, append(attrs, "detail", v.detail)
+	}
+	log.Log(ctx, level, "poller: item ended", attrs...)
 	// Confirmed, so that a lost acknowledgement shows in the log; the item
 	// would come back and its completion be dropped as a duplicate.
 	p.answer(msg, msg.DoubleAck(ctx), "ack")

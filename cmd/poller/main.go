@@ -1,0 +1,204 @@
+// Command poller follows Mend's asynchronous processes (policies.apply) and
+// plugin requests (request.track) that the worker hands over on
+// MENDFLOW_TRACKING, and emits one completion event for each:
+// io.mendflow.policies.applied or .failed, io.mendflow.request.finished or
+// .failed. Any number of pollers may run against the same NATS; they share
+// the items. See package poller and the README's "Poller" section.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/sethvargo/go-envconfig"
+
+	"github.com/mendflow/mendflow/pkg/config"
+	"github.com/mendflow/mendflow/pkg/events"
+	"github.com/mendflow/mendflow/pkg/mend"
+	"github.com/mendflow/mendflow/pkg/poller"
+)
+
+// settings is the poller's environment.
+type settings struct {
+	NATSURL  string `env:"NATS_URL, default=nats://127.0.0.1:4222"`
+	Addr     string `env:"POLLER_ADDR, default=:8082"`
+	OrgToken string `env:"MEND_ORG_TOKEN, required"`
+
+	Mend    mend.Config
+	Streams events.StreamConfig
+	Poller  poller.Config
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	if err := realMain(ctx, envconfig.OsLookuper(), logger, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "poller:", err)
+		os.Exit(1)
+	}
+}
+
+// realMain runs the poller until ctx ends. When ready is not nil, it
+// receives the address of the health and metrics server once it listens.
+func realMain(ctx context.Context, env envconfig.Lookuper, logger *slog.Logger, ready chan<- string) error {
+	var cfg settings
+	if err := config.Load(ctx, env, &cfg); err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	if err := cfg.Streams.Validate(); err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	if err := cfg.Poller.Validate(); err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	client, err := mend.NewClientFromConfig(cfg.Mend, mend.WithUserAgent("mendflow-poller"))
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+
+	closed := make(chan struct{})
+	nc, err := nats.Connect(cfg.NATSURL,
+		nats.Name("mendflow-poller"),
+		nats.MaxReconnects(-1),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil { // nil when the poller itself drains the connection
+				logger.Warn("poller: NATS disconnected", "error", err)
+			}
+		}),
+		nats.ReconnectHandler(func(*nats.Conn) { logger.Info("poller: NATS reconnected") }),
+		nats.ClosedHandler(func(*nats.Conn) { close(closed) }),
+	)
+	if err != nil {
+		// The URL is left out: it may hold credentials.
+		return fmt.Errorf("connecting to NATS_URL: %w", err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("JetStream: %w", err)
+	}
+	if err := events.EnsureStreams(ctx, js, cfg.Streams); err != nil {
+		return fmt.Errorf("streams: %w", err)
+	}
+	warnDedupWindow(ctx, js, cfg.Poller.AckWait, logger)
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics, err := poller.NewMetrics(reg, js)
+	if err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	p, err := poller.New(js, poller.NewMendSource(client), cfg.Poller, cfg.OrgToken, logger, metrics)
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+
+	var stopping atomic.Bool
+	defer context.AfterFunc(ctx, func() { stopping.Store(true) })()
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := readiness(r.Context(), nc, js, stopping.Load()); err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listening on POLLER_ADDR %s: %w", cfg.Addr, err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	defer srv.Close()
+
+	logger.Info("poller started", "addr", ln.Addr().String(), "consumer", poller.ConsumerName,
+		"first_interval", cfg.Poller.FirstInterval.String(), "max_interval", cfg.Poller.MaxInterval.String(),
+		"deadline", cfg.Poller.Deadline.String(), "concurrency", cfg.Poller.Concurrency)
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+
+	// The poller stops on ctx, or on its own when consuming fails; the
+	// server's failure stops the poller too.
+	runCtx, cancelRun := context.WithCancel(ctx)
+	defer cancelRun()
+	ran := make(chan error, 1)
+	go func() { ran <- p.Run(runCtx) }()
+	var runErr error
+	select {
+	case runErr = <-ran:
+	case err := <-served:
+		cancelRun()
+		<-ran
+		return fmt.Errorf("serving POLLER_ADDR: %w", err)
+	}
+	if runErr != nil {
+		return fmt.Errorf("poller: %w", runErr)
+	}
+
+	// Drain flushes the acknowledgements and hand-backs still buffered.
+	if err := nc.Drain(); err != nil {
+		return fmt.Errorf("draining NATS: %w", err)
+	}
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		logger.Warn("poller: NATS did not drain in time")
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutting down the server: %w", err)
+	}
+	logger.Info("poller stopped")
+	return nil
+}
+
+// readiness reports why the poller cannot work: NATS not connected, a
+// stream it needs missing, or shutting down.
+func readiness(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, stopping bool) error {
+	if stopping {
+		return errors.New("shutting down")
+	}
+	if !nc.IsConnected() {
+		return errors.New("NATS not connected")
+	}
+	for _, name := range []string{events.StreamTracking, events.StreamEvents} {
+		if _, err := js.Stream(ctx, name); err != nil {
+			return fmt.Errorf("stream %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// warnDedupWindow warns when MENDFLOW_EVENTS forgets a Nats-Msg-Id sooner
+// than a dead poller's item comes back: a second completion event could
+// then be stored.
+func warnDedupWindow(ctx context.Context, js jetstream.JetStream, ackWait time.Duration, logger *slog.Logger) {
+	s, err := js.Stream(ctx, events.StreamEvents)
+	if err != nil {
+		return
+	}
+	if window := s.CachedInfo().Config.Duplicates; window < 2*ackWait {
+		logger.Warn("poller: the duplicate window of MENDFLOW_EVENTS is shorter than twice POLLER_ACK_WAIT; a poller that dies between publishing and acknowledging may cause a second completion event",
+			"duplicate_window", window, "ack_wait", ackWait)
+	}
+}

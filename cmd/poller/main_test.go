@@ -1,0 +1,209 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/sethvargo/go-envconfig"
+
+	"github.com/mendflow/mendflow/pkg/events"
+	"github.com/mendflow/mendflow/pkg/mend/mendsim"
+)
+
+func startNATS(t *testing.T) string {
+	t.Helper()
+	ns, err := server.NewServer(&server.Options{JetStream: true, StoreDir: t.TempDir(), Port: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.Start()
+	t.Cleanup(ns.Shutdown)
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("NATS server not ready")
+	}
+	return ns.ClientURL()
+}
+
+// TestRealMain runs the poller as a user would, from its environment, and
+// follows one plugin request to its completion event.
+func TestRealMain(t *testing.T) {
+	t.Parallel()
+	natsURL := startNATS(t)
+	sim := mendsim.NewServer(mendsim.Config{RequestDuration: time.Hour, RequestPolls: 2})
+	t.Cleanup(sim.Close)
+	var logs bytes.Buffer
+	env := envconfig.MapLookuper(map[string]string{
+		"NATS_URL":              natsURL,
+		"POLLER_ADDR":           "127.0.0.1:0",
+		"MEND_URL":              sim.URL,
+		"MEND_USER_KEY":         mendsim.DefaultUserKey,
+		"MEND_USER_EMAIL":       mendsim.DefaultUserEmail,
+		"MEND_ORG_TOKEN":        mendsim.DefaultOrgToken,
+		"POLLER_FIRST_INTERVAL": "10ms",
+		"POLLER_MAX_INTERVAL":   "50ms",
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- realMain(ctx, env, slog.New(slog.NewJSONHandler(&logs, nil)), ready)
+	}()
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		t.Fatalf("realMain: %v", err)
+	}
+	base := "http://" + addr
+
+	// An item without orgToken belongs to MEND_ORG_TOKEN.
+	token, err := sim.RegisterRequest(mendsim.PluginRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(natsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := event.New()
+	e.SetID("track-1")
+	e.SetSource("/mendflow/worker")
+	e.SetType(events.TrackType(events.TrackRequest))
+	e.SetExtension(events.ExtCorrelationID, "incoming-1")
+	if err := e.SetData(event.ApplicationJSON, events.Track{Kind: events.TrackRequest, RequestToken: token, Started: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	msg, err := events.ToMsg(events.TrackSubject(events.TrackRequest), e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.PublishMsg(ctx, msg); err != nil {
+		t.Fatal(err)
+	}
+	sub, err := nc.SubscribeSync(events.ResultSubject(events.TypeRequestFinished))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := sub.NextMsg(10 * time.Second)
+	if err != nil {
+		t.Fatalf("no request.finished event: %v", err)
+	}
+	ce, err := events.FromMsg(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var data struct{ OrgToken, RequestToken, RequestState string }
+	if err := json.Unmarshal(ce.Data(), &data); err != nil {
+		t.Fatal(err)
+	}
+	if data.OrgToken != mendsim.DefaultOrgToken || data.RequestToken != token || data.RequestState != "FINISHED" ||
+		events.Extension(ce, events.ExtCorrelationID) != "incoming-1" {
+		t.Errorf("completion %+v correlationid %q", data, events.Extension(ce, events.ExtCorrelationID))
+	}
+
+	for _, tt := range []struct{ path, want string }{
+		{"/healthz", "ok"},
+		{"/readyz", "ok"},
+		{"/metrics", `mendflow_poller_completions_total{kind="request",outcome="succeeded"} 1`},
+		{"/metrics", "mendflow_poller_items_followed 0"},
+		{"/metrics", "process_resident_memory_bytes"},
+	} {
+		status, body := get(t, base+tt.path)
+		if status != http.StatusOK || !strings.Contains(body, tt.want) {
+			t.Errorf("GET %s: %d, want 200 with %q in:\n%s", tt.path, status, tt.want, body)
+		}
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("realMain after SIGTERM: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("realMain did not stop")
+	}
+	if strings.Contains(logs.String(), mendsim.DefaultUserKey) {
+		t.Error("the user key is in the logs")
+	}
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+func TestRealMainBadConfig(t *testing.T) {
+	t.Parallel()
+	valid := map[string]string{
+		"NATS_URL":       "nats://127.0.0.1:1",
+		"POLLER_ADDR":    "127.0.0.1:0",
+		"MEND_URL":       "http://127.0.0.1:1",
+		"MEND_USER_KEY":  "s3cr3t-user-key",
+		"MEND_ORG_TOKEN": "org",
+	}
+	tests := []struct {
+		name    string
+		set     map[string]string
+		unset   string
+		wantVar string
+	}{
+		{name: "no Mend URL", unset: "MEND_URL", wantVar: "MEND_URL"},
+		{name: "no user key", unset: "MEND_USER_KEY", wantVar: "MEND_USER_KEY"},
+		{name: "no organization", unset: "MEND_ORG_TOKEN", wantVar: "MEND_ORG_TOKEN"},
+		{name: "interval not a duration", set: map[string]string{"POLLER_FIRST_INTERVAL": "soon"}, wantVar: "POLLER_FIRST_INTERVAL"},
+		{name: "cap below the first interval", set: map[string]string{"POLLER_FIRST_INTERVAL": "1m", "POLLER_MAX_INTERVAL": "1s"}, wantVar: "POLLER_MAX_INTERVAL"},
+		{name: "multiplier that does not grow", set: map[string]string{"POLLER_MULTIPLIER": "1"}, wantVar: "POLLER_MULTIPLIER"},
+		{name: "jitter of 1", set: map[string]string{"POLLER_JITTER": "1"}, wantVar: "POLLER_JITTER"},
+		{name: "no concurrency", set: map[string]string{"POLLER_CONCURRENCY": "0"}, wantVar: "POLLER_CONCURRENCY"},
+		{name: "updated-is-done not a bool", set: map[string]string{"POLLER_UPDATED_IS_DONE": "perhaps"}, wantVar: "POLLER_UPDATED_IS_DONE"},
+		{name: "replicas", set: map[string]string{"STREAM_REPLICAS": "7"}, wantVar: "STREAM_REPLICAS"},
+		{name: "negative rate limit", set: map[string]string{"MEND_RATE_LIMIT": "-1"}, wantVar: "MEND_RATE_LIMIT"},
+		{name: "NATS unreachable", wantVar: "NATS_URL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			env := map[string]string{}
+			for k, v := range valid {
+				env[k] = v
+			}
+			for k, v := range tt.set {
+				env[k] = v
+			}
+			delete(env, tt.unset)
+			err := realMain(context.Background(), envconfig.MapLookuper(env), slog.New(slog.DiscardHandler), nil)
+			if err == nil || !strings.Contains(err.Error(), tt.wantVar) {
+				t.Fatalf("realMain = %v, want an error naming %s", err, tt.wantVar)
+			}
+			if strings.Contains(err.Error(), valid["MEND_USER_KEY"]) {
+				t.Errorf("the user key is in the error: %v", err)
+			}
+		})
+	}
+}
