@@ -21,7 +21,7 @@ import (
 	"github.com/mendflow/mendflow/pkg/mend/mendsim"
 )
 
-func startNATS(t *testing.T) string {
+func startNATS(t testing.TB) string {
 	t.Helper()
 	ns, err := server.NewServer(&server.Options{JetStream: true, StoreDir: t.TempDir(), Port: -1})
 	if err != nil {
@@ -144,7 +144,7 @@ func TestRealMain(t *testing.T) {
 	}
 }
 
-func get(t *testing.T, url string) (int, string) {
+func get(t testing.TB, url string) (int, string) {
 	t.Helper()
 	resp, err := http.Get(url)
 	if err != nil {
