@@ -173,7 +173,7 @@ func realMain(ctx context.Context, env envconfig.Lookuper, logger *slog.Logger, 
 }
 
 // readiness reports why the poller cannot work: NATS not connected, a
-// stream it needs missing, or shutting down.
+// stream it needs missing, its consumer gone, or shutting down.
 func readiness(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, stopping bool) error {
 	if stopping {
 		return errors.New("shutting down")
@@ -185,6 +185,9 @@ func readiness(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, stopp
 		if _, err := js.Stream(ctx, name); err != nil {
 			return fmt.Errorf("stream %s: %w", name, err)
 		}
+	}
+	if _, err := js.Consumer(ctx, events.StreamTracking, poller.ConsumerName); err != nil {
+		return fmt.Errorf("consumer %s: %w", poller.ConsumerName, err)
 	}
 	return nil
 }

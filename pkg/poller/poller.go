@@ -108,15 +108,20 @@ func (p *Poller) Run(ctx context.Context) error {
 }
 
 // consume takes deliveries until the iterator closes: it polls them while
-// ctx lasts, and hands them back once it has ended.
+// ctx lasts, and hands them back once it has ended. It returns why the
+// iterator closed.
 func (p *Poller) consume(ctx, work context.Context, msgs jetstream.MessagesContext) error {
+	var last error
 	for {
 		msg, err := msgs.Next()
 		switch {
 		case errors.Is(err, jetstream.ErrMsgIteratorClosed):
-			return err
+			return errors.Join(err, last)
 		case err != nil:
-			// Missed heartbeats and the like: the iterator carries on.
+			// Missed heartbeats and the like, after which the iterator
+			// carries on, or the reason it is about to close (the
+			// consumer was deleted).
+			last = err
 			p.log.Warn("poller: waiting for items", "error", err)
 			continue
 		case ctx.Err() != nil:

@@ -409,3 +409,27 @@ func metricSum(t *testing.T, r *running, name string) float64 {
 	}
 	return sum
 }
+
+// A poller whose consumer is deleted under it returns an error, so that its
+// process exits and is restarted (recreating the consumer), rather than
+// idling.
+func TestConsumerDeleted(t *testing.T) {
+	t.Parallel()
+	tb := newTestbed(t, byPolls)
+	// One item followed to its end: the poller is pulling.
+	tracks := follow(t, tb, 1)
+	r := tb.start(t, fastConfig())
+	checkOnePerItem(t, tracks, tb.settle(t, 10*time.Second))
+	if err := tb.js.DeleteConsumer(context.Background(), events.StreamTracking, ConsumerName); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-r.done:
+		if r.err == nil {
+			t.Error("Run returned nil after its consumer was deleted")
+		}
+		r.killed = true // its error is expected
+	case <-time.After(20 * time.Second):
+		t.Fatal("Run did not return after its consumer was deleted")
+	}
+}
