@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -151,19 +150,8 @@ func (bed *benchBed) startProcesses(b *testing.B, n int) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		e := event.New()
-		e.SetID(fmt.Sprintf("track-%d", i))
-		e.SetSource("/benchmark")
-		e.SetType(events.TrackType(events.TrackProcess))
-		tr := events.Track{Kind: events.TrackProcess, OrgToken: mendsim.DefaultOrgToken, ProcessUUID: p.UUID,
-			Scope: "organization", Token: mendsim.DefaultOrgToken, Started: time.Now()}
-		if err := e.SetData(event.ApplicationJSON, tr); err != nil {
-			b.Fatal(err)
-		}
-		msg, err := events.ToMsg(events.TrackSubject(events.TrackProcess), e)
-		if err != nil {
-			b.Fatal(err)
-		}
+		msg := trackMsg(b, strconv.Itoa(i), events.Track{Kind: events.TrackProcess, OrgToken: mendsim.DefaultOrgToken,
+			ProcessUUID: p.UUID, Scope: "organization", Token: mendsim.DefaultOrgToken, Started: time.Now()})
 		ack, err := bed.js.PublishMsgAsync(msg)
 		if err != nil {
 			b.Fatal(err)

@@ -81,18 +81,7 @@ func TestRealMain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := event.New()
-	e.SetID("track-1")
-	e.SetSource("/mendflow/worker")
-	e.SetType(events.TrackType(events.TrackRequest))
-	e.SetExtension(events.ExtCorrelationID, "incoming-1")
-	if err := e.SetData(event.ApplicationJSON, events.Track{Kind: events.TrackRequest, RequestToken: token, Started: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
-	msg, err := events.ToMsg(events.TrackSubject(events.TrackRequest), e)
-	if err != nil {
-		t.Fatal(err)
-	}
+	msg := trackMsg(t, "1", events.Track{Kind: events.TrackRequest, RequestToken: token, Started: time.Now()})
 	if _, err := js.PublishMsg(ctx, msg); err != nil {
 		t.Fatal(err)
 	}
@@ -113,8 +102,9 @@ func TestRealMain(t *testing.T) {
 		t.Fatal(err)
 	}
 	if data.OrgToken != mendsim.DefaultOrgToken || data.RequestToken != token || data.RequestState != "FINISHED" ||
-		events.Extension(ce, events.ExtCorrelationID) != "incoming-1" {
-		t.Errorf("completion %+v correlationid %q", data, events.Extension(ce, events.ExtCorrelationID))
+		events.Extension(ce, events.ExtCorrelationID) != "incoming-1" || events.Extension(ce, events.ExtCausationID) != "command-1" {
+		t.Errorf("completion %+v correlationid %q causationid %q, want FINISHED for the organization, incoming-1, command-1",
+			data, events.Extension(ce, events.ExtCorrelationID), events.Extension(ce, events.ExtCausationID))
 	}
 
 	for _, tt := range []struct{ path, want string }{
@@ -142,6 +132,26 @@ func TestRealMain(t *testing.T) {
 	if strings.Contains(logs.String(), mendsim.DefaultUserKey) {
 		t.Error("the user key is in the logs")
 	}
+}
+
+// trackMsg is the message of a Track item as the worker hands it over,
+// answering command-<n> of incoming event incoming-<n>.
+func trackMsg(t testing.TB, n string, tr events.Track) *nats.Msg {
+	t.Helper()
+	e := event.New()
+	e.SetID("track-" + n)
+	e.SetSource("/mendflow/worker")
+	e.SetType(events.TrackType(tr.Kind))
+	e.SetExtension(events.ExtCorrelationID, "incoming-"+n)
+	e.SetExtension(events.ExtCausationID, "command-"+n)
+	if err := e.SetData(event.ApplicationJSON, tr); err != nil {
+		t.Fatal(err)
+	}
+	msg, err := events.ToMsg(events.TrackSubject(tr.Kind), e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return msg
 }
 
 func get(t testing.TB, url string) (int, string) {
