@@ -433,3 +433,20 @@ func TestConsumerDeleted(t *testing.T) {
 		t.Fatal("Run did not return after its consumer was deleted")
 	}
 }
+
+// A JWT that expires while a process is followed is renewed by the client;
+// the poller sees nothing of it.
+func TestJWTRenewedWhileFollowing(t *testing.T) {
+	t.Parallel()
+	sim := byPolls
+	sim.JWTLifetime = 2 * time.Second
+	tb := newTestbed(t, sim)
+	tracks := follow(t, tb, 1) // a process: polled 0.5, 1 and 2 s after it started
+	cfg := fastConfig()
+	cfg.FirstInterval, cfg.MaxInterval = 500*time.Millisecond, time.Second
+	tb.start(t, cfg)
+	checkOnePerItem(t, tracks, tb.settle(t, 10*time.Second))
+	if logins := len(tb.sim.CallsOf("login")); logins < 2 {
+		t.Errorf("%d logins, want a renewal at least", logins)
+	}
+}
