@@ -171,15 +171,17 @@ func NewClient(mendURL string, userKey Secret, opts ...Option) (*Client, error) 
 	return c, nil
 }
 
-// String describes the client without its credentials.
-func (c *Client) String() string {
+// String describes the client without its credentials. Its receiver is a
+// value so that a Client value prints this way too: fmt cannot reach the
+// redacting methods of unexported fields, and would print the user key.
+func (c Client) String() string {
 	return fmt.Sprintf("mend.Client{url: %s, apiURL: %s, userKey: %s}", c.v1URL, c.apiURL, c.userKey)
 }
 
-// Format prints String for every verb. Without it, verbs that skip String
-// (%d, %x on the pointer) would print the unexported fields, the user key
-// among them, by reflection.
-func (c *Client) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, c.String()) }
+// Format prints String for every verb, on a Client or a *Client. Without
+// it, verbs that skip String (%d, %x) would print the unexported fields, the
+// user key among them, by reflection.
+func (c Client) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, c.String()) }
 
 func baseURL(raw string) (string, error) {
 	u, err := url.Parse(raw)

@@ -18,6 +18,7 @@ type Call struct {
 	Op     string    `json:"op"`  // the v1.4 requestType, or the REST operation's name
 	Method string    `json:"method"`
 	Path   string    `json:"path"`
+	Query  string    `json:"query,omitempty"` // the raw query string, such as page=1&pageSize=10
 	// Status is the HTTP status answered; 0 when the connection was dropped.
 	Status int `json:"status"`
 	// ErrorCode is the v1.4 errorCode answered, if any.

@@ -22,13 +22,14 @@ func (s *Simulator) seed() *state {
 	web := st.addProject(prod, "demo-web", "", now)
 	web.plugin, web.pluginVer, web.uploadedBy = "unified agent", "24.1.1", admin.email
 
-	s.seedOrganization(st, o, api)
 	s.seedGroups(st, o)
+	s.seedOrganization(st, o, api)
 	return st
 }
 
 // demoLibraries is a small inventory after the pages' examples: log4j alone,
-// akka-actor with two dependencies.
+// akka-actor with two dependencies, and two In-House libraries,
+// demo-common and billing-client.
 func demoLibraries() []*library {
 	apache := license{name: "Apache 2.0", url: "http://www.opensource.org/licenses/Apache-2.0"}
 	return []*library{
@@ -58,6 +59,18 @@ func demoLibraries() []*library {
 					licenses: []license{apache}, scope: "COMPILE", extension: "jar",
 				},
 			},
+		},
+		{
+			keyUUID: "8d3b5e1a-6c2f-4e7b-9a0d-3f1c2b4a5e6d", keyID: 51, filename: "demo-common-1.4.0.jar",
+			name: "demo-common", groupID: "com.example", artifactID: "demo-common", version: "1.4.0",
+			sha1: "9b1c3d5e7f2a4b6c8d0e1f3a5b7c9d1e3f5a7b9c", libType: "MAVEN_ARTIFACT",
+			description: "Shared utilities of the demo services", scope: "COMPILE", extension: "jar", inHouse: true,
+		},
+		{
+			keyUUID: "6d1a3c52-8f0e-4b7a-9c21-5e4f3a2b1c0d", keyID: 61, filename: "billing-client-2.1.0.jar",
+			name: "billing-client", groupID: "com.example.billing", artifactID: "billing-client", version: "2.1.0",
+			sha1: "3b9e1f7c2a5d8e0f4a6c1b3d5e7f9a0b2c4d6e8f", libType: "MAVEN_ARTIFACT",
+			description: "Client of the billing service", scope: "COMPILE", extension: "jar", inHouse: true,
 		},
 	}
 }

@@ -39,7 +39,7 @@ type exchange struct {
 
 func (s *Simulator) begin(w http.ResponseWriter, r *http.Request, api, op string) *exchange {
 	return &exchange{s: s, w: w, r: r, call: Call{
-		Time: s.now(), API: api, Op: op, Method: r.Method, Path: r.URL.Path,
+		Time: s.now(), API: api, Op: op, Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
 	}}
 }
 
@@ -170,6 +170,19 @@ func (c *v1Call) str(name string) string {
 	return v
 }
 
+// decodeRequired decodes the request into a new T, the client's request
+// struct, and fails with 3010 when one of the required fields is missing.
+func decodeRequired[T any](c *v1Call, required ...string) (*T, error) {
+	req := new(T)
+	if err := c.decode(req); err != nil {
+		return nil, err
+	}
+	if err := c.require(required...); err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
 func (s *Simulator) v1Handlers() map[string]v1Handler {
 	all := map[string]v1Handler{}
 	for _, area := range []map[string]v1Handler{
@@ -178,6 +191,7 @@ func (s *Simulator) v1Handlers() map[string]v1Handler {
 		s.organizationHandlers(),
 		s.globalOrgHandlers(),
 		s.policyHandlers(),
+		s.requestStateHandlers(),
 	} {
 		for k, h := range area {
 			all[k] = h

@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/mendflow/mendflow/pkg/mend"
 	"github.com/mendflow/mendflow/pkg/mend/mendsim"
 )
 
@@ -210,3 +211,22 @@ func mustSet(t *testing.T, srv *mendsim.Server, f mendsim.Fault) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestEveryRequestTypeIsAnswered keeps the simulator in step with the
+// client: each request type the client sends is known to the simulator,
+// which, asked without its fields, names what is missing.
+func TestEveryRequestTypeIsAnswered(t *testing.T) {
+	t.Parallel()
+	srv := mendsim.NewServer(mendsim.Config{})
+	t.Cleanup(srv.Close)
+	if n := len(mend.RequestTypes()); n != 59 {
+		t.Errorf("the client knows %d request types; the pages have 59", n)
+	}
+	for _, rt := range mend.RequestTypes() {
+		resp, body := post(t, srv.URL+"/api/v1.4", `{"requestType":"`+rt+`","userKey":"`+mendsim.DefaultUserKey+`"}`)
+		msg, _ := body["errorMessage"].(string)
+		if resp.StatusCode != 200 || strings.Contains(msg, "Unknown request type") {
+			t.Errorf("%s: %d %v, want the simulator to know it", rt, resp.StatusCode, body)
+		}
+	}
+}

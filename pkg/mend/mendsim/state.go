@@ -20,6 +20,7 @@ type state struct {
 	processes map[string]*process       // async processes by uuid
 	requests  map[string]*pluginRequest // plugin requests by request token
 	refresh   map[string]string         // v3.0 refresh tokens: token to e-mail
+	outcomes  map[string]string         // final process status by scope token, when not SUCCESS
 }
 
 type globalOrg struct {
@@ -216,15 +217,17 @@ type process struct {
 	polls       int
 	userEmail   string
 	requestTok  string
+	progress    asyncProgress
 }
 
 // pluginRequest is a scan's update request, followed by getRequestState.
 type pluginRequest struct {
-	token   string
-	org     string
-	created time.Time
-	outcome string // final state: FINISHED, FAILED or SKIPPED
-	polls   int
+	token    string
+	org      string
+	created  time.Time
+	outcome  string // final state: FINISHED, FAILED or SKIPPED
+	polls    int
+	progress asyncProgress
 }
 
 func newState() *state {
@@ -238,6 +241,7 @@ func newState() *state {
 		processes:  make(map[string]*process),
 		requests:   make(map[string]*pluginRequest),
 		refresh:    make(map[string]string),
+		outcomes:   make(map[string]string),
 	}
 }
 
