@@ -1,11 +1,11 @@
 package events
 
 import (
-	"bytes"
-	"encoding/json"
 	"net/mail"
 	"regexp"
 	"strings"
+
+	"github.com/mendflow/mendflow/pkg/mend"
 )
 
 // Commands beyond the contract's eight: one for every other mutating
@@ -170,54 +170,21 @@ func (s PolicyScope) validate(command string) error {
 	}
 }
 
-// PolicyOwner identifies the user owning a policy: Mend needs its id or its
-// e-mail.
-type PolicyOwner struct {
-	ID    int    `json:"id,omitempty"`
-	Email string `json:"email,omitempty"`
-	Name  string `json:"name,omitempty"`
-}
-
-// Policy is a policy as the add and update requests of Mend take it. Filter
-// and Action are kept as given: their shapes depend on their type (LICENSE,
-// CREATE_ISSUE, ...) and Mend checks them.
-type Policy struct {
-	ID        int             `json:"id,omitempty"`
-	Name      string          `json:"name"`
-	Owner     *PolicyOwner    `json:"owner,omitempty"`
-	Filter    json.RawMessage `json:"filter,omitempty"`
-	Action    json.RawMessage `json:"action,omitempty"`
-	Inclusive *bool           `json:"inclusive,omitempty"`
-	Enabled   *bool           `json:"enabled,omitempty"`
-}
-
-// validate checks what both add and update need: a name, an owner by id or
-// e-mail, and filter and action as objects when given, an action with a
-// type.
-func (p *Policy) validate(command string) error {
+// validatePolicy checks what both add and update need of a policy: a name
+// and an owner by id or e-mail, and filter and action with their types
+// when given.
+func validatePolicy(command string, p *mend.PolicySpec) error {
 	switch {
 	case p.Name == "":
 		return fieldError(command, "policy.name is required")
 	case p.Owner == nil || (p.Owner.ID == 0 && p.Owner.Email == ""):
 		return fieldError(command, "policy.owner needs id or email")
-	case len(p.Filter) > 0 && !isObject(p.Filter):
-		return fieldError(command, "policy.filter must be an object")
-	case len(p.Action) > 0 && !isObject(p.Action):
-		return fieldError(command, "policy.action must be an object")
-	}
-	if len(p.Action) > 0 {
-		var a struct {
-			Type string `json:"type"`
-		}
-		if json.Unmarshal(p.Action, &a) != nil || a.Type == "" {
-			return fieldError(command, "policy.action.type is required")
-		}
+	case p.Filter != nil && p.Filter.Type == "":
+		return fieldError(command, "policy.filter.type is required")
+	case p.Action != nil && p.Action.Type == "":
+		return fieldError(command, "policy.action.type is required")
 	}
 	return nil
-}
-
-func isObject(raw json.RawMessage) bool {
-	return bytes.HasPrefix(bytes.TrimSpace(raw), []byte("{"))
 }
 
 // PolicyAdd is the data of policy.add: add a policy at a scope
@@ -225,7 +192,7 @@ func isObject(raw json.RawMessage) bool {
 // name already at the scope is taken as this one, added before.
 type PolicyAdd struct {
 	PolicyScope
-	Policy Policy `json:"policy"`
+	Policy mend.PolicySpec `json:"policy"`
 }
 
 // Validate implements CommandData.
@@ -236,17 +203,17 @@ func (c *PolicyAdd) Validate() error {
 	if c.Policy.ID != 0 {
 		return fieldError(CommandPolicyAdd, "policy.id must not be set: Mend assigns it")
 	}
-	if len(c.Policy.Filter) == 0 || len(c.Policy.Action) == 0 {
+	if c.Policy.Filter == nil || c.Policy.Action == nil {
 		return fieldError(CommandPolicyAdd, "policy.filter and policy.action are required")
 	}
-	return c.Policy.validate(CommandPolicyAdd)
+	return validatePolicy(CommandPolicyAdd, &c.Policy)
 }
 
 // PolicyUpdate is the data of policy.update: update the policy of that id at
 // a scope (update<Scope>Policy). Mend gives the updated policy a new id.
 type PolicyUpdate struct {
 	PolicyScope
-	Policy Policy `json:"policy"`
+	Policy mend.PolicySpec `json:"policy"`
 }
 
 // Validate implements CommandData.
@@ -257,7 +224,7 @@ func (c *PolicyUpdate) Validate() error {
 	if c.Policy.ID <= 0 {
 		return fieldError(CommandPolicyUpdate, "policy.id is required")
 	}
-	return c.Policy.validate(CommandPolicyUpdate)
+	return validatePolicy(CommandPolicyUpdate, &c.Policy)
 }
 
 // PolicyRemove is the data of policy.remove: remove policies by id at a
@@ -283,17 +250,11 @@ func (c *PolicyRemove) Validate() error {
 	return nil
 }
 
-// PolicyPriority is one entry of policy.reorder.
-type PolicyPriority struct {
-	PolicyID int `json:"policyId"`
-	Priority int `json:"priority"`
-}
-
 // PolicyReorder is the data of policy.reorder: set the priorities of
 // policies at a scope (reorder<Scope>PolicyPriorities).
 type PolicyReorder struct {
 	PolicyScope
-	PolicyPriorities []PolicyPriority `json:"policyPriorities"`
+	PolicyPriorities []mend.PolicyPriority `json:"policyPriorities"`
 }
 
 // Validate implements CommandData.
@@ -332,13 +293,6 @@ func (c *PolicyOwnerChange) Validate() error {
 		"currentPolicyOwnerEmail", c.CurrentPolicyOwnerEmail, "newPolicyOwnerEmail", c.NewPolicyOwnerEmail)
 }
 
-// Actions of setup.notification.set.
-const (
-	NotificationEnabled  = "ENABLED"
-	NotificationDisabled = "DISABLED"
-	NotificationCustom   = "CUSTOM"
-)
-
 // SetupNotificationSet is the data of setup.notification.set: who is told
 // that a project's setup completed (setProjectSetupNotificationConfig).
 type SetupNotificationSet struct {
@@ -352,12 +306,12 @@ type SetupNotificationSet struct {
 func (c *SetupNotificationSet) Validate() error {
 	const name = CommandSetupNotificationSet
 	switch c.Action {
-	case NotificationEnabled, NotificationDisabled:
+	case mend.SetupNotificationEnabled, mend.SetupNotificationDisabled:
 		if c.ProjectTagKeyRegex != "" || c.ProjectTagValueRegex != "" {
 			return fieldError(name, "projectTagKeyRegex and projectTagValueRegex go with action CUSTOM only")
 		}
 		return nil
-	case NotificationCustom:
+	case mend.SetupNotificationCustom:
 		if err := requireFields(name, "projectTagKeyRegex", c.ProjectTagKeyRegex, "projectTagValueRegex", c.ProjectTagValueRegex); err != nil {
 			return err
 		}
@@ -515,13 +469,6 @@ type GroupUsersRemove struct{ GroupUsers }
 // Validate implements CommandData.
 func (c *GroupUsersRemove) Validate() error { return c.validate(CommandGroupUsersRemove) }
 
-// Context types of a group role.
-const (
-	ContextOrgs     = "orgs"
-	ContextProducts = "products"
-	ContextProjects = "projects"
-)
-
 // GroupRole is what group.roles.add and group.roles.remove share: the group
 // and one role on an organization, product or project.
 type GroupRole struct {
@@ -539,7 +486,7 @@ func (c *GroupRole) validate(command string) error {
 		return err
 	}
 	switch c.ContextType {
-	case ContextOrgs, ContextProducts, ContextProjects:
+	case mend.ContextOrgs, mend.ContextProducts, mend.ContextProjects:
 		return nil
 	default:
 		return fieldError(command, "contextType must be orgs|products|projects, not %q", c.ContextType)

@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mendflow/mendflow/pkg/events"
+	"github.com/mendflow/mendflow/pkg/mend"
 )
 
 func TestOperationCommandsDecode(t *testing.T) {
@@ -40,26 +41,30 @@ func TestOperationCommandsDecode(t *testing.T) {
 		},
 		{
 			name: "policy add at a product", command: events.CommandPolicyAdd,
-			data: `{"scope":"product","token":"p","policy":{"name":"no GPL","owner":{"email":"a@example.com"},"filter":{"type":"LICENSE"},"action":{"type":"REJECT"}}}`,
+			data: `{"scope":"product","token":"p","policy":{"name":"no GPL","owner":{"email":"a@example.com"},"filter":{"type":"LICENSE","licenses":[{"name":"GPL 3"}]},"action":{"type":"REJECT"}}}`,
 			want: &events.PolicyAdd{
 				PolicyScope: events.PolicyScope{Scope: events.ScopeProduct, Token: "p"},
-				Policy: events.Policy{
-					Name: "no GPL", Owner: &events.PolicyOwner{Email: "a@example.com"},
-					Filter: []byte(`{"type":"LICENSE"}`), Action: []byte(`{"type":"REJECT"}`),
+				Policy: mend.PolicySpec{
+					Name: "no GPL", Owner: &mend.PolicyOwner{Email: "a@example.com"},
+					Filter: &mend.PolicyFilter{Type: mend.FilterLicense, Licenses: []mend.PolicyLicense{{Name: "GPL 3"}}},
+					Action: &mend.PolicyAction{Type: mend.ActionReject},
 				},
 			},
 		},
 		{
 			name: "policy add at the organization needs no token", command: events.CommandPolicyAdd,
-			data: `{"scope":"organization","policy":{"name":"n","owner":{"id":7},"filter":{},"action":{"type":"APPROVE"}}}`,
+			data: `{"scope":"organization","policy":{"name":"n","owner":{"id":7},"filter":{"type":"LICENSE"},"action":{"type":"APPROVE"}}}`,
 			want: &events.PolicyAdd{
 				PolicyScope: events.PolicyScope{Scope: events.ScopeOrganization},
-				Policy:      events.Policy{Name: "n", Owner: &events.PolicyOwner{ID: 7}, Filter: []byte(`{}`), Action: []byte(`{"type":"APPROVE"}`)},
+				Policy: mend.PolicySpec{
+					Name: "n", Owner: &mend.PolicyOwner{ID: 7},
+					Filter: &mend.PolicyFilter{Type: mend.FilterLicense}, Action: &mend.PolicyAction{Type: mend.ActionApprove},
+				},
 			},
 		},
 		{
 			name: "policy add at a global organization needs its token", command: events.CommandPolicyAdd,
-			data:    `{"scope":"globalOrganization","policy":{"name":"n","owner":{"id":7},"filter":{},"action":{"type":"APPROVE"}}}`,
+			data:    `{"scope":"globalOrganization","policy":{"name":"n","owner":{"id":7},"filter":{"type":"LICENSE"},"action":{"type":"APPROVE"}}}`,
 			wantErr: "token is required for scope globalOrganization",
 		},
 		{
@@ -68,23 +73,23 @@ func TestOperationCommandsDecode(t *testing.T) {
 		},
 		{
 			name: "policy add with an id", command: events.CommandPolicyAdd,
-			data:    `{"scope":"project","token":"t","policy":{"id":3,"name":"n","owner":{"id":7},"filter":{},"action":{"type":"APPROVE"}}}`,
+			data:    `{"scope":"project","token":"t","policy":{"id":3,"name":"n","owner":{"id":7},"filter":{"type":"LICENSE"},"action":{"type":"APPROVE"}}}`,
 			wantErr: "policy.id must not be set",
 		},
 		{
 			name: "policy add without owner", command: events.CommandPolicyAdd,
-			data:    `{"scope":"project","token":"t","policy":{"name":"n","filter":{},"action":{"type":"APPROVE"}}}`,
+			data:    `{"scope":"project","token":"t","policy":{"name":"n","filter":{"type":"LICENSE"},"action":{"type":"APPROVE"}}}`,
 			wantErr: "policy.owner needs id or email",
 		},
 		{
 			name: "policy add with an action without type", command: events.CommandPolicyAdd,
-			data:    `{"scope":"project","token":"t","policy":{"name":"n","owner":{"id":1},"filter":{},"action":{}}}`,
+			data:    `{"scope":"project","token":"t","policy":{"name":"n","owner":{"id":1},"filter":{"type":"LICENSE"},"action":{}}}`,
 			wantErr: "policy.action.type is required",
 		},
 		{
 			name: "policy add with an unknown policy field", command: events.CommandPolicyAdd,
-			data:    `{"scope":"project","token":"t","policy":{"name":"n","owner":{"id":1},"filter":{},"action":{"type":"A"},"color":"red"}}`,
-			wantErr: `unknown field "color"`,
+			data:    `{"scope":"project","token":"t","policy":{"name":"n","owner":{"id":1},"filter":{"type":"LICENSE","colour":"red"},"action":{"type":"A"}}}`,
+			wantErr: `unknown field "colour"`,
 		},
 		{
 			name: "policy update needs the id", command: events.CommandPolicyUpdate,

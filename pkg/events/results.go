@@ -3,6 +3,8 @@ package events
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/mendflow/mendflow/pkg/mend"
 )
 
 // The data of the result events the worker publishes, one struct per type.
@@ -109,9 +111,9 @@ type PolicyRemoved struct {
 
 // PolicyReordered is the data of io.mendflow.policy.reordered.
 type PolicyReordered struct {
-	Scope            string           `json:"scope"`
-	Token            string           `json:"token"`
-	PolicyPriorities []PolicyPriority `json:"policyPriorities"`
+	Scope            string                `json:"scope"`
+	Token            string                `json:"token"`
+	PolicyPriorities []mend.PolicyPriority `json:"policyPriorities"`
 }
 
 // PolicyOwnerChanged is the data of io.mendflow.policy.owner.changed.

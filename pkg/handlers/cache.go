@@ -45,17 +45,19 @@ func (c *nameCache) lookup(ctx context.Context, scope, name string, list listFun
 		}
 	}
 	c.mu.Unlock()
-	if err := c.refresh(ctx, scope, list); err != nil {
+	names, err := c.refresh(ctx, scope, list)
+	if err != nil {
 		return "", false, err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	tok, ok := c.scopes[scope].names[name]
+	tok, ok := names[name]
 	return tok, ok, nil
 }
 
-// refresh lists scope again, or waits for a list call already under way.
-func (c *nameCache) refresh(ctx context.Context, scope string, list listFunc) error {
+// refresh lists scope again, or waits for a list call already under way,
+// and returns the names listed.
+func (c *nameCache) refresh(ctx context.Context, scope string, list listFunc) (map[string]string, error) {
 	c.mu.Lock()
 	s := c.scopes[scope]
 	if s == nil {
@@ -67,11 +69,11 @@ func (c *nameCache) refresh(ctx context.Context, scope string, list listFunc) er
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return ctx.Err()
+			return nil, ctx.Err()
 		}
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		return s.err
+		return s.names, s.err
 	}
 	ch := make(chan struct{})
 	s.loading = ch
@@ -87,7 +89,7 @@ func (c *nameCache) refresh(ctx context.Context, scope string, list listFunc) er
 	}
 	s.loading = nil
 	close(ch)
-	return err
+	return s.names, err
 }
 
 // put records a name the worker just created, so that the next command
@@ -115,4 +117,24 @@ func (c *nameCache) forget(scope, token string) {
 			delete(s.names, name)
 		}
 	}
+}
+
+// drop forgets a whole scope, such as the projects of a deleted product.
+func (c *nameCache) drop(scope string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.scopes, scope)
+}
+
+// peek returns the token of name in scope if a fresh list holds it,
+// without any call.
+func (c *nameCache) peek(scope, name string) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.scopes[scope]
+	if s == nil || s.names == nil || c.now().Sub(s.fetched) >= c.ttl {
+		return "", false
+	}
+	tok, ok := s.names[name]
+	return tok, ok
 }

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/mendflow/mendflow/pkg/events"
 	"github.com/mendflow/mendflow/pkg/mend"
@@ -53,13 +54,22 @@ func (s *Set) ensureProduct(ctx context.Context, org, name string) (string, bool
 	}
 }
 
-// resolveProduct returns the token and name of the product ref names; the
-// name is empty when ref gives only the token.
-func (s *Set) resolveProduct(ctx context.Context, org string, ref events.ProductRef) (token string, ok bool, err error) {
+// resolveProduct returns the token of the product ref names, and whether
+// it exists. A token is taken as given; Mend's answer to the request
+// using it tells whether it exists.
+func (s *Set) resolveProduct(ctx context.Context, org string, ref events.ProductRef) (string, bool, error) {
 	if ref.ProductToken != "" {
 		return ref.ProductToken, true, nil
 	}
 	return s.productToken(ctx, org, ref.ProductName)
+}
+
+// describeProduct names a product for messages.
+func describeProduct(ref events.ProductRef) string {
+	if ref.ProductToken != "" {
+		return "product " + ref.ProductToken
+	}
+	return fmt.Sprintf("product %q", ref.ProductName)
 }
 
 func (s *Set) productCreate(ctx context.Context, _ *Command, d *events.ProductCreate) (Result, error) {
@@ -68,9 +78,9 @@ func (s *Set) productCreate(ctx context.Context, _ *Command, d *events.ProductCr
 	if err != nil {
 		return Result{}, err
 	}
-	return Result{Type: events.TypeProductCreated, Data: events.ProductCreated{
+	return resultOf(events.TypeProductCreated, events.ProductCreated{
 		OrgToken: org, ProductName: d.ProductName, ProductToken: tok, Created: created,
-	}}, nil
+	}), nil
 }
 
 // productDelete deletes a product. A product that is not there may be on
@@ -98,9 +108,59 @@ func (s *Set) productDelete(ctx context.Context, _ *Command, d *events.ProductDe
 		return Result{}, err
 	}
 	s.productNames.forget(org, tok)
+	s.projectNames.drop(tok)
 	res.ProductToken, res.Deleted = tok, true
 	return resultOf(events.TypeProductDeleted, res), nil
 }
 
-// resultOf is a Result of a type and its data.
-func resultOf(typ string, data any) Result { return Result{Type: typ, Data: data} }
+// productTags is the product side of changeTag.
+func (s *Set) productTags(token string) tagged {
+	return tagged{
+		get: func(ctx context.Context) (mend.Tags, error) {
+			resp, _, err := s.products.GetTags(ctx, &mend.GetProductTagsRequest{ProductToken: token})
+			if err != nil {
+				return nil, err
+			}
+			return firstTags(resp.ProductTags), nil
+		},
+		save: func(ctx context.Context, key, value string) error {
+			_, _, err := s.products.SaveTag(ctx, &mend.ProductTagRequest{ProductToken: token, TagKey: key, TagValue: value})
+			return err
+		},
+		remove: func(ctx context.Context, key, value string) error {
+			_, _, err := s.products.RemoveTag(ctx, &mend.ProductTagRequest{ProductToken: token, TagKey: key, TagValue: value})
+			return err
+		},
+	}
+}
+
+func (s *Set) productTagSave(ctx context.Context, _ *Command, d *events.ProductTagSave) (Result, error) {
+	return s.productTag(ctx, &d.ProductTag, saveTag)
+}
+
+func (s *Set) productTagRemove(ctx context.Context, _ *Command, d *events.ProductTagRemove) (Result, error) {
+	return s.productTag(ctx, &d.ProductTag, removeTag)
+}
+
+func (s *Set) productTag(ctx context.Context, d *events.ProductTag, op tagOp) (Result, error) {
+	org := s.org(d.OrgToken)
+	res := events.ProductTagChanged{OrgToken: org, ProductName: d.ProductName, ProductToken: d.ProductToken, TagKey: d.TagKey, TagValue: d.TagValue}
+	typ := op.pick(events.TypeProductTagged, events.TypeProductUntagged)
+	missing := op.missing(resultOf(typ, res), describeProduct(d.ProductRef))
+	tok, ok, err := s.resolveProduct(ctx, org, d.ProductRef)
+	if err != nil {
+		return Result{}, err
+	}
+	if !ok {
+		return Result{}, missing
+	}
+	res.ProductToken = tok
+	res.Changed, err = changeTag(ctx, s.productTags(tok), op, d.TagKey, d.TagValue)
+	if mend.IsCode(err, mend.CodeInvalidProductToken) {
+		return Result{}, missing
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	return resultOf(typ, res), nil
+}
