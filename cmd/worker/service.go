@@ -89,8 +89,18 @@ func newService(ctx context.Context, cfg settings, logger *slog.Logger) (_ *serv
 		return nil, fmt.Errorf("consumer %s: %w", cfg.Worker.Consumer, err)
 	}
 
+	claims, err := openBucket(ctx, svc.js, claimsBucket, "mendflow worker: commands begun that Mend cannot be asked about",
+		cfg.Streams.DedupWindow, cfg.Streams.Replicas)
+	if err != nil {
+		return nil, err
+	}
+	// A lock lives as long as a delivery without a sign of life.
+	locks, err := openBucket(ctx, svc.js, locksBucket, "mendflow worker: commands running", cfg.Worker.AckWait, cfg.Streams.Replicas)
+	if err != nil {
+		return nil, err
+	}
 	router := handlers.NewRouter(events.NewRegistry())
-	set := handlers.NewSet(client, handlers.Config{DefaultOrg: cfg.OrgToken, CacheTTL: cfg.Worker.CacheTTL})
+	set := handlers.NewSet(client, handlers.Config{DefaultOrg: cfg.OrgToken, CacheTTL: cfg.Worker.CacheTTL, Claims: kvClaims{claims}})
 	if err := set.Register(router); err != nil {
 		return nil, fmt.Errorf("handlers: %w", err)
 	}
@@ -108,6 +118,7 @@ func newService(ctx context.Context, cfg settings, logger *slog.Logger) (_ *serv
 		handlers.Logging(logger),
 		svc.metrics.Middleware(),
 		handlers.Decide(svc.retry),
+		handlers.Serialize(kvLocks{kv: locks, renew: cfg.Worker.AckWait / 3}),
 		handlers.Redact(svc.redact),
 		handlers.Recover(),
 	)

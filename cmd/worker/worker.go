@@ -92,7 +92,10 @@ func (s *service) process(ctx context.Context, msg jetstream.Msg) {
 		return
 	}
 	e, err := events.FromMsg(&nats.Msg{Subject: msg.Subject(), Header: msg.Headers(), Data: msg.Data()})
-	cmd := &handlers.Command{Event: e, Attempt: int(meta.NumDelivered), Published: meta.Timestamp}
+	cmd := &handlers.Command{
+		Event: e, Attempt: int(meta.NumDelivered), Published: meta.Timestamp,
+		Replay: msg.Headers().Get(events.HeaderReplayOf),
+	}
 	if err != nil {
 		// Not even a CloudEvent: nothing to hand to a handler.
 		s.metrics.Commands.WithLabelValues("unknown", handlers.OutcomeFailed).Inc()

@@ -19,6 +19,10 @@ const (
 	HeaderDLQFailedAt = "Mendflow-Dlq-Failed-At"
 	// HeaderDLQCommandSeq is the command's sequence in MENDFLOW_COMMANDS.
 	HeaderDLQCommandSeq = "Mendflow-Dlq-Command-Seq"
+	// HeaderReplayOf marks a command replayed from the dead-letter stream
+	// with the dead letter's sequence there. The worker tells a replay from
+	// a copy of the original by it.
+	HeaderReplayOf = "Mendflow-Replay-Of"
 )
 
 // maxHeaderError bounds the error text kept in a header.
@@ -96,10 +100,10 @@ func ParseDeadLetter(subject string, h nats.Header) (DeadLetter, error) {
 	return d, nil
 }
 
-// ReplayMsg is the command of a dead letter, ready to publish again on
-// CommandSubject: its ce- headers and payload without the dead letter's
-// headers.
-func ReplayMsg(dl *nats.Msg) (*nats.Msg, error) {
+// ReplayMsg is the command of the dead letter at sequence seq, ready to
+// publish again on CommandSubject: its ce- headers and payload, without the
+// dead letter's headers, marked with HeaderReplayOf.
+func ReplayMsg(dl *nats.Msg, seq uint64) (*nats.Msg, error) {
 	name, ok := DLQCommand(dl.Subject)
 	if !ok {
 		return nil, fmt.Errorf("replay: subject %q is not mendflow.dlq.<name>", dl.Subject)
@@ -111,6 +115,7 @@ func ReplayMsg(dl *nats.Msg) (*nats.Msg, error) {
 		}
 		out.Header[k] = append([]string(nil), vs...)
 	}
+	out.Header.Set(HeaderReplayOf, strconv.FormatUint(seq, 10))
 	out.Data = dl.Data
 	return out, nil
 }

@@ -142,6 +142,10 @@ func (p RetryPolicy) Decide(ctx context.Context, cmd *Command, err error) (*Resu
 		return nil, &Decision{Verdict: GiveUp, Reason: events.FailInvalid, Err: err}
 	case errors.As(err, &panicErr):
 		return nil, &Decision{Verdict: GiveUp, Reason: events.FailPanic, Err: err}
+	case errors.As(err, new(BusyError)):
+		// The other copy will be done soon; this one then finds its work
+		// done. MaxAttempts does not bound this wait: the other copy does.
+		return nil, &Decision{Verdict: Retry, Delay: p.Backoff(1), Reason: "busy", Err: err}
 	case errors.As(err, &nf):
 		left := cmd.Published.Add(p.NotFoundWait).Sub(p.now())
 		if left > 0 {

@@ -32,6 +32,9 @@ type Command struct {
 	// Published is when the command was first stored. Waiting for a target
 	// that does not exist yet counts from it, not from this delivery.
 	Published time.Time
+	// Replay is set when an operator replayed the command from the
+	// dead-letter stream: the dead letter's sequence there.
+	Replay string
 }
 
 // ID is the command's CloudEvent id.

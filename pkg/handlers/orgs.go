@@ -51,20 +51,30 @@ func (s *Set) pendingTaskClose(ctx context.Context, _ *Command, d *events.Pendin
 	return resultOf(events.TypePendingTaskClosed, events.PendingTaskClosed{OrgToken: org, TaskUUID: d.TaskUUID, Closed: resp.Closed()}), nil
 }
 
-// errRedeliveredCreate stops a redelivered globalorg.create: Mend neither
-// lists global organizations nor refuses a second one of the same name, so
-// a create that may already have happened is not tried again.
-// The dead letter lets an operator check and replay it.
-var errRedeliveredCreate = errors.New("globalorg.create redelivered: an earlier attempt may have created it, and Mend offers no way to look; check, then replay if it is missing")
+// errInDoubt stops a globalorg.create that an earlier delivery (or an
+// earlier copy of the same command) may have carried out: Mend neither
+// lists global organizations nor refuses a second one of the same name,
+// so the only safe course is not to try again. The dead letter lets an
+// operator check, and replay if it is missing.
+var errInDoubt = errors.New("globalorg.create may have been carried out before, and Mend offers no way to look; check, then replay it if the global organization is missing")
 
-// globalOrgCreate creates a global organization on its first delivery
-// only; see errRedeliveredCreate.
+// globalOrgCreate creates a global organization at most once per command:
+// it claims the command before calling Mend, and gives the claim back only
+// when Mend's answer shows that nothing was created.
 func (s *Set) globalOrgCreate(ctx context.Context, cmd *Command, d *events.GlobalOrgCreate) (Result, error) {
-	if cmd.Attempt > 1 {
-		return Result{}, errRedeliveredCreate
+	key := cmd.ClaimKey()
+	first, err := s.cfg.Claims.Claim(ctx, key)
+	if err != nil {
+		return Result{}, err
+	}
+	if !first {
+		return Result{}, errInDoubt
 	}
 	resp, _, err := s.globalOrgs.Create(ctx, &mend.CreateGlobalOrgRequest{Name: d.Name, AccountAdminEmail: d.AccountAdminEmail})
 	if err != nil {
+		if nothingDone(err) {
+			err = errors.Join(err, s.cfg.Claims.Release(context.WithoutCancel(ctx), key))
+		}
 		return Result{}, err
 	}
 	return resultOf(events.TypeGlobalOrgCreated, events.GlobalOrgCreated{Name: d.Name, GlobalOrgToken: resp.GlobalOrgToken, Created: true}), nil

@@ -16,6 +16,8 @@ type Config struct {
 	DefaultOrg string
 	// CacheTTL is how long a list of names and tokens is trusted.
 	CacheTTL time.Duration
+	// Claims guard the commands whose effect cannot be looked up.
+	Claims Claims
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
