@@ -574,3 +574,31 @@ func grep(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestInFlightCapAcrossWorkers: the consumer's cap holds for all workers
+// together, however many each could run: two workers of 8 with a cap of 2
+// carry out no more than 2 commands at once.
+func TestInFlightCapAcrossWorkers(t *testing.T) {
+	t.Parallel()
+	const latency, n, limit = 100 * time.Millisecond, 10, 2
+	h := newHarness(t, map[string]string{"WORKER_CONCURRENCY": "8", "WORKER_MAX_IN_FLIGHT": fmt.Sprint(limit)})
+	if err := h.sim.SetFault(mendsim.Fault{Op: mend.ReqCreateProduct, Latency: latency}); err != nil {
+		t.Fatal(err)
+	}
+	h.startWorker(nil)
+	h.startWorker(nil)
+	start := time.Now()
+	for i := range n {
+		h.send(events.CommandProductCreate, events.ProductCreate{ProductName: fmt.Sprintf("capped-%d", i)})
+	}
+	waitFor(t, 20*time.Second, func() bool { return h.commandsLeft() == 0 }, "all commands done")
+	// Each command's product list comes first; its create then holds the
+	// call for the latency, so n creates at most limit at a time take at
+	// least n/limit latencies.
+	if elapsed, least := time.Since(start), latency*n/limit; elapsed < least {
+		t.Errorf("%d commands took %v; with %d at a time they take at least %v", n, elapsed, limit, least)
+	}
+	if got := h.okCalls(mend.ReqCreateProduct); got != n {
+		t.Errorf("%d products created, want %d", got, n)
+	}
+}
