@@ -15,6 +15,8 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/google/go-cmp/cmp"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/mendflow/mendflow/pkg/events"
@@ -600,5 +602,40 @@ func TestInFlightCapAcrossWorkers(t *testing.T) {
 	}
 	if got := h.okCalls(mend.ReqCreateProduct); got != n {
 		t.Errorf("%d products created, want %d", got, n)
+	}
+}
+
+// TestReplayedDeadLetterRuns: a command that gave up is replayed, as
+// mendflowctl dlq replay does, once the cause is gone; it then succeeds,
+// answering the same command id.
+func TestReplayedDeadLetterRuns(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	if err := h.sim.SetFault(mendsim.Fault{Op: mend.ReqCreateGlobalOrg, ErrorCode: mend.CodeNotAllowed, Count: 1}); err != nil {
+		t.Fatal(err)
+	}
+	h.startWorker(nil)
+	cmd := h.send(events.CommandGlobalOrgCreate, events.GlobalOrgCreate{Name: "holding", AccountAdminEmail: admin})
+	if got := h.waitAnswer(cmd.ID(), 10*time.Second); got.Type() != events.TypeCommandFailed {
+		t.Fatalf("answer %s, want a failure", got.Type())
+	}
+	dls := h.streamMsgs(events.StreamDLQ)
+	if len(dls) != 1 {
+		t.Fatalf("%d dead letters", len(dls))
+	}
+	m, err := events.ReplayMsg(&nats.Msg{Subject: dls[0].Subject, Header: dls[0].Header, Data: dls[0].Data}, dls[0].Sequence)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.js.PublishMsg(context.Background(), m, jetstream.WithMsgID("replay-1")); err != nil {
+		t.Fatal(err)
+	}
+	var got []event.Event
+	waitFor(t, 10*time.Second, func() bool { got = h.answers(cmd.ID()); return len(got) == 2 }, "the replay's answer")
+	if got[1].Type() != events.TypeGlobalOrgCreated {
+		t.Errorf("replay answered %s %s, want %s", got[1].Type(), got[1].Data(), events.TypeGlobalOrgCreated)
+	}
+	if n := h.okCalls(mend.ReqCreateGlobalOrg); n != 1 {
+		t.Errorf("createGlobalOrg succeeded %d times, want once", n)
 	}
 }
