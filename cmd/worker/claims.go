@@ -19,18 +19,12 @@ const (
 	locksBucket = "MENDFLOW_WORKER_LOCKS"
 )
 
-// openBucket opens a key-value bucket, creating it when missing. Entries
-// live ttl.
+// openBucket creates a key-value bucket or updates it to ttl: like the
+// consumer, the buckets follow the settings of the worker started last.
 func openBucket(ctx context.Context, js jetstream.JetStream, name, description string, ttl time.Duration, replicas int) (jetstream.KeyValue, error) {
-	kv, err := js.KeyValue(ctx, name)
-	if errors.Is(err, jetstream.ErrBucketNotFound) {
-		kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
-			Bucket: name, Description: description, TTL: ttl, Replicas: replicas, Storage: jetstream.FileStorage,
-		})
-		if errors.Is(err, jetstream.ErrBucketExists) {
-			kv, err = js.KeyValue(ctx, name)
-		}
-	}
+	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: name, Description: description, TTL: ttl, Replicas: replicas, Storage: jetstream.FileStorage,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("key-value bucket %s: %w", name, err)
 	}

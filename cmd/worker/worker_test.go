@@ -639,3 +639,23 @@ func TestReplayedDeadLetterRuns(t *testing.T) {
 		t.Errorf("createGlobalOrg succeeded %d times, want once", n)
 	}
 }
+
+// TestLongCallKeepsItsDelivery: a Mend call longer than the ack wait does
+// not make JetStream deliver the command again, thanks to InProgress.
+func TestLongCallKeepsItsDelivery(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil) // WORKER_ACK_WAIT is 1s
+	if err := h.sim.SetFault(mendsim.Fault{Op: mend.ReqCreateProduct, Latency: 2500 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	w := h.startWorker(nil)
+	cmd := h.send(events.CommandProductCreate, events.ProductCreate{ProductName: "slow"})
+	got := h.waitAnswer(cmd.ID(), 10*time.Second)
+	if got.Type() != events.TypeProductCreated {
+		t.Fatalf("answer %s", got.Type())
+	}
+	metrics := get(t, w.addr, "/metrics")
+	if lines := grep(metrics, `mendflow_worker_commands_total{`); lines != `mendflow_worker_commands_total{command="product.create",outcome="success"} 1` {
+		t.Errorf("deliveries:\n%s\nwant one, successful: the command was delivered again while running", lines)
+	}
+}
