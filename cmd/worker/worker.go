@@ -194,7 +194,9 @@ func (s *service) giveUp(ctx context.Context, msg jetstream.Msg, meta *jetstream
 	dl := events.NewDeadLetterMsg(&nats.Msg{Subject: msg.Subject(), Header: msg.Headers(), Data: msg.Data()}, events.DeadLetter{
 		Command: name, Reason: d.Reason, Error: errText, Attempts: cmd.Attempt, FailedAt: now, CommandSeq: meta.Sequence.Stream,
 	})
-	ack, err := s.js.PublishMsg(ctx, dl, jetstream.WithMsgID(derivedID(cmd, meta, "dlq")))
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	ack, err := s.js.PublishMsg(pctx, dl, jetstream.WithMsgID(derivedID(cmd, meta, "dlq")))
 	if err == nil {
 		_, err = s.publish(ctx, events.ResultSubject(events.TypeCommandFailed), events.TypeCommandFailed, derivedID(cmd, meta, "failed"), cmd, events.CommandFailed{
 			Command: name, CommandID: cmd.ID(), Reason: d.Reason, Error: errText, Attempts: cmd.Attempt, FailedAt: now,

@@ -659,3 +659,22 @@ func TestLongCallKeepsItsDelivery(t *testing.T) {
 		t.Errorf("deliveries:\n%s\nwant one, successful: the command was delivered again while running", lines)
 	}
 }
+
+// TestRateLimit: MEND_RATE_LIMIT bounds the calls one worker makes to
+// Mend, whatever its concurrency.
+func TestRateLimit(t *testing.T) {
+	t.Parallel()
+	const rate = 20.0
+	h := newHarness(t, map[string]string{"MEND_RATE_LIMIT": fmt.Sprint(rate), "MEND_RATE_BURST": "1", "WORKER_CONCURRENCY": "8"})
+	h.startWorker(nil)
+	start := time.Now()
+	for i := range 10 {
+		h.send(events.CommandProductCreate, events.ProductCreate{ProductName: fmt.Sprintf("limited-%d", i)})
+	}
+	waitFor(t, 20*time.Second, func() bool { return h.commandsLeft() == 0 }, "all commands done")
+	elapsed := time.Since(start)
+	calls := len(h.sim.Calls())
+	if least := time.Duration(float64(calls-1) / rate * float64(time.Second)); elapsed < least {
+		t.Errorf("%d Mend calls in %v; at %v per second they take at least %v", calls, elapsed, rate, least)
+	}
+}

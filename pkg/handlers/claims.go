@@ -56,6 +56,7 @@ type Locks interface {
 // BusyError reports that another copy of the command is running.
 type BusyError struct{}
 
+// Error implements error.
 func (BusyError) Error() string { return "another copy of this command is running" }
 
 // Serialize is the middleware that runs a command only while it holds the

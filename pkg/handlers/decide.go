@@ -26,6 +26,7 @@ const (
 	HandBack
 )
 
+// String names the verdict, as logs show it.
 func (v Verdict) String() string {
 	switch v {
 	case Retry:
@@ -50,6 +51,7 @@ type Decision struct {
 	Err    error
 }
 
+// Error implements error: the verdict, its reason and the failure.
 func (d *Decision) Error() string {
 	return fmt.Sprintf("%s (%s): %v", d.Verdict, d.Reason, d.Err)
 }
@@ -68,6 +70,7 @@ type NotFoundError struct {
 	Otherwise *Result
 }
 
+// Error implements error.
 func (e *NotFoundError) Error() string { return e.What + " not found" }
 
 // notFound returns a NotFoundError for a target described by format.
@@ -83,6 +86,7 @@ func absentOr(res Result, format string, args ...any) error {
 // PanicError is a handler's panic, recovered.
 type PanicError struct{ Value any }
 
+// Error implements error.
 func (e *PanicError) Error() string { return fmt.Sprintf("panic: %v", e.Value) }
 
 // RetryPolicy decides what becomes of a failed delivery. It is the one

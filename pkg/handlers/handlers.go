@@ -107,15 +107,6 @@ func (r *Router) Handle(name string, h Handler) error {
 // Use adds middleware; the first added is the outermost.
 func (r *Router) Use(m ...Middleware) { r.middleware = append(r.middleware, m...) }
 
-// Names lists the commands that have a handler.
-func (r *Router) Names() []string {
-	out := make([]string, 0, len(r.handlers))
-	for name := range r.handlers {
-		out = append(out, name)
-	}
-	return out
-}
-
 // Handler returns the router as one Handler: the middleware around
 // decoding and dispatch. Decoding runs inside the middleware, so a command
 // that does not decode is logged, counted and given up like any other
