@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -523,6 +525,59 @@ func TestBadConfiguration(t *testing.T) {
 				t.Fatalf("realMain = %v, want an error naming %s", err, tt.wantVar)
 			}
 		})
+	}
+}
+
+// TestSIGTERMFinishesWhatItHolds runs the binary's main, sends it SIGTERM
+// while Mend holds a call, and expects the command answered and exit 0.
+func TestSIGTERMFinishesWhatItHolds(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	if err := h.sim.SetFault(mendsim.Fault{Op: mend.ReqCreateProduct, Latency: 700 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestMainExitsWithOneLine$")
+	cmd.Env = []string{"WORKER_TEST_MAIN=1", "WORKER_ADDR=" + addr}
+	for k, v := range h.env {
+		if k != "WORKER_ADDR" {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, func() bool {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil && resp.StatusCode == http.StatusOK
+	}, "the worker to be ready")
+
+	ev := h.send(events.CommandProductCreate, events.ProductCreate{ProductName: "in-flight"})
+	waitFor(t, 5*time.Second, func() bool {
+		return strings.Contains(get(t, addr, "/metrics"), "mendflow_worker_in_flight 1")
+	}, "the command to be running")
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit: %v\n%s", err, stderr.String())
+	}
+	got := h.answers(ev.ID())
+	if len(got) != 1 || got[0].Type() != events.TypeProductCreated {
+		t.Errorf("answers %v, want the product created before the exit", got)
+	}
+	if left := h.commandsLeft(); left != 0 {
+		t.Errorf("%d commands left", left)
 	}
 }
 
