@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"net/http"
 
 	"github.com/mendflow/mendflow/pkg/mend"
@@ -53,11 +52,20 @@ type Locks interface {
 	Lock(ctx context.Context, key string) (unlock func(), ok bool, err error)
 }
 
-// BusyError reports that another copy of the command is running.
-type BusyError struct{}
+// BusyError reports that another copy of the command is running, or, when
+// Err is set, that the lock could not be had: either way, later.
+type BusyError struct{ Err error }
 
 // Error implements error.
-func (BusyError) Error() string { return "another copy of this command is running" }
+func (e BusyError) Error() string {
+	if e.Err != nil {
+		return "command lock: " + e.Err.Error()
+	}
+	return "another copy of this command is running"
+}
+
+// Unwrap returns why the lock could not be had.
+func (e BusyError) Unwrap() error { return e.Err }
 
 // Serialize is the middleware that runs a command only while it holds the
 // command's lock; a copy finding it taken is retried shortly.
@@ -66,7 +74,8 @@ func Serialize(locks Locks) Middleware {
 		return func(ctx context.Context, cmd *Command) (Result, error) {
 			unlock, ok, err := locks.Lock(ctx, cmd.ClaimKey())
 			if err != nil {
-				return Result{}, fmt.Errorf("command lock: %w", err)
+				// NATS is briefly unavailable: try again, as when busy.
+				return Result{}, BusyError{Err: err}
 			}
 			if !ok {
 				return Result{}, BusyError{}

@@ -104,6 +104,10 @@ func TestDecide(t *testing.T) {
 			want: &handlers.Decision{Verdict: handlers.Retry, Delay: time.Second, Reason: "busy"},
 		},
 		{
+			name: "the lock store unavailable", attempt: 1, err: handlers.BusyError{Err: errors.New("nats: timeout")},
+			want: &handlers.Decision{Verdict: handlers.Retry, Delay: time.Second, Reason: "busy"},
+		},
+		{
 			name: "stopping hands back whatever the error", attempt: 1, stopping: true,
 			err:  &mend.APIError{Code: mend.CodeNotAllowed},
 			want: &handlers.Decision{Verdict: handlers.HandBack, Reason: "stopping"},

@@ -65,7 +65,7 @@ func (s *Set) globalOrgCreate(ctx context.Context, cmd *Command, d *events.Globa
 	key := cmd.ClaimKey()
 	first, err := s.cfg.Claims.Claim(ctx, key)
 	if err != nil {
-		return Result{}, err
+		return Result{}, BusyError{Err: err} // nothing done yet: try again
 	}
 	if !first {
 		return Result{}, errInDoubt
