@@ -32,10 +32,12 @@ type commandSpec struct {
 	fields map[string]bool
 }
 
-// NewRegistry returns a registry of the contract's commands.
+// NewRegistry returns a registry of the contract's commands and of the
+// commands for the other mutating operations of the Mend pages (see
+// operations.go).
 func NewRegistry() *Registry {
 	r := &Registry{commands: make(map[string]commandSpec)}
-	for name, newData := range map[string]func() CommandData{
+	builtin := map[string]func() CommandData{
 		CommandProductCreate:    func() CommandData { return new(ProductCreate) },
 		CommandProjectCreate:    func() CommandData { return new(ProjectCreate) },
 		CommandProjectDelete:    func() CommandData { return new(ProjectDelete) },
@@ -44,7 +46,9 @@ func NewRegistry() *Registry {
 		CommandProjectReassign:  func() CommandData { return new(ProjectReassign) },
 		CommandPoliciesApply:    func() CommandData { return new(PoliciesApply) },
 		CommandRequestTrack:     func() CommandData { return new(RequestTrack) },
-	} {
+	}
+	maps.Copy(builtin, operationCommands())
+	for name, newData := range builtin {
 		if err := r.Register(name, newData); err != nil {
 			panic(err) // the table above is fixed; a failure is a programming error
 		}

@@ -24,6 +24,7 @@ type StreamConfig struct {
 	Replicas int `env:"STREAM_REPLICAS, default=1"`
 	// DedupWindow is how long MENDFLOW_COMMANDS remembers a Nats-Msg-Id to
 	// drop a repeated publish. Ingest also applies it to an existing stream.
+	// MENDFLOW_EVENTS and MENDFLOW_DLQ get it too (bounded by their age).
 	DedupWindow time.Duration `env:"STREAM_DEDUP_WINDOW, default=24h"`
 	// EventsMaxAge and EventsMaxBytes limit MENDFLOW_EVENTS (-1: no limit).
 	EventsMaxAge   time.Duration `env:"STREAM_EVENTS_MAX_AGE, default=168h"`
@@ -73,6 +74,7 @@ func (c StreamConfig) Streams() []jetstream.StreamConfig {
 			Replicas:    c.Replicas,
 			MaxAge:      c.EventsMaxAge,
 			MaxBytes:    c.EventsMaxBytes,
+			Duplicates:  dedupWithin(c.DedupWindow, c.EventsMaxAge),
 		},
 		{
 			Name:        StreamDLQ,
@@ -83,6 +85,7 @@ func (c StreamConfig) Streams() []jetstream.StreamConfig {
 			Replicas:    c.Replicas,
 			MaxAge:      c.DLQMaxAge,
 			MaxBytes:    c.DLQMaxBytes,
+			Duplicates:  dedupWithin(c.DedupWindow, c.DLQMaxAge),
 		},
 		{
 			Name:        StreamTracking,
@@ -94,6 +97,18 @@ func (c StreamConfig) Streams() []jetstream.StreamConfig {
 			Duplicates:  c.DedupWindow,
 		},
 	}
+}
+
+// dedupWithin is the duplicate window of a stream whose messages live
+// maxAge (0: for ever): JetStream refuses a window longer than the age. The
+// worker publishes result events and dead letters with a Nats-Msg-Id derived
+// from the command, so that one redelivered after a crash between publish
+// and ack is not stored twice, however late the redelivery comes.
+func dedupWithin(window, maxAge time.Duration) time.Duration {
+	if maxAge > 0 && window > maxAge {
+		return maxAge
+	}
+	return window
 }
 
 // StreamLookup is what CheckStreams needs of a jetstream.JetStream.

@@ -1,0 +1,267 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/mendflow/mendflow/pkg/events"
+	"github.com/mendflow/mendflow/pkg/handlers"
+)
+
+// source is the CloudEvents source of what the worker publishes.
+const source = "/mendflow/worker"
+
+// fetchLoop pulls commands while ctx lasts, never more than there are free
+// slots: a command pulled waits for no one, and the consumer's
+// MaxAckPending then caps what all workers hold together. Each command runs
+// under work, which outlives ctx by the grace period.
+func (s *service) fetchLoop(ctx, work context.Context, running *sync.WaitGroup) error {
+	slots := make(chan struct{}, s.cfg.Worker.Concurrency)
+	failures := 0
+	for {
+		// Wait for one free slot, then take all that are free.
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			return nil
+		}
+		n := 1
+	more:
+		for n < cap(slots) {
+			select {
+			case slots <- struct{}{}:
+				n++
+			default:
+				break more
+			}
+		}
+
+		batch, err := s.cons.Fetch(n, jetstream.FetchMaxWait(s.cfg.Worker.FetchWait))
+		if err == nil {
+			for msg := range batch.Messages() {
+				n--
+				if ctx.Err() != nil {
+					// Pulled while stopping: give it straight back.
+					_ = msg.Nak()
+					<-slots
+					continue
+				}
+				running.Add(1)
+				go func() {
+					defer running.Done()
+					defer func() { <-slots }()
+					s.process(work, msg)
+				}()
+			}
+			err = batch.Error()
+		}
+		for range n {
+			<-slots
+		}
+		if err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
+			failures++
+			wait := s.retry.Backoff(failures)
+			s.logger.Warn("fetching commands failed", "error", err, "retry_in", wait)
+			select {
+			case <-time.After(wait):
+			case <-ctx.Done():
+				return nil
+			}
+			continue
+		}
+		failures = 0
+	}
+}
+
+// process carries out one delivery and ends it in exactly one of Ack,
+// NakWithDelay, Nak or TermWithReason.
+func (s *service) process(ctx context.Context, msg jetstream.Msg) {
+	meta, err := msg.Metadata()
+	if err != nil {
+		s.logger.Error("message without JetStream metadata", "subject", msg.Subject(), "error", err)
+		_ = msg.Term()
+		return
+	}
+	e, err := events.FromMsg(&nats.Msg{Subject: msg.Subject(), Header: msg.Headers(), Data: msg.Data()})
+	cmd := &handlers.Command{
+		Event: e, Attempt: int(meta.NumDelivered), Published: meta.Timestamp,
+		Replay: msg.Headers().Get(events.HeaderReplayOf),
+	}
+	if err != nil {
+		// Not even a CloudEvent: nothing to hand to a handler.
+		s.metrics.Commands.WithLabelValues("unknown", handlers.OutcomeFailed).Inc()
+		s.giveUp(ctx, msg, meta, cmd, &handlers.Decision{Verdict: handlers.GiveUp, Reason: events.FailInvalid, Err: err})
+		return
+	}
+
+	stop := s.heartbeat(msg)
+	res, err := s.handle(ctx, cmd)
+	stop()
+
+	var d *handlers.Decision
+	switch {
+	case err == nil:
+		s.succeed(ctx, msg, meta, cmd, res)
+	case !errors.As(err, &d):
+		// The Decide middleware turns every failure into a Decision; an
+		// error without one is a wiring fault, and stopping is safest.
+		s.giveUp(ctx, msg, meta, cmd, &handlers.Decision{Verdict: handlers.GiveUp, Reason: events.FailPermanent, Err: err})
+	case d.Verdict == handlers.Retry:
+		s.settle(msg, "nak with delay", msg.NakWithDelay(d.Delay))
+	case d.Verdict == handlers.HandBack:
+		s.settle(msg, "nak", msg.Nak())
+	default:
+		s.giveUp(ctx, msg, meta, cmd, d)
+	}
+}
+
+// heartbeat tells JetStream the delivery is still being worked on, every
+// third of the ack wait, until stop is called: a long Mend call must not
+// make the command look abandoned.
+func (s *service) heartbeat(msg jetstream.Msg) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(s.cfg.Worker.AckWait / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				_ = msg.InProgress()
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
+
+// succeed publishes the result event and the poller's item, then
+// acknowledges. Should publishing fail, the command comes back later and
+// its handler finds its effect already made.
+func (s *service) succeed(ctx context.Context, msg jetstream.Msg, meta *jetstream.MsgMetadata, cmd *handlers.Command, res handlers.Result) {
+	err := s.publishResult(ctx, meta, cmd, res)
+	if err != nil {
+		delay := s.retry.Backoff(cmd.Attempt)
+		s.logger.Warn("publishing the result failed; the command will come back", "command", cmd.Name, "id", cmd.ID(), "error", err, "delay", delay)
+		s.settle(msg, "nak with delay", msg.NakWithDelay(delay))
+		return
+	}
+	// DoubleAck waits for the server to confirm, so that a lost ack is
+	// seen here rather than as a surprise redelivery.
+	ackCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	s.settle(msg, "ack", msg.DoubleAck(ackCtx))
+}
+
+func (s *service) publishResult(ctx context.Context, meta *jetstream.MsgMetadata, cmd *handlers.Command, res handlers.Result) error {
+	if res.Type != "" {
+		if _, err := s.publish(ctx, events.ResultSubject(res.Type), res.Type, derivedID(cmd, meta, "result"), cmd, res.Data); err != nil {
+			return fmt.Errorf("result event: %w", err)
+		}
+	}
+	if res.Track != nil {
+		if err := res.Track.Validate(); err != nil {
+			return err
+		}
+		if _, err := s.publish(ctx, events.TrackSubject(res.Track.Kind), events.TrackType(res.Track.Kind), derivedID(cmd, meta, "track"), cmd, res.Track); err != nil {
+			return fmt.Errorf("track item: %w", err)
+		}
+	}
+	return nil
+}
+
+// giveUp keeps the command on the dead-letter stream with why it failed,
+// publishes io.mendflow.command.failed, and terminates the delivery.
+func (s *service) giveUp(ctx context.Context, msg jetstream.Msg, meta *jetstream.MsgMetadata, cmd *handlers.Command, d *handlers.Decision) {
+	name := cmd.Name
+	if name == "" {
+		name, _ = commandOfSubject(msg.Subject())
+	}
+	errText := s.redact.Replace(d.Err.Error())
+	now := time.Now().UTC()
+	dl := events.NewDeadLetterMsg(&nats.Msg{Subject: msg.Subject(), Header: msg.Headers(), Data: msg.Data()}, events.DeadLetter{
+		Command: name, Reason: d.Reason, Error: errText, Attempts: cmd.Attempt, FailedAt: now, CommandSeq: meta.Sequence.Stream,
+	})
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	ack, err := s.js.PublishMsg(pctx, dl, jetstream.WithMsgID(derivedID(cmd, meta, "dlq")))
+	if err == nil {
+		_, err = s.publish(ctx, events.ResultSubject(events.TypeCommandFailed), events.TypeCommandFailed, derivedID(cmd, meta, "failed"), cmd, events.CommandFailed{
+			Command: name, CommandID: cmd.ID(), Reason: d.Reason, Error: errText, Attempts: cmd.Attempt, FailedAt: now,
+			DeadLetterSubject: dl.Subject, DeadLetterSeq: ack.Sequence, Data: jsonData(msg.Data()),
+		})
+	}
+	if err != nil {
+		delay := s.retry.Backoff(cmd.Attempt)
+		s.logger.Error("keeping a failed command failed; it will come back", "command", name, "subject", msg.Subject(), "error", err, "delay", delay)
+		s.settle(msg, "nak with delay", msg.NakWithDelay(delay))
+		return
+	}
+	s.metrics.DeadLetters.WithLabelValues(cmd.Label(), d.Reason).Inc()
+	s.settle(msg, "term", msg.TermWithReason(d.Reason))
+}
+
+// publish publishes a CloudEvent of type typ answering cmd, with the id
+// and Nats-Msg-Id id.
+func (s *service) publish(ctx context.Context, subject, typ, id string, cmd *handlers.Command, data any) (*jetstream.PubAck, error) {
+	out := event.New()
+	out.SetID(id)
+	out.SetSource(source)
+	out.SetType(typ)
+	out.SetTime(time.Now().UTC())
+	if err := out.SetData(event.ApplicationJSON, data); err != nil {
+		return nil, err
+	}
+	if cmd.Event.ID() != "" {
+		events.Propagate(&out, cmd.Event)
+	}
+	m, err := events.ToMsg(subject, out)
+	if err != nil {
+		return nil, err
+	}
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	return s.js.PublishMsg(pctx, m, jetstream.WithMsgID(id))
+}
+
+// settle logs an ack, nak or term that did not reach the server; the
+// delivery then ends by itself when the ack wait runs out.
+func (s *service) settle(msg jetstream.Msg, what string, err error) {
+	if err != nil {
+		s.logger.Warn("could not "+what, "subject", msg.Subject(), "error", err)
+	}
+}
+
+// derivedID is the id, and Nats-Msg-Id, of what the worker publishes for a
+// command: the same for every delivery of one stored command, so that a
+// crash between publishing and acknowledging stores nothing twice; distinct
+// for a command replayed from the dead-letter stream, which is stored anew.
+func derivedID(cmd *handlers.Command, meta *jetstream.MsgMetadata, kind string) string {
+	return fmt.Sprintf("%s:%d:%s", cmd.ID(), meta.Sequence.Stream, kind)
+}
+
+// commandOfSubject is the command name of a subject mendflow.cmd.<name>.
+func commandOfSubject(subject string) (string, bool) {
+	name, ok := strings.CutPrefix(subject, events.CommandSubject(""))
+	return name, ok && name != ""
+}
+
+// jsonData keeps command data in the failed event when it is JSON.
+func jsonData(b []byte) json.RawMessage {
+	if json.Valid(b) {
+		return b
+	}
+	return nil
+}

@@ -1,0 +1,735 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/google/go-cmp/cmp"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/sethvargo/go-envconfig"
+
+	"github.com/mendflow/mendflow/pkg/events"
+	"github.com/mendflow/mendflow/pkg/mend"
+	"github.com/mendflow/mendflow/pkg/mend/mendsim"
+)
+
+// productToken returns the simulator's token of a product of the demo
+// organization, or "".
+func productToken(t *testing.T, h *harness, name string) string {
+	t.Helper()
+	c, err := mend.NewClient(h.sim.URL, mendsim.DefaultUserKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, _, err := c.Products.List(context.Background(), &mend.GetAllProductsRequest{OrgToken: h.sim.OrgToken()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range resp.Products {
+		if p.ProductName == name {
+			return p.ProductToken
+		}
+	}
+	return ""
+}
+
+func TestResultEventCarriesTheChain(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	h.startWorker(nil)
+
+	cmd := h.send(events.CommandProductCreate, events.ProductCreate{ProductName: "payments"})
+	got := h.waitAnswer(cmd.ID(), 10*time.Second)
+
+	want := map[string]any{
+		"type":                  events.TypeProductCreated,
+		"source":                source,
+		events.ExtCausationID:   cmd.ID(),
+		events.ExtCorrelationID: "corr-" + cmd.ID(),
+		events.ExtTraceparent:   traceparent,
+	}
+	have := map[string]any{
+		"type":                  got.Type(),
+		"source":                got.Source(),
+		events.ExtCausationID:   events.Extension(got, events.ExtCausationID),
+		events.ExtCorrelationID: events.Extension(got, events.ExtCorrelationID),
+		events.ExtTraceparent:   events.Extension(got, events.ExtTraceparent),
+	}
+	if diff := cmp.Diff(want, have); diff != "" {
+		t.Errorf("result event attributes (-want, +got):\n%s", diff)
+	}
+	wantData := map[string]any{
+		"orgToken": h.sim.OrgToken(), "productName": "payments",
+		"productToken": productToken(t, h, "payments"), "created": true,
+	}
+	if diff := cmp.Diff(wantData, data(t, got)); diff != "" {
+		t.Errorf("result data (-want, +got):\n%s", diff)
+	}
+	waitFor(t, 5*time.Second, func() bool { return h.commandsLeft() == 0 }, "the command to be acknowledged")
+}
+
+// TestSameCommandTwice stores one command twice, as a publisher retrying
+// past the deduplication window would: Mend sees one change, and both
+// deliveries report the same outcome.
+func TestSameCommandTwice(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		command string
+		data    any
+		// op is the mutating request type that must run once.
+		op      string
+		flag    string // the result's "changed" field
+		wantTyp string
+	}{
+		{"product.create", events.CommandProductCreate, events.ProductCreate{ProductName: "twice"}, mend.ReqCreateProduct, "created", events.TypeProductCreated},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, nil)
+			cmd := h.command(tt.command, tt.data)
+			h.publish(cmd, "first")
+			h.publish(cmd, "second")
+			h.startWorker(nil)
+
+			var got []event.Event
+			waitFor(t, 10*time.Second, func() bool { got = h.answers(cmd.ID()); return len(got) == 2 }, "two answers")
+			if n := h.okCalls(tt.op); n != 1 {
+				t.Errorf("%s succeeded %d times in Mend, want once", tt.op, n)
+			}
+			changed := 0
+			for _, e := range got {
+				if e.Type() != tt.wantTyp {
+					t.Errorf("answer type %s, want %s", e.Type(), tt.wantTyp)
+				}
+				if data(t, e)[tt.flag] == true {
+					changed++
+				}
+			}
+			if changed != 1 {
+				t.Errorf("%d answers say %s, want exactly one", changed, tt.flag)
+			}
+		})
+	}
+}
+
+// TestTransientFaultsEndInSuccess: rate limits, server errors and Mend's
+// sporadic 3000 are waited out, by the worker's own redeliveries (the
+// client's quick retries are off here).
+func TestTransientFaultsEndInSuccess(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		fault mendsim.Fault
+	}{
+		{"429 with Retry-After", mendsim.Fault{Op: mend.ReqCreateProduct, Status: 429, RetryAfter: time.Second, Count: 2}},
+		{"503", mendsim.Fault{Op: mend.ReqCreateProduct, Status: 503, Count: 2}},
+		{"error 3000", mendsim.Fault{Op: mend.ReqCreateProduct, ErrorCode: mend.CodeInvalidParameters, Count: 2}},
+		{"dropped connection", mendsim.Fault{Op: mend.ReqCreateProduct, Drop: true, Count: 2}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, nil)
+			if err := h.sim.SetFault(tt.fault); err != nil {
+				t.Fatal(err)
+			}
+			w := h.startWorker(nil)
+			start := time.Now()
+			cmd := h.send(events.CommandProductCreate, events.ProductCreate{ProductName: "flaky"})
+			got := h.waitAnswer(cmd.ID(), 15*time.Second)
+			if got.Type() != events.TypeProductCreated || data(t, got)["created"] != true {
+				t.Fatalf("answer %s %s, want a product created", got.Type(), got.Data())
+			}
+			calls := h.sim.CallsOf(mend.ReqCreateProduct)
+			if len(calls) != 3 || h.okCalls(mend.ReqCreateProduct) != 1 {
+				t.Errorf("createProduct calls %d (%d OK), want 2 faulted then 1 OK", len(calls), h.okCalls(mend.ReqCreateProduct))
+			}
+			if tt.fault.RetryAfter > 0 && time.Since(start) < 2*tt.fault.RetryAfter {
+				t.Errorf("done after %v: Retry-After %v was not honoured twice", time.Since(start), tt.fault.RetryAfter)
+			}
+			if n := len(h.streamMsgs(events.StreamDLQ)); n != 0 {
+				t.Errorf("%d dead letters, want none", n)
+			}
+			metrics := get(t, w.addr, "/metrics")
+			if !strings.Contains(metrics, `mendflow_worker_retries_total{command="product.create",reason="transient"} 2`) {
+				t.Errorf("metrics do not count two retries:\n%s", grep(metrics, "retries"))
+			}
+		})
+	}
+}
+
+func TestGivingUp(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name         string
+		env          map[string]string
+		fault        *mendsim.Fault
+		data         any
+		wantReason   string
+		wantAttempts int
+		wantCalls    int // createProduct calls
+	}{
+		{
+			name:  "5001 is permanent: one attempt",
+			fault: &mendsim.Fault{Op: mend.ReqCreateProduct, ErrorCode: mend.CodeNotAllowed},
+			data:  events.ProductCreate{ProductName: "forbidden"}, wantReason: events.FailPermanent, wantAttempts: 1, wantCalls: 1,
+		},
+		{
+			name:  "attempts spent",
+			env:   map[string]string{"WORKER_MAX_ATTEMPTS": "3"},
+			fault: &mendsim.Fault{Op: mend.ReqCreateProduct, Status: 503},
+			data:  events.ProductCreate{ProductName: "down"}, wantReason: events.FailAttemptsSpent, wantAttempts: 3, wantCalls: 3,
+		},
+		{
+			name: "invalid data never reaches Mend",
+			data: map[string]any{"productname": "typo"}, wantReason: events.FailInvalid, wantAttempts: 1, wantCalls: 0,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, tt.env)
+			if tt.fault != nil {
+				if err := h.sim.SetFault(*tt.fault); err != nil {
+					t.Fatal(err)
+				}
+			}
+			w := h.startWorker(nil)
+			cmd := h.send(events.CommandProductCreate, tt.data)
+			got := h.waitAnswer(cmd.ID(), 10*time.Second)
+			if got.Type() != events.TypeCommandFailed {
+				t.Fatalf("answer %s, want %s", got.Type(), events.TypeCommandFailed)
+			}
+			d := data(t, got)
+			dls := h.streamMsgs(events.StreamDLQ)
+			if len(dls) != 1 {
+				t.Fatalf("%d dead letters, want 1", len(dls))
+			}
+			dl := dls[0]
+			wantFailed := map[string]any{
+				"command": events.CommandProductCreate, "commandId": cmd.ID(), "reason": tt.wantReason,
+				"attempts": float64(tt.wantAttempts), "deadLetterSubject": events.DLQSubject(events.CommandProductCreate),
+				"deadLetterSeq": float64(dl.Sequence),
+			}
+			for k, v := range wantFailed {
+				if d[k] != v {
+					t.Errorf("failed event %s = %v, want %v", k, d[k], v)
+				}
+			}
+			if d["error"] == "" || d["failedAt"] == "" {
+				t.Errorf("failed event lacks error or time: %v", d)
+			}
+			if diff := cmp.Diff(string(cmd.Data()), string(dl.Data)); diff != "" {
+				t.Errorf("dead letter data (-want, +got):\n%s", diff)
+			}
+			info, err := events.ParseDeadLetter(dl.Subject, dl.Header)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info.Reason != tt.wantReason || info.Attempts != tt.wantAttempts || info.Error == "" || info.FailedAt.IsZero() {
+				t.Errorf("dead letter says %+v, want reason %q after %d attempts", info, tt.wantReason, tt.wantAttempts)
+			}
+			if dl.Header.Get("ce-id") != cmd.ID() {
+				t.Errorf("dead letter keeps command id %q, want %q", dl.Header.Get("ce-id"), cmd.ID())
+			}
+			if n := len(h.sim.CallsOf(mend.ReqCreateProduct)); n != tt.wantCalls {
+				t.Errorf("createProduct called %d times, want %d", n, tt.wantCalls)
+			}
+			waitFor(t, 5*time.Second, func() bool { return h.commandsLeft() == 0 }, "the command to be terminated")
+			metrics := get(t, w.addr, "/metrics")
+			if want := fmt.Sprintf(`mendflow_worker_dead_letters_total{command="product.create",reason=%q} 1`, tt.wantReason); !strings.Contains(metrics, want) {
+				t.Errorf("metrics lack %s:\n%s", want, grep(metrics, "dead_letters"))
+			}
+			assertNoSecret(t, h)
+		})
+	}
+}
+
+// assertNoSecret checks that the user key appears in no log line, event
+// or dead letter.
+func assertNoSecret(t *testing.T, h *harness) {
+	t.Helper()
+	if strings.Contains(h.logs.String(), mendsim.DefaultUserKey) {
+		t.Error("the user key is in the logs")
+	}
+	for _, stream := range []string{events.StreamEvents, events.StreamDLQ, events.StreamTracking} {
+		for _, m := range h.streamMsgs(stream) {
+			if strings.Contains(string(m.Data), mendsim.DefaultUserKey) || strings.Contains(fmt.Sprint(m.Header), mendsim.DefaultUserKey) {
+				t.Errorf("the user key is in %s seq %d", stream, m.Sequence)
+			}
+		}
+	}
+}
+
+// TestTargetNotThereYet: a delete that overtakes its create waits for the
+// product, and one for a product that never comes ends as "nothing
+// deleted" once the wait is over.
+func TestTargetNotThereYet(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, map[string]string{"WORKER_NOT_FOUND_WAIT": "3s"})
+	h.startWorker(nil)
+
+	early := h.send(events.CommandProductDelete, events.ProductDelete{ProductRef: events.ProductRef{ProductName: "late"}})
+	never := h.send(events.CommandProductDelete, events.ProductDelete{ProductRef: events.ProductRef{ProductName: "never"}})
+	time.Sleep(300 * time.Millisecond)
+	if len(h.answers(early.ID())) != 0 {
+		t.Fatal("the delete finished before its product existed")
+	}
+	create := h.send(events.CommandProductCreate, events.ProductCreate{ProductName: "late"})
+	h.waitAnswer(create.ID(), 5*time.Second)
+
+	got := h.waitAnswer(early.ID(), 5*time.Second)
+	if got.Type() != events.TypeProductDeleted || data(t, got)["deleted"] != true {
+		t.Errorf("delete answered %s %s, want the product deleted", got.Type(), got.Data())
+	}
+	if productToken(t, h, "late") != "" {
+		t.Error("product late still exists")
+	}
+	got = h.waitAnswer(never.ID(), 10*time.Second)
+	if got.Type() != events.TypeProductDeleted || data(t, got)["deleted"] != false {
+		t.Errorf("delete of a product never there answered %s %s, want deleted false", got.Type(), got.Data())
+	}
+	if age := got.Time().Sub(never.Time()); age < 3*time.Second {
+		t.Errorf("gave up on the product after %v, before the 3s wait", age)
+	}
+}
+
+func TestRequestTrackHandsToPoller(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	h.startWorker(nil)
+	cmd := h.send(events.CommandRequestTrack, events.RequestTrack{RequestToken: "req-1"})
+	var items []event.Event
+	waitFor(t, 10*time.Second, func() bool { items = h.events(events.StreamTracking); return len(items) == 1 }, "a track item")
+	it := items[0]
+	if it.Type() != events.TrackType(events.TrackRequest) || events.Extension(it, events.ExtCausationID) != cmd.ID() ||
+		events.Extension(it, events.ExtCorrelationID) != "corr-"+cmd.ID() || events.Extension(it, events.ExtTraceparent) != traceparent {
+		t.Errorf("track item %s with extensions %v, want a request item answering %s", it.Type(), it.Extensions(), cmd.ID())
+	}
+	d := data(t, it)
+	if d["kind"] != events.TrackRequest || d["requestToken"] != "req-1" || d["orgToken"] != h.sim.OrgToken() {
+		t.Errorf("track item data %v", d)
+	}
+	if n := len(h.sim.Calls()); n != 0 {
+		t.Errorf("%d Mend calls, want none", n)
+	}
+	if n := len(h.events(events.StreamEvents)); n != 0 {
+		t.Errorf("%d result events, want none: the poller reports", n)
+	}
+}
+
+// TestTwoWorkersShareTheWork: every command is done once, by one of them.
+func TestTwoWorkersShareTheWork(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, map[string]string{"WORKER_CONCURRENCY": "2"})
+	if err := h.sim.SetFault(mendsim.Fault{Op: mend.ReqCreateProduct, Latency: 20 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	a, b := h.startWorker(nil), h.startWorker(nil)
+	const n = 40
+	ids := make([]string, n)
+	for i := range n {
+		ids[i] = h.send(events.CommandProductCreate, events.ProductCreate{ProductName: fmt.Sprintf("shared-%d", i)}).ID()
+	}
+	waitFor(t, 20*time.Second, func() bool { return h.commandsLeft() == 0 }, "all commands done")
+	answers := map[string]int{}
+	for _, e := range h.events(events.StreamEvents) {
+		if e.Type() == events.TypeProductCreated && data(t, e)["created"] == true {
+			answers[events.Extension(e, events.ExtCausationID)]++
+		}
+	}
+	for _, id := range ids {
+		if answers[id] != 1 {
+			t.Errorf("command %s answered %d times", id, answers[id])
+		}
+	}
+	if got := h.okCalls(mend.ReqCreateProduct); got != n {
+		t.Errorf("createProduct succeeded %d times, want %d", got, n)
+	}
+	for name, w := range map[string]worker{"a": a, "b": b} {
+		if !strings.Contains(get(t, w.addr, "/metrics"), `mendflow_worker_commands_total{command="product.create",outcome="success"}`) {
+			t.Errorf("worker %s did no command", name)
+		}
+	}
+}
+
+// TestDrainOnStop: a worker stopped while it holds commands finishes them
+// and exits cleanly; another worker does the rest; nothing is lost or done
+// twice.
+func TestDrainOnStop(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, map[string]string{"WORKER_CONCURRENCY": "4"})
+	if err := h.sim.SetFault(mendsim.Fault{Op: mend.ReqCreateProduct, Latency: 150 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	first := h.startWorker(nil)
+	const n = 20
+	for i := range n {
+		h.send(events.CommandProductCreate, events.ProductCreate{ProductName: fmt.Sprintf("drain-%d", i)})
+	}
+	waitFor(t, 10*time.Second, func() bool { return len(h.events(events.StreamEvents)) >= 2 }, "some answers")
+	if err := first.stop(); err != nil {
+		t.Fatalf("stopping the worker: %v", err)
+	}
+	doneByFirst := len(h.events(events.StreamEvents))
+	if doneByFirst == n {
+		t.Fatal("the first worker finished everything; the test proves nothing")
+	}
+	// Whatever the first one held is finished: nothing it took is left
+	// half done in Mend without an answer.
+	if got := h.okCalls(mend.ReqCreateProduct); got != doneByFirst {
+		t.Errorf("Mend has %d products made, %d answered", got, doneByFirst)
+	}
+
+	h.startWorker(nil)
+	waitFor(t, 20*time.Second, func() bool { return len(h.events(events.StreamEvents)) >= n }, "all answers")
+	time.Sleep(200 * time.Millisecond)
+	if got := len(h.events(events.StreamEvents)); got != n {
+		t.Errorf("%d answers, want %d", got, n)
+	}
+	if got := h.okCalls(mend.ReqCreateProduct); got != n {
+		t.Errorf("createProduct succeeded %d times, want %d", got, n)
+	}
+	if left := h.commandsLeft(); left != 0 {
+		t.Errorf("%d commands left", left)
+	}
+}
+
+// TestWorkerDiesMidCommand: a worker loses its NATS connection while Mend
+// holds its call, and never acknowledges. JetStream gives the command to
+// another worker after the ack wait, and Mend sees one change.
+func TestWorkerDiesMidCommand(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		// cutMend cancels the dead worker's Mend call too, as a killed
+		// process does; otherwise the call completes in Mend unacknowledged.
+		cutMend bool
+	}{
+		{"call cut short", true},
+		{"call completed in Mend", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, map[string]string{"WORKER_SHUTDOWN_GRACE": "0s"})
+			if err := h.sim.SetFault(mendsim.Fault{Op: mend.ReqCreateProduct, Latency: 500 * time.Millisecond, Count: 1}); err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := loadSettings(context.Background(), envconfig.MapLookuper(h.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			dying, err := newService(ctx, cfg, slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var wg sync.WaitGroup
+			wg.Add(1)
+			go func() { defer wg.Done(); _ = dying.run(ctx, nil) }()
+
+			cmd := h.send(events.CommandProductCreate, events.ProductCreate{ProductName: "orphan"})
+			time.Sleep(200 * time.Millisecond) // the call is now held by the simulator
+			dying.nc.Close()
+			if !tt.cutMend {
+				waitFor(t, 5*time.Second, func() bool { return h.okCalls(mend.ReqCreateProduct) == 1 }, "the held call to complete")
+			}
+			cancel()
+			wg.Wait()
+
+			h.startWorker(nil)
+			got := h.waitAnswer(cmd.ID(), 10*time.Second)
+			if got.Type() != events.TypeProductCreated {
+				t.Fatalf("answer %s, want %s", got.Type(), events.TypeProductCreated)
+			}
+			if n := h.okCalls(mend.ReqCreateProduct); n != 1 {
+				t.Errorf("createProduct succeeded %d times, want once", n)
+			}
+			if tok := productToken(t, h, "orphan"); tok == "" || data(t, got)["productToken"] != tok {
+				t.Errorf("answer %s, product token in Mend %q", got.Data(), tok)
+			}
+		})
+	}
+}
+
+func TestHealthAndReadiness(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	w := h.startWorker(nil)
+	for _, path := range []string{"/healthz", "/readyz"} {
+		if body := get(t, w.addr, path); strings.TrimSpace(body) != "ok" {
+			t.Errorf("GET %s = %q", path, body)
+		}
+	}
+	cmd := h.send(events.CommandProductCreate, events.ProductCreate{ProductName: "seen"})
+	h.waitAnswer(cmd.ID(), 10*time.Second)
+	metrics := get(t, w.addr, "/metrics")
+	for _, want := range []string{
+		`mendflow_worker_commands_total{command="product.create",outcome="success"} 1`,
+		`mendflow_worker_in_flight 0`,
+		`mendflow_worker_mend_request_duration_seconds_count{code="200",method="post"}`,
+		`mendflow_worker_command_duration_seconds_count{command="product.create"} 1`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}
+
+func TestBadConfiguration(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		unset   string
+		set     map[string]string
+		wantVar string
+	}{
+		{name: "no organization", unset: "MEND_ORG_TOKEN", wantVar: "MEND_ORG_TOKEN"},
+		{name: "no Mend URL", unset: "MEND_URL", wantVar: "MEND_URL"},
+		{name: "no concurrency", set: map[string]string{"WORKER_CONCURRENCY": "0"}, wantVar: "WORKER_CONCURRENCY"},
+		{name: "ack wait not a duration", set: map[string]string{"WORKER_ACK_WAIT": "soon"}, wantVar: "WORKER_ACK_WAIT"},
+		{name: "jitter out of range", set: map[string]string{"WORKER_RETRY_JITTER": "2"}, wantVar: "WORKER_RETRY_JITTER"},
+		{name: "too many replicas", set: map[string]string{"STREAM_REPLICAS": "7"}, wantVar: "STREAM_REPLICAS"},
+		{name: "negative rate", set: map[string]string{"MEND_RATE_LIMIT": "-1"}, wantVar: "MEND_RATE_LIMIT"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			env := map[string]string{
+				"NATS_URL": "nats://127.0.0.1:1", "MEND_URL": "http://127.0.0.1:1", "MEND_USER_KEY": "k",
+				"MEND_ORG_TOKEN": "o", "WORKER_ADDR": "127.0.0.1:0",
+			}
+			delete(env, tt.unset)
+			for k, v := range tt.set {
+				env[k] = v
+			}
+			err := realMain(context.Background(), envconfig.MapLookuper(env), slog.New(slog.DiscardHandler), nil)
+			if err == nil || !strings.Contains(err.Error(), tt.wantVar) {
+				t.Fatalf("realMain = %v, want an error naming %s", err, tt.wantVar)
+			}
+		})
+	}
+}
+
+// TestSIGTERMFinishesWhatItHolds runs the binary's main, sends it SIGTERM
+// while Mend holds a call, and expects the command answered and exit 0.
+func TestSIGTERMFinishesWhatItHolds(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	if err := h.sim.SetFault(mendsim.Fault{Op: mend.ReqCreateProduct, Latency: 700 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestMainExitsWithOneLine$")
+	cmd.Env = []string{"WORKER_TEST_MAIN=1", "WORKER_ADDR=" + addr}
+	for k, v := range h.env {
+		if k != "WORKER_ADDR" {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, func() bool {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil && resp.StatusCode == http.StatusOK
+	}, "the worker to be ready")
+
+	ev := h.send(events.CommandProductCreate, events.ProductCreate{ProductName: "in-flight"})
+	waitFor(t, 5*time.Second, func() bool {
+		return strings.Contains(get(t, addr, "/metrics"), "mendflow_worker_in_flight 1")
+	}, "the command to be running")
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit: %v\n%s", err, stderr.String())
+	}
+	got := h.answers(ev.ID())
+	if len(got) != 1 || got[0].Type() != events.TypeProductCreated {
+		t.Errorf("answers %v, want the product created before the exit", got)
+	}
+	if left := h.commandsLeft(); left != 0 {
+		t.Errorf("%d commands left", left)
+	}
+}
+
+// TestMainExitsWithOneLine runs the binary's main with a bad environment:
+// one line on stderr names the variable, and the exit status is 1.
+func TestMainExitsWithOneLine(t *testing.T) {
+	t.Parallel()
+	if os.Getenv("WORKER_TEST_MAIN") == "1" {
+		main()
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestMainExitsWithOneLine$")
+	cmd.Env = []string{"WORKER_TEST_MAIN=1", "MEND_URL=http://127.0.0.1:1", "MEND_USER_KEY=k"}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	exit, ok := err.(*exec.ExitError)
+	if !ok || exit.ExitCode() != 1 {
+		t.Fatalf("exit: %v, want status 1", err)
+	}
+	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+	if len(lines) != 1 || !strings.Contains(lines[0], "MEND_ORG_TOKEN") {
+		t.Errorf("stderr %q, want one line naming MEND_ORG_TOKEN", stderr.String())
+	}
+}
+
+func get(t *testing.T, addr, path string) string {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", path, resp.StatusCode, b)
+	}
+	return string(b)
+}
+
+// grep keeps the lines of s that contain sub, for failure messages.
+func grep(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// TestInFlightCapAcrossWorkers: the consumer's cap holds for all workers
+// together, however many each could run: two workers of 8 with a cap of 2
+// carry out no more than 2 commands at once.
+func TestInFlightCapAcrossWorkers(t *testing.T) {
+	t.Parallel()
+	const latency, n, limit = 100 * time.Millisecond, 10, 2
+	h := newHarness(t, map[string]string{"WORKER_CONCURRENCY": "8", "WORKER_MAX_IN_FLIGHT": fmt.Sprint(limit)})
+	if err := h.sim.SetFault(mendsim.Fault{Op: mend.ReqCreateProduct, Latency: latency}); err != nil {
+		t.Fatal(err)
+	}
+	h.startWorker(nil)
+	h.startWorker(nil)
+	start := time.Now()
+	for i := range n {
+		h.send(events.CommandProductCreate, events.ProductCreate{ProductName: fmt.Sprintf("capped-%d", i)})
+	}
+	waitFor(t, 20*time.Second, func() bool { return h.commandsLeft() == 0 }, "all commands done")
+	// Each command's product list comes first; its create then holds the
+	// call for the latency, so n creates at most limit at a time take at
+	// least n/limit latencies.
+	if elapsed, least := time.Since(start), latency*n/limit; elapsed < least {
+		t.Errorf("%d commands took %v; with %d at a time they take at least %v", n, elapsed, limit, least)
+	}
+	if got := h.okCalls(mend.ReqCreateProduct); got != n {
+		t.Errorf("%d products created, want %d", got, n)
+	}
+}
+
+// TestReplayedDeadLetterRuns: a command that gave up is replayed, as
+// mendflowctl dlq replay does, once the cause is gone; it then succeeds,
+// answering the same command id.
+func TestReplayedDeadLetterRuns(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	if err := h.sim.SetFault(mendsim.Fault{Op: mend.ReqCreateGlobalOrg, ErrorCode: mend.CodeNotAllowed, Count: 1}); err != nil {
+		t.Fatal(err)
+	}
+	h.startWorker(nil)
+	cmd := h.send(events.CommandGlobalOrgCreate, events.GlobalOrgCreate{Name: "holding", AccountAdminEmail: admin})
+	if got := h.waitAnswer(cmd.ID(), 10*time.Second); got.Type() != events.TypeCommandFailed {
+		t.Fatalf("answer %s, want a failure", got.Type())
+	}
+	dls := h.streamMsgs(events.StreamDLQ)
+	if len(dls) != 1 {
+		t.Fatalf("%d dead letters", len(dls))
+	}
+	m, err := events.ReplayMsg(&nats.Msg{Subject: dls[0].Subject, Header: dls[0].Header, Data: dls[0].Data}, dls[0].Sequence)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.js.PublishMsg(context.Background(), m, jetstream.WithMsgID("replay-1")); err != nil {
+		t.Fatal(err)
+	}
+	var got []event.Event
+	waitFor(t, 10*time.Second, func() bool { got = h.answers(cmd.ID()); return len(got) == 2 }, "the replay's answer")
+	if got[1].Type() != events.TypeGlobalOrgCreated {
+		t.Errorf("replay answered %s %s, want %s", got[1].Type(), got[1].Data(), events.TypeGlobalOrgCreated)
+	}
+	if n := h.okCalls(mend.ReqCreateGlobalOrg); n != 1 {
+		t.Errorf("createGlobalOrg succeeded %d times, want once", n)
+	}
+}
+
+// TestLongCallKeepsItsDelivery: a Mend call longer than the ack wait does
+// not make JetStream deliver the command again, thanks to InProgress.
+func TestLongCallKeepsItsDelivery(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil) // WORKER_ACK_WAIT is 1s
+	if err := h.sim.SetFault(mendsim.Fault{Op: mend.ReqCreateProduct, Latency: 2500 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	w := h.startWorker(nil)
+	cmd := h.send(events.CommandProductCreate, events.ProductCreate{ProductName: "slow"})
+	got := h.waitAnswer(cmd.ID(), 10*time.Second)
+	if got.Type() != events.TypeProductCreated {
+		t.Fatalf("answer %s", got.Type())
+	}
+	metrics := get(t, w.addr, "/metrics")
+	if lines := grep(metrics, `mendflow_worker_commands_total{`); lines != `mendflow_worker_commands_total{command="product.create",outcome="success"} 1` {
+		t.Errorf("deliveries:\n%s\nwant one, successful: the command was delivered again while running", lines)
+	}
+}
+
+// TestRateLimit: MEND_RATE_LIMIT bounds the calls one worker makes to
+// Mend, whatever its concurrency.
+func TestRateLimit(t *testing.T) {
+	t.Parallel()
+	const rate = 20.0
+	h := newHarness(t, map[string]string{"MEND_RATE_LIMIT": fmt.Sprint(rate), "MEND_RATE_BURST": "1", "WORKER_CONCURRENCY": "8"})
+	h.startWorker(nil)
+	start := time.Now()
+	for i := range 10 {
+		h.send(events.CommandProductCreate, events.ProductCreate{ProductName: fmt.Sprintf("limited-%d", i)})
+	}
+	waitFor(t, 20*time.Second, func() bool { return h.commandsLeft() == 0 }, "all commands done")
+	elapsed := time.Since(start)
+	calls := len(h.sim.Calls())
+	if least := time.Duration(float64(calls-1) / rate * float64(time.Second)); elapsed < least {
+		t.Errorf("%d Mend calls in %v; at %v per second they take at least %v", calls, elapsed, rate, least)
+	}
+}

@@ -1,0 +1,140 @@
+package handlers
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// nameCache remembers, per scope (an organization, a product), the names
+// of what the scope holds and their tokens, as one list call of Mend gives
+// them. Entries live for a short TTL; a name not found is looked up afresh
+// at once, since it is most often something just created. Concurrent
+// lookups of one scope share a single list call.
+type nameCache struct {
+	ttl time.Duration
+	now func() time.Time
+
+	mu     sync.Mutex
+	scopes map[string]*scopeNames
+}
+
+type scopeNames struct {
+	names   map[string]string // name to token
+	fetched time.Time
+	loading chan struct{} // closed when the list call in progress ends
+	err     error         // of the last list call
+}
+
+// listFunc lists the names and tokens of a scope.
+type listFunc func(ctx context.Context) (map[string]string, error)
+
+func newNameCache(ttl time.Duration, now func() time.Time) *nameCache {
+	return &nameCache{ttl: ttl, now: now, scopes: make(map[string]*scopeNames)}
+}
+
+// lookup returns the token of name in scope, listing the scope with list
+// when the cached list is stale or lacks the name.
+func (c *nameCache) lookup(ctx context.Context, scope, name string, list listFunc) (string, bool, error) {
+	c.mu.Lock()
+	s := c.scopes[scope]
+	if s != nil && s.loading == nil && c.now().Sub(s.fetched) < c.ttl {
+		if tok, ok := s.names[name]; ok {
+			c.mu.Unlock()
+			return tok, true, nil
+		}
+	}
+	c.mu.Unlock()
+	names, err := c.refresh(ctx, scope, list)
+	if err != nil {
+		return "", false, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	tok, ok := names[name]
+	return tok, ok, nil
+}
+
+// refresh lists scope again, or waits for a list call already under way,
+// and returns the names listed.
+func (c *nameCache) refresh(ctx context.Context, scope string, list listFunc) (map[string]string, error) {
+	c.mu.Lock()
+	s := c.scopes[scope]
+	if s == nil {
+		s = &scopeNames{}
+		c.scopes[scope] = s
+	}
+	if ch := s.loading; ch != nil {
+		c.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return s.names, s.err
+	}
+	ch := make(chan struct{})
+	s.loading = ch
+	c.mu.Unlock()
+
+	names, err := list(ctx)
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s.err = err
+	if err == nil {
+		s.names, s.fetched = names, c.now()
+	}
+	s.loading = nil
+	close(ch)
+	return s.names, err
+}
+
+// put records a name the worker just created, so that the next command
+// naming it needs no list call.
+func (c *nameCache) put(scope, name, token string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.scopes[scope]
+	if s == nil || s.names == nil {
+		return // no list yet: the next lookup lists the scope anyway
+	}
+	s.names[name] = token
+}
+
+// forget drops the name of a token the worker just deleted.
+func (c *nameCache) forget(scope, token string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.scopes[scope]
+	if s == nil {
+		return
+	}
+	for name, tok := range s.names {
+		if tok == token {
+			delete(s.names, name)
+		}
+	}
+}
+
+// drop forgets a whole scope, such as the projects of a deleted product.
+func (c *nameCache) drop(scope string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.scopes, scope)
+}
+
+// peek returns the token of name in scope if a fresh list holds it,
+// without any call.
+func (c *nameCache) peek(scope, name string) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.scopes[scope]
+	if s == nil || s.names == nil || c.now().Sub(s.fetched) >= c.ttl {
+		return "", false
+	}
+	tok, ok := s.names[name]
+	return tok, ok
+}

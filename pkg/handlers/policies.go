@@ -1,0 +1,204 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/mendflow/mendflow/pkg/events"
+	"github.com/mendflow/mendflow/pkg/mend"
+)
+
+// scopeOf turns a command's scope and token into Mend's: one place for the
+// four levels, so that every policy command works at each of them.
+func (s *Set) scopeOf(d events.PolicyScope) (mend.Scope, error) {
+	switch d.Scope {
+	case events.ScopeGlobalOrganization:
+		return mend.GlobalOrgScope(d.Token), nil
+	case events.ScopeOrganization:
+		if d.Token != "" {
+			return mend.OrgScope(d.Token), nil
+		}
+		return mend.OrgScope(s.org(d.OrgToken)), nil
+	case events.ScopeProduct:
+		return mend.ProductScope(d.Token), nil
+	case events.ScopeProject:
+		return mend.ProjectScope(d.Token), nil
+	}
+	return mend.Scope{}, fmt.Errorf("scope %q: %w", d.Scope, events.ErrUnknownCommand)
+}
+
+// scopeMissing turns Mend's answer to a scope token it does not know into
+// a target not there yet: a product or project may be created by a
+// command still queued.
+func scopeMissing(sc mend.Scope, err error) error {
+	if mend.IsNotFound(err) {
+		return notFound("%s", sc)
+	}
+	return err
+}
+
+// policiesAt lists the policies of a scope itself, without those above it.
+func (s *Set) policiesAt(ctx context.Context, sc mend.Scope) ([]mend.Policy, error) {
+	resp, _, err := s.policies.List(ctx, sc, nil)
+	if err != nil {
+		return nil, scopeMissing(sc, err)
+	}
+	return resp.Policies, nil
+}
+
+func policyNamed(ps []mend.Policy, name string) (mend.Policy, bool) {
+	i := slices.IndexFunc(ps, func(p mend.Policy) bool { return p.Name == name })
+	if i < 0 {
+		return mend.Policy{}, false
+	}
+	return ps[i], true
+}
+
+// policyAdd adds a policy unless one of its name is at the scope already:
+// Mend lets names repeat, so the name is what makes adding it twice a
+// no-op.
+func (s *Set) policyAdd(ctx context.Context, _ *Command, d *events.PolicyAdd) (Result, error) {
+	sc, err := s.scopeOf(d.PolicyScope)
+	if err != nil {
+		return Result{}, err
+	}
+	res := events.PolicyChanged{Scope: d.Scope, Token: sc.Token, PolicyName: d.Policy.Name}
+	ps, err := s.policiesAt(ctx, sc)
+	if err != nil {
+		return Result{}, err
+	}
+	if p, ok := policyNamed(ps, d.Policy.Name); ok {
+		res.PolicyID = p.ID
+		return resultOf(events.TypePolicyAdded, res), nil
+	}
+	resp, _, err := s.policies.Add(ctx, sc, &d.Policy)
+	if err != nil {
+		return Result{}, scopeMissing(sc, err)
+	}
+	res.PolicyID, res.Changed = resp.AddedPolicy.ID, true
+	return resultOf(events.TypePolicyAdded, res), nil
+}
+
+// policyUpdate updates a policy by id. Mend gives the updated policy a new
+// id, so a redelivered update finds the old id gone; a policy of the new
+// name at the scope is then taken as this update, done before.
+func (s *Set) policyUpdate(ctx context.Context, _ *Command, d *events.PolicyUpdate) (Result, error) {
+	sc, err := s.scopeOf(d.PolicyScope)
+	if err != nil {
+		return Result{}, err
+	}
+	res := events.PolicyChanged{Scope: d.Scope, Token: sc.Token, PolicyName: d.Policy.Name, PreviousPolicyID: d.Policy.ID}
+	ps, err := s.policiesAt(ctx, sc)
+	if err != nil {
+		return Result{}, err
+	}
+	if !slices.ContainsFunc(ps, func(p mend.Policy) bool { return p.ID == d.Policy.ID }) {
+		if p, ok := policyNamed(ps, d.Policy.Name); ok {
+			res.PolicyID = p.ID
+			return resultOf(events.TypePolicyUpdated, res), nil
+		}
+		return Result{}, notFound("policy %d at %s", d.Policy.ID, sc)
+	}
+	resp, _, err := s.policies.Update(ctx, sc, &d.Policy)
+	if err != nil {
+		return Result{}, scopeMissing(sc, err)
+	}
+	res.PolicyID, res.Changed = resp.UpdatedPolicy.ID, true
+	return resultOf(events.TypePolicyUpdated, res), nil
+}
+
+// policyRemove removes the policies of the ids given that the scope still
+// holds; when none is left, there is nothing to ask Mend.
+func (s *Set) policyRemove(ctx context.Context, _ *Command, d *events.PolicyRemove) (Result, error) {
+	sc, err := s.scopeOf(d.PolicyScope)
+	if err != nil {
+		return Result{}, err
+	}
+	res := events.PolicyRemoved{Scope: d.Scope, Token: sc.Token, PolicyIDs: d.PolicyIDs}
+	ps, err := s.policiesAt(ctx, sc)
+	if err != nil {
+		return Result{}, err
+	}
+	var present []int
+	for _, id := range d.PolicyIDs {
+		if slices.ContainsFunc(ps, func(p mend.Policy) bool { return p.ID == id }) {
+			present = append(present, id)
+		}
+	}
+	if len(present) == 0 {
+		return resultOf(events.TypePolicyRemoved, res), nil
+	}
+	resp, _, err := s.policies.Remove(ctx, sc, present)
+	if err != nil {
+		return Result{}, scopeMissing(sc, err)
+	}
+	res.RemovedPolicies = resp.RemovedPolicies
+	return resultOf(events.TypePolicyRemoved, res), nil
+}
+
+// policyReorder sets priorities; setting them again changes nothing, so it
+// needs no look first.
+func (s *Set) policyReorder(ctx context.Context, _ *Command, d *events.PolicyReorder) (Result, error) {
+	sc, err := s.scopeOf(d.PolicyScope)
+	if err != nil {
+		return Result{}, err
+	}
+	if _, _, err := s.policies.Reorder(ctx, sc, d.PolicyPriorities); err != nil {
+		return Result{}, scopeMissing(sc, err)
+	}
+	return resultOf(events.TypePolicyReordered, events.PolicyReordered{Scope: d.Scope, Token: sc.Token, PolicyPriorities: d.PolicyPriorities}), nil
+}
+
+// policyOwnerChange hands policies from one owner to another; done again,
+// the old owner owns none and nothing changes.
+func (s *Set) policyOwnerChange(ctx context.Context, _ *Command, d *events.PolicyOwnerChange) (Result, error) {
+	org := s.org(d.OrgToken)
+	if _, _, err := s.policies.ChangeOwner(ctx, &mend.ChangePolicyOwnerRequest{
+		OrgToken: org, CurrentPolicyOwnerEmail: d.CurrentPolicyOwnerEmail, NewPolicyOwnerEmail: d.NewPolicyOwnerEmail,
+	}); err != nil {
+		return Result{}, err
+	}
+	return resultOf(events.TypePolicyOwnerChanged, events.PolicyOwnerChanged{
+		OrgToken: org, CurrentPolicyOwnerEmail: d.CurrentPolicyOwnerEmail, NewPolicyOwnerEmail: d.NewPolicyOwnerEmail,
+	}), nil
+}
+
+// policiesApply starts Mend's asynchronous application of a scope's
+// policies and hands the process to the poller, whose event reports how it
+// ends. A redelivery starts another process, applying the same policies to
+// the same inventory, which changes nothing more; the poller follows the
+// first, since the track item keeps the id of the first delivery.
+func (s *Set) policiesApply(ctx context.Context, _ *Command, d *events.PoliciesApply) (Result, error) {
+	org := s.org(d.OrgToken)
+	sc, err := s.scopeOf(events.PolicyScope{OrgToken: d.OrgToken, Scope: d.Scope, Token: d.Token})
+	if err != nil {
+		return Result{}, err
+	}
+	var p *mend.AsyncProcess
+	switch sc.Level {
+	case mend.OrganizationLevel:
+		// The v2.0 API acts on the organization of the JWT: the scope's.
+		org = sc.Token
+		p, _, err = s.policies.ApplyOrganization(ctx, org)
+	case mend.ProductLevel:
+		p, _, err = s.policies.ApplyProduct(ctx, org, sc.Token)
+	default:
+		p, _, err = s.policies.ApplyProject(ctx, org, sc.Token)
+	}
+	if err != nil {
+		return Result{}, scopeMissing(sc, err)
+	}
+	return Result{Track: &events.Track{
+		Kind: events.TrackProcess, OrgToken: org, ProcessUUID: p.UUID,
+		Scope: d.Scope, Token: sc.Token, Started: s.cfg.Now(),
+	}}, nil
+}
+
+// requestTrack hands a plugin request to the poller; there is nothing to
+// ask Mend now.
+func (s *Set) requestTrack(_ context.Context, _ *Command, d *events.RequestTrack) (Result, error) {
+	return Result{Track: &events.Track{
+		Kind: events.TrackRequest, OrgToken: s.org(d.OrgToken), RequestToken: d.RequestToken, Started: s.cfg.Now(),
+	}}, nil
+}

@@ -1,0 +1,166 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/mendflow/mendflow/pkg/events"
+	"github.com/mendflow/mendflow/pkg/mend"
+)
+
+// listProducts lists the products of an organization as names to tokens.
+func (s *Set) listProducts(org string) listFunc {
+	return func(ctx context.Context) (map[string]string, error) {
+		resp, _, err := s.products.List(ctx, &mend.GetAllProductsRequest{OrgToken: org})
+		if err != nil {
+			return nil, err
+		}
+		names := make(map[string]string, len(resp.Products))
+		for _, p := range resp.Products {
+			names[p.ProductName] = p.ProductToken
+		}
+		return names, nil
+	}
+}
+
+// productToken returns the token of the product named name in org, and
+// whether it exists.
+func (s *Set) productToken(ctx context.Context, org, name string) (string, bool, error) {
+	return s.productNames.lookup(ctx, org, name, s.listProducts(org))
+}
+
+// ensureProduct returns the token of the product named name in org,
+// creating the product unless it exists, and whether this call created it.
+// A name conflict (2001) means another delivery or another worker created
+// it first: it is there, which is all that was asked.
+func (s *Set) ensureProduct(ctx context.Context, org, name string) (string, bool, error) {
+	if tok, ok, err := s.productToken(ctx, org, name); err != nil || ok {
+		return tok, false, err
+	}
+	resp, _, err := s.products.Create(ctx, &mend.CreateProductRequest{OrgToken: org, ProductName: name})
+	switch {
+	case err == nil:
+		s.productNames.put(org, name, resp.ProductToken)
+		return resp.ProductToken, true, nil
+	case mend.IsCode(err, mend.CodeProductNameTaken):
+		tok, ok, err := s.productToken(ctx, org, name)
+		if err == nil && !ok {
+			// Taken yet not listed: it is being created or deleted right now.
+			return "", false, notFound("product %q", name)
+		}
+		return tok, false, err
+	default:
+		return "", false, err
+	}
+}
+
+// resolveProduct returns the token of the product ref names, and whether
+// it exists. A token is taken as given; Mend's answer to the request
+// using it tells whether it exists.
+func (s *Set) resolveProduct(ctx context.Context, org string, ref events.ProductRef) (string, bool, error) {
+	if ref.ProductToken != "" {
+		return ref.ProductToken, true, nil
+	}
+	return s.productToken(ctx, org, ref.ProductName)
+}
+
+// describeProduct names a product for messages.
+func describeProduct(ref events.ProductRef) string {
+	if ref.ProductToken != "" {
+		return "product " + ref.ProductToken
+	}
+	return fmt.Sprintf("product %q", ref.ProductName)
+}
+
+func (s *Set) productCreate(ctx context.Context, _ *Command, d *events.ProductCreate) (Result, error) {
+	org := s.org(d.OrgToken)
+	tok, created, err := s.ensureProduct(ctx, org, d.ProductName)
+	if err != nil {
+		return Result{}, err
+	}
+	return resultOf(events.TypeProductCreated, events.ProductCreated{
+		OrgToken: org, ProductName: d.ProductName, ProductToken: tok, Created: created,
+	}), nil
+}
+
+// productDelete deletes a product. A product that is not there may be on
+// its way (its create still queued), so the command waits for it; once the
+// wait is over, a product that never appeared counts as deleted, with
+// Deleted false. An unknown token (1003) is a product not there.
+func (s *Set) productDelete(ctx context.Context, _ *Command, d *events.ProductDelete) (Result, error) {
+	org := s.org(d.OrgToken)
+	res := events.ProductDeleted{OrgToken: org, ProductName: d.ProductName, ProductToken: d.ProductToken}
+	absent := func() error {
+		return absentOr(resultOf(events.TypeProductDeleted, res), "%s", describeProduct(d.ProductRef))
+	}
+	tok, ok, err := s.resolveProduct(ctx, org, d.ProductRef)
+	if err != nil {
+		return Result{}, err
+	}
+	if !ok {
+		return Result{}, absent()
+	}
+	_, _, err = s.products.Delete(ctx, &mend.DeleteProductRequest{OrgToken: org, ProductToken: tok})
+	if mend.IsCode(err, mend.CodeInvalidProductToken) {
+		return Result{}, absent()
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	s.productNames.forget(org, tok)
+	s.projectNames.drop(tok)
+	res.ProductToken, res.Deleted = tok, true
+	return resultOf(events.TypeProductDeleted, res), nil
+}
+
+// productTags is the product side of changeTag.
+func (s *Set) productTags(token string) tagged {
+	return tagged{
+		get: func(ctx context.Context) (mend.Tags, error) {
+			resp, _, err := s.products.GetTags(ctx, &mend.GetProductTagsRequest{ProductToken: token})
+			if err != nil {
+				return nil, err
+			}
+			return firstTags(resp.ProductTags), nil
+		},
+		save: func(ctx context.Context, key, value string) error {
+			_, _, err := s.products.SaveTag(ctx, &mend.ProductTagRequest{ProductToken: token, TagKey: key, TagValue: value})
+			return err
+		},
+		remove: func(ctx context.Context, key, value string) error {
+			_, _, err := s.products.RemoveTag(ctx, &mend.ProductTagRequest{ProductToken: token, TagKey: key, TagValue: value})
+			return err
+		},
+	}
+}
+
+func (s *Set) productTagSave(ctx context.Context, _ *Command, d *events.ProductTagSave) (Result, error) {
+	return s.productTag(ctx, &d.ProductTag, saveTag)
+}
+
+func (s *Set) productTagRemove(ctx context.Context, _ *Command, d *events.ProductTagRemove) (Result, error) {
+	return s.productTag(ctx, &d.ProductTag, removeTag)
+}
+
+func (s *Set) productTag(ctx context.Context, d *events.ProductTag, op tagOp) (Result, error) {
+	org := s.org(d.OrgToken)
+	res := events.ProductTagChanged{OrgToken: org, ProductName: d.ProductName, ProductToken: d.ProductToken, TagKey: d.TagKey, TagValue: d.TagValue}
+	typ := op.pick(events.TypeProductTagged, events.TypeProductUntagged)
+	missing := op.missing(resultOf(typ, res), describeProduct(d.ProductRef))
+	tok, ok, err := s.resolveProduct(ctx, org, d.ProductRef)
+	if err != nil {
+		return Result{}, err
+	}
+	if !ok {
+		return Result{}, missing
+	}
+	res.ProductToken = tok
+	res.Changed, err = changeTag(ctx, s.productTags(tok), op, d.TagKey, d.TagValue)
+	if mend.IsCode(err, mend.CodeInvalidProductToken) {
+		return Result{}, missing
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	return resultOf(typ, res), nil
+}
