@@ -175,6 +175,12 @@ func (p *Poller) handle(work context.Context, msg jetstream.Msg) {
 		p.answer(msg, msg.NakWithDelay(v.wait), "nak")
 		return
 	}
+	p.finish(work, msg, it, status, v, age, log)
+}
+
+// finish publishes the completion of an item that ended and acknowledges
+// its delivery, which removes it from the stream.
+func (p *Poller) finish(work context.Context, msg jetstream.Msg, it item, status string, v verdict, age time.Duration, log *slog.Logger) {
 	ctx, cancel := context.WithTimeout(work, p.cfg.AckWait/4)
 	defer cancel()
 	if err := p.complete(ctx, it, status, v); err != nil {
