@@ -1,0 +1,359 @@
+package routing
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/cloudevents/sdk-go/v2/types"
+
+	"github.com/mendflow/mendflow/pkg/events"
+)
+
+// scope is what the rules read of one event: its attributes, and its data
+// decoded once, on first use, so that rules matching on type alone never pay
+// for it.
+type scope struct {
+	e       *event.Event
+	data    any
+	dataErr error
+	decoded bool
+}
+
+// errMissing marks a reference to a field the event does not have.
+var errMissing = errors.New("missing")
+
+func (s *scope) attr(name string) (string, bool) {
+	var v string
+	switch name {
+	case "specversion":
+		v = s.e.SpecVersion()
+	case "id":
+		v = s.e.ID()
+	case "source":
+		v = s.e.Source()
+	case "type":
+		v = s.e.Type()
+	case "subject":
+		v = s.e.Subject()
+	case "datacontenttype":
+		v = s.e.DataContentType()
+	case "dataschema":
+		v = s.e.DataSchema()
+	case "time":
+		if t := s.e.Time(); !t.IsZero() {
+			v = types.FormatTime(t)
+		}
+	default:
+		v = events.Extension(*s.e, name)
+	}
+	return v, v != ""
+}
+
+// dataRoot is the decoded data; data that is not JSON has no fields.
+func (s *scope) dataRoot() (any, error) {
+	if !s.decoded {
+		s.decoded = true
+		if raw := s.e.Data(); len(raw) > 0 && events.IsJSON(s.e.DataContentType()) {
+			dec := json.NewDecoder(bytes.NewReader(raw))
+			dec.UseNumber() // keep 74 as "74", not "74e+00"
+			if err := dec.Decode(&s.data); err != nil {
+				s.dataErr = fmt.Errorf("data is not valid JSON: %w", err)
+			}
+		}
+	}
+	return s.data, s.dataErr
+}
+
+// ref names one value of an event: $name for an attribute or extension, a
+// dot-separated path into the data otherwise (repository.owner.login;
+// a number indexes an array).
+type ref struct {
+	text string
+	attr string
+	path []string
+}
+
+var attrNameRE = regexp.MustCompile(`^[a-z0-9]{1,64}$`)
+
+func parseRef(text string) (ref, error) {
+	if name, ok := strings.CutPrefix(text, "$"); ok {
+		if !attrNameRE.MatchString(name) {
+			return ref{}, fmt.Errorf("%q: an attribute name is lower-case letters and digits", text)
+		}
+		return ref{text: text, attr: name}, nil
+	}
+	path := strings.Split(text, ".")
+	for _, p := range path {
+		if p == "" || strings.ContainsAny(p, " \t\r\n{}|$") {
+			return ref{}, fmt.Errorf("%q: not a data path (keys separated by dots)", text)
+		}
+	}
+	return ref{text: text, path: path}, nil
+}
+
+// lookup returns the value, or errMissing when the event lacks it or it is
+// null.
+func (r ref) lookup(s *scope) (any, error) {
+	if r.attr != "" {
+		v, ok := s.attr(r.attr)
+		if !ok {
+			return nil, errMissing
+		}
+		return v, nil
+	}
+	v, err := s.dataRoot()
+	if err != nil {
+		return nil, err
+	}
+	for _, key := range r.path {
+		switch node := v.(type) {
+		case map[string]any:
+			v = node[key]
+		case []any:
+			i, err := strconv.Atoi(key)
+			if err != nil || i < 0 || i >= len(node) {
+				return nil, errMissing
+			}
+			v = node[i]
+		default:
+			return nil, errMissing
+		}
+	}
+	if v == nil {
+		return nil, errMissing
+	}
+	return v, nil
+}
+
+// scalarText is the text of a JSON scalar; objects and arrays have none.
+func scalarText(v any) (string, bool) {
+	switch v := v.(type) {
+	case string:
+		return v, true
+	case json.Number:
+		return v.String(), true
+	case bool:
+		return strconv.FormatBool(v), true
+	default:
+		return "", false
+	}
+}
+
+// functions transform text in a template: {{ path_with_namespace | namespace }}.
+var functions = map[string]func(string) (string, error){
+	"namespace": func(s string) (string, error) {
+		i := strings.LastIndexByte(s, '/')
+		if i <= 0 {
+			return "", fmt.Errorf("%q has no namespace", s)
+		}
+		return s[:i], nil
+	},
+	"basename": func(s string) (string, error) { return s[strings.LastIndexByte(s, '/')+1:], nil },
+	"lower":    func(s string) (string, error) { return strings.ToLower(s), nil },
+	"upper":    func(s string) (string, error) { return strings.ToUpper(s), nil },
+	"trim":     func(s string) (string, error) { return strings.TrimSpace(s), nil },
+}
+
+// expr is what stands between {{ and }}: references tried in turn (a ?? b),
+// then functions applied in turn (| namespace).
+type expr struct {
+	text  string
+	alts  []ref
+	funcs []string
+}
+
+func parseExpr(text string) (expr, error) {
+	text = strings.TrimSpace(text)
+	pipeline := strings.Split(text, "|")
+	x := expr{text: text}
+	for _, alt := range strings.Split(pipeline[0], "??") {
+		r, err := parseRef(strings.TrimSpace(alt))
+		if err != nil {
+			return expr{}, fmt.Errorf("{{ %s }}: %w", text, err)
+		}
+		x.alts = append(x.alts, r)
+	}
+	for _, f := range pipeline[1:] {
+		f = strings.TrimSpace(f)
+		if _, ok := functions[f]; !ok {
+			return expr{}, fmt.Errorf("{{ %s }}: unknown function %q (known: %s)", text, f, strings.Join(slices.Sorted(maps.Keys(functions)), ", "))
+		}
+		x.funcs = append(x.funcs, f)
+	}
+	return x, nil
+}
+
+func (x expr) eval(s *scope) (any, error) {
+	var v any
+	for _, r := range x.alts {
+		var err error
+		v, err = r.lookup(s)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, errMissing) {
+			return nil, err
+		}
+	}
+	if v == nil {
+		names := make([]string, len(x.alts))
+		for i, r := range x.alts {
+			names[i] = r.text
+		}
+		return nil, fmt.Errorf("{{ %s }}: the event has no %s", x.text, strings.Join(names, " or "))
+	}
+	if len(x.funcs) == 0 {
+		return v, nil
+	}
+	text, ok := scalarText(v)
+	if !ok {
+		return nil, fmt.Errorf("{{ %s }}: not text but a JSON %T", x.text, v)
+	}
+	for _, f := range x.funcs {
+		var err error
+		if text, err = functions[f](text); err != nil {
+			return nil, fmt.Errorf("{{ %s }}: %s: %w", x.text, f, err)
+		}
+	}
+	return text, nil
+}
+
+// value is a piece of command data in a rule: a literal, a template, or an
+// object or array of values.
+type value interface {
+	eval(s *scope) (any, error)
+}
+
+type literal struct{ v any }
+
+func (l literal) eval(*scope) (any, error) { return l.v, nil }
+
+// whole is a string that is one template and nothing else: it keeps the JSON
+// type of what it refers to.
+type whole struct{ x expr }
+
+func (w whole) eval(s *scope) (any, error) { return w.x.eval(s) }
+
+// interpolation is text with templates in it; the result is text.
+type interpolation struct {
+	texts []string // len(texts) == len(exprs)+1
+	exprs []expr
+}
+
+func (in interpolation) eval(s *scope) (any, error) {
+	var b strings.Builder
+	for i, x := range in.exprs {
+		b.WriteString(in.texts[i])
+		v, err := x.eval(s)
+		if err != nil {
+			return nil, err
+		}
+		text, ok := scalarText(v)
+		if !ok {
+			return nil, fmt.Errorf("{{ %s }}: cannot put a JSON %T into text", x.text, v)
+		}
+		b.WriteString(text)
+	}
+	b.WriteString(in.texts[len(in.texts)-1])
+	return b.String(), nil
+}
+
+type object struct {
+	keys []string
+	vals []value
+}
+
+func (o object) eval(s *scope) (any, error) {
+	out := make(map[string]any, len(o.keys))
+	for i, k := range o.keys {
+		v, err := o.vals[i].eval(s)
+		if err != nil {
+			return nil, err
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+type array []value
+
+func (a array) eval(s *scope) (any, error) {
+	out := make([]any, len(a))
+	for i, v := range a {
+		var err error
+		if out[i], err = v.eval(s); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// compileValue turns what the rules file holds into a value.
+func compileValue(v any) (value, error) {
+	switch v := v.(type) {
+	case string:
+		return compileTemplate(v)
+	case map[string]any:
+		o := object{keys: slices.Sorted(maps.Keys(v))}
+		for _, k := range o.keys {
+			cv, err := compileValue(v[k])
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", k, err)
+			}
+			o.vals = append(o.vals, cv)
+		}
+		return o, nil
+	case []any:
+		a := make(array, len(v))
+		for i, e := range v {
+			var err error
+			if a[i], err = compileValue(e); err != nil {
+				return nil, fmt.Errorf("[%d]: %w", i, err)
+			}
+		}
+		return a, nil
+	case nil, bool, int, int64, uint64, float64:
+		return literal{v}, nil
+	default:
+		return nil, fmt.Errorf("unsupported value %v (%T)", v, v)
+	}
+}
+
+func compileTemplate(s string) (value, error) {
+	var in interpolation
+	rest := s
+	for {
+		open := strings.Index(rest, "{{")
+		if open < 0 {
+			break
+		}
+		end := strings.Index(rest[open:], "}}")
+		if end < 0 {
+			return nil, fmt.Errorf("%q: {{ without }}", s)
+		}
+		x, err := parseExpr(rest[open+2 : open+end])
+		if err != nil {
+			return nil, err
+		}
+		in.texts = append(in.texts, rest[:open])
+		in.exprs = append(in.exprs, x)
+		rest = rest[open+end+2:]
+	}
+	in.texts = append(in.texts, rest)
+	switch {
+	case len(in.exprs) == 0:
+		return literal{s}, nil
+	case len(in.exprs) == 1 && in.texts[0] == "" && in.texts[1] == "":
+		return whole{in.exprs[0]}, nil
+	default:
+		return in, nil
+	}
+}
