@@ -8,6 +8,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/cloudevents/sdk-go/v2/types"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Header names of the NATS protocol binding in binary content mode: every
@@ -81,9 +82,18 @@ func ToMsg(subject string, e event.Event) (*nats.Msg, error) {
 // Headers without the ce- prefix (Nats-Msg-Id, say) are not attributes and
 // are left out. Header names are matched without regard to letter case.
 func FromMsg(msg *nats.Msg) (event.Event, error) {
+	return fromParts(msg.Header, msg.Data)
+}
+
+// FromJetStreamMsg is FromMsg for a message a JetStream consumer delivers.
+func FromJetStreamMsg(msg jetstream.Msg) (event.Event, error) {
+	return fromParts(msg.Headers(), msg.Data())
+}
+
+func fromParts(header nats.Header, data []byte) (event.Event, error) {
 	e := event.New(event.CloudEventsVersionV1)
 	var specVersion string
-	for key, values := range msg.Header {
+	for key, values := range header {
 		if len(values) == 0 {
 			continue
 		}
@@ -128,8 +138,8 @@ func FromMsg(msg *nats.Msg) (event.Event, error) {
 	default:
 		return event.Event{}, fmt.Errorf("from NATS message: specversion %q: only %s is supported", specVersion, event.CloudEventsVersionV1)
 	}
-	if len(msg.Data) > 0 {
-		e.DataEncoded = msg.Data
+	if len(data) > 0 {
+		e.DataEncoded = data
 	}
 	if err := e.Validate(); err != nil {
 		return event.Event{}, fmt.Errorf("from NATS message: %w", err)

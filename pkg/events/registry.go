@@ -135,7 +135,7 @@ func (r *Registry) Decode(name string, data []byte) (CommandData, error) {
 	if err := dec.Decode(out); err != nil {
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) {
-			return nil, fieldError(name, "%s must be of JSON type %s, not %s", typeErr.Field, jsonKind(typeErr.Type), typeErr.Value)
+			return nil, fieldError(name, "%s: expected a JSON %s, not %s", typeErr.Field, jsonKind(typeErr.Type), typeErr.Value)
 		}
 		return nil, fieldError(name, "data: %v", err)
 	}
