@@ -169,7 +169,12 @@ func fieldErrors(index int, e event.Event, err error) []eventError {
 	}
 	out := make([]eventError, 0, len(verr))
 	for _, field := range slices.Sorted(maps.Keys(verr)) {
-		out = append(out, eventError{Index: index, ID: id, Field: field, Detail: verr[field].Error()})
+		detail := verr[field].Error()
+		switch detail { // the SDK's words for a missing attribute
+		case "REQUIRED", "MUST be a non-empty string", "no specversion":
+			detail = field + " is required"
+		}
+		out = append(out, eventError{Index: index, ID: id, Field: field, Detail: detail})
 	}
 	return out
 }
