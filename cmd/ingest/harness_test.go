@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -182,4 +183,17 @@ func decodeAnswer(t testing.TB, body []byte) answer {
 		t.Fatalf("answer %s: %v", body, err)
 	}
 	return a
+}
+
+// newTrap returns the URL of a server that reports any request to it.
+func newTrap(t *testing.T, called chan<- struct{}) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		select {
+		case called <- struct{}{}:
+		default:
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
 }
