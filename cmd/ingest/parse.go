@@ -109,13 +109,14 @@ func parseBatch(body []byte) ([]event.Event, *problem) {
 	return evs, nil
 }
 
-// decodeEvent decodes one event in the JSON format and checks it.
+// decodeEvent decodes one event in the JSON format and checks it. Its data,
+// when inline JSON, is part of a body already found to be valid JSON.
 func decodeEvent(index int, raw []byte) (event.Event, []eventError) {
 	var e event.Event
 	if err := e.UnmarshalJSON(raw); err != nil {
 		return e, fieldErrors(index, e, err)
 	}
-	return e, checkEvent(index, e)
+	return e, checkEvent(index, e, !e.DataBase64)
 }
 
 func parseBinary(h http.Header, body []byte) ([]event.Event, *problem) {
@@ -127,16 +128,16 @@ func parseBinary(h http.Header, body []byte) ([]event.Event, *problem) {
 	if err != nil {
 		return nil, invalidEvents(fieldErrors(0, event.Event{}, err))
 	}
-	if errs := checkEvent(0, *e); errs != nil {
+	if errs := checkEvent(0, *e, false); errs != nil {
 		return nil, invalidEvents(errs)
 	}
 	return []event.Event{*e}, nil
 }
 
 // checkEvent checks what the CloudEvents SDK leaves to its user: the
-// required attributes, the version, JSON data being JSON, and a CDEvent
-// carrying a CDEvent.
-func checkEvent(index int, e event.Event) []eventError {
+// required attributes, the version, JSON data being JSON (unless dataIsJSON
+// says it was checked already), and a CDEvent carrying a CDEvent.
+func checkEvent(index int, e event.Event, dataIsJSON bool) []eventError {
 	if err := e.Validate(); err != nil {
 		return fieldErrors(index, e, err)
 	}
@@ -146,7 +147,7 @@ func checkEvent(index int, e event.Event) []eventError {
 	if e.SpecVersion() != event.CloudEventsVersionV1 {
 		return fail("specversion", "unsupported specversion %q: send %s", e.SpecVersion(), event.CloudEventsVersionV1)
 	}
-	if data := e.Data(); len(data) > 0 && events.IsJSON(e.DataContentType()) && !json.Valid(data) {
+	if data := e.Data(); !dataIsJSON && len(data) > 0 && events.IsJSON(e.DataContentType()) && !json.Valid(data) {
 		return fail("data", "data is not valid JSON (datacontenttype %q)", e.DataContentType())
 	}
 	if strings.HasPrefix(e.Type(), events.TypePrefixCDEvents) {

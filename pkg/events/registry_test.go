@@ -197,3 +197,29 @@ func TestNames(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDecode checks that the fast decoding path and the encoding/json one
+// agree: same verdict, same data.
+func FuzzDecode(f *testing.F) {
+	f.Add(CommandProjectCreate, []byte(`{"productName":"a","projectName":"b","tags":{"k":"v"},"createProduct":true}`))
+	f.Add(CommandProjectTagSave, []byte(`{"projectToken":"p","tagKey":"k","tagValue":"v"}`))
+	f.Add(CommandPoliciesApply, []byte(`{"scope":"product","token":"t","Scope":"x"}`))
+	f.Add(CommandRequestTrack, []byte(`{"requestToken":"r"} `))
+	f.Add(CommandProjectReassign, []byte(`{"projectToken":"p","newProductName":null}`))
+	f.Add(CommandRequestTrack, []byte("{\"requestToken\":\"\xff\"}"))
+	reg := NewRegistry()
+	f.Fuzz(func(t *testing.T, name string, data []byte) {
+		spec, ok := reg.commands[name]
+		if !ok {
+			return
+		}
+		fast, fastErr := reg.Decode(name, data)
+		slow, slowErr := spec.decodeSlowly(name, data)
+		if (fastErr == nil) != (slowErr == nil) {
+			t.Fatalf("Decode(%s, %q): fast %v, slow %v", name, data, fastErr, slowErr)
+		}
+		if diff := cmp.Diff(slow, fast); diff != "" {
+			t.Errorf("Decode(%s, %q) (-slow, +fast):\n%s", name, data, diff)
+		}
+	})
+}

@@ -29,6 +29,7 @@ var builtinRules []byte
 type Router struct {
 	rules    []rule
 	registry *events.Registry
+	paths    *pathTree // every data path the rules read
 }
 
 // RuleError is an event a matching rule could not turn into commands: a
@@ -51,7 +52,25 @@ func New(reg *events.Registry) (*Router, error) {
 	if err != nil {
 		return nil, fmt.Errorf("built-in rules: %w", err)
 	}
-	return &Router{rules: rules, registry: reg}, nil
+	return newRouter(rules, reg), nil
+}
+
+func newRouter(rules []rule, reg *events.Registry) *Router {
+	r := &Router{rules: rules, registry: reg, paths: &pathTree{}}
+	add := func(rf ref) {
+		if rf.attr == "" {
+			r.paths.add(rf.path)
+		}
+	}
+	for _, rl := range rules {
+		for _, c := range rl.conditions {
+			add(c.ref)
+		}
+		for _, ct := range rl.commands {
+			ct.data.visit(add)
+		}
+	}
+	return r
 }
 
 // Parse returns a router of the rules in src (YAML, or JSON, which is YAML
@@ -69,7 +88,7 @@ func Parse(src []byte, reg *events.Registry) (*Router, error) {
 		}
 		rules = append(rules, b.rules...)
 	}
-	return &Router{rules: rules, registry: reg}, nil
+	return newRouter(rules, reg), nil
 }
 
 // Load reads and parses a rules file; see Parse.
@@ -86,7 +105,8 @@ func Load(path string, reg *events.Registry) (*Router, error) {
 }
 
 // Route returns the commands the event produces, none when it is ignored.
-// Errors are the event's fault: an unknown or invalid command
+// JSON data is expected to be valid JSON (ingest checks it first); Route
+// reads only the fields its rules need. Errors are the event's fault: an unknown or invalid command
 // (events.ErrUnknownCommand, *events.ValidationError) or a *RuleError.
 func (r *Router) Route(e event.Event) ([]events.Command, error) {
 	if _, ok := events.CommandName(e.Type()); ok {
@@ -96,7 +116,7 @@ func (r *Router) Route(e event.Event) ([]events.Command, error) {
 		}
 		return []events.Command{cmd}, nil
 	}
-	s := &scope{e: &e}
+	s := &scope{e: &e, paths: r.paths}
 	for i := range r.rules {
 		rl := &r.rules[i]
 		ok, err := rl.match(s)

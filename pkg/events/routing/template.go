@@ -1,7 +1,6 @@
 package routing
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,6 +21,7 @@ import (
 // for it.
 type scope struct {
 	e       *event.Event
+	paths   *pathTree
 	data    any
 	dataErr error
 	decoded bool
@@ -62,10 +62,8 @@ func (s *scope) dataRoot() (any, error) {
 	if !s.decoded {
 		s.decoded = true
 		if raw := s.e.Data(); len(raw) > 0 && events.IsJSON(s.e.DataContentType()) {
-			dec := json.NewDecoder(bytes.NewReader(raw))
-			dec.UseNumber() // keep 74 as "74", not "74e+00"
-			if err := dec.Decode(&s.data); err != nil {
-				s.dataErr = fmt.Errorf("data is not valid JSON: %w", err)
+			if s.data, s.dataErr = s.paths.decode(raw); s.dataErr != nil {
+				s.dataErr = fmt.Errorf("data is not valid JSON: %w", s.dataErr)
 			}
 		}
 	}
@@ -191,6 +189,12 @@ func parseExpr(text string) (expr, error) {
 	return x, nil
 }
 
+func (x expr) visit(f func(ref)) {
+	for _, r := range x.alts {
+		f(r)
+	}
+}
+
 func (x expr) eval(s *scope) (any, error) {
 	var v any
 	for _, r := range x.alts {
@@ -230,22 +234,32 @@ func (x expr) eval(s *scope) (any, error) {
 // object or array of values.
 type value interface {
 	eval(s *scope) (any, error)
+	// visit calls f with every reference the value makes.
+	visit(f func(ref))
 }
 
 type literal struct{ v any }
 
 func (l literal) eval(*scope) (any, error) { return l.v, nil }
+func (literal) visit(func(ref))            {}
 
 // whole is a string that is one template and nothing else: it keeps the JSON
 // type of what it refers to.
 type whole struct{ x expr }
 
 func (w whole) eval(s *scope) (any, error) { return w.x.eval(s) }
+func (w whole) visit(f func(ref))          { w.x.visit(f) }
 
 // interpolation is text with templates in it; the result is text.
 type interpolation struct {
 	texts []string // len(texts) == len(exprs)+1
 	exprs []expr
+}
+
+func (in interpolation) visit(f func(ref)) {
+	for _, x := range in.exprs {
+		x.visit(f)
+	}
 }
 
 func (in interpolation) eval(s *scope) (any, error) {
@@ -271,6 +285,12 @@ type object struct {
 	vals []value
 }
 
+func (o object) visit(f func(ref)) {
+	for _, v := range o.vals {
+		v.visit(f)
+	}
+}
+
 func (o object) eval(s *scope) (any, error) {
 	out := make(map[string]any, len(o.keys))
 	for i, k := range o.keys {
@@ -284,6 +304,12 @@ func (o object) eval(s *scope) (any, error) {
 }
 
 type array []value
+
+func (a array) visit(f func(ref)) {
+	for _, v := range a {
+		v.visit(f)
+	}
+}
 
 func (a array) eval(s *scope) (any, error) {
 	out := make([]any, len(a))
