@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/cloudevents/sdk-go/v2/types"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -20,6 +21,8 @@ import (
 
 // commandSource is the source of the commands ingest makes from events.
 const commandSource = "urn:mendflow:ingest"
+
+var commandSourceRef = *types.ParseURIRef(commandSource)
 
 // publisher is what ingest needs of a jetstream.JetStream.
 type publisher interface {
@@ -76,13 +79,16 @@ func buildCommands(in event.Event, cmds []events.Command, now time.Time) ([]comm
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", c.Name, err)
 			}
-			e = event.New()
-			e.SetID(id)
-			e.SetSource(commandSource)
-			e.SetType(events.CommandType(c.Name))
-			e.SetTime(now)
-			e.SetDataContentType(event.ApplicationJSON)
-			e.DataEncoded = data
+			// The context is filled in directly: the setters would parse the
+			// constant source again for every command.
+			contentType := event.ApplicationJSON
+			e = event.Event{Context: &event.EventContextV1{
+				ID:              id,
+				Source:          commandSourceRef,
+				Type:            events.CommandType(c.Name),
+				Time:            &types.Timestamp{Time: now},
+				DataContentType: &contentType,
+			}, DataEncoded: data}
 			events.Propagate(&e, in)
 		}
 		subject := events.CommandSubject(c.Name)

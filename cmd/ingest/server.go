@@ -126,10 +126,12 @@ func equalSecret(given, want string) bool {
 
 // readBody reads the body up to limit bytes: 413 beyond.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, *problem) {
-	tooLarge := newProblem(http.StatusRequestEntityTooLarge, "body-too-large", "Body too large",
-		fmt.Sprintf("the body is over the limit of %d bytes (INGEST_MAX_BODY_BYTES)", limit))
+	tooLarge := func() *problem {
+		return newProblem(http.StatusRequestEntityTooLarge, "body-too-large", "Body too large",
+			fmt.Sprintf("the body is over the limit of %d bytes (INGEST_MAX_BODY_BYTES)", limit))
+	}
 	if r.ContentLength > limit {
-		return nil, tooLarge
+		return nil, tooLarge()
 	}
 	size := r.ContentLength
 	if size < 0 {
@@ -140,7 +142,7 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, *pro
 	var maxErr *http.MaxBytesError
 	switch {
 	case errors.As(err, &maxErr):
-		return nil, tooLarge
+		return nil, tooLarge()
 	case err != nil:
 		return nil, errMalformed(fmt.Sprintf("reading the body: %v", err))
 	}

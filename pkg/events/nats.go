@@ -33,12 +33,17 @@ func ToMsg(subject string, e event.Event) (*nats.Msg, error) {
 	if e.SpecVersion() != event.CloudEventsVersionV1 {
 		return nil, fmt.Errorf("to NATS message: specversion %q: only %s is supported", e.SpecVersion(), event.CloudEventsVersionV1)
 	}
-	msg := nats.NewMsg(subject)
+	exts := e.Extensions()
+	// Sized for the required attributes, time, content-type, the extensions
+	// and the Nats-Msg-Id a publisher adds; one allocation for all values.
+	msg := &nats.Msg{Subject: subject, Header: make(nats.Header, 7+len(exts))}
+	values := make([]string, 0, 9+len(exts))
 	set := func(name, value string) error {
 		if strings.ContainsAny(value, "\r\n") {
 			return fmt.Errorf("to NATS message: attribute %s contains a line break", name)
 		}
-		msg.Header[name] = []string{value}
+		values = append(values, value)
+		msg.Header[name] = values[len(values)-1 : len(values) : len(values)]
 		return nil
 	}
 	attrs := []struct{ name, value string }{
@@ -65,7 +70,7 @@ func ToMsg(subject string, e event.Event) (*nats.Msg, error) {
 			return nil, err
 		}
 	}
-	for name, v := range e.Extensions() {
+	for name, v := range exts {
 		s, err := types.Format(v)
 		if err != nil {
 			return nil, fmt.Errorf("to NATS message: extension %s: %w", name, err)

@@ -7,7 +7,6 @@ package routing
 
 import (
 	_ "embed"
-	"encoding/json"
 	"fmt"
 	"os"
 
@@ -145,13 +144,9 @@ func (r *Router) Route(e event.Event) ([]events.Command, error) {
 // build evaluates the data template and runs the result through the
 // command's schema, exactly as a command posted directly would be.
 func (ct commandTemplate) build(s *scope, reg *events.Registry) (events.Command, error) {
-	v, err := ct.data.eval(s)
+	raw, err := ct.data.appendJSON(make([]byte, 0, 256), s)
 	if err != nil {
 		return events.Command{}, err
-	}
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return events.Command{}, fmt.Errorf("%s: %w", ct.name, err)
 	}
 	data, err := reg.Decode(ct.name, raw)
 	if err != nil {

@@ -292,3 +292,44 @@ func TestGlob(t *testing.T) {
 		}
 	}
 }
+
+func TestCommandDataEncoding(t *testing.T) {
+	t.Parallel()
+	router, err := Parse([]byte(`
+builtin: false
+rules:
+  - match: {type: com.example.encode}
+    commands:
+      - name: project.create
+        data:
+          productName: 'say "hi" \ to Zoë'
+          projectName: "{{ name }} <b>&\t"
+          projectDescription: "{{ count }} items, draft {{ draft }}"
+          createProduct: "{{ draft }}"
+          tags: "{{ labels }}"
+`), events.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := event.New()
+	e.SetID("1")
+	e.SetSource("/s")
+	e.SetType("com.example.encode")
+	if err := e.SetData(event.ApplicationJSON, []byte(`{"name":"naïve\u2028\u0001","count":12.50,"draft":true,"labels":{"team":"päy","tier":"1"}}`)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := router.Route(e)
+	if err != nil {
+		t.Fatalf("Route: %v", err)
+	}
+	want := []events.Command{{Name: events.CommandProjectCreate, Data: &events.ProjectCreate{
+		ProductName:        `say "hi" \ to Zoë`,
+		ProjectName:        "naïve\u2028\u0001 <b>&\t",
+		ProjectDescription: "12.50 items, draft true",
+		CreateProduct:      true,
+		Tags:               map[string]string{"team": "päy", "tier": "1"},
+	}}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Route (-want, +got):\n%s", diff)
+	}
+}

@@ -231,24 +231,46 @@ func (x expr) eval(s *scope) (any, error) {
 }
 
 // value is a piece of command data in a rule: a literal, a template, or an
-// object or array of values.
+// object or array of values. It writes its JSON straight into the command
+// data, with no map in between: this runs for every event ingest routes.
 type value interface {
-	eval(s *scope) (any, error)
+	appendJSON(dst []byte, s *scope) ([]byte, error)
 	// visit calls f with every reference the value makes.
 	visit(f func(ref))
 }
 
-type literal struct{ v any }
+// literal is a constant, encoded once when the rules are loaded.
+type literal struct{ json []byte }
 
-func (l literal) eval(*scope) (any, error) { return l.v, nil }
-func (literal) visit(func(ref))            {}
+func (l literal) appendJSON(dst []byte, _ *scope) ([]byte, error) { return append(dst, l.json...), nil }
+func (literal) visit(func(ref))                                   {}
 
 // whole is a string that is one template and nothing else: it keeps the JSON
 // type of what it refers to.
 type whole struct{ x expr }
 
-func (w whole) eval(s *scope) (any, error) { return w.x.eval(s) }
-func (w whole) visit(f func(ref))          { w.x.visit(f) }
+func (w whole) visit(f func(ref)) { w.x.visit(f) }
+
+func (w whole) appendJSON(dst []byte, s *scope) ([]byte, error) {
+	v, err := w.x.eval(s)
+	if err != nil {
+		return nil, err
+	}
+	switch v := v.(type) {
+	case string:
+		return appendString(dst, v), nil
+	case json.Number:
+		return append(dst, v...), nil
+	case bool:
+		return strconv.AppendBool(dst, v), nil
+	default: // an object or array from the data
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, fmt.Errorf("{{ %s }}: %w", w.x.text, err)
+		}
+		return append(dst, b...), nil
+	}
+}
 
 // interpolation is text with templates in it; the result is text.
 type interpolation struct {
@@ -262,7 +284,7 @@ func (in interpolation) visit(f func(ref)) {
 	}
 }
 
-func (in interpolation) eval(s *scope) (any, error) {
+func (in interpolation) appendJSON(dst []byte, s *scope) ([]byte, error) {
 	var b strings.Builder
 	for i, x := range in.exprs {
 		b.WriteString(in.texts[i])
@@ -277,11 +299,11 @@ func (in interpolation) eval(s *scope) (any, error) {
 		b.WriteString(text)
 	}
 	b.WriteString(in.texts[len(in.texts)-1])
-	return b.String(), nil
+	return appendString(dst, b.String()), nil
 }
 
 type object struct {
-	keys []string
+	keys []string // JSON-encoded, sorted
 	vals []value
 }
 
@@ -291,16 +313,19 @@ func (o object) visit(f func(ref)) {
 	}
 }
 
-func (o object) eval(s *scope) (any, error) {
-	out := make(map[string]any, len(o.keys))
+func (o object) appendJSON(dst []byte, s *scope) ([]byte, error) {
+	dst = append(dst, '{')
 	for i, k := range o.keys {
-		v, err := o.vals[i].eval(s)
-		if err != nil {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(append(dst, k...), ':')
+		var err error
+		if dst, err = o.vals[i].appendJSON(dst, s); err != nil {
 			return nil, err
 		}
-		out[k] = v
 	}
-	return out, nil
+	return append(dst, '}'), nil
 }
 
 type array []value
@@ -311,15 +336,32 @@ func (a array) visit(f func(ref)) {
 	}
 }
 
-func (a array) eval(s *scope) (any, error) {
-	out := make([]any, len(a))
+func (a array) appendJSON(dst []byte, s *scope) ([]byte, error) {
+	dst = append(dst, '[')
 	for i, v := range a {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
 		var err error
-		if out[i], err = v.eval(s); err != nil {
+		if dst, err = v.appendJSON(dst, s); err != nil {
 			return nil, err
 		}
 	}
-	return out, nil
+	return append(dst, ']'), nil
+}
+
+// appendString appends s as a JSON string: printable ASCII directly, the
+// rest through encoding/json, which escapes and mends invalid UTF-8.
+func appendString(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' {
+			b, _ := json.Marshal(s) // a string always encodes
+			return append(dst, b...)
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
 }
 
 // compileValue turns what the rules file holds into a value.
@@ -328,12 +370,13 @@ func compileValue(v any) (value, error) {
 	case string:
 		return compileTemplate(v)
 	case map[string]any:
-		o := object{keys: slices.Sorted(maps.Keys(v))}
-		for _, k := range o.keys {
+		var o object
+		for _, k := range slices.Sorted(maps.Keys(v)) {
 			cv, err := compileValue(v[k])
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", k, err)
 			}
+			o.keys = append(o.keys, string(appendString(nil, k)))
 			o.vals = append(o.vals, cv)
 		}
 		return o, nil
@@ -347,7 +390,11 @@ func compileValue(v any) (value, error) {
 		}
 		return a, nil
 	case nil, bool, int, int64, uint64, float64:
-		return literal{v}, nil
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, fmt.Errorf("%v: %w", v, err)
+		}
+		return literal{b}, nil
 	default:
 		return nil, fmt.Errorf("unsupported value %v (%T)", v, v)
 	}
@@ -376,7 +423,7 @@ func compileTemplate(s string) (value, error) {
 	in.texts = append(in.texts, rest)
 	switch {
 	case len(in.exprs) == 0:
-		return literal{s}, nil
+		return literal{appendString(nil, s)}, nil
 	case len(in.exprs) == 1 && in.texts[0] == "" && in.texts[1] == "":
 		return whole{in.exprs[0]}, nil
 	default:
