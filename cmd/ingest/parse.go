@@ -38,7 +38,9 @@ const (
 // Content-Type, or else ce-specversion for binary mode.
 func modeOf(h http.Header) (contentMode, *problem) {
 	var mt string
-	if ct := h.Get("Content-Type"); ct != "" {
+	if ct := h.Get("Content-Type"); ct == mediaStructured || ct == mediaBatch {
+		mt = ct // the common case, without parsing
+	} else if ct != "" {
 		var err error
 		if mt, _, err = mime.ParseMediaType(ct); err != nil {
 			return 0, errUnsupportedMediaType(fmt.Sprintf("Content-Type %q: %v", ct, err))

@@ -283,6 +283,9 @@ func allDuplicates(cmds []command) bool {
 }
 
 func parseDryRun(r *http.Request) (bool, error) {
+	if r.URL.RawQuery == "" {
+		return false, nil
+	}
 	v := r.URL.Query().Get("dryRun")
 	if v == "" {
 		return false, nil
