@@ -195,17 +195,13 @@ func runLoad(b *testing.B, url string, body func(int64) []byte, seq *atomic.Int6
 	}}
 	defer client.CloseIdleConnections()
 
-	due := make(chan time.Time, 1<<16)
 	stop := time.Now().Add(d)
+	// At a fixed rate, connection c sends the events due at start +
+	// (j*conns+c)*interval, as wrk2 does: no dispatcher in between, and a
+	// late answer delays the next event without hiding that delay.
+	var interval time.Duration
 	if rate > 0 {
-		go func() {
-			defer close(due)
-			interval := time.Duration(float64(time.Second) / rate)
-			for t := time.Now(); t.Before(stop); t = t.Add(interval) {
-				time.Sleep(time.Until(t))
-				due <- t
-			}
-		}()
+		interval = time.Duration(float64(time.Second) / rate)
 	}
 
 	var (
@@ -215,18 +211,17 @@ func runLoad(b *testing.B, url string, body func(int64) []byte, seq *atomic.Int6
 		wg        sync.WaitGroup
 	)
 	start, cpuStart := time.Now(), cpuTime()
-	for range conns {
+	for c := range conns {
 		wg.Go(func() {
 			var local []time.Duration
 			var bad int
-			for {
-				var t0 time.Time
+			for j := 0; ; j++ {
+				t0 := time.Now()
 				if rate > 0 {
-					var ok bool
-					if t0, ok = <-due; !ok {
-						break
-					}
-				} else if t0 = time.Now(); t0.After(stop) {
+					t0 = start.Add(time.Duration(j*conns+c) * interval)
+					time.Sleep(time.Until(t0))
+				}
+				if t0.After(stop) {
 					break
 				}
 				req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body(seq.Add(1))))
