@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -9,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -59,13 +61,7 @@ func (s *server) handler() http.Handler {
 }
 
 func (s *server) methods(handlers map[string]http.HandlerFunc) http.Handler {
-	allow := strings.Join(slices.Sorted(func(yield func(string) bool) {
-		for m := range handlers {
-			if !yield(m) {
-				return
-			}
-		}
-	}), ", ")
+	allow := strings.Join(slices.Sorted(maps.Keys(handlers)), ", ")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h, ok := handlers[r.Method]
 		if !ok {
@@ -135,10 +131,11 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, *pro
 	}
 	size := r.ContentLength
 	if size < 0 {
-		size = 512
+		size = 0
 	}
-	buf := make([]byte, 0, size+1) // +1 lets ReadAll see EOF without growing
-	body, err := readAllInto(buf, http.MaxBytesReader(w, r.Body, limit))
+	// Room for the whole body and the read that sees EOF: no regrowth.
+	buf := bytes.NewBuffer(make([]byte, 0, size+bytes.MinRead))
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
 	var maxErr *http.MaxBytesError
 	switch {
 	case errors.As(err, &maxErr):
@@ -146,23 +143,7 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, *pro
 	case err != nil:
 		return nil, errMalformed(fmt.Sprintf("reading the body: %v", err))
 	}
-	return body, nil
-}
-
-func readAllInto(buf []byte, r io.Reader) ([]byte, error) {
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return buf, err
-		}
-	}
+	return buf.Bytes(), nil
 }
 
 // Statuses of an event in an answer.
