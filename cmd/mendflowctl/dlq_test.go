@@ -22,8 +22,9 @@ import (
 // leaves them, at sequences 1 to 3.
 func setup(t *testing.T) (envconfig.Lookuper, jetstream.JetStream) {
 	t.Helper()
-	url := natstest.Start(t)
-	_, js := natstest.Connect(t, url)
+	ns := natstest.Start(t)
+	url := ns.URL()
+	_, js := ns.Connect()
 	ctx := context.Background()
 	if err := events.EnsureStreams(ctx, js, events.StreamConfig{Replicas: 1, DedupWindow: time.Hour, EventsMaxBytes: -1, DLQMaxBytes: -1}); err != nil {
 		t.Fatal(err)

@@ -40,10 +40,11 @@ type harness struct {
 
 func newHarness(t testing.TB, env map[string]string) *harness {
 	t.Helper()
-	h := &harness{t: t, natsURL: natstest.Start(t), logs: &syncBuffer{}}
+	ns := natstest.Start(t)
+	h := &harness{t: t, natsURL: ns.URL(), logs: &syncBuffer{}}
 	h.sim = mendsim.NewServer(mendsim.Config{ProcessDuration: 50 * time.Millisecond})
 	t.Cleanup(h.sim.Close)
-	_, h.js = natstest.Connect(t, h.natsURL)
+	_, h.js = ns.Connect()
 	h.env = map[string]string{
 		"NATS_URL":              h.natsURL,
 		"MEND_URL":              h.sim.URL,

@@ -1,8 +1,10 @@
 // Package natstest runs an in-process NATS server with JetStream for tests,
-// the way net/http/httptest runs an HTTP one.
+// as net/http/httptest does for HTTP: a real server on loopback, file
+// storage in the test's temporary directory, shut down when the test ends.
 package natstest
 
 import (
+	"net"
 	"testing"
 	"time"
 
@@ -11,40 +13,71 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// Start starts a JetStream-enabled server on a free loopback port, storing
-// in a temporary directory, and stops it when the test ends. It returns
-// the client URL.
-func Start(t testing.TB) string {
-	t.Helper()
-	srv, err := server.NewServer(&server.Options{
-		Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true,
-	})
-	if err != nil {
-		t.Fatalf("NATS server: %v", err)
-	}
-	go srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("NATS server not ready")
-	}
-	t.Cleanup(func() {
-		srv.Shutdown()
-		srv.WaitForShutdown()
-	})
-	return srv.ClientURL()
+// Server is an in-process NATS server with JetStream.
+type Server struct {
+	t    testing.TB
+	opts *server.Options
+	srv  *server.Server
 }
 
-// Connect connects to url and returns the connection and its JetStream
-// context, closed when the test ends.
-func Connect(t testing.TB, url string) (*nats.Conn, jetstream.JetStream) {
+// Start starts a server on a free loopback port and stops it when the test
+// ends.
+func Start(t testing.TB) *Server {
 	t.Helper()
-	nc, err := nats.Connect(url)
+	s := &Server{t: t, opts: &server.Options{
+		Host:      "127.0.0.1",
+		Port:      -1,
+		JetStream: true,
+		StoreDir:  t.TempDir(),
+		NoLog:     true,
+		NoSigs:    true,
+	}}
+	s.start()
+	// Restart must come back on the same port, so clients reconnect to it.
+	s.opts.Port = s.srv.Addr().(*net.TCPAddr).Port
+	t.Cleanup(s.Stop)
+	return s
+}
+
+func (s *Server) start() {
+	s.t.Helper()
+	srv, err := server.NewServer(s.opts)
 	if err != nil {
-		t.Fatalf("connecting to NATS: %v", err)
+		s.t.Fatalf("natstest: %v", err)
 	}
-	t.Cleanup(nc.Close)
+	srv.Start()
+	if !srv.ReadyForConnections(10 * time.Second) {
+		s.t.Fatal("natstest: server not ready")
+	}
+	s.srv = srv
+}
+
+// URL is the client URL of the server.
+func (s *Server) URL() string { return s.srv.ClientURL() }
+
+// Stop shuts the server down; its JetStream data stays on disk for Restart.
+func (s *Server) Stop() {
+	s.srv.Shutdown()
+	s.srv.WaitForShutdown()
+}
+
+// Restart starts the server again on the same port with the same storage.
+func (s *Server) Restart() {
+	s.t.Helper()
+	s.start()
+}
+
+// Connect connects a client that the test closes when it ends.
+func (s *Server) Connect() (*nats.Conn, jetstream.JetStream) {
+	s.t.Helper()
+	nc, err := nats.Connect(s.URL())
+	if err != nil {
+		s.t.Fatalf("natstest: connect: %v", err)
+	}
+	s.t.Cleanup(nc.Close)
 	js, err := jetstream.New(nc)
 	if err != nil {
-		t.Fatalf("JetStream: %v", err)
+		s.t.Fatalf("natstest: jetstream: %v", err)
 	}
 	return nc, js
 }

@@ -5,20 +5,30 @@ package config
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"reflect"
 	"strings"
 
 	"github.com/sethvargo/go-envconfig"
 )
 
-// Load fills target, a pointer to a struct with `env` tags, from env.
+// Validator is a configuration that checks its values once loaded; its
+// errors start with the name of the variable at fault.
+type Validator interface {
+	Validate() error
+}
+
+// Load fills target, a pointer to a struct with `env` tags, from env
+// (envconfig.OsLookuper() in main, a map in tests), then validates it when
+// it is a Validator. An error names the variable at fault, never its value.
 func Load(ctx context.Context, env envconfig.Lookuper, target any) error {
-	err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: target, Lookuper: env})
-	if err == nil {
-		return nil
+	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: target, Lookuper: env}); err != nil {
+		return rename(err, variables(reflect.TypeOf(target), "", ""))
 	}
-	return rename(err, variables(reflect.TypeOf(target), "", ""))
+	if v, ok := target.(Validator); ok {
+		return v.Validate()
+	}
+	return nil
 }
 
 // rename rewrites go-envconfig's "Outer: Field: cause", which names the Go
@@ -35,11 +45,25 @@ func rename(err error, vars map[string]string) error {
 		}
 		path += field
 		if v, found := vars[path]; found {
-			return fmt.Errorf("%s: %s", v, cause)
+			if errors.Is(err, envconfig.ErrMissingRequired) {
+				// go-envconfig repeats the variable after the message.
+				cause = envconfig.ErrMissingRequired.Error()
+			}
+			return &variableError{variable: v, msg: cause, err: err}
 		}
 		rest = cause
 	}
 }
+
+// variableError names the variable at fault and keeps go-envconfig's error
+// for errors.Is.
+type variableError struct {
+	variable, msg string
+	err           error
+}
+
+func (e *variableError) Error() string { return e.variable + ": " + e.msg }
+func (e *variableError) Unwrap() error { return e.err }
 
 // variables maps the field paths of t ("Outer.Field") to the variables
 // their tags name, following go-envconfig's prefix option.

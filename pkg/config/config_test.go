@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +24,13 @@ type service struct {
 	Poll  retry `env:", prefix=POLL_"`
 }
 
+func (s *service) Validate() error {
+	if s.Count < 0 {
+		return fmt.Errorf("COUNT: must not be negative, not %d", s.Count)
+	}
+	return nil
+}
+
 func TestLoadNamesTheVariable(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -34,7 +42,8 @@ func TestLoadNamesTheVariable(t *testing.T) {
 		{"bad int", map[string]string{"MEND_URL": "x", "COUNT": "many"}, "COUNT: "},
 		{"nested field", map[string]string{"MEND_URL": "x", "WAIT": "soon"}, "WAIT: "},
 		{"prefixed nested field", map[string]string{"MEND_URL": "x", "POLL_WAIT": "soon"}, "POLL_WAIT: "},
-		{"missing required", map[string]string{}, "MEND_URL: "},
+		{"missing required", map[string]string{}, "MEND_URL: missing required value"},
+		{"invalid after loading", map[string]string{"MEND_URL": "x", "COUNT": "-1"}, "COUNT: must not be negative"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -48,7 +57,7 @@ func TestLoadNamesTheVariable(t *testing.T) {
 				if s.Addr != ":8080" || s.Retry.Wait != time.Second || s.URL != "http://mend" {
 					t.Errorf("defaults not applied: %+v", s)
 				}
-			case err == nil || !strings.HasPrefix(err.Error(), tt.wantErr):
+			case err == nil || !strings.HasPrefix(err.Error(), tt.wantErr) || strings.Count(err.Error(), "MEND_URL") > 1:
 				t.Fatalf("Load error %q, want it to start with %q", err, tt.wantErr)
 			}
 		})

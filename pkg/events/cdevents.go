@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	jsoniter "github.com/json-iterator/go"
 )
 
 // TypePrefixCDEvents starts the type of every CDEvent.
@@ -45,7 +47,13 @@ type CDEventSubject struct {
 // content.
 func ParseCDEvent(ceType string, data []byte) (CDEvent, error) {
 	var cd CDEvent
-	if err := json.Unmarshal(data, &cd); err != nil {
+	// jsoniter, in the build through the CloudEvents SDK, decodes this
+	// on ingest's hot path several times faster than encoding/json, with
+	// the same struct tags and the same rejection of trailing data.
+	if err := jsoniter.ConfigCompatibleWithStandardLibrary.Unmarshal(data, &cd); err != nil {
+		if plainer := json.Unmarshal(data, new(CDEvent)); plainer != nil {
+			err = plainer // encoding/json says what is wrong in fewer words
+		}
 		return CDEvent{}, fmt.Errorf("CDEvent: %w", err)
 	}
 	switch {

@@ -19,7 +19,13 @@ const (
 // Extension is the value of an extension attribute in its canonical string
 // form, or "" when the event does not carry it.
 func Extension(e event.Event, name string) string {
-	v, ok := e.Extensions()[name]
+	var v any
+	var ok bool
+	if ec, v1 := e.Context.(*event.EventContextV1); v1 {
+		v, ok = ec.Extensions[name] // no copy of the map, unlike e.Extensions()
+	} else if e.Context != nil {
+		v, ok = e.Extensions()[name]
+	}
 	if !ok {
 		return ""
 	}

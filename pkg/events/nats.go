@@ -8,6 +8,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/cloudevents/sdk-go/v2/types"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Header names of the NATS protocol binding in binary content mode: every
@@ -32,12 +33,17 @@ func ToMsg(subject string, e event.Event) (*nats.Msg, error) {
 	if e.SpecVersion() != event.CloudEventsVersionV1 {
 		return nil, fmt.Errorf("to NATS message: specversion %q: only %s is supported", e.SpecVersion(), event.CloudEventsVersionV1)
 	}
-	msg := nats.NewMsg(subject)
+	exts := e.Extensions()
+	// Sized for the required attributes, time, content-type, the extensions
+	// and the Nats-Msg-Id a publisher adds; one allocation for all values.
+	msg := &nats.Msg{Subject: subject, Header: make(nats.Header, 7+len(exts))}
+	values := make([]string, 0, 9+len(exts))
 	set := func(name, value string) error {
 		if strings.ContainsAny(value, "\r\n") {
 			return fmt.Errorf("to NATS message: attribute %s contains a line break", name)
 		}
-		msg.Header[name] = []string{value}
+		values = append(values, value)
+		msg.Header[name] = values[len(values)-1 : len(values) : len(values)]
 		return nil
 	}
 	attrs := []struct{ name, value string }{
@@ -64,7 +70,7 @@ func ToMsg(subject string, e event.Event) (*nats.Msg, error) {
 			return nil, err
 		}
 	}
-	for name, v := range e.Extensions() {
+	for name, v := range exts {
 		s, err := types.Format(v)
 		if err != nil {
 			return nil, fmt.Errorf("to NATS message: extension %s: %w", name, err)
@@ -81,9 +87,18 @@ func ToMsg(subject string, e event.Event) (*nats.Msg, error) {
 // Headers without the ce- prefix (Nats-Msg-Id, say) are not attributes and
 // are left out. Header names are matched without regard to letter case.
 func FromMsg(msg *nats.Msg) (event.Event, error) {
+	return fromParts(msg.Header, msg.Data)
+}
+
+// FromJetStreamMsg is FromMsg for a message a JetStream consumer delivers.
+func FromJetStreamMsg(msg jetstream.Msg) (event.Event, error) {
+	return fromParts(msg.Headers(), msg.Data())
+}
+
+func fromParts(header nats.Header, data []byte) (event.Event, error) {
 	e := event.New(event.CloudEventsVersionV1)
 	var specVersion string
-	for key, values := range msg.Header {
+	for key, values := range header {
 		if len(values) == 0 {
 			continue
 		}
@@ -128,8 +143,8 @@ func FromMsg(msg *nats.Msg) (event.Event, error) {
 	default:
 		return event.Event{}, fmt.Errorf("from NATS message: specversion %q: only %s is supported", specVersion, event.CloudEventsVersionV1)
 	}
-	if len(msg.Data) > 0 {
-		e.DataEncoded = msg.Data
+	if len(data) > 0 {
+		e.DataEncoded = data
 	}
 	if err := e.Validate(); err != nil {
 		return event.Event{}, fmt.Errorf("from NATS message: %w", err)

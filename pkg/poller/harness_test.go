@@ -10,11 +10,11 @@ import (
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/mendflow/mendflow/internal/natstest"
 	"github.com/mendflow/mendflow/pkg/events"
 	"github.com/mendflow/mendflow/pkg/mend"
 	"github.com/mendflow/mendflow/pkg/mend/mendsim"
@@ -54,16 +54,7 @@ type testbed struct {
 
 func newTestbed(t *testing.T, simCfg mendsim.Config) *testbed {
 	t.Helper()
-	ns, err := server.NewServer(&server.Options{JetStream: true, StoreDir: t.TempDir(), Port: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	t.Cleanup(ns.Shutdown)
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("NATS server not ready")
-	}
-	tb := &testbed{natsURL: ns.ClientURL(), sim: mendsim.NewServer(simCfg)}
+	tb := &testbed{natsURL: natstest.Start(t).URL(), sim: mendsim.NewServer(simCfg)}
 	t.Cleanup(tb.sim.Close)
 	tb.js = tb.connect(t)
 	streams := events.StreamConfig{Replicas: 1, DedupWindow: time.Hour, EventsMaxAge: time.Hour, EventsMaxBytes: -1, DLQMaxAge: time.Hour, DLQMaxBytes: -1}
@@ -74,6 +65,7 @@ func newTestbed(t *testing.T, simCfg mendsim.Config) *testbed {
 	// still fails is the poller's to reschedule.
 	retry := mend.DefaultRetryPolicy()
 	retry.MaxAttempts, retry.InitialInterval, retry.MaxInterval, retry.MaxElapsed = 2, time.Millisecond, 5*time.Millisecond, time.Second
+	var err error
 	tb.client, err = mend.NewClient(tb.sim.URL, mend.Secret(mendsim.DefaultUserKey),
 		mend.WithUserEmail(mendsim.DefaultUserEmail), mend.WithRetry(retry))
 	if err != nil {

@@ -1,0 +1,261 @@
+package main
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/mendflow/mendflow/internal/natstest"
+	"github.com/mendflow/mendflow/pkg/events"
+)
+
+var (
+	benchDuration = flag.Duration("ingest.duration", 2*time.Second, "BenchmarkIngest: length of each measurement")
+	benchConns    = flag.Int("ingest.conns", 32, "BenchmarkIngest: concurrent connections")
+	benchRounds   = flag.Int("ingest.rounds", 3, "BenchmarkIngest: peak measurements of each handler, alternated")
+)
+
+// BenchmarkIngest measures durable ingest against a minimal handler that
+// only publishes the body to JetStream and answers 202, in the same run on
+// the same NATS server (file storage): events/s at full load on 32
+// connections, then p50/p99 latency at half of ingest's peak rate. Events
+// are 1 KiB structured CloudEvents (CDEvents repository.created), each with
+// a new id, so each queues one command. The peaks are measured in
+// alternating rounds and the medians compared, because a shared machine's
+// load drifts. It ignores b.N: run it once with
+//
+//	go test -run '^$' -bench '^BenchmarkIngest$' -benchtime 1x ./cmd/ingest/
+func BenchmarkIngest(b *testing.B) {
+	ns := natstest.Start(b)
+	cfg := testConfig(ns.URL())
+	cfg.MaxBodyBytes = 1 << 20
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	svc, err := newService(ctx, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- svc.run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	_, js := ns.Connect()
+	minimal := startMinimal(b, js)
+	body := benchEvent(b)
+	report("event: %d bytes, %d connections, %v per measurement", len(body(0)), *benchConns, *benchDuration)
+
+	stream, err := js.Stream(ctx, events.StreamCommands)
+	if err != nil {
+		b.Fatal(err)
+	}
+	purge := func() {
+		if err := stream.Purge(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var seq atomic.Int64
+	run := func(name, url string, rate float64) loadResult {
+		purge()
+		r := runLoad(b, url, body, &seq, *benchConns, *benchDuration, rate)
+		report("%-28s %6.0f events/s  p50 %6.2f ms  p99 %6.2f ms  CPU %4.0f µs/event  (%d requests, %d failed)",
+			name, r.rate, ms(r.p50), ms(r.p99), float64(r.cpuPerEvent)/1e3, r.requests, r.failed)
+		return r
+	}
+	ingestURL := "http://" + svc.Addr() + "/events"
+	run("warm-up", ingestURL, 0)
+	run("warm-up", minimal, 0)
+
+	var minimalPeaks, ingestPeaks []loadResult
+	for round := range *benchRounds {
+		if round%2 == 0 {
+			minimalPeaks = append(minimalPeaks, run("minimal handler, peak", minimal, 0))
+			ingestPeaks = append(ingestPeaks, run("ingest, peak", ingestURL, 0))
+		} else {
+			ingestPeaks = append(ingestPeaks, run("ingest, peak", ingestURL, 0))
+			minimalPeaks = append(minimalPeaks, run("minimal handler, peak", minimal, 0))
+		}
+	}
+	m, i := median(minimalPeaks), median(ingestPeaks)
+	mh := run("minimal handler, half peak", minimal, i.rate/2)
+	ih := run("ingest, half of its peak", ingestURL, i.rate/2)
+
+	report("medians: minimal %.0f events/s (CPU %.0f µs/event), ingest %.0f events/s (CPU %.0f µs/event, p50 %.2f ms, p99 %.2f ms)",
+		m.rate, float64(m.cpuPerEvent)/1e3, i.rate, float64(i.cpuPerEvent)/1e3, ms(i.p50), ms(i.p99))
+	report("ingest / minimal handler at peak: %.2f (target >= 0.8); ingest p99 at half its peak: %.2f ms (target <= 10 ms)",
+		i.rate/m.rate, ms(ih.p99))
+	b.ReportMetric(m.rate, "minimal-events/s")
+	b.ReportMetric(i.rate, "ingest-events/s")
+	b.ReportMetric(i.rate/m.rate, "ratio")
+	b.ReportMetric(float64(m.cpuPerEvent)/float64(i.cpuPerEvent), "cpu-ratio")
+	b.ReportMetric(ms(i.p50), "ingest-peak-p50-ms")
+	b.ReportMetric(ms(i.p99), "ingest-peak-p99-ms")
+	b.ReportMetric(ms(ih.p50), "ingest-half-p50-ms")
+	b.ReportMetric(ms(ih.p99), "ingest-half-p99-ms")
+	b.ReportMetric(ms(mh.p99), "minimal-half-p99-ms")
+}
+
+// median is the measurement with the median rate.
+func median(rs []loadResult) loadResult {
+	rs = slices.Clone(rs)
+	slices.SortFunc(rs, func(a, b loadResult) int { return cmp.Compare(a.rate, b.rate) })
+	return rs[len(rs)/2]
+}
+
+// report prints a line of the benchmark's report on stdout (a benchmark's
+// log is cut short).
+func report(format string, args ...any) { fmt.Printf(format+"\n", args...) }
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// startMinimal serves the minimal handler.
+func startMinimal(b *testing.B, js jetstream.JetStream) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := &http.Server{Handler: minimalHandler(js)}
+	go srv.Serve(l)
+	b.Cleanup(func() { srv.Close() })
+	return "http://" + l.Addr().String() + "/events"
+}
+
+// minimalHandler is the baseline: read the body, publish it, answer 202.
+func minimalHandler(js publisher) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		data, err := io.ReadAll(r.Body)
+		if err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		if _, err := js.PublishMsg(r.Context(), &nats.Msg{Subject: "mendflow.cmd.minimal", Data: data}); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusAccepted)
+	})
+}
+
+// benchEvent returns a maker of 1 KiB events with distinct ids.
+func benchEvent(b *testing.B) func(n int64) []byte {
+	const id = "00000000-0000-4000-8000-0000000000ID"
+	tmpl := string(readFile(b, "cdevents/repository.created.json"))
+	tmpl = strings.ReplaceAll(tmpl, "5b1e4e5a-3d4c-4f6e-9a1b-2c3d4e5f6a7b", id)
+	tmpl = string(bytes.Join(bytes.Fields([]byte(tmpl)), []byte(" "))) // one line, as senders send it
+	pad := 1024 - len(tmpl)
+	if pad < 0 {
+		b.Fatalf("template is %d bytes", len(tmpl))
+	}
+	tmpl = strings.Replace(tmpl, `"viewUrl": "`, `"viewUrl": "`+strings.Repeat("x", pad), 1)
+	return func(n int64) []byte {
+		return []byte(strings.ReplaceAll(tmpl, "0000000000ID", fmt.Sprintf("%012d", n)))
+	}
+}
+
+type loadResult struct {
+	rate             float64
+	p50, p99         time.Duration
+	requests, failed int
+	// cpuPerEvent is the process's CPU time (load generator, both servers
+	// and NATS are in it) per answered event: unlike the rate, it hardly
+	// moves with what else the machine runs.
+	cpuPerEvent time.Duration
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// runLoad sends events on conns connections for d. With rate 0 each
+// connection sends its next event as soon as the last is answered (peak);
+// otherwise events are due at a fixed rate, and latency counts from when
+// an event was due, so a server falling behind is not flattered.
+func runLoad(b *testing.B, url string, body func(int64) []byte, seq *atomic.Int64, conns int, d time.Duration, rate float64) loadResult {
+	client := &http.Client{Transport: &http.Transport{
+		MaxConnsPerHost: conns, MaxIdleConnsPerHost: conns, DisableCompression: true,
+	}}
+	defer client.CloseIdleConnections()
+
+	stop := time.Now().Add(d)
+	// At a fixed rate, connection c sends the events due at start +
+	// (j*conns+c)*interval, as wrk2 does: no dispatcher in between, and a
+	// late answer delays the next event without hiding that delay.
+	var interval time.Duration
+	if rate > 0 {
+		interval = time.Duration(float64(time.Second) / rate)
+	}
+
+	var (
+		mu        sync.Mutex
+		latencies []time.Duration
+		failed    int
+		wg        sync.WaitGroup
+	)
+	start, cpuStart := time.Now(), cpuTime()
+	for c := range conns {
+		wg.Go(func() {
+			var local []time.Duration
+			var bad int
+			for j := 0; ; j++ {
+				t0 := time.Now()
+				if rate > 0 {
+					t0 = start.Add(time.Duration(j*conns+c) * interval)
+					time.Sleep(time.Until(t0))
+				}
+				if t0.After(stop) {
+					break
+				}
+				req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body(seq.Add(1))))
+				req.Header.Set("Content-Type", mediaStructured)
+				resp, err := client.Do(req)
+				if err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+				if err != nil || resp.StatusCode != http.StatusAccepted {
+					bad++
+					continue
+				}
+				local = append(local, time.Since(t0))
+			}
+			mu.Lock()
+			latencies = append(latencies, local...)
+			failed += bad
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	elapsed, cpu := time.Since(start), cpuTime()-cpuStart
+	if len(latencies) == 0 {
+		b.Fatalf("%s: no request succeeded (%d failed)", url, failed)
+	}
+	slices.Sort(latencies)
+	pct := func(p float64) time.Duration { return latencies[int(p*float64(len(latencies)-1))] }
+	return loadResult{
+		rate:        float64(len(latencies)) / elapsed.Seconds(),
+		p50:         pct(0.50),
+		p99:         pct(0.99),
+		requests:    len(latencies) + failed,
+		failed:      failed,
+		cpuPerEvent: cpu / time.Duration(len(latencies)),
+	}
+}

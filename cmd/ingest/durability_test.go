@@ -1,0 +1,213 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// structured builds a structured-mode CloudEvent carrying a command.
+func structured(id, name, data string) []byte {
+	return fmt.Appendf(nil, `{"specversion":"1.0","id":%q,"source":"/platform/tooling","type":"io.mendflow.command.%s","datacontenttype":"application/json","data":%s}`,
+		id, name, data)
+}
+
+func batchOf(evs ...[]byte) []byte {
+	return []byte("[" + string(joinBytes(evs, ",")) + "]")
+}
+
+func joinBytes(parts [][]byte, sep string) []byte {
+	var out []byte
+	for i, p := range parts {
+		if i > 0 {
+			out = append(out, sep...)
+		}
+		out = append(out, p...)
+	}
+	return out
+}
+
+func statuses(t testing.TB, body []byte) []string {
+	t.Helper()
+	var out []string
+	for _, e := range decodeAnswer(t, body).Events {
+		out = append(out, e.ID+":"+e.Status)
+	}
+	return out
+}
+
+func TestRepeatedDeliveryQueuesNothing(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	body := readFile(t, "github/repository.created.json")
+	header := githubHeaders("repository", "d-1", body)
+
+	status, _, first := h.do(http.MethodPost, "/webhooks/github", header, body)
+	if status != http.StatusAccepted {
+		t.Fatalf("first delivery: %d %s", status, first)
+	}
+	// GitHub's redelivery: same X-GitHub-Delivery, same body.
+	status, _, second := h.do(http.MethodPost, "/webhooks/github", header, body)
+	if status != http.StatusAccepted {
+		t.Fatalf("redelivery: %d %s", status, second)
+	}
+	if diff := cmp.Diff([]string{"d-1:queued"}, statuses(t, first)); diff != "" {
+		t.Errorf("first (-want, +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"d-1:duplicate"}, statuses(t, second)); diff != "" {
+		t.Errorf("redelivery (-want, +got):\n%s", diff)
+	}
+	if n := len(h.msgs()); n != 1 {
+		t.Errorf("%d messages stored, want 1", n)
+	}
+
+	// The same event again in a batch beside a new one: only the new one
+	// is queued.
+	batch := batchOf(structured("c-1", "request.track", `{"requestToken":"r1"}`), structured("c-2", "request.track", `{"requestToken":"r2"}`))
+	if status, _, b := h.do(http.MethodPost, "/events", http.Header{"Content-Type": {mediaBatch}}, batch); status != http.StatusAccepted {
+		t.Fatalf("batch: %d %s", status, b)
+	}
+	again := batchOf(structured("c-2", "request.track", `{"requestToken":"r2"}`), structured("c-3", "request.track", `{"requestToken":"r3"}`))
+	status, _, b := h.do(http.MethodPost, "/events", http.Header{"Content-Type": {mediaBatch}}, again)
+	if status != http.StatusAccepted {
+		t.Fatalf("second batch: %d %s", status, b)
+	}
+	if diff := cmp.Diff([]string{"c-2:duplicate", "c-3:queued"}, statuses(t, b)); diff != "" {
+		t.Errorf("second batch (-want, +got):\n%s", diff)
+	}
+	if n := len(h.msgs()); n != 4 {
+		t.Errorf("%d messages stored, want 4", n)
+	}
+}
+
+func TestJetStreamDownThenBack(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	before := structured("before-outage", "request.track", `{"requestToken":"r0"}`)
+	if status, _, b := h.do(http.MethodPost, "/events", structuredHeader, before); status != http.StatusAccepted {
+		t.Fatalf("before the outage: %d %s", status, b)
+	}
+
+	h.nats.Stop()
+	during := structured("during-outage", "project.delete", `{"projectToken":"p-1"}`)
+	start := time.Now()
+	status, header, body := h.do(http.MethodPost, "/events", structuredHeader, during)
+	if status != http.StatusServiceUnavailable {
+		t.Fatalf("during the outage: status %d, want 503; body %s", status, body)
+	}
+	if elapsed := time.Since(start); elapsed > 3*time.Second {
+		t.Errorf("503 took %v; it should not wait for the publish timeout", elapsed)
+	}
+	if got := header.Get("Retry-After"); got != "3" {
+		t.Errorf("Retry-After = %q, want 3 (INGEST_RETRY_AFTER)", got)
+	}
+	p := decodeProblem(t, header, body)
+	if p.Type != problemTypeBase+"unavailable" || p.Status != http.StatusServiceUnavailable || !strings.Contains(p.Detail, "nothing was acknowledged") {
+		t.Errorf("problem = %+v", p)
+	}
+	if status, _, _ := h.do(http.MethodGet, "/readyz", nil, nil); status != http.StatusServiceUnavailable {
+		t.Errorf("readyz during the outage = %d, want 503", status)
+	}
+
+	h.nats.Restart()
+	waitReady(t, h)
+	status, _, body = h.do(http.MethodPost, "/events", structuredHeader, during)
+	if status != http.StatusAccepted {
+		t.Fatalf("re-sent after the outage: %d %s", status, body)
+	}
+	if diff := cmp.Diff([]string{"during-outage:queued"}, statuses(t, body)); diff != "" {
+		t.Errorf("re-sent (-want, +got):\n%s", diff)
+	}
+	var ids []string
+	for _, m := range h.msgs() {
+		ids = append(ids, m.Header.Get("ce-id"))
+	}
+	if diff := cmp.Diff([]string{"before-outage", "during-outage"}, ids); diff != "" {
+		t.Errorf("stored after the outage (-want, +got):\n%s", diff)
+	}
+}
+
+func waitReady(t *testing.T, h *harness) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		status, _, _ := h.do(http.MethodGet, "/readyz", nil, nil)
+		if status == http.StatusOK {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready 10s after NATS came back (readyz %d)", status)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestStreamGoneGives503(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	if err := h.js.DeleteStream(t.Context(), "MENDFLOW_COMMANDS"); err != nil {
+		t.Fatal(err)
+	}
+	status, header, body := h.do(http.MethodPost, "/events", structuredHeader, structured("x", "request.track", `{"requestToken":"r"}`))
+	if status != http.StatusServiceUnavailable || header.Get("Retry-After") == "" {
+		t.Fatalf("status %d, Retry-After %q; want 503 with Retry-After; body %s", status, header.Get("Retry-After"), body)
+	}
+	if p := decodeProblem(t, header, body); !strings.Contains(p.Detail, "no_responders") {
+		t.Errorf("detail = %q, want it to name the cause", p.Detail)
+	}
+}
+
+func TestBatchPublishesConcurrently(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	const n = 200
+	evs := make([][]byte, n)
+	want := make([]string, n)
+	for i := range evs {
+		id := fmt.Sprintf("b-%03d", i)
+		evs[i] = structured(id, "project.tag.save", fmt.Sprintf(`{"projectToken":"p-%d","tagKey":"k","tagValue":"v"}`, i))
+		want[i] = id + ":queued"
+	}
+	status, _, body := h.do(http.MethodPost, "/events", http.Header{"Content-Type": {mediaBatch}}, batchOf(evs...))
+	if status != http.StatusAccepted {
+		t.Fatalf("status %d: %s", status, body)
+	}
+	if diff := cmp.Diff(want, statuses(t, body)); diff != "" {
+		t.Errorf("answer (-want, +got):\n%s", diff)
+	}
+	if got := len(h.msgs()); got != n {
+		t.Errorf("%d messages stored, want %d", got, n)
+	}
+}
+
+func TestDryRun(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	batch := batchOf(readFile(t, "cdevents/repository.created.json"),
+		[]byte(`{"specversion":"1.0","id":"n-1","source":"/x","type":"com.example.nothing"}`))
+	status, _, body := h.do(http.MethodPost, "/events?dryRun=true", http.Header{"Content-Type": {mediaBatch}}, batch)
+	if status != http.StatusOK {
+		t.Fatalf("status %d, want 200: %s", status, body)
+	}
+	ans := decodeAnswer(t, body)
+	id := wantMsgID("https://gitea.acme.example.com", "5b1e4e5a-3d4c-4f6e-9a1b-2c3d4e5f6a7b", "0")
+	want := answer{DryRun: true, Events: []eventResult{
+		{ID: "5b1e4e5a-3d4c-4f6e-9a1b-2c3d4e5f6a7b", Source: "https://gitea.acme.example.com", Type: "dev.cdevents.repository.created.0.2.0",
+			Status: statusPlanned, Commands: []commandView{{
+				ID: id, Type: "io.mendflow.command.project.create", Subject: "mendflow.cmd.project.create",
+				Data: json.RawMessage(`{"productName":"acme-corp","projectName":"payments-api","createProduct":true}`),
+			}}},
+		{ID: "n-1", Source: "/x", Type: "com.example.nothing", Status: statusIgnored},
+	}}
+	if diff := cmp.Diff(want, ans); diff != "" {
+		t.Errorf("dry run (-want, +got):\n%s", diff)
+	}
+	if n := len(h.msgs()); n != 0 {
+		t.Errorf("a dry run stored %d messages", n)
+	}
+}

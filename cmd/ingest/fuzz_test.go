@@ -1,0 +1,127 @@
+package main
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+)
+
+// Every parser either refuses its input with a 4xx problem or gives
+// events that are valid CloudEvents 1.0. Seeds come from testdata.
+
+var fuzzNow = time.Date(2024, 6, 3, 9, 14, 22, 0, time.UTC)
+
+func checkParsed(t *testing.T, evs []event.Event, p *problem) {
+	t.Helper()
+	if p != nil {
+		if p.Status < 400 || p.Status > 499 || p.Detail == "" {
+			t.Errorf("problem %+v: want a 4xx with a detail", p)
+		}
+		if len(evs) != 0 {
+			t.Errorf("a refusal returned %d events", len(evs))
+		}
+		return
+	}
+	for i, e := range evs {
+		if err := e.Validate(); err != nil {
+			t.Errorf("event %d accepted but invalid: %v", i, err)
+		}
+		if e.SpecVersion() != event.CloudEventsVersionV1 {
+			t.Errorf("event %d accepted with specversion %q", i, e.SpecVersion())
+		}
+	}
+}
+
+func FuzzStructured(f *testing.F) {
+	f.Add(readFile(f, "cdevents/repository.created.json"))
+	f.Add(readFile(f, "cdevents/repository.deleted.json"))
+	f.Add(structured("c-1", "project.create", `{"productName":"a","projectName":"b","tags":{"k":"v"}}`))
+	f.Add([]byte(`{"specversion":"1.0","id":"1","source":"/s","type":"t","datacontenttype":"text/plain","data":"hi","ext1":true}`))
+	f.Add([]byte(`{"specversion":"1.0","id":"1","source":"/s","type":"t","data_base64":"eyJhIjoxfQ=="}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		evs, p := parseStructured(body)
+		checkParsed(t, evs, p)
+		if p == nil && len(evs) != 1 {
+			t.Errorf("structured mode gave %d events", len(evs))
+		}
+	})
+}
+
+func FuzzBatch(f *testing.F) {
+	f.Add(batchOf(readFile(f, "cdevents/repository.created.json"), readFile(f, "cdevents/repository.deleted.json")))
+	f.Add(batchOf(structured("a", "request.track", `{"requestToken":"r"}`), []byte(`{"specversion":"1.0","id":"b","source":"/s","type":"t"}`)))
+	f.Add([]byte(`[]`))
+	f.Add([]byte(`[1, null, {}]`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		evs, p := parseBatch(body)
+		checkParsed(t, evs, p)
+	})
+}
+
+func FuzzBinary(f *testing.F) {
+	f.Add("1.0", "id-1", "/s", "io.mendflow.command.request.track", "application/json", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", []byte(`{"requestToken":"r"}`))
+	f.Add("1.0", "id-2", "https://gitea.acme.example.com", "dev.cdevents.repository.deleted.0.2.0", "application/json", "", readFile(f, "cdevents/repository.deleted.json"))
+	f.Add("0.3", "x", "y", "z", "text/plain", "", []byte("hello"))
+	f.Fuzz(func(t *testing.T, specversion, id, source, typ, contentType, traceparent string, body []byte) {
+		h := http.Header{}
+		for k, v := range map[string]string{"Ce-Specversion": specversion, "Ce-Id": id, "Ce-Source": source,
+			"Ce-Type": typ, "Content-Type": contentType, "Ce-Traceparent": traceparent} {
+			if v != "" {
+				h.Set(k, v)
+			}
+		}
+		evs, p := parseBinary(h, body)
+		checkParsed(t, evs, p)
+	})
+}
+
+// FuzzGitHub signs whatever the fuzzer makes, so that the parser behind
+// the signature check is reached.
+func FuzzGitHub(f *testing.F) {
+	for _, name := range []string{"repository.created", "repository.transferred", "deployment_status.created", "ping"} {
+		f.Add("repository", "application/json", readFile(f, "github/"+name+".json"))
+	}
+	f.Add("push", "application/x-www-form-urlencoded", []byte(`payload=%7B%22action%22%3A%22x%22%7D`))
+	secret := []byte(testGitHubSecret)
+	f.Fuzz(func(t *testing.T, name, contentType string, body []byte) {
+		mac := hmac.New(sha256.New, secret)
+		mac.Write(body)
+		h := http.Header{
+			"Content-Type": {contentType}, "X-Github-Event": {name}, "X-Github-Delivery": {"d-1"},
+			"X-Hub-Signature-256": {"sha256=" + hex.EncodeToString(mac.Sum(nil))},
+		}
+		e, p := githubEvent(h, body, secret, fuzzNow)
+		if p != nil {
+			checkParsed(t, nil, p)
+			return
+		}
+		checkParsed(t, []event.Event{e}, nil)
+		// A wrong signature over the same body is refused before parsing.
+		h.Set("X-Hub-Signature-256", "sha256=00")
+		if _, p := githubEvent(h, body, secret, fuzzNow); p == nil || p.Status != http.StatusUnauthorized {
+			t.Errorf("wrong signature: %+v, want 401", p)
+		}
+	})
+}
+
+func FuzzGitLab(f *testing.F) {
+	for _, name := range []string{"project_create", "project_destroy", "project_transfer", "project_rename"} {
+		f.Add("https://gitlab.acme.example.com", readFile(f, "gitlab/"+name+".json"))
+	}
+	f.Add("", []byte(`{"object_kind":"push","project":{"web_url":"https://gitlab.example.com/a/b"}}`))
+	f.Fuzz(func(t *testing.T, instance string, body []byte) {
+		h := http.Header{"Content-Type": {"application/json"}, "X-Gitlab-Token": {testGitLabToken},
+			"X-Gitlab-Event-Uuid": {"u-1"}, "X-Gitlab-Instance": {instance}}
+		e, p := gitlabEvent(h, body, testGitLabToken, fuzzNow)
+		if p != nil {
+			checkParsed(t, nil, p)
+			return
+		}
+		checkParsed(t, []event.Event{e}, nil)
+	})
+}

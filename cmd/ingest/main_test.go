@@ -1,0 +1,272 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/sethvargo/go-envconfig"
+
+	"github.com/mendflow/mendflow/internal/natstest"
+	"github.com/mendflow/mendflow/pkg/config"
+	"github.com/mendflow/mendflow/pkg/events"
+)
+
+func TestConfig(t *testing.T) {
+	t.Parallel()
+	defaults := Config{
+		NATSURL:         "nats://127.0.0.1:4222",
+		Addr:            ":8080",
+		MendOrgToken:    "org",
+		MaxBodyBytes:    1 << 20,
+		PublishTimeout:  5 * time.Second,
+		RetryAfter:      5 * time.Second,
+		ShutdownTimeout: 25 * time.Second,
+		WebhookRate:     "*",
+		Streams: events.StreamConfig{
+			Replicas: 1, DedupWindow: 24 * time.Hour,
+			EventsMaxAge: 168 * time.Hour, EventsMaxBytes: 1 << 30,
+			DLQMaxAge: 720 * time.Hour, DLQMaxBytes: -1,
+		},
+	}
+	cases := []struct {
+		name    string
+		env     map[string]string
+		want    func(*Config)
+		wantErr string
+	}{
+		{name: "defaults", env: map[string]string{"MEND_ORG_TOKEN": "org"}, want: func(*Config) {}},
+		{
+			name: "everything set",
+			env: map[string]string{
+				"MEND_ORG_TOKEN": "org", "NATS_URL": "nats://a:4222,nats://b:4222", "INGEST_ADDR": "127.0.0.1:9000",
+				"INGEST_AUTH_TOKEN": "t", "GITHUB_WEBHOOK_SECRET": "g", "GITLAB_WEBHOOK_TOKEN": "l", "RULES_FILE": "/etc/rules.yaml",
+				"INGEST_MAX_BODY_BYTES": "2048", "INGEST_PUBLISH_TIMEOUT": "1s", "INGEST_RETRY_AFTER": "30s",
+				"INGEST_SHUTDOWN_TIMEOUT": "10s", "INGEST_WEBHOOK_ORIGINS": "https://a.example,https://b.example",
+				"INGEST_WEBHOOK_RATE": "120", "STREAM_REPLICAS": "3", "STREAM_DEDUP_WINDOW": "72h",
+				"STREAM_EVENTS_MAX_AGE": "24h", "STREAM_EVENTS_MAX_BYTES": "-1", "STREAM_DLQ_MAX_AGE": "0s", "STREAM_DLQ_MAX_BYTES": "1000",
+			},
+			want: func(c *Config) {
+				c.NATSURL, c.Addr = "nats://a:4222,nats://b:4222", "127.0.0.1:9000"
+				c.AuthToken, c.GitHubSecret, c.GitLabToken, c.RulesFile = "t", "g", "l", "/etc/rules.yaml"
+				c.MaxBodyBytes, c.PublishTimeout, c.RetryAfter, c.ShutdownTimeout = 2048, time.Second, 30*time.Second, 10*time.Second
+				c.WebhookOrigins, c.WebhookRate = []string{"https://a.example", "https://b.example"}, "120"
+				c.Streams = events.StreamConfig{Replicas: 3, DedupWindow: 72 * time.Hour, EventsMaxAge: 24 * time.Hour,
+					EventsMaxBytes: -1, DLQMaxAge: 0, DLQMaxBytes: 1000}
+			},
+		},
+		{name: "no org token", env: map[string]string{}, wantErr: "MEND_ORG_TOKEN: missing required value"},
+		{name: "empty org token", env: map[string]string{"MEND_ORG_TOKEN": ""}, wantErr: "MEND_ORG_TOKEN: missing required value"},
+		{name: "body limit not a number", env: map[string]string{"MEND_ORG_TOKEN": "o", "INGEST_MAX_BODY_BYTES": "1MiB"}, wantErr: "INGEST_MAX_BODY_BYTES: "},
+		{name: "body limit zero", env: map[string]string{"MEND_ORG_TOKEN": "o", "INGEST_MAX_BODY_BYTES": "0"}, wantErr: "INGEST_MAX_BODY_BYTES: must be positive"},
+		{name: "timeout not a duration", env: map[string]string{"MEND_ORG_TOKEN": "o", "INGEST_PUBLISH_TIMEOUT": "5"}, wantErr: "INGEST_PUBLISH_TIMEOUT: "},
+		{name: "retry after too short", env: map[string]string{"MEND_ORG_TOKEN": "o", "INGEST_RETRY_AFTER": "100ms"}, wantErr: "INGEST_RETRY_AFTER: must be at least 1s"},
+		{name: "bad rate", env: map[string]string{"MEND_ORG_TOKEN": "o", "INGEST_WEBHOOK_RATE": "fast"}, wantErr: "INGEST_WEBHOOK_RATE: "},
+		{name: "replicas not a number", env: map[string]string{"MEND_ORG_TOKEN": "o", "STREAM_REPLICAS": "three"}, wantErr: "STREAM_REPLICAS: "},
+		{name: "replicas out of range", env: map[string]string{"MEND_ORG_TOKEN": "o", "STREAM_REPLICAS": "0"}, wantErr: "STREAM_REPLICAS: must be 1 to 5"},
+		{name: "dedup window", env: map[string]string{"MEND_ORG_TOKEN": "o", "STREAM_DEDUP_WINDOW": "0s"}, wantErr: "STREAM_DEDUP_WINDOW: must be positive"},
+		{name: "empty NATS URL", env: map[string]string{"MEND_ORG_TOKEN": "o", "NATS_URL": ""}, wantErr: "NATS_URL: "},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var got Config
+			err := config.Load(t.Context(), envconfig.MapLookuper(tc.env), &got)
+			if tc.wantErr != "" {
+				if err == nil || !strings.HasPrefix(err.Error(), tc.wantErr) || strings.Contains(err.Error(), "\n") {
+					t.Fatalf("LoadConfig error = %v, want one line starting with %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("LoadConfig: %v", err)
+			}
+			want := defaults
+			tc.want(&want)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("config (-want, +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
+func TestRealMainRefusesToStart(t *testing.T) {
+	t.Parallel()
+	ns := natstest.Start(t)
+	bad := filepath.Join(t.TempDir(), "rules.yaml")
+	if err := os.WriteFile(bad, []byte("rules:\n  - name: typo\n    match: {type: x}\n    commands: [{name: project.creat}]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name    string
+		env     map[string]string
+		wantErr string
+	}{
+		{name: "bad config", env: map[string]string{"NATS_URL": ns.URL()}, wantErr: "MEND_ORG_TOKEN: missing required value"},
+		{
+			name:    "bad rules file",
+			env:     map[string]string{"NATS_URL": ns.URL(), "MEND_ORG_TOKEN": "o", "RULES_FILE": bad},
+			wantErr: `RULES_FILE: rules file ` + bad + `: rules[0] (typo): commands[0]: unknown command "project.creat"`,
+		},
+		{
+			name:    "NATS unreachable",
+			env:     map[string]string{"NATS_URL": "nats://user:hunter2@" + freeAddr(t), "MEND_ORG_TOKEN": "o"},
+			wantErr: "connect to NATS at nats://redacted@",
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			err := realMain(t.Context(), envconfig.MapLookuper(tc.env), slog.New(slog.DiscardHandler))
+			if err == nil || !strings.HasPrefix(err.Error(), tc.wantErr) {
+				t.Fatalf("realMain = %v, want an error starting with %q", err, tc.wantErr)
+			}
+			if strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("the error holds a password: %v", err)
+			}
+		})
+	}
+}
+
+// TestRealMainServesAndShutsDownGracefully starts ingest as main does, sends
+// a request whose body is still arriving when shutdown begins, and expects
+// that request to be answered and stored, and realMain to return nil.
+func TestRealMainServesAndShutsDownGracefully(t *testing.T) {
+	t.Parallel()
+	ns := natstest.Start(t)
+	rules := filepath.Join(t.TempDir(), "rules.yaml")
+	if err := os.WriteFile(rules, []byte("rules:\n  - match: {type: com.example.hello}\n    commands: [{name: product.create, data: {productName: '{{ name }}'}}]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- realMain(ctx, envconfig.MapLookuper(map[string]string{
+			"NATS_URL": ns.URL(), "INGEST_ADDR": addr, "MEND_ORG_TOKEN": "o", "RULES_FILE": rules,
+		}), slog.New(slog.DiscardHandler))
+	}()
+	client := &http.Client{Timeout: 20 * time.Second}
+	base := "http://" + addr
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := client.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if resp, err := client.Get(base + "/healthz"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("healthz: %v %v", resp, err)
+	}
+
+	body, write := io.Pipe()
+	req, err := http.NewRequest(http.MethodPost, base+"/events", body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", mediaStructured)
+	answered := make(chan *http.Response, 1)
+	go func() {
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Errorf("in-flight request: %v", err)
+		}
+		answered <- resp
+	}()
+	if _, err := io.WriteString(write, `{"specversion":"1.0","id":"inflight-1","source":"/s",`); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // the request is being read
+	stop()                             // SIGTERM
+	time.Sleep(100 * time.Millisecond)
+	if _, err := io.WriteString(write, `"type":"com.example.hello","data":{"name":"acme"}}`); err != nil {
+		t.Fatal(err)
+	}
+	write.Close()
+	resp := <-answered
+	if resp == nil || resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("in-flight request answered %v, want 202", resp)
+	}
+	resp.Body.Close()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("realMain = %v, want nil after a graceful shutdown", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("realMain did not return")
+	}
+	if _, err := client.Get(base + "/healthz"); err == nil {
+		t.Error("still serving after shutdown")
+	}
+
+	_, js := ns.Connect()
+	s, err := js.Stream(t.Context(), events.StreamCommands)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := s.GetLastMsgForSubject(t.Context(), "mendflow.cmd.product.create")
+	if err != nil {
+		t.Fatalf("the in-flight request's command is not stored: %v", err)
+	}
+	if got := m.Header.Get("ce-correlationid"); got != "inflight-1" {
+		t.Errorf("stored command correlationid = %q", got)
+	}
+}
+
+func TestDedupWindowAppliedToExistingStream(t *testing.T) {
+	t.Parallel()
+	ns := natstest.Start(t)
+	_, js := ns.Connect()
+	cfg := testConfig(ns.URL())
+	// Another service created the stream with its own default.
+	old := cfg.Streams
+	old.DedupWindow = 2 * time.Minute
+	if err := events.EnsureStreams(t.Context(), js, old); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.Publish(t.Context(), "mendflow.cmd.request.track", []byte("{}")); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Streams.DedupWindow = 72 * time.Hour
+	if err := prepareStreams(t.Context(), js, cfg.Streams, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
+	s, err := js.Stream(t.Context(), events.StreamCommands)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Info(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Config.Duplicates != 72*time.Hour || info.State.Msgs != 1 {
+		t.Errorf("after prepareStreams: window %v, %d messages; want 72h and the message kept", info.Config.Duplicates, info.State.Msgs)
+	}
+}

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// metrics are ingest's Prometheus metrics, on a registry of its own.
+type metrics struct {
+	registry        *prometheus.Registry
+	events          *prometheus.CounterVec
+	publishFailures *prometheus.CounterVec
+	duplicates      prometheus.Counter
+	duration        *prometheus.HistogramVec
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		registry: prometheus.NewRegistry(),
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mendflow_ingest_events_total",
+			Help: "Events received, by type and outcome (queued, duplicate, ignored, planned, invalid, unavailable). " +
+				"The type is \"other\" for events no rule routed, to bound the label's values.",
+		}, []string{"type", "outcome"}),
+		publishFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mendflow_ingest_publish_failures_total",
+			Help: "Requests answered 503 or 413 because JetStream did not acknowledge their commands, by reason.",
+		}, []string{"reason"}),
+		duplicates: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "mendflow_ingest_duplicate_commands_total",
+			Help: "Commands JetStream already had (same Nats-Msg-Id within the duplicate window).",
+		}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "mendflow_ingest_request_duration_seconds",
+			Help:    "HTTP request latency, by path and status code.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"path", "code"}),
+	}
+	m.registry.MustRegister(m.events, m.publishFailures, m.duplicates, m.duration,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// event counts one event; the type label is kept only for routed events.
+func (m *metrics) event(typ, outcome string) {
+	if outcome == statusIgnored {
+		typ = "other"
+	}
+	m.events.WithLabelValues(typ, outcome).Inc()
+}
+
+func (m *metrics) invalid(n int) {
+	m.events.WithLabelValues("other", "invalid").Add(float64(n))
+}
+
+func (m *metrics) eventsUnavailable(n int) {
+	m.events.WithLabelValues("other", "unavailable").Add(float64(n))
+}
+
+// knownPaths bound the path label to ingest's own endpoints.
+var knownPaths = map[string]bool{
+	"/events": true, "/webhooks/github": true, "/webhooks/gitlab": true,
+	"/healthz": true, "/readyz": true, "/metrics": true,
+}
+
+func (m *metrics) instrument(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		path := r.URL.Path
+		if !knownPaths[path] {
+			path = "other"
+		}
+		m.duration.WithLabelValues(path, strconv.Itoa(rec.status)).Observe(time.Since(start).Seconds())
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(status int) {
+	r.status = status
+	r.ResponseWriter.WriteHeader(status)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }

@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/cloudevents/sdk-go/v2/types"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/mendflow/mendflow/pkg/events"
+)
+
+// commandSource is the source of the commands ingest makes from events.
+const commandSource = "urn:mendflow:ingest"
+
+var commandSourceRef = *types.ParseURIRef(commandSource)
+
+// publisher is what ingest needs of a jetstream.JetStream.
+type publisher interface {
+	PublishMsg(ctx context.Context, msg *nats.Msg, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error)
+}
+
+// command is one command of a request on its way to JetStream.
+type command struct {
+	msgID string
+	msg   *nats.Msg
+	view  commandView
+}
+
+// commandView is a command as the answer shows it.
+type commandView struct {
+	ID        string          `json:"id"`
+	Type      string          `json:"type"`
+	Subject   string          `json:"subject"`
+	Data      json.RawMessage `json:"data"`
+	Duplicate bool            `json:"duplicate,omitempty"`
+}
+
+// msgID is the Nats-Msg-Id of the index-th command of the event with this
+// source and id: the first 128 bits of SHA-256(source NUL id NUL index), in
+// hex. The same delivery yields the same ids, so JetStream drops a repeated
+// one within the stream's duplicate window; NUL cannot occur in either
+// attribute, so no two (source, id) pairs share an input.
+func msgID(source, id string, index int) string {
+	h := sha256.New()
+	h.Write([]byte(source))
+	h.Write([]byte{0})
+	h.Write([]byte(id))
+	h.Write([]byte{0})
+	h.Write(strconv.AppendInt(nil, int64(index), 10))
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// buildCommands turns the commands routed from in into messages. A command
+// posted directly (its type is the command's) is queued as is, keeping its
+// id; any other becomes a new event whose id is its Nats-Msg-Id, carrying
+// the extensions that tie it to in.
+func buildCommands(in event.Event, cmds []events.Command, now time.Time) ([]command, error) {
+	out := make([]command, 0, len(cmds))
+	for i, c := range cmds {
+		id := msgID(in.Source(), in.ID(), i)
+		var e event.Event
+		if in.Type() == events.CommandType(c.Name) {
+			e = in.Clone()
+			if events.Extension(e, events.ExtCorrelationID) == "" {
+				e.SetExtension(events.ExtCorrelationID, e.ID())
+			}
+		} else {
+			data, err := json.Marshal(c.Data)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", c.Name, err)
+			}
+			// The context is filled in directly: the setters would parse the
+			// constant source again for every command.
+			contentType := event.ApplicationJSON
+			e = event.Event{Context: &event.EventContextV1{
+				ID:              id,
+				Source:          commandSourceRef,
+				Type:            events.CommandType(c.Name),
+				Time:            &types.Timestamp{Time: now},
+				DataContentType: &contentType,
+			}, DataEncoded: data}
+			events.Propagate(&e, in)
+		}
+		subject := events.CommandSubject(c.Name)
+		msg, err := events.ToMsg(subject, e)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, command{msgID: id, msg: msg, view: commandView{
+			ID: e.ID(), Type: e.Type(), Subject: subject, Data: e.Data(),
+		}})
+	}
+	return out, nil
+}
+
+// maxConcurrentPublishes bounds the goroutines one request publishes with.
+const maxConcurrentPublishes = 64
+
+// publishAll publishes the commands concurrently and waits for JetStream to
+// acknowledge each, marking those it already had. The first failure cancels
+// the rest and is returned: the request is then not acknowledged, and a
+// retry finds the commands already stored to be duplicates.
+func publishAll(ctx context.Context, js publisher, cmds []*command) error {
+	if len(cmds) == 1 { // the common case: no goroutine
+		return publishOne(ctx, js, cmds[0])
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	sem := make(chan struct{}, maxConcurrentPublishes)
+	var wg sync.WaitGroup
+	for _, c := range cmds {
+		if ctx.Err() != nil {
+			break
+		}
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := publishOne(ctx, js, c); err != nil {
+				cancel(err)
+			}
+		})
+	}
+	wg.Wait()
+	return context.Cause(ctx)
+}
+
+func publishOne(ctx context.Context, js publisher, c *command) error {
+	ack, err := js.PublishMsg(ctx, c.msg, jetstream.WithMsgID(c.msgID))
+	if err != nil {
+		return fmt.Errorf("publish %s: %w", c.msg.Subject, err)
+	}
+	c.view.Duplicate = ack.Duplicate
+	return nil
+}
+
+// tooLarge reports whether a publish failed because the message is larger
+// than NATS or the stream accepts: retrying cannot help.
+func tooLarge(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.Is(err, nats.ErrMaxPayload) ||
+		(errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamMessageExceedsMaximum)
+}
+
+// failureReason is the metrics label of a publish failure.
+func failureReason(err error) string {
+	var apiErr *jetstream.APIError
+	switch {
+	case errors.Is(err, jetstream.ErrNoStreamResponse), errors.Is(err, nats.ErrNoResponders):
+		return "no_responders"
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout):
+		return "timeout"
+	case errors.Is(err, nats.ErrConnectionClosed), errors.Is(err, nats.ErrConnectionReconnecting),
+		errors.Is(err, nats.ErrDisconnected), errors.Is(err, nats.ErrReconnectBufExceeded), errors.Is(err, nats.ErrConnectionDraining):
+		return "disconnected"
+	case tooLarge(err):
+		return "too_large"
+	case errors.As(err, &apiErr):
+		return "jetstream"
+	default:
+		return "other"
+	}
+}

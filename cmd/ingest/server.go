@@ -1,0 +1,359 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/mendflow/mendflow/pkg/events"
+	"github.com/mendflow/mendflow/pkg/events/routing"
+)
+
+// server is the HTTP face of ingest. Its handlers share one path for every
+// source of events: parse, route, build the commands, publish, answer.
+type server struct {
+	cfg     *Config
+	router  *routing.Router
+	js      publisher
+	ready   func(context.Context) error
+	metrics *metrics
+	logger  *slog.Logger
+	now     func() time.Time
+}
+
+// handler routes the requests. Methods are dispatched here rather than by
+// ServeMux patterns so that a wrong method, too, gets a problem+json answer.
+func (s *server) handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/events", s.methods(map[string]http.HandlerFunc{
+		http.MethodPost:    s.postEvents,
+		http.MethodOptions: s.handshake,
+	}))
+	mux.Handle("/webhooks/github", s.methods(map[string]http.HandlerFunc{http.MethodPost: s.github}))
+	mux.Handle("/webhooks/gitlab", s.methods(map[string]http.HandlerFunc{http.MethodPost: s.gitlab}))
+	mux.Handle("/healthz", s.methods(map[string]http.HandlerFunc{http.MethodGet: func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = io.WriteString(w, "ok\n")
+	}}))
+	mux.Handle("/readyz", s.methods(map[string]http.HandlerFunc{http.MethodGet: s.readyz}))
+	mux.Handle("/metrics", s.methods(map[string]http.HandlerFunc{
+		http.MethodGet: promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}).ServeHTTP,
+	}))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		errNotFound(fmt.Sprintf("no endpoint %s", r.URL.Path)).write(w)
+	})
+	return s.metrics.instrument(mux)
+}
+
+func (s *server) methods(handlers map[string]http.HandlerFunc) http.Handler {
+	allow := strings.Join(slices.Sorted(maps.Keys(handlers)), ", ")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, ok := handlers[r.Method]
+		if !ok {
+			p := newProblem(http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed",
+				fmt.Sprintf("%s %s: allowed: %s", r.Method, r.URL.Path, allow))
+			p.header = http.Header{"Allow": {allow}}
+			p.write(w)
+			return
+		}
+		h(w, r)
+	})
+}
+
+func (s *server) postEvents(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.AuthToken != "" {
+		if p := checkBearer(r.Header.Get("Authorization"), s.cfg.AuthToken); p != nil {
+			p.write(w)
+			return
+		}
+	}
+	mode, p := modeOf(r.Header)
+	if p != nil {
+		p.write(w)
+		return
+	}
+	body, p := readBody(w, r, s.cfg.MaxBodyBytes)
+	if p != nil {
+		p.write(w)
+		return
+	}
+	evs, p := parseEvents(mode, r.Header, body)
+	if p != nil {
+		s.metrics.invalid(1)
+		p.write(w)
+		return
+	}
+	s.accept(w, r, evs, http.StatusAccepted)
+}
+
+// checkBearer compares the bearer token in constant time; hashing first
+// keeps the comparison from leaking the token's length too.
+func checkBearer(authorization, token string) *problem {
+	challenge := http.Header{"Www-Authenticate": {`Bearer realm="mendflow-ingest"`}}
+	scheme, given, ok := strings.Cut(authorization, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return errUnauthorized("Authorization: Bearer <token> is required", challenge)
+	}
+	if !equalSecret(strings.TrimSpace(given), token) {
+		return errUnauthorized("the bearer token is wrong", challenge)
+	}
+	return nil
+}
+
+func equalSecret(given, want string) bool {
+	g, w := sha256.Sum256([]byte(given)), sha256.Sum256([]byte(want))
+	return subtle.ConstantTimeCompare(g[:], w[:]) == 1
+}
+
+// readBody reads the body up to limit bytes: 413 beyond.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, *problem) {
+	tooLarge := func() *problem {
+		return newProblem(http.StatusRequestEntityTooLarge, "body-too-large", "Body too large",
+			fmt.Sprintf("the body is over the limit of %d bytes (INGEST_MAX_BODY_BYTES)", limit))
+	}
+	if r.ContentLength > limit {
+		return nil, tooLarge()
+	}
+	size := r.ContentLength
+	if size < 0 {
+		size = 0
+	}
+	// Room for the whole body and the read that sees EOF: no regrowth.
+	buf := bytes.NewBuffer(make([]byte, 0, size+bytes.MinRead))
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
+	var maxErr *http.MaxBytesError
+	switch {
+	case errors.As(err, &maxErr):
+		return nil, tooLarge()
+	case err != nil:
+		return nil, errMalformed(fmt.Sprintf("reading the body: %v", err))
+	}
+	return buf.Bytes(), nil
+}
+
+// Statuses of an event in an answer.
+const (
+	statusQueued    = "queued"
+	statusDuplicate = "duplicate"
+	statusIgnored   = "ignored"
+	statusPlanned   = "planned" // dry run: what would be queued
+)
+
+// answer is the body of a 202 (and of a dry run's 200).
+type answer struct {
+	DryRun bool          `json:"dryRun,omitempty"`
+	Events []eventResult `json:"events"`
+}
+
+type eventResult struct {
+	ID       string        `json:"id"`
+	Source   string        `json:"source"`
+	Type     string        `json:"type"`
+	Status   string        `json:"status"`
+	Commands []commandView `json:"commands,omitempty"`
+}
+
+// accept routes the events of one request, queues their commands and
+// answers: okStatus once JetStream acknowledged every command, 400 when any
+// event cannot be routed (nothing is queued), 503 when JetStream cannot take
+// the commands.
+func (s *server) accept(w http.ResponseWriter, r *http.Request, evs []event.Event, okStatus int) {
+	dryRun, err := parseDryRun(r)
+	if err != nil {
+		errMalformed(err.Error()).write(w)
+		return
+	}
+	now := s.now()
+	plans := make([][]command, len(evs))
+	var errs []eventError
+	var causes []error
+	for i, e := range evs {
+		cmds, err := s.router.Route(e)
+		if err == nil {
+			plans[i], err = buildCommands(e, cmds, now)
+		}
+		if err != nil {
+			errs = append(errs, eventError{Index: i, ID: e.ID(), Detail: err.Error()})
+			causes = append(causes, err)
+		}
+	}
+	if errs != nil {
+		s.metrics.invalid(len(evs))
+		p := invalidEvents(errs)
+		if slug, title := commandProblem(causes); slug != "" {
+			p.Type, p.Title = problemTypeBase+slug, title
+		}
+		p.write(w)
+		return
+	}
+
+	if !dryRun {
+		var all []*command
+		for _, plan := range plans {
+			for j := range plan {
+				all = append(all, &plan[j])
+			}
+		}
+		if len(all) > 0 {
+			ctx, cancel := context.WithTimeout(r.Context(), s.cfg.PublishTimeout)
+			err := publishAll(ctx, s.js, all)
+			cancel()
+			if err != nil {
+				s.publishFailed(w, err, len(evs))
+				return
+			}
+		}
+	}
+
+	ans := answer{DryRun: dryRun, Events: make([]eventResult, len(evs))}
+	for i, e := range evs {
+		res := eventResult{ID: e.ID(), Source: e.Source(), Type: e.Type()}
+		switch dup := allDuplicates(plans[i]); {
+		case len(plans[i]) == 0:
+			res.Status = statusIgnored
+		case dryRun:
+			res.Status = statusPlanned
+		case dup:
+			res.Status = statusDuplicate
+			s.metrics.duplicates.Add(float64(len(plans[i])))
+		default:
+			res.Status = statusQueued
+			for _, c := range plans[i] {
+				if c.view.Duplicate {
+					s.metrics.duplicates.Inc()
+				}
+			}
+		}
+		if res.Status == statusQueued || res.Status == statusPlanned {
+			res.Commands = make([]commandView, len(plans[i]))
+			for j, c := range plans[i] {
+				res.Commands[j] = c.view
+			}
+		}
+		s.metrics.event(e.Type(), res.Status)
+		ans.Events[i] = res
+	}
+	if dryRun {
+		okStatus = http.StatusOK
+	}
+	writeJSON(w, okStatus, ans)
+}
+
+func allDuplicates(cmds []command) bool {
+	for _, c := range cmds {
+		if !c.view.Duplicate {
+			return false
+		}
+	}
+	return len(cmds) > 0
+}
+
+func parseDryRun(r *http.Request) (bool, error) {
+	if r.URL.RawQuery == "" {
+		return false, nil
+	}
+	v := r.URL.Query().Get("dryRun")
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("dryRun must be true or false, not %q", v)
+	}
+	return b, nil
+}
+
+// commandProblem names the problem when every event at fault is a command
+// (posted directly or built by a rule) that is unknown, or that fails its
+// schema; other routing failures stay invalid-event.
+func commandProblem(causes []error) (slug, title string) {
+	var unknown, invalid int
+	for _, err := range causes {
+		var verr *events.ValidationError
+		switch {
+		case errors.Is(err, events.ErrUnknownCommand):
+			unknown++
+		case errors.As(err, &verr):
+			invalid++
+		}
+	}
+	switch len(causes) {
+	case unknown:
+		return "unknown-command", "Unknown command"
+	case invalid:
+		return "invalid-command", "Command data fails its schema"
+	default:
+		return "", ""
+	}
+}
+
+func (s *server) publishFailed(w http.ResponseWriter, err error, n int) {
+	reason := failureReason(err)
+	s.metrics.publishFailures.WithLabelValues(reason).Inc()
+	s.metrics.eventsUnavailable(n)
+	if tooLarge(err) {
+		newProblem(http.StatusRequestEntityTooLarge, "body-too-large", "Event too large for JetStream",
+			"a command is larger than NATS or the stream accepts").write(w)
+		return
+	}
+	s.logger.Warn("publish failed; answering 503", "reason", reason, "error", err)
+	errUnavailable(fmt.Sprintf("JetStream did not acknowledge the commands (%s); nothing was acknowledged to you: send again after Retry-After", reason),
+		s.cfg.RetryAfter).write(w)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		newProblem(http.StatusInternalServerError, "internal", "Internal error", "encoding the answer failed").write(w)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+// handshake answers the CloudEvents webhook abuse-protection handshake. It
+// answers synchronously and never calls WebHook-Request-Callback: a request
+// must not make ingest call a URL it names.
+func (s *server) handshake(w http.ResponseWriter, r *http.Request) {
+	origin := r.Header.Get("WebHook-Request-Origin")
+	if origin == "" {
+		errMalformed("WebHook-Request-Origin is required for the abuse-protection handshake").write(w)
+		return
+	}
+	if len(s.cfg.WebhookOrigins) > 0 && !slices.Contains(s.cfg.WebhookOrigins, origin) {
+		newProblem(http.StatusForbidden, "origin-not-allowed", "Origin not allowed",
+			fmt.Sprintf("origin %q is not in INGEST_WEBHOOK_ORIGINS", origin)).write(w)
+		return
+	}
+	w.Header().Set("Allow", "OPTIONS, POST")
+	w.Header().Set("WebHook-Allowed-Origin", origin)
+	w.Header().Set("WebHook-Allowed-Rate", s.cfg.WebhookRate)
+	w.WriteHeader(http.StatusOK)
+}
+
+func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.ready(ctx); err != nil {
+		newProblem(http.StatusServiceUnavailable, "not-ready", "Not ready", err.Error()).write(w)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = io.WriteString(w, "ready\n")
+}

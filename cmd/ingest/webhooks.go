@@ -1,0 +1,206 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"mime"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/google/go-github/v75/github"
+
+	"github.com/mendflow/mendflow/pkg/events"
+)
+
+// hookNameRE bounds what a webhook header or field may put into a type.
+var hookNameRE = regexp.MustCompile(`^[a-z0-9_]{1,64}$`)
+
+func (s *server) github(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.GitHubSecret == "" {
+		errNotFound("the GitHub webhook is disabled (GITHUB_WEBHOOK_SECRET is empty)").write(w)
+		return
+	}
+	body, p := readBody(w, r, s.cfg.MaxBodyBytes)
+	if p != nil {
+		p.write(w)
+		return
+	}
+	e, p := githubEvent(r.Header, body, []byte(s.cfg.GitHubSecret), s.now())
+	if p != nil {
+		s.metrics.invalid(1)
+		p.write(w)
+		return
+	}
+	if e.Type() == events.TypeGitHubPing {
+		// The hook's setup handshake: answered, never routed.
+		s.metrics.event(e.Type(), statusIgnored)
+		writeJSON(w, http.StatusOK, answer{Events: []eventResult{{ID: e.ID(), Source: e.Source(), Type: e.Type(), Status: statusIgnored}}})
+		return
+	}
+	s.accept(w, r, []event.Event{e}, http.StatusAccepted)
+}
+
+// githubEvent verifies a GitHub delivery and makes a CloudEvent of it. The
+// signature is checked over the raw body before anything of it is parsed.
+func githubEvent(h http.Header, body, secret []byte, now time.Time) (event.Event, *problem) {
+	sig := h.Get("X-Hub-Signature-256")
+	switch {
+	case sig == "":
+		return event.Event{}, errUnauthorized("X-Hub-Signature-256 is missing", nil)
+	case !strings.HasPrefix(sig, "sha256="):
+		return event.Event{}, errUnauthorized("X-Hub-Signature-256 must be sha256=<hex HMAC>", nil)
+	}
+	if github.ValidateSignature(sig, body, secret) != nil {
+		return event.Event{}, errUnauthorized("X-Hub-Signature-256 does not match the body", nil)
+	}
+
+	name, delivery := h.Get("X-GitHub-Event"), h.Get("X-GitHub-Delivery")
+	switch {
+	case !hookNameRE.MatchString(name):
+		return event.Event{}, errMalformed("X-GitHub-Event is missing or not an event name")
+	case delivery == "":
+		return event.Event{}, errMalformed("X-GitHub-Delivery is missing")
+	}
+	payload := body
+	mt, _, _ := mime.ParseMediaType(h.Get("Content-Type"))
+	switch mt {
+	case "application/json":
+	case "application/x-www-form-urlencoded":
+		form, err := url.ParseQuery(string(body))
+		if err != nil || form.Get("payload") == "" {
+			return event.Event{}, errMalformed("a form-encoded delivery carries its JSON in the payload field")
+		}
+		payload = []byte(form.Get("payload"))
+	default:
+		return event.Event{}, errUnsupportedMediaType(fmt.Sprintf("Content-Type %q: a GitHub webhook sends application/json or application/x-www-form-urlencoded", h.Get("Content-Type")))
+	}
+
+	var fields struct {
+		Action     string `json:"action"`
+		Repository *struct {
+			HTMLURL string `json:"html_url"`
+		} `json:"repository"`
+		Organization *struct {
+			Login string `json:"login"`
+		} `json:"organization"`
+	}
+	if p := checkJSON(payload, '{', "a GitHub payload is a JSON object"); p != nil {
+		return event.Event{}, p
+	}
+	if err := json.Unmarshal(payload, &fields); err != nil {
+		return event.Event{}, errMalformed(fmt.Sprintf("GitHub payload: %v", err))
+	}
+	if fields.Action != "" && !hookNameRE.MatchString(fields.Action) {
+		return event.Event{}, errMalformed(fmt.Sprintf("GitHub payload: action %q is not an action name", fields.Action))
+	}
+
+	// The source names the repository (html_url also covers GitHub
+	// Enterprise hosts), else the organization, else GitHub.
+	source := "https://github.com"
+	switch {
+	case fields.Repository != nil && fields.Repository.HTMLURL != "":
+		source = fields.Repository.HTMLURL
+	case fields.Organization != nil && fields.Organization.Login != "":
+		source += "/" + fields.Organization.Login
+	}
+	return newEvent(delivery, source, events.GitHubType(name, fields.Action), payload, now)
+}
+
+func (s *server) gitlab(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.GitLabToken == "" {
+		errNotFound("the GitLab webhook is disabled (GITLAB_WEBHOOK_TOKEN is empty)").write(w)
+		return
+	}
+	body, p := readBody(w, r, s.cfg.MaxBodyBytes)
+	if p != nil {
+		p.write(w)
+		return
+	}
+	e, p := gitlabEvent(r.Header, body, s.cfg.GitLabToken, s.now())
+	if p != nil {
+		s.metrics.invalid(1)
+		p.write(w)
+		return
+	}
+	s.accept(w, r, []event.Event{e}, http.StatusAccepted)
+}
+
+// gitlabEvent verifies a GitLab hook (project, group or system hook) and
+// makes a CloudEvent of it.
+func gitlabEvent(h http.Header, body []byte, token string, now time.Time) (event.Event, *problem) {
+	given := h.Get("X-Gitlab-Token")
+	switch {
+	case given == "":
+		return event.Event{}, errUnauthorized("X-Gitlab-Token is missing", nil)
+	case !equalSecret(given, token):
+		return event.Event{}, errUnauthorized("X-Gitlab-Token is wrong", nil)
+	}
+	id := h.Get("X-Gitlab-Event-UUID")
+	if id == "" {
+		return event.Event{}, errMalformed("X-Gitlab-Event-UUID is missing")
+	}
+	if mt, _, _ := mime.ParseMediaType(h.Get("Content-Type")); mt != "application/json" {
+		return event.Event{}, errUnsupportedMediaType(fmt.Sprintf("Content-Type %q: a GitLab hook sends application/json", h.Get("Content-Type")))
+	}
+	if p := checkJSON(body, '{', "a GitLab payload is a JSON object"); p != nil {
+		return event.Event{}, p
+	}
+	var fields struct {
+		EventName         string         `json:"event_name"`
+		ObjectKind        string         `json:"object_kind"`
+		PathWithNamespace string         `json:"path_with_namespace"`
+		Project           *gitlabProject `json:"project"`
+	}
+	if err := json.Unmarshal(body, &fields); err != nil {
+		return event.Event{}, errMalformed(fmt.Sprintf("GitLab payload: %v", err))
+	}
+	// System hooks carry event_name; project hooks object_kind (some both).
+	name := fields.EventName
+	if name == "" {
+		name = fields.ObjectKind
+	}
+	if !hookNameRE.MatchString(name) {
+		return event.Event{}, errMalformed("GitLab payload: event_name (or object_kind) is missing or not an event name")
+	}
+	source := gitlabSource(h.Get("X-Gitlab-Instance"), fields.PathWithNamespace, fields.Project)
+	return newEvent(id, source, events.GitLabType(name), body, now)
+}
+
+// gitlabProject is the part of a project hook's project object ingest reads.
+type gitlabProject struct {
+	WebURL string `json:"web_url"`
+}
+
+// gitlabSource names the project: its web URL (project hooks), or the
+// instance and path (system hooks), or what there is of them.
+func gitlabSource(instance, path string, project *gitlabProject) string {
+	if project != nil && project.WebURL != "" {
+		return project.WebURL
+	}
+	if u, err := url.Parse(instance); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		instance = "/gitlab" // a relative URI reference when GitLab does not say who it is
+	}
+	instance = strings.TrimSuffix(instance, "/")
+	if path == "" {
+		return instance
+	}
+	return instance + "/" + path
+}
+
+func newEvent(id, source, typ string, data []byte, now time.Time) (event.Event, *problem) {
+	e := event.New()
+	e.SetID(id)
+	e.SetSource(source)
+	e.SetType(typ)
+	e.SetTime(now)
+	e.SetDataContentType(event.ApplicationJSON)
+	e.DataEncoded = data
+	if err := e.Validate(); err != nil {
+		return event.Event{}, invalidEvents(fieldErrors(0, e, err))
+	}
+	return e, nil
+}

@@ -1,0 +1,62 @@
+package events
+
+import (
+	"errors"
+	"testing"
+)
+
+func TestValidate(t *testing.T) {
+	t.Parallel()
+	ref := ProjectRef{ProductName: "acme", ProjectName: "api"}
+	tag := ProjectTag{ProjectRef: ref, TagKey: "environment", TagValue: "production"}
+	cases := []struct {
+		name    string
+		data    CommandData
+		wantErr string
+	}{
+		{name: "product.create", data: &ProductCreate{ProductName: "acme"}},
+		{name: "product.create without name", data: &ProductCreate{}, wantErr: "product.create: productName is required"},
+		{name: "project.create by product name", data: &ProjectCreate{ProductName: "acme", ProjectName: "api", CreateProduct: true}},
+		{name: "project.create by product token", data: &ProjectCreate{ProductToken: "t", ProjectName: "api", Tags: map[string]string{"team": "payments"}}},
+		{name: "project.create without project", data: &ProjectCreate{ProductName: "acme"}, wantErr: "project.create: projectName is required"},
+		{name: "project.create without product", data: &ProjectCreate{ProjectName: "api"}, wantErr: "project.create: productToken or productName is required"},
+		{name: "project.create createProduct by token", data: &ProjectCreate{ProductToken: "t", ProjectName: "api", CreateProduct: true}, wantErr: "project.create: createProduct needs productName"},
+		{name: "project.create empty tag key", data: &ProjectCreate{ProductName: "acme", ProjectName: "api", Tags: map[string]string{" ": "x"}}, wantErr: "project.create: tags: a tag key is empty"},
+		{name: "project.delete by names", data: &ProjectDelete{ProjectRef: ref}},
+		{name: "project.delete by token", data: &ProjectDelete{ProjectRef: ProjectRef{ProjectToken: "p"}}},
+		{name: "project.delete by product token and name", data: &ProjectDelete{ProjectRef: ProjectRef{ProductToken: "t", ProjectName: "api"}}},
+		{name: "project.delete without product", data: &ProjectDelete{ProjectRef: ProjectRef{ProjectName: "api"}}, wantErr: "project.delete: projectToken or productName+projectName is required"},
+		{name: "project.tag.save", data: &ProjectTagSave{tag}},
+		{name: "project.tag.save without key", data: &ProjectTagSave{ProjectTag{ProjectRef: ref, TagValue: "v"}}, wantErr: "project.tag.save: tagKey is required"},
+		{name: "project.tag.remove without value", data: &ProjectTagRemove{ProjectTag{ProjectRef: ref, TagKey: "k"}}, wantErr: "project.tag.remove: tagValue is required"},
+		{name: "project.tag.remove without project", data: &ProjectTagRemove{ProjectTag{TagKey: "k", TagValue: "v"}}, wantErr: "project.tag.remove: projectToken or productName+projectName is required"},
+		{name: "project.reassign", data: &ProjectReassign{ProjectRef: ref, NewProductName: "other"}},
+		{name: "project.reassign without target", data: &ProjectReassign{ProjectRef: ref}, wantErr: "project.reassign: newProductToken or newProductName is required"},
+		{name: "policies.apply organization", data: &PoliciesApply{Scope: ScopeOrganization}},
+		{name: "policies.apply project", data: &PoliciesApply{Scope: ScopeProject, Token: "p"}},
+		{name: "policies.apply product without token", data: &PoliciesApply{Scope: ScopeProduct}, wantErr: "policies.apply: token is required for scope product"},
+		{name: "policies.apply without scope", data: &PoliciesApply{}, wantErr: "policies.apply: scope is required (organization|product|project)"},
+		{name: "policies.apply bad scope", data: &PoliciesApply{Scope: "global", Token: "x"}, wantErr: `policies.apply: scope must be organization|product|project, not "global"`},
+		{name: "request.track", data: &RequestTrack{RequestToken: "r"}},
+		{name: "request.track without token", data: &RequestTrack{}, wantErr: "request.track: requestToken is required"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			err := tc.data.Validate()
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatalf("Validate() = %v, want nil", err)
+				}
+				return
+			}
+			if err == nil || err.Error() != tc.wantErr {
+				t.Fatalf("Validate() = %v, want %q", err, tc.wantErr)
+			}
+			var ve *ValidationError
+			if !errors.As(err, &ve) {
+				t.Errorf("Validate() error %T is not a *ValidationError", err)
+			}
+		})
+	}
+}

@@ -1,0 +1,194 @@
+package events_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/google/go-cmp/cmp"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/mendflow/mendflow/internal/natstest"
+	"github.com/mendflow/mendflow/pkg/events"
+)
+
+var testStreams = events.StreamConfig{
+	Replicas:       1,
+	DedupWindow:    time.Hour,
+	EventsMaxAge:   48 * time.Hour,
+	EventsMaxBytes: 1 << 20,
+	DLQMaxAge:      72 * time.Hour,
+	DLQMaxBytes:    -1,
+}
+
+func TestEnsureStreams(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	_, js := natstest.Start(t).Connect()
+
+	if err := events.CheckStreams(ctx, js); !errors.Is(err, jetstream.ErrStreamNotFound) {
+		t.Fatalf("CheckStreams before = %v, want ErrStreamNotFound", err)
+	}
+	// An operator made MENDFLOW_EVENTS by hand, smaller, and it holds data.
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{
+		Name: events.StreamEvents, Subjects: []string{"mendflow.evt.>"}, MaxAge: time.Hour, Storage: jetstream.FileStorage,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.Publish(ctx, "mendflow.evt.project.created", []byte("kept")); err != nil {
+		t.Fatal(err)
+	}
+
+	for range 2 { // the second run finds everything in place
+		if err := events.EnsureStreams(ctx, js, testStreams); err != nil {
+			t.Fatalf("EnsureStreams: %v", err)
+		}
+	}
+	if err := events.CheckStreams(ctx, js); err != nil {
+		t.Fatalf("CheckStreams after: %v", err)
+	}
+
+	type summary struct {
+		Subjects   []string
+		Retention  jetstream.RetentionPolicy
+		Storage    jetstream.StorageType
+		Replicas   int
+		Duplicates time.Duration
+		MaxAge     time.Duration
+		MaxBytes   int64
+		Msgs       uint64
+	}
+	want := map[string]summary{
+		events.StreamCommands: {[]string{"mendflow.cmd.>"}, jetstream.WorkQueuePolicy, jetstream.FileStorage, 1, time.Hour, 0, -1, 0},
+		// Left as it was: not reconfigured, not recreated, data kept.
+		events.StreamEvents: {[]string{"mendflow.evt.>"}, jetstream.LimitsPolicy, jetstream.FileStorage, 1, 2 * time.Minute, time.Hour, -1, 1},
+		// A dead letter or result published twice after a crash is stored once.
+		events.StreamDLQ:      {[]string{"mendflow.dlq.>"}, jetstream.LimitsPolicy, jetstream.FileStorage, 1, time.Hour, 72 * time.Hour, -1, 0},
+		events.StreamTracking: {[]string{"mendflow.track.>"}, jetstream.WorkQueuePolicy, jetstream.FileStorage, 1, time.Hour, 0, -1, 0},
+	}
+	for name, w := range want {
+		s, err := js.Stream(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := s.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := info.Config
+		got := summary{c.Subjects, c.Retention, c.Storage, c.Replicas, c.Duplicates, c.MaxAge, c.MaxBytes, info.State.Msgs}
+		if diff := cmp.Diff(w, got); diff != "" {
+			t.Errorf("stream %s (-want, +got):\n%s", name, diff)
+		}
+	}
+}
+
+func TestEnsureStreamsFails(t *testing.T) {
+	t.Parallel()
+	srv := natstest.Start(t)
+	_, js := srv.Connect()
+	srv.Stop()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+	defer cancel()
+	if err := events.EnsureStreams(ctx, js, testStreams); err == nil || !strings.Contains(err.Error(), "MENDFLOW_COMMANDS") {
+		t.Errorf("EnsureStreams without a server = %v, want an error naming the stream", err)
+	}
+}
+
+func TestStreamConfigValidate(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name    string
+		edit    func(*events.StreamConfig)
+		wantErr string
+	}{
+		{name: "defaults", edit: func(*events.StreamConfig) {}},
+		{name: "no replicas", edit: func(c *events.StreamConfig) { c.Replicas = 0 }, wantErr: "STREAM_REPLICAS"},
+		{name: "too many replicas", edit: func(c *events.StreamConfig) { c.Replicas = 7 }, wantErr: "STREAM_REPLICAS"},
+		{name: "no dedup window", edit: func(c *events.StreamConfig) { c.DedupWindow = 0 }, wantErr: "STREAM_DEDUP_WINDOW"},
+		{name: "negative age", edit: func(c *events.StreamConfig) { c.EventsMaxAge = -time.Second }, wantErr: "STREAM_EVENTS_MAX_AGE"},
+		{name: "zero bytes", edit: func(c *events.StreamConfig) { c.EventsMaxBytes = 0 }, wantErr: "STREAM_EVENTS_MAX_BYTES"},
+		{name: "dlq age", edit: func(c *events.StreamConfig) { c.DLQMaxAge = -1 }, wantErr: "STREAM_DLQ_MAX_AGE"},
+		{name: "dlq bytes", edit: func(c *events.StreamConfig) { c.DLQMaxBytes = -2 }, wantErr: "STREAM_DLQ_MAX_BYTES"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := testStreams
+			tc.edit(&c)
+			err := c.Validate()
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatalf("Validate = %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.HasPrefix(err.Error(), tc.wantErr+":") {
+				t.Errorf("Validate = %v, want an error starting with %s", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+// TestCommandThroughJetStream is the path of a command: ingest publishes
+// it with ToMsg, the worker fetches it, maps it back with FromMsg and
+// decodes its data with the registry.
+func TestCommandThroughJetStream(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	_, js := natstest.Start(t).Connect()
+	if err := events.EnsureStreams(ctx, js, testStreams); err != nil {
+		t.Fatal(err)
+	}
+	cmd := event.New()
+	cmd.SetID("c-1")
+	cmd.SetSource("urn:mendflow:ingest")
+	cmd.SetType(events.CommandType(events.CommandProjectReassign))
+	cmd.SetExtension(events.ExtCorrelationID, "gh-delivery-1")
+	if err := cmd.SetData(event.ApplicationJSON, []byte(`{"productName":"jdoe","projectName":"ledger-tools","newProductName":"acme-corp"}`)); err != nil {
+		t.Fatal(err)
+	}
+	msg, err := events.ToMsg(events.CommandSubject(events.CommandProjectReassign), cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.PublishMsg(ctx, msg, jetstream.WithMsgID("c-1")); err != nil {
+		t.Fatal(err)
+	}
+
+	cons, err := js.CreateConsumer(ctx, events.StreamCommands, jetstream.ConsumerConfig{Durable: "worker", AckPolicy: jetstream.AckExplicitPolicy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := cons.Next(jetstream.FetchMaxWait(5 * time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Subject() != "mendflow.cmd.project.reassign" {
+		t.Errorf("subject = %q", got.Subject())
+	}
+	e, err := events.FromJetStreamMsg(got)
+	if err != nil {
+		t.Fatalf("FromJetStreamMsg: %v", err)
+	}
+	if e.ID() != "c-1" || events.Extension(e, events.ExtCorrelationID) != "gh-delivery-1" {
+		t.Errorf("event = %v, want id c-1 and correlationid gh-delivery-1", e)
+	}
+	decoded, err := events.NewRegistry().DecodeEvent(e)
+	if err != nil {
+		t.Fatalf("DecodeEvent: %v", err)
+	}
+	want := events.Command{Name: events.CommandProjectReassign, Data: &events.ProjectReassign{
+		ProjectRef:     events.ProjectRef{ProductName: "jdoe", ProjectName: "ledger-tools"},
+		NewProductName: "acme-corp",
+	}}
+	if diff := cmp.Diff(want, decoded); diff != "" {
+		t.Errorf("DecodeEvent (-want, +got):\n%s", diff)
+	}
+	if err := got.Ack(); err != nil {
+		t.Fatal(err)
+	}
+}

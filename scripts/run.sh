@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# make run: the whole pipeline on this machine with nothing but Go. It builds
+# the services, starts a NATS server with JetStream (the server is a Go
+# module of this repository, run with `go tool nats-server`), the Mend
+# simulator (unless MEND_URL names a real Mend), ingest, worker and poller,
+# and stops them all on Ctrl-C.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+state=.tmp/run
+bin=$state/bin
+mkdir -p "$bin" "$state/logs"
+
+NATS_PORT=${NATS_PORT:-4222}
+export NATS_URL=${NATS_URL:-nats://127.0.0.1:$NATS_PORT}
+export INGEST_ADDR=${INGEST_ADDR:-127.0.0.1:8080}
+export WORKER_ADDR=${WORKER_ADDR:-127.0.0.1:8081}
+export POLLER_ADDR=${POLLER_ADDR:-127.0.0.1:8082}
+export MENDSIM_ADDR=${MENDSIM_ADDR:-127.0.0.1:9090}
+# The demo's webhook secret; set your own to receive real GitHub deliveries.
+export GITHUB_WEBHOOK_SECRET=${GITHUB_WEBHOOK_SECRET:-mendflow-demo-secret}
+export GITLAB_WEBHOOK_TOKEN=${GITLAB_WEBHOOK_TOKEN:-mendflow-demo-token}
+
+use_sim=false
+if [ -z "${MEND_URL:-}" ]; then
+  use_sim=true
+  export MEND_URL=http://$MENDSIM_ADDR
+  # The simulator's documented demo credentials (cmd/mendsim).
+  export MEND_USER_KEY=8a1f2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9
+  export MEND_USER_EMAIL=admin@example.com
+  export MEND_ORG_TOKEN=0d6f8e2a-5c4b-4a3e-9f1d-7b2c6e8a4f10
+fi
+: "${MEND_USER_KEY:?set MEND_USER_KEY for the Mend at MEND_URL}"
+: "${MEND_ORG_TOKEN:?set MEND_ORG_TOKEN for the Mend at MEND_URL}"
+
+echo "building…"
+CGO_ENABLED=0 go build -o "$bin/" ./cmd/ingest ./cmd/worker ./cmd/poller ./cmd/mendsim
+go build -o "$bin/nats-server" github.com/nats-io/nats-server/v2
+
+pids=()
+stop() {
+  trap - INT TERM EXIT
+  echo
+  echo "stopping…"
+  # Services first, so that they drain into a live NATS; NATS last.
+  for ((i=${#pids[@]}-1; i>=0; i--)); do
+    kill -TERM "${pids[i]}" 2>/dev/null || true
+    wait "${pids[i]}" 2>/dev/null || true
+  done
+  echo "stopped; logs are in $state/logs"
+}
+trap stop INT TERM EXIT
+
+start() { # name, command...
+  local name=$1; shift
+  "$@" >"$state/logs/$name.log" 2>&1 &
+  pids+=($!)
+}
+
+# wait_http NAME URL: wait until URL answers 200, using bash's /dev/tcp so
+# that no curl is needed.
+wait_ready() {
+  local name=$1 hostport=$2 path=$3 host port
+  host=${hostport%:*}; port=${hostport##*:}; [ -z "$host" ] && host=127.0.0.1
+  for _ in $(seq 1 100); do
+    if exec 3<>"/dev/tcp/$host/$port" 2>/dev/null; then
+      printf 'GET %s HTTP/1.0\r\nHost: %s\r\n\r\n' "$path" "$host" >&3
+      if head -n1 <&3 | grep -q ' 200 '; then exec 3>&-; return 0; fi
+      exec 3>&-
+    fi
+    sleep 0.2
+  done
+  echo "$name did not become ready; see $state/logs/$name.log:" >&2
+  tail -n 20 "$state/logs/$name.log" >&2
+  exit 1
+}
+
+start nats "$bin/nats-server" --jetstream --store_dir "$state/nats" --port "$NATS_PORT" --http_port 8222 --addr 127.0.0.1
+wait_ready nats 127.0.0.1:8222 /healthz
+if $use_sim; then
+  start mendsim "$bin/mendsim"
+  wait_ready mendsim "$MENDSIM_ADDR" /readyz
+fi
+start ingest "$bin/ingest"
+start worker "$bin/worker"
+start poller "$bin/poller"
+wait_ready ingest "$INGEST_ADDR" /readyz
+wait_ready worker "$WORKER_ADDR" /readyz
+wait_ready poller "$POLLER_ADDR" /readyz
+
+cat <<MSG
+
+mendflow is running.
+  events:   POST http://$INGEST_ADDR/events            (CloudEvents)
+            POST http://$INGEST_ADDR/webhooks/github   (GitHub, secret in GITHUB_WEBHOOK_SECRET)
+            POST http://$INGEST_ADDR/webhooks/gitlab   (GitLab, token in GITLAB_WEBHOOK_TOKEN)
+  NATS:     $NATS_URL
+  Mend:     $MEND_URL$($use_sim && echo "  (the simulator; its calls: curl http://$MENDSIM_ADDR/_mendsim/calls)")
+  logs:     $state/logs/
+  results:  go run ./cmd/mendflowctl events tail
+
+Send a first event (a command to create a project, and its product):
+
+  curl -si http://$INGEST_ADDR/events \\
+    -H 'Content-Type: application/cloudevents+json' \\
+    -d '{"specversion":"1.0","id":"first-1","source":"urn:example:readme","type":"io.mendflow.command.project.create","datacontenttype":"application/json","data":{"productName":"acme","projectName":"hello-mendflow","createProduct":true}}'
+
+Then \`make demo\` in another terminal sends a signed GitHub delivery and more.
+Press Ctrl-C to stop.
+MSG
+
+# Stop everything when any process dies, so that a crash is not missed.
+wait -n "${pids[@]}" || true
+echo "a process exited; see $state/logs" >&2
