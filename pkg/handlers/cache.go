@@ -9,8 +9,9 @@ import (
 // nameCache remembers, per scope (an organization, a product), the names
 // of what the scope holds and their tokens, as one list call of Mend gives
 // them. Entries live for a short TTL; a name not found is looked up afresh
-// at once, since it is most often something just created. Concurrent
-// lookups of one scope share a single list call.
+// at once, since it is most often something just created, unless the list
+// is only moments old (the same command asking twice). Concurrent lookups
+// of one scope share a single list call.
 type nameCache struct {
 	ttl time.Duration
 	now func() time.Time
@@ -18,6 +19,9 @@ type nameCache struct {
 	mu     sync.Mutex
 	scopes map[string]*scopeNames
 }
+
+// recentList is how old a list must be before a miss lists the scope again.
+const recentList = time.Second
 
 type scopeNames struct {
 	names   map[string]string // name to token
@@ -38,13 +42,21 @@ func newNameCache(ttl time.Duration, now func() time.Time) *nameCache {
 func (c *nameCache) lookup(ctx context.Context, scope, name string, list listFunc) (string, bool, error) {
 	c.mu.Lock()
 	s := c.scopes[scope]
-	if s != nil && s.loading == nil && c.now().Sub(s.fetched) < c.ttl {
-		if tok, ok := s.names[name]; ok {
+	if s != nil && s.loading == nil && s.names != nil {
+		age := c.now().Sub(s.fetched)
+		tok, ok := s.names[name]
+		if age < c.ttl && ok || age < recentList {
 			c.mu.Unlock()
-			return tok, true, nil
+			return tok, ok, nil
 		}
 	}
 	c.mu.Unlock()
+	return c.relist(ctx, scope, name, list)
+}
+
+// relist lists scope again, whatever the cache holds, and returns the token
+// of name: after Mend said a name is taken, only a fresh list can tell.
+func (c *nameCache) relist(ctx context.Context, scope, name string, list listFunc) (string, bool, error) {
 	names, err := c.refresh(ctx, scope, list)
 	if err != nil {
 		return "", false, err

@@ -77,8 +77,12 @@ func TestNameCache(t *testing.T) {
 		}},
 		{"a miss is listed again at once", []step{
 			{name: "a", wantTok: "ta", wantFound: true, wantCalls: 1},
-			{do: func(_ *nameCache, l *lister, _ *fakeClock) { l.set("new", "tn") }, name: "new", wantTok: "tn", wantFound: true, wantCalls: 2},
-			{name: "gone", wantCalls: 3},
+			{do: func(_ *nameCache, l *lister, clk *fakeClock) { l.set("new", "tn"); clk.add(recentList) }, name: "new", wantTok: "tn", wantFound: true, wantCalls: 2},
+			{do: func(_ *nameCache, _ *lister, clk *fakeClock) { clk.add(recentList) }, name: "gone", wantCalls: 3},
+		}},
+		{"a miss moments after a list needs no call", []step{
+			{name: "a", wantTok: "ta", wantFound: true, wantCalls: 1},
+			{name: "missing", wantCalls: 1},
 		}},
 		{"a name put needs no call", []step{
 			{name: "a", wantTok: "ta", wantFound: true, wantCalls: 1},
@@ -86,9 +90,10 @@ func TestNameCache(t *testing.T) {
 		}},
 		{"a token forgotten is looked up again", []step{
 			{name: "a", wantTok: "ta", wantFound: true, wantCalls: 1},
-			{do: func(c *nameCache, l *lister, _ *fakeClock) {
+			{do: func(c *nameCache, l *lister, clk *fakeClock) {
 				c.forget("s", "ta")
 				l.set("a", "ta2")
+				clk.add(recentList)
 			}, name: "a", wantTok: "ta2", wantFound: true, wantCalls: 2},
 		}},
 		{"a dropped scope is listed again", []step{
@@ -113,6 +118,22 @@ func TestNameCache(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestNameCacheRelist(t *testing.T) {
+	t.Parallel()
+	clk := &fakeClock{now: time.Unix(0, 0)}
+	c := newNameCache(30*time.Second, clk.Now)
+	l := &lister{names: map[string]string{"a": "ta"}}
+	if _, found, _ := c.lookup(context.Background(), "s", "b", l.list); found {
+		t.Fatal("b found before it exists")
+	}
+	// Mend then says b is taken: relist must ask again, however new the list.
+	l.set("b", "tb")
+	tok, found, err := c.relist(context.Background(), "s", "b", l.list)
+	if err != nil || !found || tok != "tb" || l.calls.Load() != 2 {
+		t.Errorf("relist = %q, %v, %v after %d calls; want tb, true after 2", tok, found, err, l.calls.Load())
 	}
 }
 

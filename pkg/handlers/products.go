@@ -43,7 +43,7 @@ func (s *Set) ensureProduct(ctx context.Context, org, name string) (string, bool
 		s.productNames.put(org, name, resp.ProductToken)
 		return resp.ProductToken, true, nil
 	case mend.IsCode(err, mend.CodeProductNameTaken):
-		tok, ok, err := s.productToken(ctx, org, name)
+		tok, ok, err := s.productNames.relist(ctx, org, name, s.listProducts(org))
 		if err == nil && !ok {
 			// Taken yet not listed: it is being created or deleted right now.
 			return "", false, notFound("product %q", name)

@@ -135,7 +135,7 @@ func (s *Set) projectCreate(ctx context.Context, cmd *Command, d *events.Project
 			tok, res.Created = resp.ProjectToken, true
 			s.projectNames.put(product, d.ProjectName, tok)
 		case mend.IsCode(err, mend.CodeProjectNameTaken):
-			if tok, exists, err = s.projectToken(ctx, product, d.ProjectName); err != nil {
+			if tok, exists, err = s.projectNames.relist(ctx, product, d.ProjectName, s.listProjects(product)); err != nil {
 				return Result{}, err
 			}
 			if !exists {
