@@ -12,5 +12,7 @@ lint:
 test: lint
 	$(GO) test -race -count=1 ./...
 
+# The whole pipeline on this machine: NATS with JetStream, the Mend simulator
+# (unless MEND_URL is set), ingest, worker and poller. Ctrl-C stops it.
 run:
-	$(GO) run ./cmd/mendsim
+	./scripts/run.sh

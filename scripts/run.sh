@@ -57,13 +57,13 @@ start() { # name, command...
   pids+=($!)
 }
 
-# wait_http NAME URL: wait until URL answers 200, using bash's /dev/tcp so
-# that no curl is needed.
+# wait_ready NAME HOST:PORT PATH: wait until the path answers 200, using
+# bash's /dev/tcp so that no curl is needed.
 wait_ready() {
   local name=$1 hostport=$2 path=$3 host port
   host=${hostport%:*}; port=${hostport##*:}; [ -z "$host" ] && host=127.0.0.1
   for _ in $(seq 1 100); do
-    if exec 3<>"/dev/tcp/$host/$port" 2>/dev/null; then
+    if { exec 3<>"/dev/tcp/$host/$port"; } 2>/dev/null; then
       printf 'GET %s HTTP/1.0\r\nHost: %s\r\n\r\n' "$path" "$host" >&3
       if head -n1 <&3 | grep -q ' 200 '; then exec 3>&-; return 0; fi
       exec 3>&-
