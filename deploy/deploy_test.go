@@ -1,0 +1,196 @@
+// Package deploy holds mendflow's images, compose file and Kubernetes
+// manifests; its test checks the promises they make to operators.
+package deploy
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+// object is the part of a Kubernetes object the checks read.
+type object struct {
+	Kind     string `yaml:"kind"`
+	Metadata struct {
+		Name string `yaml:"name"`
+	} `yaml:"metadata"`
+	Data map[string]string `yaml:"data"`
+	Spec struct {
+		Replicas *int `yaml:"replicas"`
+		Selector struct {
+			MatchLabels map[string]string `yaml:"matchLabels"`
+		} `yaml:"selector"`
+		Template struct {
+			Spec struct {
+				TerminationGracePeriodSeconds int `yaml:"terminationGracePeriodSeconds"`
+				Containers                    []struct {
+					Name           string `yaml:"name"`
+					LivenessProbe  *probe `yaml:"livenessProbe"`
+					ReadinessProbe *probe `yaml:"readinessProbe"`
+					Resources      struct {
+						Requests map[string]string `yaml:"requests"`
+						Limits   map[string]string `yaml:"limits"`
+					} `yaml:"resources"`
+				} `yaml:"containers"`
+			} `yaml:"spec"`
+		} `yaml:"template"`
+		VolumeClaimTemplates []any `yaml:"volumeClaimTemplates"`
+	} `yaml:"spec"`
+}
+
+type probe struct {
+	HTTPGet struct {
+		Path string `yaml:"path"`
+	} `yaml:"httpGet"`
+}
+
+func readObjects(t *testing.T, dir string) []object {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no manifests in %s: %v", dir, err)
+	}
+	var out []object
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		for {
+			var o object
+			err := dec.Decode(&o)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			if o.Kind != "" {
+				out = append(out, o)
+			}
+		}
+	}
+	return out
+}
+
+func TestKubernetesBase(t *testing.T) {
+	t.Parallel()
+	objs := readObjects(t, "k8s/base")
+	byKind := map[string][]object{}
+	for _, o := range objs {
+		byKind[o.Kind] = append(byKind[o.Kind], o)
+	}
+
+	// Every resource the kustomization lists exists.
+	var kust struct {
+		Resources []string `yaml:"resources"`
+	}
+	data, err := os.ReadFile("k8s/base/kustomization.yaml")
+	if err != nil || yaml.Unmarshal(data, &kust) != nil {
+		t.Fatalf("kustomization.yaml: %v", err)
+	}
+	for _, r := range kust.Resources {
+		if _, err := os.Stat(filepath.Join("k8s/base", r)); err != nil {
+			t.Errorf("kustomization lists %s: %v", r, err)
+		}
+	}
+
+	pdbs := map[string]bool{}
+	for _, p := range byKind["PodDisruptionBudget"] {
+		pdbs[p.Spec.Selector.MatchLabels["app.kubernetes.io/name"]] = true
+	}
+	var services []string
+	for _, d := range byKind["Deployment"] {
+		services = append(services, d.Metadata.Name)
+		c := d.Spec.Template.Spec.Containers[0]
+		if c.LivenessProbe == nil || c.LivenessProbe.HTTPGet.Path != "/healthz" || c.ReadinessProbe == nil || c.ReadinessProbe.HTTPGet.Path != "/readyz" {
+			t.Errorf("%s: want liveness on /healthz and readiness on /readyz", d.Metadata.Name)
+		}
+		if c.Resources.Requests["cpu"] == "" || c.Resources.Requests["memory"] == "" || c.Resources.Limits["memory"] == "" {
+			t.Errorf("%s: want cpu and memory requests and a memory limit", d.Metadata.Name)
+		}
+		if d.Spec.Replicas == nil || *d.Spec.Replicas < 2 {
+			t.Errorf("%s: want at least 2 replicas", d.Metadata.Name)
+		}
+		if !pdbs[d.Metadata.Name] {
+			t.Errorf("%s: no PodDisruptionBudget", d.Metadata.Name)
+		}
+	}
+	slices.Sort(services)
+	if want := []string{"ingest", "poller", "worker"}; !slices.Equal(services, want) {
+		t.Errorf("Deployments %v, want %v", services, want)
+	}
+
+	if len(byKind["StatefulSet"]) != 1 {
+		t.Fatalf("want one StatefulSet (NATS), got %d", len(byKind["StatefulSet"]))
+	}
+	nats := byKind["StatefulSet"][0]
+	if nats.Spec.Replicas == nil || *nats.Spec.Replicas != 3 || len(nats.Spec.VolumeClaimTemplates) == 0 || !pdbs["nats"] {
+		t.Errorf("NATS: want 3 replicas, a volume each and a PodDisruptionBudget")
+	}
+	for _, cm := range byKind["ConfigMap"] {
+		if cm.Metadata.Name == "mendflow" && cm.Data["STREAM_REPLICAS"] != "3" {
+			t.Errorf("STREAM_REPLICAS = %q, want 3 on a 3-node cluster", cm.Data["STREAM_REPLICAS"])
+		}
+		if cm.Metadata.Name == "nats" && strings.Count(cm.Data["nats.conf"], "nats://nats-") != 3 {
+			t.Errorf("nats.conf routes to %d nodes, want 3", strings.Count(cm.Data["nats.conf"], "nats://nats-"))
+		}
+	}
+}
+
+func TestCompose(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile("docker-compose.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var compose struct {
+		Services map[string]struct {
+			Image       string            `yaml:"image"`
+			Command     []string          `yaml:"command"`
+			Environment map[string]string `yaml:"environment"`
+			Ports       []string          `yaml:"ports"`
+		} `yaml:"services"`
+	}
+	if err := yaml.Unmarshal(data, &compose); err != nil {
+		t.Fatal(err)
+	}
+	var nats, workers int
+	for name, s := range compose.Services {
+		switch {
+		case strings.HasPrefix(name, "nats-"):
+			nats++
+			if !strings.Contains(strings.Join(s.Command, " "), "--routes=") || !slices.Contains(s.Command, "--jetstream") {
+				t.Errorf("%s: want JetStream and routes to the other nodes", name)
+			}
+		case strings.HasPrefix(name, "worker"):
+			workers++
+		}
+		if strings.HasPrefix(s.Image, "mendflow/") && s.Environment != nil && s.Environment["NATS_URL"] != "" {
+			if s.Environment["STREAM_REPLICAS"] != "3" || strings.Count(s.Environment["NATS_URL"], "nats://") != 3 {
+				t.Errorf("%s: want STREAM_REPLICAS=3 and all three NATS nodes", name)
+			}
+		}
+		for _, p := range s.Ports {
+			if !strings.HasPrefix(p, "127.0.0.1:") {
+				t.Errorf("%s publishes %s beyond the loopback interface", name, p)
+			}
+		}
+	}
+	if nats != 3 || workers != 2 {
+		t.Errorf("%d NATS nodes and %d workers, want 3 and 2", nats, workers)
+	}
+	for _, svc := range []string{"mendsim", "ingest", "poller"} {
+		if _, ok := compose.Services[svc]; !ok {
+			t.Errorf("no %s service", svc)
+		}
+	}
+}
