@@ -6,7 +6,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/mendflow/mendflow/pkg/daemon"
 )
 
 // metrics are ingest's Prometheus metrics, on a registry of its own.
@@ -20,7 +21,7 @@ type metrics struct {
 
 func newMetrics() *metrics {
 	m := &metrics{
-		registry: prometheus.NewRegistry(),
+		registry: daemon.NewRegistry(),
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "mendflow_ingest_events_total",
 			Help: "Events received, by type and outcome (queued, duplicate, ignored, planned, invalid, unavailable). " +
@@ -40,8 +41,7 @@ func newMetrics() *metrics {
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"path", "code"}),
 	}
-	m.registry.MustRegister(m.events, m.publishFailures, m.duplicates, m.duration,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.registry.MustRegister(m.events, m.publishFailures, m.duplicates, m.duration)
 	return m
 }
 
@@ -64,7 +64,6 @@ func (m *metrics) eventsUnavailable(n int) {
 // knownPaths bound the path label to ingest's own endpoints.
 var knownPaths = map[string]bool{
 	"/events": true, "/webhooks/github": true, "/webhooks/gitlab": true,
-	"/healthz": true, "/readyz": true, "/metrics": true,
 }
 
 func (m *metrics) instrument(next http.Handler) http.Handler {
