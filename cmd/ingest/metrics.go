@@ -42,6 +42,11 @@ func newMetrics() *metrics {
 		}, []string{"path", "code"}),
 	}
 	m.registry.MustRegister(m.events, m.publishFailures, m.duplicates, m.duration)
+	// Every reason is exported from the start, at 0, so that rate() and the
+	// alerts see the first failure rather than a series appearing.
+	for _, reason := range failureReasons {
+		m.publishFailures.WithLabelValues(reason)
+	}
 	return m
 }
 

@@ -153,6 +153,9 @@ func tooLarge(err error) bool {
 		(errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamMessageExceedsMaximum)
 }
 
+// failureReasons are the values of failureReason.
+var failureReasons = []string{"no_responders", "timeout", "disconnected", "too_large", "jetstream", "other"}
+
 // failureReason is the metrics label of a publish failure.
 func failureReason(err error) string {
 	var apiErr *jetstream.APIError
