@@ -218,6 +218,22 @@ func TestPipeline(t *testing.T) {
 		checkDeployFiles(t, filepath.Join(repoRoot, "deploy"), exported)
 	})
 
+	t.Run("bad log variables", func(t *testing.T) {
+		for _, name := range []string{"ingest", "worker", "poller"} {
+			for variable, value := range map[string]string{"LOG_LEVEL": "loud", "LOG_FORMAT": "xml"} {
+				cmd := exec.Command(p.programs[name].cmd.Path)
+				cmd.Env = []string{variable + "=" + value}
+				var stderr bytes.Buffer
+				cmd.Stderr = &stderr
+				err := cmd.Run()
+				line := strings.TrimSuffix(stderr.String(), "\n")
+				if cmd.ProcessState.ExitCode() != 1 || strings.Contains(line, "\n") || !strings.HasPrefix(line, name+": "+variable+": ") {
+					t.Errorf("%s with %s=%s: %v, stderr %q; want exit 1 and one line naming %s", name, variable, value, err, line, variable)
+				}
+			}
+		}
+	})
+
 	p.stopAll()
 	t.Run("logs", func(t *testing.T) {
 		secrets := map[string]string{
