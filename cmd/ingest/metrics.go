@@ -71,16 +71,21 @@ var knownPaths = map[string]bool{
 	"/events": true, "/webhooks/github": true, "/webhooks/gitlab": true,
 }
 
+// pathLabel names the request's endpoint in metrics and span names:
+// "other" for any path not ingest's, which would make a new value each.
+func pathLabel(r *http.Request) string {
+	if knownPaths[r.URL.Path] {
+		return r.URL.Path
+	}
+	return "other"
+}
+
 func (m *metrics) instrument(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(rec, r)
-		path := r.URL.Path
-		if !knownPaths[path] {
-			path = "other"
-		}
-		m.duration.WithLabelValues(path, strconv.Itoa(rec.status)).Observe(time.Since(start).Seconds())
+		m.duration.WithLabelValues(pathLabel(r), strconv.Itoa(rec.status)).Observe(time.Since(start).Seconds())
 	})
 }
 

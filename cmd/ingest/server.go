@@ -62,7 +62,7 @@ func (s *server) handler() http.Handler {
 		// The Prometheus metrics are the ones; otelhttp's would go to the
 		// global meter provider.
 		otelhttp.WithMeterProvider(metricnoop.NewMeterProvider()),
-		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + r.URL.Path }),
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + pathLabel(r) }),
 	)
 }
 
