@@ -20,8 +20,10 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/mendflow/mendflow/internal/natstest"
+	"github.com/mendflow/mendflow/pkg/daemon"
 	"github.com/mendflow/mendflow/pkg/events"
 )
 
@@ -47,7 +49,7 @@ func BenchmarkIngest(b *testing.B) {
 	cfg.MaxBodyBytes = 1 << 20
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	svc, err := newService(ctx, cfg, slog.New(slog.DiscardHandler))
+	svc, err := newService(ctx, cfg, daemon.Telemetry{Logger: slog.New(slog.DiscardHandler), Tracer: sdktrace.NewTracerProvider()})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -18,8 +18,10 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/mendflow/mendflow/internal/natstest"
+	"github.com/mendflow/mendflow/pkg/daemon"
 	"github.com/mendflow/mendflow/pkg/events"
 )
 
@@ -69,7 +71,7 @@ func newHarness(t *testing.T, edit func(*Config)) *harness {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	svc, err := newService(ctx, cfg, slog.New(slog.DiscardHandler))
+	svc, err := newService(ctx, cfg, daemon.Telemetry{Logger: slog.New(slog.DiscardHandler), Tracer: sdktrace.NewTracerProvider()})
 	if err != nil {
 		cancel()
 		t.Fatalf("newService: %v", err)

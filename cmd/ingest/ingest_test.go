@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
+	"regexp"
 	"testing"
 	"time"
 
@@ -226,7 +227,20 @@ func TestAcceptedEventsAreInTheStream(t *testing.T) {
 			}
 
 			var gotMsgs []stored
-			for _, m := range h.msgs()[before:] {
+			for i, m := range h.msgs()[before:] {
+				// The traceparent is that of ingest's span of the event: a
+				// new span, of the event's own trace if it had one.
+				tp := m.Header.Get("ce-traceparent")
+				if !traceparentRE.MatchString(tp) {
+					t.Errorf("ce-traceparent = %q, want a W3C traceparent", tp)
+				}
+				if i < len(tc.wantMsgs) {
+					if want := tc.wantMsgs[i].Header.Get("ce-traceparent"); want != "" && (tp[3:35] != want[3:35] || tp == want) {
+						t.Errorf("ce-traceparent = %q, want a new span of the trace of %q", tp, want)
+					}
+					tc.wantMsgs[i].Header.Del("ce-traceparent")
+				}
+				m.Header.Del("ce-traceparent")
 				if ts, err := time.Parse(time.RFC3339Nano, m.Header.Get("ce-time")); err == nil && time.Since(ts) < time.Minute {
 					m.Header.Del("ce-time") // the time of ingestion, checked, then left out
 				} else if m.Header.Get("ce-time") != "" {
@@ -244,6 +258,8 @@ func TestAcceptedEventsAreInTheStream(t *testing.T) {
 		})
 	}
 }
+
+var traceparentRE = regexp.MustCompile(`^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$`)
 
 func TestFromMsgReadsWhatIngestStores(t *testing.T) {
 	t.Parallel()

@@ -9,13 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"net/url"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -23,46 +18,38 @@ import (
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/mendflow/mendflow/pkg/config"
+	"github.com/mendflow/mendflow/pkg/daemon"
 	"github.com/mendflow/mendflow/pkg/events"
 	"github.com/mendflow/mendflow/pkg/events/routing"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	err := realMain(ctx, envconfig.OsLookuper(), logger)
-	stop()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "ingest: %v\n", err)
-		os.Exit(1)
-	}
-}
+func main() { daemon.Main("ingest", realMain) }
 
 // realMain wires ingest from its environment and serves until ctx ends.
-func realMain(ctx context.Context, env envconfig.Lookuper, logger *slog.Logger) error {
+func realMain(ctx context.Context, env envconfig.Lookuper, tel daemon.Telemetry) error {
 	var cfg Config
 	if err := config.Load(ctx, env, &cfg); err != nil {
 		return err
 	}
-	svc, err := newService(ctx, &cfg, logger)
+	svc, err := newService(ctx, &cfg, tel)
 	if err != nil {
 		return err
 	}
 	return svc.run(ctx)
 }
 
-// service is a running ingest: NATS connection, HTTP listener and server.
+// service is a running ingest: NATS connection and HTTP server.
 type service struct {
-	cfg      *Config
-	logger   *slog.Logger
-	nc       *nats.Conn
-	listener net.Listener
-	srv      *http.Server
+	cfg    *Config
+	logger *slog.Logger
+	nc     *nats.Conn
+	srv    *daemon.Server
 }
 
 // newService connects to NATS, makes sure the streams exist, loads the
 // rules and binds the listener; any failure names the step.
-func newService(ctx context.Context, cfg *Config, logger *slog.Logger) (*service, error) {
+func newService(ctx context.Context, cfg *Config, tel daemon.Telemetry) (*service, error) {
+	logger, tp := tel.Logger, tel.TracerProvider()
 	reg := events.NewRegistry()
 	router, err := routing.New(reg)
 	if cfg.RulesFile != "" {
@@ -102,39 +89,32 @@ func newService(ctx context.Context, cfg *Config, logger *slog.Logger) (*service
 		return nil, err
 	}
 
-	listener, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		nc.Close()
-		return nil, fmt.Errorf("INGEST_ADDR: listen on %s: %w", cfg.Addr, err)
-	}
 	s := &server{
 		cfg:     cfg,
 		router:  router,
 		js:      js,
 		metrics: newMetrics(),
 		logger:  logger,
+		tp:      tp,
+		tracer:  tp.Tracer("github.com/mendflow/mendflow/cmd/ingest"),
 		now:     time.Now,
-		ready: func(ctx context.Context) error {
+	}
+	srv, err := daemon.Listen("INGEST_ADDR", cfg.Addr, daemon.ServerConfig{
+		Metrics: s.metrics.registry,
+		Ready: func(ctx context.Context) error {
 			if st := nc.Status(); st != nats.CONNECTED {
 				return fmt.Errorf("NATS connection is %s", st)
 			}
 			return events.CheckStreams(ctx, js)
 		},
+		Handler: s.handler(),
+		Logger:  logger,
+	})
+	if err != nil {
+		nc.Close()
+		return nil, err
 	}
-	return &service{
-		cfg:      cfg,
-		logger:   logger,
-		nc:       nc,
-		listener: listener,
-		srv: &http.Server{
-			Handler:           s.handler(),
-			ReadHeaderTimeout: 10 * time.Second,
-			ReadTimeout:       time.Minute,
-			WriteTimeout:      time.Minute,
-			IdleTimeout:       2 * time.Minute,
-			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-		},
-	}, nil
+	return &service{cfg: cfg, logger: logger, nc: nc, srv: srv}, nil
 }
 
 // streamAdmin is what prepareStreams needs of a jetstream.JetStream.
@@ -172,9 +152,8 @@ func prepareStreams(ctx context.Context, js streamAdmin, cfg events.StreamConfig
 // run serves until ctx ends, then stops accepting, lets in-flight requests
 // finish and drains NATS, so that every 202 given was stored.
 func (s *service) run(ctx context.Context) error {
-	s.logger.Info("ingest listening", "addr", s.listener.Addr().String(), "nats", redactURLs(s.cfg.NATSURL))
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- s.srv.Serve(s.listener) }()
+	s.logger.Info("ingest listening", "addr", s.srv.Addr(), "nats", redactURLs(s.cfg.NATSURL))
+	serveErr := s.srv.Start()
 
 	var err error
 	select {
@@ -184,9 +163,7 @@ func (s *service) run(ctx context.Context) error {
 		s.logger.Info("shutting down")
 		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
 		defer cancel()
-		if serr := s.srv.Shutdown(shutdownCtx); serr != nil {
-			err = fmt.Errorf("shutdown: %w", serr)
-		}
+		err = s.srv.Shutdown(shutdownCtx)
 	}
 
 	closed := make(chan struct{})
@@ -204,7 +181,7 @@ func (s *service) run(ctx context.Context) error {
 }
 
 // Addr is the address the service listens on.
-func (s *service) Addr() string { return s.listener.Addr().String() }
+func (s *service) Addr() string { return s.srv.Addr() }
 
 // redactURLs hides passwords in a comma-separated NATS URL list.
 func redactURLs(list string) string {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/mendflow/mendflow/internal/natstest"
 	"github.com/mendflow/mendflow/pkg/config"
+	"github.com/mendflow/mendflow/pkg/daemon"
 	"github.com/mendflow/mendflow/pkg/events"
 )
 
@@ -136,7 +137,7 @@ func TestRealMainRefusesToStart(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			err := realMain(t.Context(), envconfig.MapLookuper(tc.env), slog.New(slog.DiscardHandler))
+			err := realMain(t.Context(), envconfig.MapLookuper(tc.env), daemon.Telemetry{Logger: slog.New(slog.DiscardHandler)})
 			if err == nil || !strings.HasPrefix(err.Error(), tc.wantErr) {
 				t.Fatalf("realMain = %v, want an error starting with %q", err, tc.wantErr)
 			}
@@ -163,7 +164,7 @@ func TestRealMainServesAndShutsDownGracefully(t *testing.T) {
 	go func() {
 		done <- realMain(ctx, envconfig.MapLookuper(map[string]string{
 			"NATS_URL": ns.URL(), "INGEST_ADDR": addr, "MEND_ORG_TOKEN": "o", "RULES_FILE": rules,
-		}), slog.New(slog.DiscardHandler))
+		}), daemon.Telemetry{Logger: slog.New(slog.DiscardHandler)})
 	}()
 	client := &http.Client{Timeout: 20 * time.Second}
 	base := "http://" + addr

@@ -6,7 +6,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/mendflow/mendflow/pkg/daemon"
 )
 
 // metrics are ingest's Prometheus metrics, on a registry of its own.
@@ -20,7 +21,7 @@ type metrics struct {
 
 func newMetrics() *metrics {
 	m := &metrics{
-		registry: prometheus.NewRegistry(),
+		registry: daemon.NewRegistry(),
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "mendflow_ingest_events_total",
 			Help: "Events received, by type and outcome (queued, duplicate, ignored, planned, invalid, unavailable). " +
@@ -40,8 +41,12 @@ func newMetrics() *metrics {
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"path", "code"}),
 	}
-	m.registry.MustRegister(m.events, m.publishFailures, m.duplicates, m.duration,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.registry.MustRegister(m.events, m.publishFailures, m.duplicates, m.duration)
+	// Every reason is exported from the start, at 0, so that rate() and the
+	// alerts see the first failure rather than a series appearing.
+	for _, reason := range failureReasons {
+		m.publishFailures.WithLabelValues(reason)
+	}
 	return m
 }
 
@@ -64,7 +69,15 @@ func (m *metrics) eventsUnavailable(n int) {
 // knownPaths bound the path label to ingest's own endpoints.
 var knownPaths = map[string]bool{
 	"/events": true, "/webhooks/github": true, "/webhooks/gitlab": true,
-	"/healthz": true, "/readyz": true, "/metrics": true,
+}
+
+// pathLabel names the request's endpoint in metrics and span names:
+// "other" for any path not ingest's, which would make a new value each.
+func pathLabel(r *http.Request) string {
+	if knownPaths[r.URL.Path] {
+		return r.URL.Path
+	}
+	return "other"
 }
 
 func (m *metrics) instrument(next http.Handler) http.Handler {
@@ -72,11 +85,7 @@ func (m *metrics) instrument(next http.Handler) http.Handler {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(rec, r)
-		path := r.URL.Path
-		if !knownPaths[path] {
-			path = "other"
-		}
-		m.duration.WithLabelValues(path, strconv.Itoa(rec.status)).Observe(time.Since(start).Seconds())
+		m.duration.WithLabelValues(pathLabel(r), strconv.Itoa(rec.status)).Observe(time.Since(start).Seconds())
 	})
 }
 

@@ -63,8 +63,9 @@ func msgID(source, id string, index int) string {
 // buildCommands turns the commands routed from in into messages. A command
 // posted directly (its type is the command's) is queued as is, keeping its
 // id; any other becomes a new event whose id is its Nats-Msg-Id, carrying
-// the extensions that tie it to in.
-func buildCommands(in event.Event, cmds []events.Command, now time.Time) ([]command, error) {
+// the extensions that tie it to in. Each carries the trace context of the
+// span in ctx, in's span, which the worker continues.
+func buildCommands(ctx context.Context, in event.Event, cmds []events.Command, now time.Time) ([]command, error) {
 	out := make([]command, 0, len(cmds))
 	for i, c := range cmds {
 		id := msgID(in.Source(), in.ID(), i)
@@ -91,6 +92,7 @@ func buildCommands(in event.Event, cmds []events.Command, now time.Time) ([]comm
 			}, DataEncoded: data}
 			events.Propagate(&e, in)
 		}
+		events.SetTrace(&e, ctx)
 		subject := events.CommandSubject(c.Name)
 		msg, err := events.ToMsg(subject, e)
 		if err != nil {
@@ -150,6 +152,9 @@ func tooLarge(err error) bool {
 	return errors.Is(err, nats.ErrMaxPayload) ||
 		(errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamMessageExceedsMaximum)
 }
+
+// failureReasons are the values of failureReason.
+var failureReasons = []string{"no_responders", "timeout", "disconnected", "too_large", "jetstream", "other"}
 
 // failureReason is the metrics label of a publish failure.
 func failureReason(err error) string {

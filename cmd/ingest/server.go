@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"maps"
 	"net/http"
@@ -18,7 +17,11 @@ import (
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/attribute"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/mendflow/mendflow/pkg/events"
 	"github.com/mendflow/mendflow/pkg/events/routing"
@@ -30,14 +33,18 @@ type server struct {
 	cfg     *Config
 	router  *routing.Router
 	js      publisher
-	ready   func(context.Context) error
 	metrics *metrics
 	logger  *slog.Logger
-	now     func() time.Time
+	// tp makes a span per request, continuing a traceparent header, and
+	// tracer one per event, continuing the event's traceparent extension.
+	tp     trace.TracerProvider
+	tracer trace.Tracer
+	now    func() time.Time
 }
 
 // handler routes the requests. Methods are dispatched here rather than by
 // ServeMux patterns so that a wrong method, too, gets a problem+json answer.
+// GET /healthz, /readyz and /metrics are the daemon.Server's.
 func (s *server) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/events", s.methods(map[string]http.HandlerFunc{
@@ -46,18 +53,17 @@ func (s *server) handler() http.Handler {
 	}))
 	mux.Handle("/webhooks/github", s.methods(map[string]http.HandlerFunc{http.MethodPost: s.github}))
 	mux.Handle("/webhooks/gitlab", s.methods(map[string]http.HandlerFunc{http.MethodPost: s.gitlab}))
-	mux.Handle("/healthz", s.methods(map[string]http.HandlerFunc{http.MethodGet: func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = io.WriteString(w, "ok\n")
-	}}))
-	mux.Handle("/readyz", s.methods(map[string]http.HandlerFunc{http.MethodGet: s.readyz}))
-	mux.Handle("/metrics", s.methods(map[string]http.HandlerFunc{
-		http.MethodGet: promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}).ServeHTTP,
-	}))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		errNotFound(fmt.Sprintf("no endpoint %s", r.URL.Path)).write(w)
 	})
-	return s.metrics.instrument(mux)
+	return otelhttp.NewHandler(s.metrics.instrument(mux), "ingest",
+		otelhttp.WithTracerProvider(s.tp),
+		otelhttp.WithPropagators(propagation.TraceContext{}),
+		// The Prometheus metrics are the ones; otelhttp's would go to the
+		// global meter provider.
+		otelhttp.WithMeterProvider(metricnoop.NewMeterProvider()),
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + pathLabel(r) }),
+	)
 }
 
 func (s *server) methods(handlers map[string]http.HandlerFunc) http.Handler {
@@ -180,16 +186,21 @@ func (s *server) accept(w http.ResponseWriter, r *http.Request, evs []event.Even
 	}
 	now := s.now()
 	plans := make([][]command, len(evs))
+	ctxs := make([]context.Context, len(evs))
 	var errs []eventError
 	var causes []error
 	for i, e := range evs {
+		var span trace.Span
+		ctxs[i], span = s.eventSpan(r.Context(), e)
+		defer span.End()
 		cmds, err := s.router.Route(e)
 		if err == nil {
-			plans[i], err = buildCommands(e, cmds, now)
+			plans[i], err = buildCommands(ctxs[i], e, cmds, now)
 		}
 		if err != nil {
 			errs = append(errs, eventError{Index: i, ID: e.ID(), Detail: err.Error()})
 			causes = append(causes, err)
+			s.logger.InfoContext(ctxs[i], "event refused", append(events.LogAttrs(e), "type", e.Type(), "source", e.Source(), "error", err)...)
 		}
 	}
 	if errs != nil {
@@ -214,7 +225,7 @@ func (s *server) accept(w http.ResponseWriter, r *http.Request, evs []event.Even
 			err := publishAll(ctx, s.js, all)
 			cancel()
 			if err != nil {
-				s.publishFailed(w, err, len(evs))
+				s.publishFailed(r.Context(), w, err, len(evs))
 				return
 			}
 		}
@@ -247,6 +258,12 @@ func (s *server) accept(w http.ResponseWriter, r *http.Request, evs []event.Even
 		}
 		s.metrics.event(e.Type(), res.Status)
 		ans.Events[i] = res
+		names := make([]string, len(plans[i]))
+		for j, c := range plans[i] {
+			names[j] = strings.TrimPrefix(c.view.Type, events.CommandTypePrefix)
+		}
+		s.logger.InfoContext(ctxs[i], "event "+res.Status,
+			append(events.LogAttrs(e), "type", e.Type(), "source", e.Source(), "commands", names)...)
 	}
 	if dryRun {
 		okStatus = http.StatusOK
@@ -302,7 +319,27 @@ func commandProblem(causes []error) (slug, title string) {
 	}
 }
 
-func (s *server) publishFailed(w http.ResponseWriter, err error, n int) {
+// eventSpan starts the span of one event of a request. An event that
+// carries a trace context of its own (the CloudEvents distributed tracing
+// extension) continues it, linked to the request's span; any other
+// continues the request's (and its traceparent header).
+func (s *server) eventSpan(ctx context.Context, e event.Event) (context.Context, trace.Span) {
+	opts := []trace.SpanStartOption{
+		trace.WithSpanKind(trace.SpanKindProducer),
+		trace.WithAttributes(
+			attribute.String("cloudevents.event_id", e.ID()),
+			attribute.String("cloudevents.event_type", e.Type()),
+			attribute.String("cloudevents.event_source", e.Source()),
+		),
+	}
+	if events.Extension(e, events.ExtTraceparent) != "" {
+		opts = append(opts, trace.WithLinks(trace.LinkFromContext(ctx)))
+		ctx = events.ContextWithTrace(ctx, e)
+	}
+	return s.tracer.Start(ctx, "ingest event", opts...)
+}
+
+func (s *server) publishFailed(ctx context.Context, w http.ResponseWriter, err error, n int) {
 	reason := failureReason(err)
 	s.metrics.publishFailures.WithLabelValues(reason).Inc()
 	s.metrics.eventsUnavailable(n)
@@ -311,7 +348,7 @@ func (s *server) publishFailed(w http.ResponseWriter, err error, n int) {
 			"a command is larger than NATS or the stream accepts").write(w)
 		return
 	}
-	s.logger.Warn("publish failed; answering 503", "reason", reason, "error", err)
+	s.logger.WarnContext(ctx, "publish failed; answering 503", "reason", reason, "error", err)
 	errUnavailable(fmt.Sprintf("JetStream did not acknowledge the commands (%s); nothing was acknowledged to you: send again after Retry-After", reason),
 		s.cfg.RetryAfter).write(w)
 }
@@ -345,15 +382,4 @@ func (s *server) handshake(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("WebHook-Allowed-Origin", origin)
 	w.Header().Set("WebHook-Allowed-Rate", s.cfg.WebhookRate)
 	w.WriteHeader(http.StatusOK)
-}
-
-func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	if err := s.ready(ctx); err != nil {
-		newProblem(http.StatusServiceUnavailable, "not-ready", "Not ready", err.Error()).write(w)
-		return
-	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	_, _ = io.WriteString(w, "ready\n")
 }

@@ -7,19 +7,14 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/mendflow/mendflow/pkg/config"
+	"github.com/mendflow/mendflow/pkg/daemon"
 	"github.com/mendflow/mendflow/pkg/mend/mendsim"
 )
 
@@ -42,13 +37,9 @@ type settings struct {
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	if err := realMain(ctx, envconfig.OsLookuper(), logger, nil); err != nil {
-		fmt.Fprintln(os.Stderr, "mendsim:", err)
-		os.Exit(1)
-	}
+	daemon.Main("mendsim", func(ctx context.Context, env envconfig.Lookuper, tel daemon.Telemetry) error {
+		return realMain(ctx, env, tel.Logger, nil)
+	})
 }
 
 // realMain runs the simulator until ctx ends. When ready is not nil, it
@@ -76,22 +67,14 @@ func realMain(ctx context.Context, env envconfig.Lookuper, logger *slog.Logger, 
 		}
 	}
 
-	mux := http.NewServeMux()
-	mux.Handle("/", sim)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
-	mux.Handle("GET /metrics", metricsHandler(sim))
-
-	ln, err := net.Listen("tcp", cfg.Addr)
+	srv, err := daemon.Listen("MENDSIM_ADDR", cfg.Addr, daemon.ServerConfig{Metrics: metricsRegistry(sim), Handler: sim, Logger: logger})
 	if err != nil {
-		return fmt.Errorf("listening on MENDSIM_ADDR %s: %w", cfg.Addr, err)
+		return err
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	logger.Info("mendsim listening", "addr", ln.Addr().String(), "org_token", sim.OrgToken(), "user_email", sim.UserEmail())
+	errc := srv.Start()
+	logger.Info("mendsim listening", "addr", srv.Addr(), "org_token", sim.OrgToken(), "user_email", sim.UserEmail())
 	if ready != nil {
-		ready <- ln.Addr().String()
+		ready <- srv.Addr()
 	}
 
 	select {
@@ -101,8 +84,8 @@ func realMain(ctx context.Context, env envconfig.Lookuper, logger *slog.Logger, 
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("shutting down: %w", err)
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return err
 	}
 	logger.Info("mendsim stopped")
 	return nil

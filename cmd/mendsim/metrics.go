@@ -1,12 +1,11 @@
 package main
 
 import (
-	"net/http"
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/mendflow/mendflow/pkg/daemon"
 	"github.com/mendflow/mendflow/pkg/mend/mendsim"
 )
 
@@ -25,11 +24,13 @@ func (c callCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-func metricsHandler(sim *mendsim.Simulator) http.Handler {
-	reg := prometheus.NewRegistry()
+// metricsRegistry is the simulator's registry: the process collectors and
+// its calls.
+func metricsRegistry(sim *mendsim.Simulator) *prometheus.Registry {
+	reg := daemon.NewRegistry()
 	reg.MustRegister(callCollector{sim: sim, desc: prometheus.NewDesc(
 		"mendsim_calls_total", "Requests the simulator answered, by operation, HTTP status and v1.4 errorCode.",
 		[]string{"op", "status", "error_code"}, nil,
 	)})
-	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	return reg
 }

@@ -11,24 +11,19 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
-	"os"
-	"os/signal"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/mendflow/mendflow/pkg/config"
+	"github.com/mendflow/mendflow/pkg/daemon"
 	"github.com/mendflow/mendflow/pkg/events"
 	"github.com/mendflow/mendflow/pkg/mend"
+	"github.com/mendflow/mendflow/pkg/mend/mendhttp"
 	"github.com/mendflow/mendflow/pkg/poller"
 )
 
@@ -44,18 +39,15 @@ type settings struct {
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	if err := realMain(ctx, envconfig.OsLookuper(), logger, nil); err != nil {
-		fmt.Fprintln(os.Stderr, "poller:", err)
-		os.Exit(1)
-	}
+	daemon.Main("poller", func(ctx context.Context, env envconfig.Lookuper, tel daemon.Telemetry) error {
+		return realMain(ctx, env, tel, nil)
+	})
 }
 
 // realMain runs the poller until ctx ends. When ready is not nil, it
 // receives the address of the health and metrics server once it listens.
-func realMain(ctx context.Context, env envconfig.Lookuper, logger *slog.Logger, ready chan<- string) error {
+func realMain(ctx context.Context, env envconfig.Lookuper, tel daemon.Telemetry, ready chan<- string) error {
+	logger, tp := tel.Logger, tel.TracerProvider()
 	var cfg settings
 	if err := config.Load(ctx, env, &cfg); err != nil {
 		return fmt.Errorf("configuration: %w", err)
@@ -66,7 +58,9 @@ func realMain(ctx context.Context, env envconfig.Lookuper, logger *slog.Logger, 
 	if err := cfg.Poller.Validate(); err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
-	client, err := mend.NewClientFromConfig(cfg.Mend, mend.WithUserAgent("mendflow-poller"))
+	reg := daemon.NewRegistry()
+	client, err := mend.NewClientFromConfig(cfg.Mend, mend.WithUserAgent("mendflow-poller"),
+		mend.WithHTTPClient(&http.Client{Transport: mendhttp.NewMetrics(reg).Transport(http.DefaultTransport, tp)}))
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
@@ -97,43 +91,36 @@ func realMain(ctx context.Context, env envconfig.Lookuper, logger *slog.Logger, 
 	}
 	warnDedupWindow(ctx, js, cfg.Poller.AckWait, logger)
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics, err := poller.NewMetrics(reg, js)
 	if err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}
-	p, err := poller.New(js, poller.NewMendSource(client), cfg.Poller, cfg.OrgToken, logger, metrics)
+	reg.MustRegister(events.NewConsumerLag(js, events.StreamTracking, poller.ConsumerName))
+	p, err := poller.New(js, poller.NewMendSource(client), cfg.Poller, cfg.OrgToken, logger, metrics, tp)
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
 
 	var stopping atomic.Bool
 	defer context.AfterFunc(ctx, func() { stopping.Store(true) })()
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if err := readiness(r.Context(), nc, js, stopping.Load()); err != nil {
-			http.Error(w, err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintln(w, "ok")
+	srv, err := daemon.Listen("POLLER_ADDR", cfg.Addr, daemon.ServerConfig{
+		Metrics: reg,
+		Ready: func(ctx context.Context) error {
+			return readiness(ctx, nc, js, stopping.Load())
+		},
+		Logger: logger,
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
-		return fmt.Errorf("listening on POLLER_ADDR %s: %w", cfg.Addr, err)
+		return err
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	served := srv.Start()
 	defer srv.Close()
 
-	logger.Info("poller started", "addr", ln.Addr().String(), "consumer", poller.ConsumerName,
+	logger.Info("poller started", "addr", srv.Addr(), "consumer", poller.ConsumerName,
 		"first_interval", cfg.Poller.FirstInterval.String(), "max_interval", cfg.Poller.MaxInterval.String(),
 		"deadline", cfg.Poller.Deadline.String(), "concurrency", cfg.Poller.Concurrency)
 	if ready != nil {
-		ready <- ln.Addr().String()
+		ready <- srv.Addr()
 	}
 
 	// The poller stops on ctx, or on its own when consuming fails; the
@@ -165,8 +152,8 @@ func realMain(ctx context.Context, env envconfig.Lookuper, logger *slog.Logger, 
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("shutting down the server: %w", err)
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return err
 	}
 	logger.Info("poller stopped")
 	return nil

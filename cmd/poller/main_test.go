@@ -15,8 +15,10 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/sethvargo/go-envconfig"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/mendflow/mendflow/internal/natstest"
+	"github.com/mendflow/mendflow/pkg/daemon"
 	"github.com/mendflow/mendflow/pkg/events"
 	"github.com/mendflow/mendflow/pkg/mend/mendsim"
 )
@@ -45,7 +47,7 @@ func TestRealMain(t *testing.T) {
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- realMain(ctx, env, slog.New(slog.NewJSONHandler(&logs, nil)), ready)
+		done <- realMain(ctx, env, daemon.Telemetry{Logger: slog.New(slog.NewJSONHandler(&logs, nil)), Tracer: sdktrace.NewTracerProvider()}, ready)
 	}()
 	var addr string
 	select {
@@ -94,6 +96,16 @@ func TestRealMain(t *testing.T) {
 		t.Errorf("completion %+v correlationid %q causationid %q, want FINISHED for the organization, incoming-1, command-1",
 			data, events.Extension(ce, events.ExtCorrelationID), events.Extension(ce, events.ExtCausationID))
 	}
+	// The poll continued the item's trace: its Mend calls and the
+	// completion carry it, from spans of the poller's.
+	if tp := events.Extension(ce, events.ExtTraceparent); !strings.HasPrefix(tp, "00-"+testTraceID+"-") || strings.Contains(tp, "00f067aa0ba902b7") {
+		t.Errorf("completion traceparent %q, want a span of trace %s", tp, testTraceID)
+	}
+	for _, c := range sim.CallsOf("getRequestState") {
+		if !strings.HasPrefix(c.Traceparent, "00-"+testTraceID+"-") {
+			t.Errorf("getRequestState traceparent %q, want trace %s", c.Traceparent, testTraceID)
+		}
+	}
 
 	for _, tt := range []struct{ path, want string }{
 		{"/healthz", "ok"},
@@ -101,6 +113,8 @@ func TestRealMain(t *testing.T) {
 		{"/metrics", `mendflow_poller_completions_total{kind="request",outcome="succeeded"} 1`},
 		{"/metrics", "mendflow_poller_items_followed 0"},
 		{"/metrics", "process_resident_memory_bytes"},
+		{"/metrics", `mendflow_mend_request_duration_seconds_count{class="2xx",operation="getRequestState"} 2`},
+		{"/metrics", `mendflow_consumer_pending_messages{consumer="poller",stream="MENDFLOW_TRACKING"} 0`},
 	} {
 		status, body := get(t, base+tt.path)
 		if status != http.StatusOK || !strings.Contains(body, tt.want) {
@@ -122,6 +136,9 @@ func TestRealMain(t *testing.T) {
 	}
 }
 
+// testTraceID is the trace of the Track items of trackMsg.
+const testTraceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+
 // trackMsg is the message of a Track item as the worker hands it over,
 // answering command-<n> of incoming event incoming-<n>.
 func trackMsg(t testing.TB, n string, tr events.Track) *nats.Msg {
@@ -132,6 +149,7 @@ func trackMsg(t testing.TB, n string, tr events.Track) *nats.Msg {
 	e.SetType(events.TrackType(tr.Kind))
 	e.SetExtension(events.ExtCorrelationID, "incoming-"+n)
 	e.SetExtension(events.ExtCausationID, "command-"+n)
+	e.SetExtension(events.ExtTraceparent, "00-"+testTraceID+"-00f067aa0ba902b7-01")
 	if err := e.SetData(event.ApplicationJSON, tr); err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +213,7 @@ func TestRealMainBadConfig(t *testing.T) {
 				env[k] = v
 			}
 			delete(env, tt.unset)
-			err := realMain(context.Background(), envconfig.MapLookuper(env), slog.New(slog.DiscardHandler), nil)
+			err := realMain(context.Background(), envconfig.MapLookuper(env), daemon.Telemetry{Logger: slog.New(slog.DiscardHandler)}, nil)
 			if err == nil || !strings.Contains(err.Error(), tt.wantVar) {
 				t.Fatalf("realMain = %v, want an error naming %s", err, tt.wantVar)
 			}

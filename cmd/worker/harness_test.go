@@ -18,13 +18,22 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/sethvargo/go-envconfig"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/mendflow/mendflow/internal/natstest"
+	"github.com/mendflow/mendflow/pkg/daemon"
 	"github.com/mendflow/mendflow/pkg/events"
 	"github.com/mendflow/mendflow/pkg/mend/mendsim"
 )
 
 const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+// continuesTrace reports whether tp is a traceparent of the test's trace
+// from a span of its own: the worker's, or its Mend call's.
+func continuesTrace(tp string) bool {
+	parts := strings.Split(tp, "-")
+	return len(parts) == 4 && parts[1] == "4bf92f3577b34da6a3ce929d0e0e4736" && parts[2] != "00f067aa0ba902b7"
+}
 
 // harness is one NATS server, one simulator, and the environment of
 // workers run against them, with timings tight enough for tests.
@@ -85,8 +94,11 @@ func (h *harness) startWorker(extra map[string]string) worker {
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	logger := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	go func() { done <- realMain(ctx, envconfig.MapLookuper(env), logger, ready) }()
+	tel := daemon.Telemetry{
+		Logger: slog.New(daemon.TraceHandler{Handler: slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})}),
+		Tracer: sdktrace.NewTracerProvider(),
+	}
+	go func() { done <- realMain(ctx, envconfig.MapLookuper(env), tel, ready) }()
 	var addr string
 	select {
 	case addr = <-ready:

@@ -9,33 +9,27 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/sethvargo/go-envconfig"
+
+	"github.com/mendflow/mendflow/pkg/daemon"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	if err := realMain(ctx, envconfig.OsLookuper(), logger, nil); err != nil {
-		fmt.Fprintln(os.Stderr, "worker:", err)
-		os.Exit(1)
-	}
+	daemon.Main("worker", func(ctx context.Context, env envconfig.Lookuper, tel daemon.Telemetry) error {
+		return realMain(ctx, env, tel, nil)
+	})
 }
 
 // realMain runs the worker until ctx ends, then drains it. When ready is
 // not nil, it receives the address of the health and metrics server once
 // the worker takes commands.
-func realMain(ctx context.Context, env envconfig.Lookuper, logger *slog.Logger, ready chan<- string) error {
+func realMain(ctx context.Context, env envconfig.Lookuper, tel daemon.Telemetry, ready chan<- string) error {
 	cfg, err := loadSettings(ctx, env)
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
-	svc, err := newService(ctx, cfg, logger)
+	svc, err := newService(ctx, cfg, tel)
 	if err != nil {
 		return err
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -13,11 +12,13 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
+	"github.com/mendflow/mendflow/pkg/daemon"
 	"github.com/mendflow/mendflow/pkg/events"
 	"github.com/mendflow/mendflow/pkg/handlers"
 	"github.com/mendflow/mendflow/pkg/mend"
+	"github.com/mendflow/mendflow/pkg/mend/mendhttp"
 )
 
 // service is a wired worker: its NATS connection, consumer, handlers and
@@ -32,16 +33,18 @@ type service struct {
 	retry   handlers.RetryPolicy
 	metrics *handlers.Metrics
 	redact  *strings.Replacer
-	ln      net.Listener
-	http    *http.Server
+	tracer  trace.Tracer
+	http    *daemon.Server
 }
 
 // newService wires the worker: NATS and the streams, the shared consumer,
 // the Mend client with its rate limit and instrumented transport, the
 // handlers with their middleware, and the health and metrics server,
 // bound to its address.
-func newService(ctx context.Context, cfg settings, logger *slog.Logger) (_ *service, err error) {
-	svc := &service{cfg: cfg, logger: logger}
+func newService(ctx context.Context, cfg settings, tel daemon.Telemetry) (_ *service, err error) {
+	logger := tel.Logger
+	tp := tel.TracerProvider()
+	svc := &service{cfg: cfg, logger: logger, tracer: tp.Tracer("github.com/mendflow/mendflow/cmd/worker")}
 	defer func() {
 		if err != nil {
 			svc.close()
@@ -49,14 +52,14 @@ func newService(ctx context.Context, cfg settings, logger *slog.Logger) (_ *serv
 	}()
 
 	// The Mend client first: its settings are checked without any I/O.
-	reg := prometheus.NewRegistry()
+	reg := daemon.NewRegistry()
 	svc.metrics = handlers.NewMetrics(reg)
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	// Every running command may hold a connection to the one Mend host;
 	// the default of two idle ones would open and close the rest each time.
 	transport.MaxIdleConnsPerHost = cfg.Worker.Concurrency
 	client, err := mend.NewClientFromConfig(cfg.Mend, mend.WithHTTPClient(&http.Client{
-		Transport: svc.metrics.InstrumentTransport(transport),
+		Transport: mendhttp.NewMetrics(reg).Transport(transport, tp),
 	}))
 	if err != nil {
 		return nil, fmt.Errorf("Mend client: %w", err)
@@ -88,6 +91,7 @@ func newService(ctx context.Context, cfg settings, logger *slog.Logger) (_ *serv
 	if err != nil {
 		return nil, fmt.Errorf("consumer %s: %w", cfg.Worker.Consumer, err)
 	}
+	reg.MustRegister(events.NewConsumerLag(svc.js, events.StreamCommands, cfg.Worker.Consumer))
 
 	claims, err := openBucket(ctx, svc.js, claimsBucket, "mendflow worker: commands begun that Mend cannot be asked about",
 		cfg.Streams.DedupWindow, cfg.Streams.Replicas)
@@ -124,19 +128,27 @@ func newService(ctx context.Context, cfg settings, logger *slog.Logger) (_ *serv
 	)
 	svc.handle = router.Handler()
 
-	svc.ln, err = net.Listen("tcp", cfg.Addr)
+	svc.http, err = daemon.Listen("WORKER_ADDR", cfg.Addr, daemon.ServerConfig{Metrics: reg, Ready: svc.ready, Logger: logger})
 	if err != nil {
-		return nil, fmt.Errorf("listening on WORKER_ADDR %s: %w", cfg.Addr, err)
+		return nil, err
 	}
-	svc.http = &http.Server{Handler: svc.routes(reg), ReadHeaderTimeout: 10 * time.Second}
 	return svc, nil
+}
+
+// ready reports why the worker cannot take commands: NATS not connected or
+// a stream missing.
+func (s *service) ready(ctx context.Context) error {
+	if st := s.nc.Status(); st != nats.CONNECTED {
+		return fmt.Errorf("NATS is %s", st)
+	}
+	return events.CheckStreams(ctx, s.js)
 }
 
 // close releases what newService acquired; run closes them in order first
 // when it stops normally.
 func (s *service) close() {
-	if s.ln != nil {
-		s.ln.Close()
+	if s.http != nil {
+		s.http.Close()
 	}
 	if s.nc != nil {
 		s.nc.Close()
@@ -147,12 +159,11 @@ func (s *service) close() {
 // then stops fetching, lets running commands finish for the grace period,
 // hands back what is still running, and drains the NATS connection.
 func (s *service) run(ctx context.Context, ready chan<- string) error {
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- s.http.Serve(s.ln) }()
-	s.logger.Info("worker started", "addr", s.ln.Addr().String(), "consumer", s.cfg.Worker.Consumer,
+	serveErr := s.http.Start()
+	s.logger.Info("worker started", "addr", s.http.Addr(), "consumer", s.cfg.Worker.Consumer,
 		"concurrency", s.cfg.Worker.Concurrency, "max_in_flight", s.cfg.Worker.MaxInFlight)
 	if ready != nil {
-		ready <- s.ln.Addr().String()
+		ready <- s.http.Addr()
 	}
 
 	// work ends later than ctx: running commands keep their context through
@@ -185,8 +196,8 @@ func (s *service) run(ctx context.Context, ready chan<- string) error {
 
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if herr := s.http.Shutdown(shutdownCtx); herr != nil && !errors.Is(herr, http.ErrServerClosed) {
-		err = errors.Join(err, fmt.Errorf("stopping the HTTP server: %w", herr))
+	if herr := s.http.Shutdown(shutdownCtx); herr != nil {
+		err = errors.Join(err, herr)
 	}
 	closed := make(chan struct{})
 	s.nc.SetClosedHandler(func(*nats.Conn) { close(closed) })

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -12,6 +13,9 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/mendflow/mendflow/pkg/events"
 	"github.com/mendflow/mendflow/pkg/handlers"
@@ -83,11 +87,13 @@ func (s *service) fetchLoop(ctx, work context.Context, running *sync.WaitGroup) 
 }
 
 // process carries out one delivery and ends it in exactly one of Ack,
-// NakWithDelay, Nak or TermWithReason.
+// NakWithDelay, Nak or TermWithReason. It runs in a span that continues the
+// trace the command carries; the Mend calls, and the result events, carry
+// that span on.
 func (s *service) process(ctx context.Context, msg jetstream.Msg) {
 	meta, err := msg.Metadata()
 	if err != nil {
-		s.logger.Error("message without JetStream metadata", "subject", msg.Subject(), "error", err)
+		s.logger.ErrorContext(ctx, "message without JetStream metadata", "subject", msg.Subject(), "error", err)
 		_ = msg.Term()
 		return
 	}
@@ -96,10 +102,24 @@ func (s *service) process(ctx context.Context, msg jetstream.Msg) {
 		Event: e, Attempt: int(meta.NumDelivered), Published: meta.Timestamp,
 		Replay: msg.Headers().Get(events.HeaderReplayOf),
 	}
-	if err != nil {
+	name, _ := commandOfSubject(msg.Subject())
+	ctx, span := s.tracer.Start(events.ContextWithTrace(ctx, e), "command "+name,
+		trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(
+			attribute.String("mendflow.command", name),
+			attribute.String("cloudevents.event_id", e.ID()),
+			attribute.String("mendflow.correlation_id", events.Extension(e, events.ExtCorrelationID)),
+			attribute.Int("mendflow.attempt", cmd.Attempt),
+		))
+	defer span.End()
+	log := s.logger
+	if err == nil {
+		log = log.With(events.LogAttrs(e)...)
+	} else {
 		// Not even a CloudEvent: nothing to hand to a handler.
+		log = log.With("command", name, "subject", msg.Subject())
 		s.metrics.Commands.WithLabelValues("unknown", handlers.OutcomeFailed).Inc()
-		s.giveUp(ctx, msg, meta, cmd, &handlers.Decision{Verdict: handlers.GiveUp, Reason: events.FailInvalid, Err: err})
+		s.giveUp(ctx, log, msg, meta, cmd, &handlers.Decision{Verdict: handlers.GiveUp, Reason: events.FailInvalid, Err: err})
 		return
 	}
 
@@ -110,17 +130,20 @@ func (s *service) process(ctx context.Context, msg jetstream.Msg) {
 	var d *handlers.Decision
 	switch {
 	case err == nil:
-		s.succeed(ctx, msg, meta, cmd, res)
+		s.succeed(ctx, log, msg, meta, cmd, res)
 	case !errors.As(err, &d):
 		// The Decide middleware turns every failure into a Decision; an
 		// error without one is a wiring fault, and stopping is safest.
-		s.giveUp(ctx, msg, meta, cmd, &handlers.Decision{Verdict: handlers.GiveUp, Reason: events.FailPermanent, Err: err})
+		s.giveUp(ctx, log, msg, meta, cmd, &handlers.Decision{Verdict: handlers.GiveUp, Reason: events.FailPermanent, Err: err})
 	case d.Verdict == handlers.Retry:
-		s.settle(msg, "nak with delay", msg.NakWithDelay(d.Delay))
+		s.settle(ctx, log, msg, "nak with delay", msg.NakWithDelay(d.Delay))
 	case d.Verdict == handlers.HandBack:
-		s.settle(msg, "nak", msg.Nak())
+		s.settle(ctx, log, msg, "nak", msg.Nak())
 	default:
-		s.giveUp(ctx, msg, meta, cmd, d)
+		s.giveUp(ctx, log, msg, meta, cmd, d)
+	}
+	if err != nil {
+		span.SetStatus(codes.Error, s.redact.Replace(err.Error()))
 	}
 }
 
@@ -150,19 +173,19 @@ func (s *service) heartbeat(msg jetstream.Msg) (stop func()) {
 // succeed publishes the result event and the poller's item, then
 // acknowledges. Should publishing fail, the command comes back later and
 // its handler finds its effect already made.
-func (s *service) succeed(ctx context.Context, msg jetstream.Msg, meta *jetstream.MsgMetadata, cmd *handlers.Command, res handlers.Result) {
+func (s *service) succeed(ctx context.Context, log *slog.Logger, msg jetstream.Msg, meta *jetstream.MsgMetadata, cmd *handlers.Command, res handlers.Result) {
 	err := s.publishResult(ctx, meta, cmd, res)
 	if err != nil {
 		delay := s.retry.Backoff(cmd.Attempt)
-		s.logger.Warn("publishing the result failed; the command will come back", "command", cmd.Name, "id", cmd.ID(), "error", err, "delay", delay)
-		s.settle(msg, "nak with delay", msg.NakWithDelay(delay))
+		log.WarnContext(ctx, "publishing the result failed; the command will come back", "error", err, "delay", delay)
+		s.settle(ctx, log, msg, "nak with delay", msg.NakWithDelay(delay))
 		return
 	}
 	// DoubleAck waits for the server to confirm, so that a lost ack is
 	// seen here rather than as a surprise redelivery.
 	ackCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	s.settle(msg, "ack", msg.DoubleAck(ackCtx))
+	s.settle(ctx, log, msg, "ack", msg.DoubleAck(ackCtx))
 }
 
 func (s *service) publishResult(ctx context.Context, meta *jetstream.MsgMetadata, cmd *handlers.Command, res handlers.Result) error {
@@ -184,7 +207,7 @@ func (s *service) publishResult(ctx context.Context, meta *jetstream.MsgMetadata
 
 // giveUp keeps the command on the dead-letter stream with why it failed,
 // publishes io.mendflow.command.failed, and terminates the delivery.
-func (s *service) giveUp(ctx context.Context, msg jetstream.Msg, meta *jetstream.MsgMetadata, cmd *handlers.Command, d *handlers.Decision) {
+func (s *service) giveUp(ctx context.Context, log *slog.Logger, msg jetstream.Msg, meta *jetstream.MsgMetadata, cmd *handlers.Command, d *handlers.Decision) {
 	name := cmd.Name
 	if name == "" {
 		name, _ = commandOfSubject(msg.Subject())
@@ -205,16 +228,19 @@ func (s *service) giveUp(ctx context.Context, msg jetstream.Msg, meta *jetstream
 	}
 	if err != nil {
 		delay := s.retry.Backoff(cmd.Attempt)
-		s.logger.Error("keeping a failed command failed; it will come back", "command", name, "subject", msg.Subject(), "error", err, "delay", delay)
-		s.settle(msg, "nak with delay", msg.NakWithDelay(delay))
+		log.ErrorContext(ctx, "keeping a failed command failed; it will come back", "error", err, "delay", delay)
+		s.settle(ctx, log, msg, "nak with delay", msg.NakWithDelay(delay))
 		return
 	}
 	s.metrics.DeadLetters.WithLabelValues(cmd.Label(), d.Reason).Inc()
-	s.settle(msg, "term", msg.TermWithReason(d.Reason))
+	log.InfoContext(ctx, "command kept as a dead letter", "reason", d.Reason, "dead_letter_subject", dl.Subject, "dead_letter_seq", ack.Sequence)
+	s.settle(ctx, log, msg, "term", msg.TermWithReason(d.Reason))
 }
 
 // publish publishes a CloudEvent of type typ answering cmd, with the id
-// and Nats-Msg-Id id.
+// and Nats-Msg-Id id, and the trace context of the span in ctx, so that
+// what follows (the poller, a consumer of the event) continues from the
+// worker's span.
 func (s *service) publish(ctx context.Context, subject, typ, id string, cmd *handlers.Command, data any) (*jetstream.PubAck, error) {
 	out := event.New()
 	out.SetID(id)
@@ -227,6 +253,7 @@ func (s *service) publish(ctx context.Context, subject, typ, id string, cmd *han
 	if cmd.Event.ID() != "" {
 		events.Propagate(&out, cmd.Event)
 	}
+	events.SetTrace(&out, ctx)
 	m, err := events.ToMsg(subject, out)
 	if err != nil {
 		return nil, err
@@ -238,9 +265,9 @@ func (s *service) publish(ctx context.Context, subject, typ, id string, cmd *han
 
 // settle logs an ack, nak or term that did not reach the server; the
 // delivery then ends by itself when the ack wait runs out.
-func (s *service) settle(msg jetstream.Msg, what string, err error) {
+func (s *service) settle(ctx context.Context, log *slog.Logger, msg jetstream.Msg, what string, err error) {
 	if err != nil {
-		s.logger.Warn("could not "+what, "subject", msg.Subject(), "error", err)
+		log.WarnContext(ctx, "could not "+what, "subject", msg.Subject(), "error", err)
 	}
 }
 

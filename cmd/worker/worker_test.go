@@ -21,6 +21,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/sethvargo/go-envconfig"
 
+	"github.com/mendflow/mendflow/pkg/daemon"
 	"github.com/mendflow/mendflow/pkg/events"
 	"github.com/mendflow/mendflow/pkg/mend"
 	"github.com/mendflow/mendflow/pkg/mend/mendsim"
@@ -53,20 +54,21 @@ func TestResultEventCarriesTheChain(t *testing.T) {
 
 	cmd := h.send(events.CommandProductCreate, events.ProductCreate{ProductName: "payments"})
 	got := h.waitAnswer(cmd.ID(), 10*time.Second)
+	calls := h.sim.Calls() // the worker's, before the test asks Mend itself
 
 	want := map[string]any{
 		"type":                  events.TypeProductCreated,
 		"source":                source,
 		events.ExtCausationID:   cmd.ID(),
 		events.ExtCorrelationID: "corr-" + cmd.ID(),
-		events.ExtTraceparent:   traceparent,
+		"continues the trace":   true,
 	}
 	have := map[string]any{
 		"type":                  got.Type(),
 		"source":                got.Source(),
 		events.ExtCausationID:   events.Extension(got, events.ExtCausationID),
 		events.ExtCorrelationID: events.Extension(got, events.ExtCorrelationID),
-		events.ExtTraceparent:   events.Extension(got, events.ExtTraceparent),
+		"continues the trace":   continuesTrace(events.Extension(got, events.ExtTraceparent)),
 	}
 	if diff := cmp.Diff(want, have); diff != "" {
 		t.Errorf("result event attributes (-want, +got):\n%s", diff)
@@ -78,7 +80,28 @@ func TestResultEventCarriesTheChain(t *testing.T) {
 	if diff := cmp.Diff(wantData, data(t, got)); diff != "" {
 		t.Errorf("result data (-want, +got):\n%s", diff)
 	}
+	// The Mend calls carry the trace on, each from a client span of its own.
+	if len(calls) == 0 {
+		t.Fatal("no Mend calls")
+	}
+	for _, c := range calls {
+		if !continuesTrace(c.Traceparent) || c.Traceparent == events.Extension(got, events.ExtTraceparent) {
+			t.Errorf("Mend call %s traceparent %q, want a span of trace 4bf92f35… of its own", c.Op, c.Traceparent)
+		}
+	}
+	// The log line of the command names it, its chain and its trace.
 	waitFor(t, 5*time.Second, func() bool { return h.commandsLeft() == 0 }, "the command to be acknowledged")
+	var line string
+	for l := range strings.Lines(h.logs.String()) {
+		if strings.Contains(l, "command done") && strings.Contains(l, "event_id="+cmd.ID()) {
+			line = l
+		}
+	}
+	for _, want := range []string{"command=product.create", "correlation_id=corr-" + cmd.ID(), "trace_id=4bf92f3577b34da6a3ce929d0e0e4736"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("log line %q lacks %s", line, want)
+		}
+	}
 }
 
 // TestSameCommandTwice stores one command twice, as a publisher retrying
@@ -318,7 +341,7 @@ func TestRequestTrackHandsToPoller(t *testing.T) {
 	waitFor(t, 10*time.Second, func() bool { items = h.events(events.StreamTracking); return len(items) == 1 }, "a track item")
 	it := items[0]
 	if it.Type() != events.TrackType(events.TrackRequest) || events.Extension(it, events.ExtCausationID) != cmd.ID() ||
-		events.Extension(it, events.ExtCorrelationID) != "corr-"+cmd.ID() || events.Extension(it, events.ExtTraceparent) != traceparent {
+		events.Extension(it, events.ExtCorrelationID) != "corr-"+cmd.ID() || !continuesTrace(events.Extension(it, events.ExtTraceparent)) {
 		t.Errorf("track item %s with extensions %v, want a request item answering %s", it.Type(), it.Extensions(), cmd.ID())
 	}
 	d := data(t, it)
@@ -437,7 +460,7 @@ func TestWorkerDiesMidCommand(t *testing.T) {
 			}
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			dying, err := newService(ctx, cfg, slog.New(slog.DiscardHandler))
+			dying, err := newService(ctx, cfg, daemon.Telemetry{Logger: slog.New(slog.DiscardHandler)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -484,7 +507,10 @@ func TestHealthAndReadiness(t *testing.T) {
 	for _, want := range []string{
 		`mendflow_worker_commands_total{command="product.create",outcome="success"} 1`,
 		`mendflow_worker_in_flight 0`,
-		`mendflow_worker_mend_request_duration_seconds_count{code="200",method="post"}`,
+		`mendflow_mend_request_duration_seconds_count{class="2xx",operation="createProduct"} 1`,
+		`mendflow_consumer_pending_messages{consumer="mendflow-worker",stream="MENDFLOW_COMMANDS"} 0`,
+		`mendflow_consumer_ack_pending_messages{consumer="mendflow-worker",stream="MENDFLOW_COMMANDS"} 0`,
+		`go_goroutines`,
 		`mendflow_worker_command_duration_seconds_count{command="product.create"} 1`,
 	} {
 		if !strings.Contains(metrics, want) {
@@ -520,7 +546,7 @@ func TestBadConfiguration(t *testing.T) {
 			for k, v := range tt.set {
 				env[k] = v
 			}
-			err := realMain(context.Background(), envconfig.MapLookuper(env), slog.New(slog.DiscardHandler), nil)
+			err := realMain(context.Background(), envconfig.MapLookuper(env), daemon.Telemetry{Logger: slog.New(slog.DiscardHandler)}, nil)
 			if err == nil || !strings.Contains(err.Error(), tt.wantVar) {
 				t.Fatalf("realMain = %v, want an error naming %s", err, tt.wantVar)
 			}

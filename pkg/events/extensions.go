@@ -1,8 +1,11 @@
 package events
 
 import (
+	"context"
+
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/cloudevents/sdk-go/v2/types"
+	"go.opentelemetry.io/otel/propagation"
 )
 
 // Extension attributes that tie the events of one chain together. Every
@@ -51,4 +54,59 @@ func Propagate(out *event.Event, cause event.Event) {
 	if tp := Extension(cause, ExtTraceparent); tp != "" {
 		out.SetExtension(ExtTraceparent, tp)
 	}
+}
+
+// ExtTracestate is the vendor part of the W3C trace context, carried with
+// traceparent by the distributed tracing extension.
+const ExtTracestate = "tracestate"
+
+// traceContext is the W3C trace context propagator; it is a value, so no
+// global propagator is needed.
+var traceContext propagation.TraceContext
+
+// ContextWithTrace returns ctx with the trace context e carries in its
+// traceparent (and tracestate) extension as the remote parent of the spans
+// started from it; ctx as it is when e carries none, or an invalid one.
+func ContextWithTrace(ctx context.Context, e event.Event) context.Context {
+	tp := Extension(e, ExtTraceparent)
+	if tp == "" {
+		return ctx
+	}
+	carrier := propagation.MapCarrier{ExtTraceparent: tp}
+	if ts := Extension(e, ExtTracestate); ts != "" {
+		carrier[ExtTracestate] = ts
+	}
+	return traceContext.Extract(ctx, carrier)
+}
+
+// SetTrace sets e's traceparent (and tracestate) to the span of ctx, so
+// that who handles e next continues the trace from that span. It leaves e
+// as it is when ctx holds no valid span context.
+func SetTrace(e *event.Event, ctx context.Context) {
+	carrier := propagation.MapCarrier{}
+	traceContext.Inject(ctx, carrier)
+	tp := carrier.Get(ExtTraceparent)
+	if tp == "" {
+		return
+	}
+	e.SetExtension(ExtTraceparent, tp)
+	if ts := carrier.Get(ExtTracestate); ts != "" {
+		e.SetExtension(ExtTracestate, ts)
+	}
+}
+
+// LogAttrs are the attributes of every log line about e: event_id,
+// correlation_id (the chain's; e's own id when e starts it) and, when e is
+// a command, command. The trace_id comes from the span in the context the
+// line is logged with.
+func LogAttrs(e event.Event) []any {
+	correlation := Extension(e, ExtCorrelationID)
+	if correlation == "" {
+		correlation = e.ID()
+	}
+	attrs := []any{"event_id", e.ID(), "correlation_id", correlation}
+	if name, ok := CommandName(e.Type()); ok {
+		attrs = append(attrs, "command", name)
+	}
+	return attrs
 }

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/mendflow/mendflow/pkg/events"
 )
 
 // Outcomes of a delivery, as logged and counted.
@@ -52,8 +52,6 @@ type Metrics struct {
 	DeadLetters *prometheus.CounterVec
 	// InFlight is how many commands this process is carrying out.
 	InFlight prometheus.Gauge
-	// MendLatency observes Mend HTTP requests, by method and status code.
-	MendLatency *prometheus.HistogramVec
 }
 
 // NewMetrics creates the metrics and registers them on reg.
@@ -80,13 +78,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "mendflow_worker_in_flight",
 			Help: "Commands this process is carrying out now.",
 		}),
-		MendLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "mendflow_worker_mend_request_duration_seconds",
-			Help:    "Latency of HTTP requests to Mend, by method and status code.",
-			Buckets: prometheus.ExponentialBuckets(0.005, 2, 14),
-		}, []string{"method", "code"}),
 	}
-	reg.MustRegister(m.Commands, m.Duration, m.Retries, m.DeadLetters, m.InFlight, m.MendLatency)
+	reg.MustRegister(m.Commands, m.Duration, m.Retries, m.DeadLetters, m.InFlight)
 	return m
 }
 
@@ -110,24 +103,18 @@ func (m *Metrics) Middleware() Middleware {
 	}
 }
 
-// InstrumentTransport wraps an HTTP transport to Mend so that each request
-// is timed in MendLatency.
-func (m *Metrics) InstrumentTransport(rt http.RoundTripper) http.RoundTripper {
-	return promhttp.InstrumentRoundTripperDuration(m.MendLatency, rt)
-}
-
-// Logging logs every delivery's outcome. Only names, ids and errors are
-// logged: errors of package mend never hold the user key or the JWT, and
-// command data holds no credentials.
+// Logging logs every delivery's outcome, with the command's event_id,
+// command and correlation_id (events.LogAttrs), and the trace_id of the
+// span in ctx. Only names, ids and errors are logged: errors of package
+// mend never hold the user key or the JWT, and command data holds no
+// credentials.
 func Logging(logger *slog.Logger) Middleware {
 	return func(next Handler) Handler {
 		return func(ctx context.Context, cmd *Command) (Result, error) {
 			start := time.Now()
 			res, err := next(ctx, cmd)
-			attrs := []any{
-				"command", cmd.Label(), "id", cmd.ID(), "attempt", cmd.Attempt,
-				"duration", time.Since(start).Round(time.Microsecond),
-			}
+			attrs := append(events.LogAttrs(cmd.Event),
+				"attempt", cmd.Attempt, "duration", time.Since(start).Round(time.Microsecond))
 			out, d := outcome(err)
 			switch out {
 			case OutcomeSuccess:

@@ -227,7 +227,7 @@ func (c *Client) send(ctx context.Context, req request, decode func(resp *Respon
 	attempts := 0
 	err := c.retry.run(ctx, func() error {
 		attempts++
-		resp, err := c.attempt(ctx, req, decode)
+		resp, err := c.attempt(withCall(ctx, Call{Operation: req.op, Attempt: attempts}), req, decode)
 		if resp != nil {
 			last = resp
 		}
@@ -289,6 +289,30 @@ func (c *Client) attempt(ctx context.Context, req request, decode func(*Response
 		}
 	}
 	return resp, decode(resp, data)
+}
+
+// Call is the Mend call an HTTP request is an attempt of. A RoundTripper
+// given with WithHTTPClient finds it with CallOf(req.Context()), to label
+// what it measures by operation rather than by URL, which for the v1.4 API
+// is one for all.
+type Call struct {
+	// Operation is the v1.4 request type (createProject) or the name of
+	// the REST operation (login, applyProjectPolicies).
+	Operation string
+	// Attempt counts the attempts of the call, 1 for the first.
+	Attempt int
+}
+
+type callKey struct{}
+
+func withCall(ctx context.Context, c Call) context.Context {
+	return context.WithValue(ctx, callKey{}, c)
+}
+
+// CallOf is the Mend call that ctx, a request's context, belongs to.
+func CallOf(ctx context.Context) (Call, bool) {
+	c, ok := ctx.Value(callKey{}).(Call)
+	return c, ok
 }
 
 // unwrapURLError drops the *url.Error layer, whose text repeats the URL, and

@@ -87,6 +87,14 @@ func (it item) name() string {
 	return it.track.RequestToken
 }
 
+// command is the command that handed the item over, for logs.
+func (it item) command() string {
+	if it.track.Kind == events.TrackProcess {
+		return events.CommandPoliciesApply
+	}
+	return events.CommandRequestTrack
+}
+
 // completionID is the id of the item's completion event and its Nats-Msg-Id.
 // It derives from the Track event alone, so that a poller that dies between
 // publishing and acknowledging, and the one that polls the item again, send

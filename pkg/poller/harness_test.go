@@ -115,7 +115,7 @@ func (tb *testbed) start(t *testing.T, cfg Config) *running {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := New(js, NewMendSource(tb.client), cfg, orgToken, slog.New(slog.DiscardHandler), m)
+	p, err := New(js, NewMendSource(tb.client), cfg, orgToken, slog.New(slog.DiscardHandler), m, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

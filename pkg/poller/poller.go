@@ -23,6 +23,9 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/mendflow/mendflow/pkg/events"
 )
@@ -47,17 +50,26 @@ type Poller struct {
 	orgToken string
 	log      *slog.Logger
 	metrics  *Metrics
+	tracer   trace.Tracer
 	rnd      func() float64
 }
 
 // New returns a poller that reads items through js, asks src about them,
 // and publishes their completion events through js. orgToken is the
-// organization of items that name none.
-func New(js jetstream.JetStream, src StatusSource, cfg Config, orgToken string, log *slog.Logger, m *Metrics) (*Poller, error) {
+// organization of items that name none. Each poll is a span of tp that
+// continues the trace of its item (nil: the item's trace context is passed
+// on to the completion event as it is).
+func New(js jetstream.JetStream, src StatusSource, cfg Config, orgToken string, log *slog.Logger, m *Metrics, tp trace.TracerProvider) (*Poller, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Poller{js: js, mend: src, cfg: cfg, orgToken: orgToken, log: log, metrics: m, rnd: rand.Float64}, nil
+	if tp == nil {
+		tp = noop.NewTracerProvider()
+	}
+	return &Poller{
+		js: js, mend: src, cfg: cfg, orgToken: orgToken, log: log, metrics: m,
+		tracer: tp.Tracer("github.com/mendflow/mendflow/pkg/poller"), rnd: rand.Float64,
+	}, nil
 }
 
 // Run follows items until ctx ends. It then stops pulling, hands back the
@@ -141,14 +153,25 @@ func (p *Poller) handle(work context.Context, msg jetstream.Msg) {
 		p.answer(msg, msg.TermWithReason(err.Error()), "term")
 		return
 	}
-	log := p.log.With("kind", it.track.Kind, "item", it.name(), "org_token", it.track.OrgToken,
-		events.ExtCorrelationID, events.Extension(it.ev, events.ExtCorrelationID))
+	log := p.log.With(append(events.LogAttrs(it.ev), "command", it.command(), "kind", it.track.Kind,
+		"item", it.name(), "org_token", it.track.OrgToken)...)
 	age := max(time.Since(it.track.Started), 0)
 	if age < p.cfg.FirstInterval {
 		// Just handed over: nothing to ask Mend yet.
 		p.answer(msg, msg.NakWithDelay(p.cfg.FirstInterval-age), "nak")
 		return
 	}
+
+	// The poll is a span of the item's trace; its completion event
+	// continues from it.
+	work, span := p.tracer.Start(events.ContextWithTrace(work, it.ev), "poll "+it.track.Kind,
+		trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(
+			attribute.String("mendflow.item", it.name()),
+			attribute.String("cloudevents.event_id", it.ev.ID()),
+			attribute.String("mendflow.correlation_id", events.Extension(it.ev, events.ExtCorrelationID)),
+		))
+	defer span.End()
 
 	// The poll gets half the AckWait and the completion a quarter, so that
 	// the server does not hand the item to another poller while this one is
@@ -164,14 +187,14 @@ func (p *Poller) handle(work context.Context, msg jetstream.Msg) {
 	switch {
 	case err != nil:
 		p.metrics.polls.WithLabelValues(it.track.Kind, pollError).Inc()
-		log.Warn("poller: status call failed", "error", err, "ends_item", v.end)
+		log.WarnContext(work, "poller: status call failed", "error", err, "ends_item", v.end)
 	case v.end:
 		p.metrics.polls.WithLabelValues(it.track.Kind, pollEnded).Inc()
 	default:
 		p.metrics.polls.WithLabelValues(it.track.Kind, pollRunning).Inc()
 	}
 	if !v.end {
-		log.Debug("poller: not ended", "status", status, "age", age.String(), "next_poll_in", v.wait.String())
+		log.DebugContext(work, "poller: not ended", "status", status, "age", age.String(), "next_poll_in", v.wait.String())
 		p.answer(msg, msg.NakWithDelay(v.wait), "nak")
 		return
 	}
@@ -190,7 +213,7 @@ func (p *Poller) finish(work context.Context, msg jetstream.Msg, it item, status
 		}
 		// Poll again soon; the completion id makes a second publish of
 		// the same event harmless.
-		log.Error("poller: publishing completion", "error", err)
+		log.ErrorContext(ctx, "poller: publishing completion", "error", err)
 		p.answer(msg, msg.NakWithDelay(p.cfg.FirstInterval), "nak")
 		return
 	}
@@ -218,12 +241,14 @@ func (p *Poller) poll(ctx context.Context, it item) (string, error) {
 	return p.mend.RequestState(ctx, it.track.OrgToken, it.track.RequestToken)
 }
 
-// complete publishes the completion event of an item that ended.
+// complete publishes the completion event of an item that ended, carrying
+// the trace context of the span in ctx.
 func (p *Poller) complete(ctx context.Context, it item, status string, v verdict) error {
 	e, err := it.completion(status, v, time.Now())
 	if err != nil {
 		return err
 	}
+	events.SetTrace(&e, ctx)
 	msg, err := events.ToMsg(events.ResultSubject(e.Type()), e)
 	if err != nil {
 		return err

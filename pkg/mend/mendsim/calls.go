@@ -27,6 +27,9 @@ type Call struct {
 	Fault bool `json:"fault,omitempty"`
 	// Request is the JSON body, without the user key.
 	Request json.RawMessage `json:"request,omitempty"`
+	// Traceparent is the request's W3C traceparent header, if any: how a
+	// test sees that a trace reached Mend.
+	Traceparent string `json:"traceparent,omitempty"`
 }
 
 // OK reports whether the call succeeded: a 2xx answer with no errorCode.

@@ -40,6 +40,7 @@ type exchange struct {
 func (s *Simulator) begin(w http.ResponseWriter, r *http.Request, api, op string) *exchange {
 	return &exchange{s: s, w: w, r: r, call: Call{
 		Time: s.now(), API: api, Op: op, Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
+		Traceparent: r.Header.Get("traceparent"),
 	}}
 }
 

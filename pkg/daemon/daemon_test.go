@@ -1,0 +1,175 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sethvargo/go-envconfig"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+)
+
+func TestRunExitsWithOneLineNamingTheVariable(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		env      map[string]string
+		err      error
+		wantCode int
+		wantLine string
+	}{
+		{name: "ok", env: map[string]string{}, wantCode: 0},
+		{name: "bad level", env: map[string]string{"LOG_LEVEL": "loud"}, wantCode: 1, wantLine: `svc: LOG_LEVEL: must be debug, info, warn or error, not "loud"`},
+		{name: "bad format", env: map[string]string{"LOG_FORMAT": "xml"}, wantCode: 1, wantLine: `svc: LOG_FORMAT: must be json or text, not "xml"`},
+		{name: "bad exporter", env: map[string]string{"OTEL_TRACES_EXPORTER": "zipkin"}, wantCode: 1, wantLine: `svc: OTEL_TRACES_EXPORTER: must be otlp or none, not "zipkin"`},
+		{name: "grpc", env: map[string]string{"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, wantCode: 1, wantLine: `svc: OTEL_EXPORTER_OTLP_PROTOCOL: only http/protobuf is supported, not "grpc"`},
+		{name: "realMain fails over lines", env: map[string]string{}, err: errors.Join(errors.New("A: first"), errors.New("second")), wantCode: 1, wantLine: "svc: A: first second"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var stderr bytes.Buffer
+			ran := false
+			code := run("svc", func(ctx context.Context, _ envconfig.Lookuper, tel Telemetry) error {
+				ran = true
+				if tel.Logger == nil || tel.Tracer == nil {
+					t.Error("realMain without a logger or tracer provider")
+				}
+				return tt.err
+			}, envconfig.MapLookuper(tt.env), &stderr)
+			if code != tt.wantCode {
+				t.Errorf("exit code %d, want %d", code, tt.wantCode)
+			}
+			if got := strings.TrimSuffix(stderr.String(), "\n"); got != tt.wantLine {
+				t.Errorf("stderr %q, want %q", got, tt.wantLine)
+			}
+			if wantRun := tt.wantLine == "" || tt.err != nil; ran != wantRun {
+				t.Errorf("realMain ran: %v, want %v", ran, wantRun)
+			}
+		})
+	}
+}
+
+func TestLoggerLevelFormatAndTrace(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	logger, err := NewLogger(t.Context(), envconfig.MapLookuper(map[string]string{"LOG_LEVEL": "warn"}), &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp := sdktrace.NewTracerProvider()
+	ctx, span := tp.Tracer("test").Start(context.Background(), "s")
+	defer span.End()
+	logger.InfoContext(ctx, "dropped")
+	logger.With("event_id", "e-1").WarnContext(ctx, "kept")
+	var line map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &line); err != nil {
+		t.Fatalf("one JSON line expected: %v: %s", err, buf.String())
+	}
+	if line["msg"] != "kept" || line["event_id"] != "e-1" || line["trace_id"] != span.SpanContext().TraceID().String() ||
+		line["span_id"] != span.SpanContext().SpanID().String() {
+		t.Errorf("line %v, want the warning with event_id and the span's trace_id and span_id", line)
+	}
+
+	buf.Reset()
+	logger, err = NewLogger(t.Context(), envconfig.MapLookuper(map[string]string{"LOG_FORMAT": "text", "LOG_LEVEL": "debug"}), &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger.Debug("no span", "k", "v")
+	if got := buf.String(); !strings.Contains(got, "level=DEBUG") || !strings.Contains(got, "k=v") || strings.Contains(got, "trace_id") {
+		t.Errorf("text line %q", got)
+	}
+}
+
+func TestExportOnlyWhenAsked(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		cfg  TraceConfig
+		want bool
+	}{
+		{TraceConfig{}, false},
+		{TraceConfig{Endpoint: "http://collector:4318"}, true},
+		{TraceConfig{TracesEndpoint: "http://collector:4318/v1/traces"}, true},
+		{TraceConfig{Exporter: "otlp"}, true},
+		{TraceConfig{Exporter: "none", Endpoint: "http://collector:4318"}, false},
+	}
+	for _, tt := range tests {
+		if got := tt.cfg.exports(); got != tt.want {
+			t.Errorf("%+v exports = %v, want %v", tt.cfg, got, tt.want)
+		}
+	}
+}
+
+func TestServer(t *testing.T) {
+	t.Parallel()
+	reg := NewRegistry()
+	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "mendflow_test_total", Help: "test"})
+	reg.MustRegister(c)
+	c.Inc()
+	var notReady atomic.Bool
+	srv, err := Listen("TEST_ADDR", "127.0.0.1:0", ServerConfig{
+		Metrics: reg,
+		Ready: func(context.Context) error {
+			if notReady.Load() {
+				return errors.New("NATS is gone")
+			}
+			return nil
+		},
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "app "+r.URL.Path) }),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errc := srv.Start()
+	base := "http://" + srv.Addr()
+	get := func(method, path string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, base+path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for _, tt := range []struct {
+		method, path string
+		status       int
+		body         string
+	}{
+		{"GET", "/healthz", 200, "ok\n"},
+		{"GET", "/readyz", 200, "ok\n"},
+		{"GET", "/metrics", 200, "mendflow_test_total 1"},
+		{"GET", "/metrics", 200, "go_goroutines"},
+		{"GET", "/events", 200, "app /events"},
+		{"POST", "/healthz", 405, "method not allowed"},
+	} {
+		if status, body := get(tt.method, tt.path); status != tt.status || !strings.Contains(body, tt.body) {
+			t.Errorf("%s %s = %d %q, want %d with %q", tt.method, tt.path, status, body, tt.status, tt.body)
+		}
+	}
+	notReady.Store(true)
+	if status, body := get("GET", "/readyz"); status != 503 || !strings.Contains(body, "NATS is gone") {
+		t.Errorf("readyz not ready = %d %q", status, body)
+	}
+	if err := srv.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-errc:
+		t.Errorf("serve: %v", err)
+	default:
+	}
+	if _, err := Listen("TEST_ADDR", "127.0.0.1:-1", ServerConfig{}); err == nil || !strings.HasPrefix(err.Error(), "TEST_ADDR: ") {
+		t.Errorf("Listen on a bad address: %v, want an error naming TEST_ADDR", err)
+	}
+}
