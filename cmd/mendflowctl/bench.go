@@ -34,7 +34,18 @@ type benchRun struct {
 	refused  int    // requests ingest did not answer 202
 	firstErr string // the first refusal, for the report
 	done     int    // results arrived
+	expected int    // results to wait for: n, then those accepted
 	allDone  chan struct{}
+	closeAll sync.Once
+}
+
+// expect sets how many results to wait for, and says whether they are in;
+// the caller holds mu.
+func (r *benchRun) expect(n int) {
+	r.expected = n
+	if r.done >= r.expected {
+		r.closeAll.Do(func() { close(r.allDone) })
+	}
 }
 
 // bench sends n project.create commands to ingest from c connections at
@@ -70,6 +81,7 @@ func bench(ctx context.Context, s *settings, args []string, out io.Writer) error
 		start:    time.Now(),
 		accepted: make([]time.Time, *n),
 		resulted: make([]time.Time, *n),
+		expected: *n,
 		allDone:  make(chan struct{}),
 	}
 	// Follow from a second before the first send, so that the consumer
@@ -86,6 +98,9 @@ func bench(ctx context.Context, s *settings, args []string, out io.Writer) error
 
 	fmt.Fprintf(out, "sending %d project.create commands to %s, %d at once…\n", *n, ic.base.Redacted(), *c)
 	sent := r.send(ctx, ic, *n, *c)
+	r.mu.Lock()
+	r.expect(*n - r.refused) // no result comes for a refused command
+	r.mu.Unlock()
 	select {
 	case <-r.allDone:
 	case <-ctx.Done():
@@ -170,10 +185,7 @@ func (r *benchRun) result(e event.Event) error {
 		r.failed++
 	}
 	r.done++
-	if r.done == len(r.resulted) {
-		close(r.allDone)
-		return errDone
-	}
+	r.expect(r.expected)
 	return nil
 }
 
