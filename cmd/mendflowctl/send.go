@@ -251,7 +251,7 @@ func readJSONFile(name string) ([]byte, error) {
 func printAnswer(out io.Writer, a answer) {
 	fmt.Fprintln(out, a.Text)
 	var pretty bytes.Buffer
-	if json.Indent(&pretty, a.Body, "", "  ") == nil {
+	if json.Indent(&pretty, bytes.TrimSpace(a.Body), "", "  ") == nil {
 		fmt.Fprintln(out, pretty.String())
 	} else if len(a.Body) > 0 {
 		fmt.Fprintln(out, strings.TrimSpace(string(a.Body)))
