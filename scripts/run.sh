@@ -7,11 +7,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-state=.tmp/run
+# RUN_DIR and NATS_HTTP_PORT let a second pipeline run beside this one
+# (make bench does).
+state=${RUN_DIR:-.tmp/run}
 bin=$state/bin
 mkdir -p "$bin" "$state/logs"
 
 NATS_PORT=${NATS_PORT:-4222}
+NATS_HTTP_PORT=${NATS_HTTP_PORT:-8222}
 export NATS_URL=${NATS_URL:-nats://127.0.0.1:$NATS_PORT}
 export INGEST_ADDR=${INGEST_ADDR:-127.0.0.1:8080}
 export WORKER_ADDR=${WORKER_ADDR:-127.0.0.1:8081}
@@ -75,8 +78,8 @@ wait_ready() {
   exit 1
 }
 
-start nats "$bin/nats-server" --jetstream --store_dir "$state/nats" --port "$NATS_PORT" --http_port 8222 --addr 127.0.0.1
-wait_ready nats 127.0.0.1:8222 /healthz
+start nats "$bin/nats-server" --jetstream --store_dir "$state/nats" --port "$NATS_PORT" --http_port "$NATS_HTTP_PORT" --addr 127.0.0.1
+wait_ready nats "127.0.0.1:$NATS_HTTP_PORT" /healthz
 if $use_sim; then
   start mendsim "$bin/mendsim"
   wait_ready mendsim "$MENDSIM_ADDR" /readyz

@@ -17,46 +17,31 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/sethvargo/go-envconfig"
 
-	"github.com/mendflow/mendflow/pkg/config"
 	"github.com/mendflow/mendflow/pkg/events"
 )
 
-// settings is mendflowctl's environment.
-type settings struct {
-	NATSURL string `env:"NATS_URL, default=nats://127.0.0.1:4222"`
-}
-
 // dlq works on the dead-letter stream.
 type dlq struct {
-	nc     *nats.Conn
 	js     jetstream.JetStream
 	stream jetstream.Stream
 }
 
-func connect(ctx context.Context, env envconfig.Lookuper) (*dlq, error) {
-	var s settings
-	if err := config.Load(ctx, env, &s); err != nil {
-		return nil, fmt.Errorf("configuration: %w", err)
+// withDLQ connects to NATS and the dead-letter stream for a dlq subcommand.
+func withDLQ(run func(*dlq, context.Context, []string, io.Writer) error) subcommand {
+	return func(ctx context.Context, s *settings, args []string, out io.Writer) error {
+		nc, js, err := connectNATS(s)
+		if err != nil {
+			return err
+		}
+		defer nc.Close()
+		d := &dlq{js: js}
+		if d.stream, err = js.Stream(ctx, events.StreamDLQ); err != nil {
+			return fmt.Errorf("stream %s: %w", events.StreamDLQ, err)
+		}
+		return run(d, ctx, args, out)
 	}
-	nc, err := nats.Connect(s.NATSURL, nats.Name("mendflowctl"))
-	if err != nil {
-		return nil, fmt.Errorf("connecting to NATS_URL: %w", err)
-	}
-	d := &dlq{nc: nc}
-	if d.js, err = jetstream.New(nc); err != nil {
-		nc.Close()
-		return nil, fmt.Errorf("JetStream: %w", err)
-	}
-	if d.stream, err = d.js.Stream(ctx, events.StreamDLQ); err != nil {
-		nc.Close()
-		return nil, fmt.Errorf("stream %s: %w", events.StreamDLQ, err)
-	}
-	return d, nil
 }
-
-func (d *dlq) close() { d.nc.Close() }
 
 // deadLetter is one message of the dead-letter stream, read.
 type deadLetter struct {

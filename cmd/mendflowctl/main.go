@@ -1,10 +1,21 @@
-// Command mendflowctl is the operator's tool for mendflow. It reads its
-// NATS address from NATS_URL.
+// Command mendflowctl is the operator's tool for mendflow: it sends events
+// to ingest, follows result events, tests rules files, shows the state of
+// the streams, replays dead letters and measures the pipeline under load.
 //
-//	mendflowctl dlq list [-command NAME]     list the dead letters
-//	mendflowctl dlq inspect SEQ              show one, with its command
-//	mendflowctl dlq replay [-keep] SEQ...    queue their commands again
-//	mendflowctl dlq replay [-keep] -all      queue every dead letter again
+//	mendflowctl send [-dry-run] -file FILE                  a CloudEvent (structured JSON) or a batch (JSON array)
+//	mendflowctl send [-dry-run] -type T [-source S] [-id ID] [-subject S] [-data JSON|@FILE]
+//	mendflowctl send [-dry-run] -github EVENT [-id DELIVERY] -file PAYLOAD
+//	mendflowctl send [-dry-run] -gitlab [-id UUID] -file PAYLOAD
+//	mendflowctl events tail [-since DURATION | -all] [-type GLOB] [-correlation ID,...] [-subject GLOB] [-n N] [-timeout D] [-json]
+//	mendflowctl rules test [-rules FILE] -event FILE
+//	mendflowctl status
+//	mendflowctl dlq list [-command NAME]                    list the dead letters
+//	mendflowctl dlq inspect SEQ                             show one, with its command
+//	mendflowctl dlq replay [-keep] SEQ... | -all            queue their commands again
+//	mendflowctl bench [-n N] [-c CONCURRENCY] [-timeout D]  project.create commands end to end
+//
+// It reads NATS_URL, INGEST_URL, INGEST_AUTH_TOKEN, GITHUB_WEBHOOK_SECRET and
+// GITLAB_WEBHOOK_TOKEN from the environment, and never prints the secrets.
 //
 // A replayed command goes back to mendflow.cmd.<name> as it came, marked
 // as a replay, and its dead letter is removed unless -keep is given; if it
@@ -18,9 +29,14 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/sethvargo/go-envconfig"
+
+	"github.com/mendflow/mendflow/pkg/config"
 )
 
 func main() {
@@ -38,32 +54,92 @@ func main() {
 }
 
 const usage = `usage:
+  mendflowctl send [-dry-run] -file FILE                       a CloudEvent (JSON object) or a batch (JSON array)
+  mendflowctl send [-dry-run] -type TYPE [-source SOURCE] [-id ID] [-subject SUBJECT] [-data JSON|@FILE]
+  mendflowctl send [-dry-run] -github EVENT [-id DELIVERY] -file PAYLOAD
+  mendflowctl send [-dry-run] -gitlab [-id UUID] -file PAYLOAD
+  mendflowctl events tail [-since DURATION | -all] [-type GLOB] [-correlation ID[,ID...]] [-subject GLOB]
+                          [-n COUNT] [-timeout DURATION] [-json]
+  mendflowctl rules test [-rules FILE] -event FILE
+  mendflowctl status
   mendflowctl dlq list [-command NAME]
   mendflowctl dlq inspect SEQ
   mendflowctl dlq replay [-keep] SEQ... | -all
-environment: NATS_URL (default nats://127.0.0.1:4222)
+  mendflowctl bench [-n COUNT] [-c CONCURRENCY] [-timeout DURATION]
+environment:
+  NATS_URL               default nats://127.0.0.1:4222
+  INGEST_URL             default http://127.0.0.1:8080
+  INGEST_AUTH_TOKEN      bearer token for POST /events, when ingest requires one
+  GITHUB_WEBHOOK_SECRET  signs send -github
+  GITLAB_WEBHOOK_TOKEN   authenticates send -gitlab
 `
 
-// errUsage reports a command line that names no known subcommand.
+// errUsage reports a command line that names no known subcommand, or bad
+// flags or arguments for one.
 var errUsage = errors.New("usage")
+
+// settings is mendflowctl's environment.
+type settings struct {
+	NATSURL      string `env:"NATS_URL, default=nats://127.0.0.1:4222"`
+	IngestURL    string `env:"INGEST_URL, default=http://127.0.0.1:8080"`
+	AuthToken    string `env:"INGEST_AUTH_TOKEN"`
+	GitHubSecret string `env:"GITHUB_WEBHOOK_SECRET"`
+	GitLabToken  string `env:"GITLAB_WEBHOOK_TOKEN"`
+}
+
+// subcommand runs one subcommand with its arguments (after its name).
+type subcommand func(ctx context.Context, s *settings, args []string, out io.Writer) error
+
+// lookup is the subcommand of that name, one or two words, or nil.
+func lookup(name string) subcommand {
+	switch name {
+	case "send":
+		return send
+	case "events tail":
+		return tail
+	case "rules test":
+		return rulesTest
+	case "status":
+		return status
+	case "bench":
+		return bench
+	case "dlq list":
+		return withDLQ((*dlq).list)
+	case "dlq inspect":
+		return withDLQ((*dlq).inspect)
+	case "dlq replay":
+		return withDLQ((*dlq).replay)
+	}
+	return nil
+}
 
 // realMain runs the subcommand args names, writing its output to out.
 func realMain(ctx context.Context, args []string, env envconfig.Lookuper, out io.Writer) error {
-	if len(args) < 2 || args[0] != "dlq" {
+	var run subcommand
+	var rest []string
+	for n := min(2, len(args)); n >= 1 && run == nil; n-- { // two-word names first: "events tail"
+		run, rest = lookup(strings.Join(args[:n], " ")), args[n:]
+	}
+	if run == nil {
 		return errUsage
 	}
-	run, ok := map[string]func(*dlq, context.Context, []string, io.Writer) error{
-		"list":    (*dlq).list,
-		"inspect": (*dlq).inspect,
-		"replay":  (*dlq).replay,
-	}[args[1]]
-	if !ok {
-		return errUsage
+	var s settings
+	if err := config.Load(ctx, env, &s); err != nil {
+		return fmt.Errorf("configuration: %w", err)
 	}
-	d, err := connect(ctx, env)
+	return run(ctx, &s, rest, out)
+}
+
+// connectNATS connects to NATS_URL; the caller closes the connection.
+func connectNATS(s *settings) (*nats.Conn, jetstream.JetStream, error) {
+	nc, err := nats.Connect(s.NATSURL, nats.Name("mendflowctl"))
 	if err != nil {
-		return err
+		return nil, nil, fmt.Errorf("connecting to NATS_URL: %w", err)
 	}
-	defer d.close()
-	return run(d, ctx, args[2:], out)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, nil, fmt.Errorf("JetStream: %w", err)
+	}
+	return nc, js, nil
 }
