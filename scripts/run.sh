@@ -41,7 +41,7 @@ CGO_ENABLED=0 go build -o "$bin/" ./cmd/ingest ./cmd/worker ./cmd/poller ./cmd/m
 go build -o "$bin/nats-server" github.com/nats-io/nats-server/v2
 
 pids=()
-stop() {
+stop() { # exit code
   trap - INT TERM EXIT
   echo
   echo "stopping…"
@@ -51,8 +51,12 @@ stop() {
     wait "${pids[i]}" 2>/dev/null || true
   done
   echo "stopped; logs are in $state/logs"
+  exit "$1"
 }
-trap stop INT TERM EXIT
+# Ctrl-C or SIGTERM is the normal way out; any other exit means something
+# died or failed to start.
+trap 'stop 0' INT TERM
+trap 'stop 1' EXIT
 
 start() { # name, command...
   local name=$1; shift
