@@ -40,6 +40,11 @@ echo "building…"
 CGO_ENABLED=0 go build -o "$bin/" ./cmd/ingest ./cmd/worker ./cmd/poller ./cmd/mendsim
 go build -o "$bin/nats-server" github.com/nats-io/nats-server/v2
 
+# Job control puts each process in its own process group, so that a Ctrl-C
+# in the terminal reaches this script alone, which then stops the services
+# before NATS, letting them drain into a live server.
+set -m
+
 pids=()
 stop() { # exit code
   trap - INT TERM EXIT
