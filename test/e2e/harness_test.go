@@ -17,6 +17,7 @@ import (
 
 	"github.com/moby/moby/api/types/container"
 	dockernet "github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/client"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/testcontainers/testcontainers-go"
@@ -29,6 +30,13 @@ func TestMain(m *testing.M) {
 	// removes its own containers and network instead.
 	if os.Getenv("TESTCONTAINERS_RYUK_DISABLED") == "" {
 		os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
+	}
+	// Ports are published on the loopback interface only; where the tests
+	// themselves run in a container, testcontainers would otherwise look
+	// for them at the Docker gateway's address, and its wait strategies
+	// would never reach them.
+	if os.Getenv("TESTCONTAINERS_HOST_OVERRIDE") == "" {
+		os.Setenv("TESTCONTAINERS_HOST_OVERRIDE", "127.0.0.1")
 	}
 	code := m.Run()
 	if binDir != "" {
@@ -232,5 +240,21 @@ func waitJetStream(t *testing.T, nc *nats.Conn) jetstream.JetStream {
 			t.Fatalf("JetStream not ready in the cluster: %v", err)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// kill sends SIGKILL to a container's process: no shutdown of its own, as
+// when a machine or the kernel's OOM killer ends it.
+func (e *env) kill(c testcontainers.Container) {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cli, err := testcontainers.NewDockerClientWithOpts(ctx)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer cli.Close()
+	if _, err := cli.ContainerKill(ctx, c.GetContainerID(), client.ContainerKillOptions{Signal: "KILL"}); err != nil {
+		e.t.Fatalf("killing a container: %v", err)
 	}
 }
