@@ -143,16 +143,17 @@ type streamAdmin interface {
 	UpdateStream(ctx context.Context, cfg jetstream.StreamConfig) (jetstream.Stream, error)
 }
 
-// prepareStreams creates missing streams and applies the duplicate window
-// to an existing MENDFLOW_COMMANDS: ingest is the one publisher that
-// deduplicates, so its setting wins. Changing the window keeps every
-// message; nothing else of an existing stream is touched.
+// prepareStreams creates missing streams, waiting for a cluster still
+// forming, and applies the duplicate window to an existing
+// MENDFLOW_COMMANDS: ingest is the one publisher that deduplicates, so its
+// setting wins. Changing the window keeps every message; nothing else of an
+// existing stream is touched.
 func prepareStreams(ctx context.Context, js streamAdmin, cfg events.StreamConfig, logger *slog.Logger) error {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if err := events.EnsureStreams(ctx, js, cfg); err != nil {
+	if err := events.WaitForStreams(ctx, js, cfg, events.LogRetry(logger)); err != nil {
 		return fmt.Errorf("streams: %w", err)
 	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
 	stream, err := js.Stream(ctx, events.StreamCommands)
 	if err != nil {
 		return fmt.Errorf("streams: %w", err)

@@ -70,7 +70,7 @@ func newService(ctx context.Context, cfg settings, logger *slog.Logger) (_ *serv
 	if err != nil {
 		return nil, fmt.Errorf("JetStream: %w", err)
 	}
-	if err := events.EnsureStreams(ctx, svc.js, cfg.Streams); err != nil {
+	if err := events.WaitForStreams(ctx, svc.js, cfg.Streams, events.LogRetry(logger)); err != nil {
 		return nil, fmt.Errorf("streams: %w", err)
 	}
 	svc.cons, err = svc.js.CreateOrUpdateConsumer(ctx, events.StreamCommands, jetstream.ConsumerConfig{

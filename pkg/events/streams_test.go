@@ -98,6 +98,52 @@ func TestEnsureStreamsFails(t *testing.T) {
 	}
 }
 
+// A service started before JetStream answers waits for it and then creates
+// the streams; one whose configuration the server refuses fails at once.
+func TestWaitForStreams(t *testing.T) {
+	t.Parallel()
+	srv := natstest.Start(t)
+	_, js := srv.Connect()
+	srv.Stop()
+
+	retried := make(chan error, 100)
+	done := make(chan error, 1)
+	go func() {
+		done <- events.WaitForStreams(t.Context(), js, testStreams, func(err error, _ time.Duration) { retried <- err })
+	}()
+	select {
+	case err := <-retried:
+		if !events.SetupMayPass(err) {
+			t.Errorf("retried after %v, which SetupMayPass calls permanent", err)
+		}
+	case err := <-done:
+		t.Fatalf("WaitForStreams without a server returned %v, want it to wait", err)
+	}
+	srv.Restart()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("WaitForStreams after the server came back: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("WaitForStreams still waiting 30s after the server came back")
+	}
+	if err := events.CheckStreams(t.Context(), js); err != nil {
+		t.Fatal(err)
+	}
+
+	// Three replicas on a single server: refused, and refused again later.
+	_, js = natstest.Start(t).Connect()
+	r3 := testStreams
+	r3.Replicas = 3
+	err := events.WaitForStreams(t.Context(), js, r3, func(err error, _ time.Duration) {
+		t.Errorf("retried after %v, which does not pass", err)
+	})
+	if err == nil || events.SetupMayPass(err) {
+		t.Errorf("WaitForStreams with 3 replicas on one server = %v, want a permanent error", err)
+	}
+}
+
 func TestStreamConfigValidate(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
