@@ -53,13 +53,14 @@ type pipeline struct {
 	results *results
 }
 
-// pipeline starts the services as soon as the NATS nodes run, without
-// waiting for the cluster to elect its JetStream leader: services start so
-// in a real deployment too, and must ride it out.
+// pipeline starts the services when only the first NATS node runs, and
+// the other two after them: in a real deployment the services may well
+// start before the cluster has formed, and must wait for it. Every
+// service must then be ready.
 func (e *env) pipeline() *pipeline {
 	e.t.Helper()
 	p := &pipeline{t: e.t, e: e}
-	p.nats = e.natsCluster(3)
+	p.nats = []testcontainers.Container{e.natsNode(1, 3)}
 	common := map[string]string{
 		"NATS_URL":        "nats://nats-1:4222,nats://nats-2:4222,nats://nats-3:4222",
 		"STREAM_REPLICAS": "3",
@@ -68,31 +69,43 @@ func (e *env) pipeline() *pipeline {
 		"MEND_USER_EMAIL": userEmail,
 		"MEND_ORG_TOKEN":  orgToken,
 	}
-	with := func(extra map[string]string) map[string]string {
-		m := maps.Clone(common)
-		maps.Copy(m, extra)
-		return m
-	}
-	ready := func(port string) wait.Strategy {
-		return wait.ForHTTP("/readyz").WithPort(port).WithStartupTimeout(2 * time.Minute)
+	var health []string // host URLs of the services' /readyz
+	service := func(alias, program, addrVar, port string, extra map[string]string) testcontainers.Container {
+		env := maps.Clone(common)
+		maps.Copy(env, extra)
+		env[addrVar] = "0.0.0.0:" + strings.TrimSuffix(port, "/tcp")
+		c := e.start(alias, program, nil, env, []string{port}, nil)
+		health = append(health, hostURL(e.t, c, port, "http")+"/readyz")
+		return c
 	}
 
 	sim := e.start("mendsim", "mendsim", nil, map[string]string{"MENDSIM_ADDR": "0.0.0.0:9090"},
-		[]string{"9090/tcp"}, ready("9090/tcp"))
+		[]string{"9090/tcp"}, wait.ForHTTP("/readyz").WithPort("9090/tcp"))
 	p.sim = hostURL(e.t, sim, "9090/tcp", "http")
-	ingest := e.start("ingest", "ingest", nil, with(map[string]string{
-		"INGEST_ADDR":           "0.0.0.0:8080",
+	ingest := service("ingest", "ingest", "INGEST_ADDR", "8080/tcp", map[string]string{
 		"GITHUB_WEBHOOK_SECRET": githubSecret,
 		"GITLAB_WEBHOOK_TOKEN":  gitlabToken,
-	}), []string{"8080/tcp"}, ready("8080/tcp"))
+	})
 	p.ingest = hostURL(e.t, ingest, "8080/tcp", "http")
 	for i := 1; i <= 2; i++ {
-		p.workers = append(p.workers, e.start(fmt.Sprintf("worker-%d", i), "worker", nil,
-			with(map[string]string{"WORKER_ADDR": "0.0.0.0:8081"}), []string{"8081/tcp"}, ready("8081/tcp")))
+		p.workers = append(p.workers, service(fmt.Sprintf("worker-%d", i), "worker", "WORKER_ADDR", "8081/tcp", nil))
 	}
-	e.start("poller", "poller", nil, with(map[string]string{"POLLER_ADDR": "0.0.0.0:8082"}),
-		[]string{"8082/tcp"}, ready("8082/tcp"))
+	service("poller", "poller", "POLLER_ADDR", "8082/tcp", nil)
+	p.nats = append(p.nats, e.natsNode(2, 3), e.natsNode(3, 3))
 
+	eventually(e.t, 2*time.Minute, "not every service ready once the cluster formed", func() bool {
+		for _, u := range health {
+			resp, err := http.Get(u)
+			if err != nil {
+				return false
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return false
+			}
+		}
+		return true
+	})
 	p.js = waitJetStream(e.t, connect(e.t, p.nats))
 	p.results = watchResults(e.t, p.js)
 	return p
