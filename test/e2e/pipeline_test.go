@@ -512,6 +512,7 @@ var mutating = []string{
 type callTally struct {
 	ok      map[string]int // successful calls by operation
 	refused map[string]int // calls answered with an error (a fault, an errorCode) by operation
+	faulted int            // calls a fault answered
 	repeats []string       // targets changed by more than one successful call
 }
 
@@ -525,6 +526,9 @@ func (p *pipeline) tallyCalls() callTally {
 	c := callTally{ok: map[string]int{}, refused: map[string]int{}}
 	targets := map[string]int{}
 	for _, call := range calls {
+		if call.Fault {
+			c.faulted++
+		}
 		if !call.OK() {
 			c.refused[call.Op]++
 			continue
@@ -562,8 +566,9 @@ func (c callTally) mutations() map[string]int {
 // check verifies what the deliveries must have led to once the pipeline
 // drained, and logs the figures: each delivery ends in its one result
 // event (none for one no rule routes), no command gave up, every
-// mutating Mend call expected was made, and none twice.
-func (p *pipeline) check(name string, ds []delivery, st sendStats, wantCalls map[string]int, drain time.Duration) {
+// mutating Mend call expected was made, and none twice. It returns the
+// call record, counted.
+func (p *pipeline) check(name string, ds []delivery, st sendStats, wantCalls map[string]int, drain time.Duration) callTally {
 	t := p.t
 	t.Helper()
 	got := p.results.byCorrelation()
@@ -588,8 +593,12 @@ func (p *pipeline) check(name string, ds []delivery, st sendStats, wantCalls map
 	}
 	all := p.results.all()
 	types := map[string]int{}
+	existing := 0 // projects a redelivered command found made
 	for _, r := range all {
 		types[r.Type]++
+		if r.Type == events.TypeProjectCreated && r.Data["created"] == false {
+			existing++
+		}
 	}
 	dead, err := p.streamMsgs(events.StreamDLQ)
 	if err != nil {
@@ -599,10 +608,10 @@ func (p *pipeline) check(name string, ds []delivery, st sendStats, wantCalls map
 
 	t.Logf("FIGURES %s: deliveries sent %d, accepted %d (statuses %v), resent after 503 or no answer %d, given up %d",
 		name, st.sent, st.accepted, st.statuses, st.retried, len(st.refused))
-	t.Logf("FIGURES %s: Mend mutating calls %v; refused calls (faults, name taken...) %v; all successful calls %v",
-		name, calls.mutations(), calls.refused, calls.ok)
-	t.Logf("FIGURES %s: result events %d %v; lost %d, duplicated %d, repeated Mend changes %d, dead letters %d; drained %v after the last answer",
-		name, len(all), types, len(lost), len(duplicated), len(calls.repeats), dead, drain.Round(100*time.Millisecond))
+	t.Logf("FIGURES %s: Mend mutating calls %v; refused calls (%d by the fault, the rest name taken...) %v; all successful calls %v",
+		name, calls.mutations(), calls.faulted, calls.refused, calls.ok)
+	t.Logf("FIGURES %s: result events %d %v (projects found already made: %d); lost %d, duplicated %d, repeated Mend changes %d, dead letters %d; drained %v after the last answer",
+		name, len(all), types, existing, len(lost), len(duplicated), len(calls.repeats), dead, drain.Round(100*time.Millisecond))
 
 	if len(st.refused) > 0 {
 		t.Errorf("%d deliveries never accepted: %v", len(st.refused), st.refused)
@@ -628,4 +637,5 @@ func (p *pipeline) check(name string, ds []delivery, st sendStats, wantCalls map
 	if m := calls.mutations(); !maps.Equal(m, wantCalls) {
 		t.Errorf("Mend mutating calls %v, want %v", m, wantCalls)
 	}
+	return calls
 }
