@@ -70,32 +70,37 @@ func newService(ctx context.Context, cfg settings, logger *slog.Logger) (_ *serv
 	if err != nil {
 		return nil, fmt.Errorf("JetStream: %w", err)
 	}
-	if err := events.WaitForStreams(ctx, svc.js, cfg.Streams, events.LogRetry(logger)); err != nil {
-		return nil, fmt.Errorf("streams: %w", err)
-	}
-	svc.cons, err = svc.js.CreateOrUpdateConsumer(ctx, events.StreamCommands, jetstream.ConsumerConfig{
-		Durable:       cfg.Worker.Consumer,
-		Description:   "mendflow workers, sharing the commands",
-		FilterSubject: events.CommandSubject(">"),
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       cfg.Worker.AckWait,
-		MaxAckPending: cfg.Worker.MaxInFlight,
-		// Deliveries are bounded by the worker (WORKER_MAX_ATTEMPTS), which
-		// dead-letters what is spent; a server-side bound would leave such a
-		// command stuck in the work queue without a trace.
-		MaxDeliver: -1,
+	// The streams, the shared consumer and the buckets are set up again
+	// until a NATS cluster still forming can serve them all.
+	var claims, locks jetstream.KeyValue
+	err = events.RetrySetup(ctx, events.LogRetry(logger), func(ctx context.Context) (err error) {
+		if err := events.EnsureStreams(ctx, svc.js, cfg.Streams); err != nil {
+			return fmt.Errorf("streams: %w", err)
+		}
+		svc.cons, err = svc.js.CreateOrUpdateConsumer(ctx, events.StreamCommands, jetstream.ConsumerConfig{
+			Durable:       cfg.Worker.Consumer,
+			Description:   "mendflow workers, sharing the commands",
+			FilterSubject: events.CommandSubject(">"),
+			AckPolicy:     jetstream.AckExplicitPolicy,
+			AckWait:       cfg.Worker.AckWait,
+			MaxAckPending: cfg.Worker.MaxInFlight,
+			// Deliveries are bounded by the worker (WORKER_MAX_ATTEMPTS), which
+			// dead-letters what is spent; a server-side bound would leave such a
+			// command stuck in the work queue without a trace.
+			MaxDeliver: -1,
+		})
+		if err != nil {
+			return fmt.Errorf("consumer %s: %w", cfg.Worker.Consumer, err)
+		}
+		claims, err = openBucket(ctx, svc.js, claimsBucket, "mendflow worker: commands begun that Mend cannot be asked about",
+			cfg.Streams.DedupWindow, cfg.Streams.Replicas)
+		if err != nil {
+			return err
+		}
+		// A lock lives as long as a delivery without a sign of life.
+		locks, err = openBucket(ctx, svc.js, locksBucket, "mendflow worker: commands running", cfg.Worker.AckWait, cfg.Streams.Replicas)
+		return err
 	})
-	if err != nil {
-		return nil, fmt.Errorf("consumer %s: %w", cfg.Worker.Consumer, err)
-	}
-
-	claims, err := openBucket(ctx, svc.js, claimsBucket, "mendflow worker: commands begun that Mend cannot be asked about",
-		cfg.Streams.DedupWindow, cfg.Streams.Replicas)
-	if err != nil {
-		return nil, err
-	}
-	// A lock lives as long as a delivery without a sign of life.
-	locks, err := openBucket(ctx, svc.js, locksBucket, "mendflow worker: commands running", cfg.Worker.AckWait, cfg.Streams.Replicas)
 	if err != nil {
 		return nil, err
 	}

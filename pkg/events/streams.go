@@ -155,16 +155,23 @@ func CheckStreams(ctx context.Context, js StreamLookup) error {
 	return nil
 }
 
-// WaitForStreams is EnsureStreams for a service starting: while the
-// failure may pass on its own (SetupMayPass), it tries again with backoff
-// until it succeeds or ctx ends, telling onRetry of each failure and the
-// wait before the next attempt. A NATS cluster that is still forming has
-// no JetStream leader to answer, or too few peers to place 3 replicas,
-// for a few seconds; a service started with it must wait, not exit.
+// WaitForStreams is EnsureStreams for a service starting: it waits, as
+// RetrySetup does, while the failure may pass on its own.
 func WaitForStreams(ctx context.Context, js StreamManager, cfg StreamConfig, onRetry func(err error, wait time.Duration)) error {
+	return RetrySetup(ctx, onRetry, func(ctx context.Context) error { return EnsureStreams(ctx, js, cfg) })
+}
+
+// RetrySetup runs setup, a JetStream set-up step that may run again (it
+// creates what is missing, updates what is there), until it succeeds,
+// fails for good (SetupMayPass), or ctx ends. It tells onRetry of each
+// failure and the wait before the next attempt, which doubles from 250 ms
+// to 5 s. A NATS cluster that is still forming has no JetStream leader to
+// answer, or too few peers to place 3 replicas, for a few seconds; a
+// service started with it must wait, not exit.
+func RetrySetup(ctx context.Context, onRetry func(err error, wait time.Duration), setup func(context.Context) error) error {
 	wait := 250 * time.Millisecond
 	for {
-		err := EnsureStreams(ctx, js, cfg)
+		err := setup(ctx)
 		if err == nil || ctx.Err() != nil || !SetupMayPass(err) {
 			return err
 		}
@@ -210,10 +217,10 @@ const (
 	jsStreamOffline       jetstream.ErrorCode = 10118 // "stream is offline"
 )
 
-// LogRetry is the onRetry of WaitForStreams that the services use: a
-// warning for each attempt, so that an operator sees why one is not ready.
+// LogRetry is the onRetry of RetrySetup that the services use: a warning
+// for each attempt, so that an operator sees why one is not ready.
 func LogRetry(logger *slog.Logger) func(err error, wait time.Duration) {
 	return func(err error, wait time.Duration) {
-		logger.Warn("streams: JetStream cannot take them yet; trying again", "error", err.Error(), "retry_in", wait.String())
+		logger.Warn("JetStream cannot serve the set-up yet; trying again", "error", err.Error(), "retry_in", wait.String())
 	}
 }

@@ -3,6 +3,7 @@ package events_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -236,5 +237,39 @@ func TestCommandThroughJetStream(t *testing.T) {
 	}
 	if err := got.Ack(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// RetrySetup tries again what may pass, gives up at once on what does not,
+// and stops when its context ends.
+func TestRetrySetup(t *testing.T) {
+	t.Parallel()
+	unavailable := &jetstream.APIError{Code: 503, ErrorCode: 10008, Description: "JetStream system temporarily unavailable"}
+	calls, retries := 0, 0
+	err := events.RetrySetup(t.Context(), func(error, time.Duration) { retries++ }, func(context.Context) error {
+		if calls++; calls < 3 {
+			return fmt.Errorf("bucket: %w", unavailable)
+		}
+		return nil
+	})
+	if err != nil || calls != 3 || retries != 2 {
+		t.Errorf("RetrySetup = %v after %d calls, %d retries; want success on the third call", err, calls, retries)
+	}
+
+	refused := &jetstream.APIError{Code: 500, ErrorCode: 10074, Description: "replicas > 1 not supported in non-clustered mode"}
+	calls = 0
+	err = events.RetrySetup(t.Context(), func(error, time.Duration) { t.Error("retried a refused configuration") }, func(context.Context) error {
+		calls++
+		return refused
+	})
+	if !errors.Is(err, refused) || calls != 1 {
+		t.Errorf("RetrySetup of a refused configuration = %v after %d calls, want it returned at once", err, calls)
+	}
+
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	err = events.RetrySetup(ctx, func(error, time.Duration) {}, func(context.Context) error { return unavailable })
+	if !errors.Is(err, unavailable) || ctx.Err() == nil {
+		t.Errorf("RetrySetup = %v, want the last failure once its context ended", err)
 	}
 }
