@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/wait"
@@ -378,56 +379,64 @@ type result struct {
 	Data                  map[string]any
 }
 
-// results collects MENDFLOW_EVENTS from its start, through an ordered
-// consumer that survives the loss of a node.
+// results reads MENDFLOW_EVENTS from its start, message by message by
+// sequence: a read needs no consumer, which the loss of a node could take
+// away with it.
 type results struct {
+	t      *testing.T
+	js     jetstream.JetStream
 	mu     sync.Mutex
+	next   uint64 // the next sequence to read
 	events []result
 }
 
 func watchResults(t *testing.T, js jetstream.JetStream) *results {
-	t.Helper()
-	r := &results{}
-	var cons jetstream.Consumer
-	eventually(t, time.Minute, "no consumer on "+events.StreamEvents, func() bool {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		var err error
-		cons, err = js.OrderedConsumer(ctx, events.StreamEvents, jetstream.OrderedConsumerConfig{})
-		return err == nil
-	})
-	cc, err := cons.Consume(func(msg jetstream.Msg) {
-		e, err := events.FromJetStreamMsg(msg)
+	return &results{t: t, js: js, next: 1}
+}
+
+// refresh reads the events stored since the last read. A failure (a
+// leader being elected) leaves the rest for the next read.
+func (r *results) refresh() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := r.js.Stream(ctx, events.StreamEvents)
+	if err != nil {
+		return
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		return
+	}
+	for ; r.next <= info.State.LastSeq; r.next++ {
+		m, err := s.GetMsg(ctx, r.next)
 		if err != nil {
-			t.Errorf("a result event that is no CloudEvent on %s: %v", msg.Subject(), err)
 			return
+		}
+		e, err := events.FromMsg(&nats.Msg{Subject: m.Subject, Header: m.Header, Data: m.Data})
+		if err != nil {
+			r.t.Errorf("result event %d on %s is no CloudEvent: %v", m.Sequence, m.Subject, err)
+			continue
 		}
 		res := result{Type: e.Type(), ID: e.ID(), Correlation: events.Extension(e, events.ExtCorrelationID)}
 		_ = json.Unmarshal(e.Data(), &res.Data)
-		r.mu.Lock()
 		r.events = append(r.events, res)
-		r.mu.Unlock()
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
-	t.Cleanup(cc.Stop)
-	return r
 }
 
 // byCorrelation returns the result events of each correlationid.
 func (r *results) byCorrelation() map[string][]result {
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	out := map[string][]result{}
-	for _, e := range r.events {
+	for _, e := range r.all() {
 		out[e.Correlation] = append(out[e.Correlation], e)
 	}
 	return out
 }
 
-// all returns a copy of the events collected.
+// all returns the events stored so far.
 func (r *results) all() []result {
+	r.refresh()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return slices.Clone(r.events)
