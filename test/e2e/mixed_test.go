@@ -126,22 +126,10 @@ func TestMixedEvents(t *testing.T) {
 	})
 	p.waitDrained(time.Minute)
 
-	st := sendStats{
-		sent:     first.sent + redelivered.sent + second.sent,
-		accepted: first.accepted + redelivered.accepted + second.accepted,
-		retried:  first.retried + redelivered.retried + second.retried,
-		statuses: map[string]int{},
-		refused:  append(append(first.refused, redelivered.refused...), second.refused...),
-	}
-	for _, s := range []sendStats{first, redelivered, second} {
-		for k, n := range s.statuses {
-			st.statuses[k] += n
-		}
-	}
 	if redelivered.statuses["duplicate"] != 10 {
 		t.Errorf("redeliveries answered %v, want 10 duplicate", redelivered.statuses)
 	}
-	p.check("mixed", append(created, acted...), st, map[string]int{
+	p.check("mixed", append(created, acted...), first.plus(redelivered).plus(second), map[string]int{
 		"createProject":           150,
 		"createProduct":           4 + 3 + 2 + 1,
 		"saveProjectTag":          20 + 25, // the direct creates' tags, the deployments

@@ -251,6 +251,18 @@ type sendStats struct {
 	refused  []string       // ids given up on, with why
 }
 
+// plus is the counts of s and o together.
+func (s sendStats) plus(o sendStats) sendStats {
+	sum := sendStats{
+		sent: s.sent + o.sent, accepted: s.accepted + o.accepted, retried: s.retried + o.retried,
+		statuses: maps.Clone(s.statuses), refused: slices.Concat(s.refused, o.refused),
+	}
+	for k, n := range o.statuses {
+		sum.statuses[k] += n
+	}
+	return sum
+}
+
 // load sends deliveries from several concurrent senders at a fixed overall
 // rate. A sender does what a webhook sender does: on a 503 or no answer it
 // sends the same delivery again, after Retry-After, until it is answered.
