@@ -123,30 +123,31 @@ type streamAdmin interface {
 	UpdateStream(ctx context.Context, cfg jetstream.StreamConfig) (jetstream.Stream, error)
 }
 
-// prepareStreams creates missing streams and applies the duplicate window
-// to an existing MENDFLOW_COMMANDS: ingest is the one publisher that
-// deduplicates, so its setting wins. Changing the window keeps every
-// message; nothing else of an existing stream is touched.
+// prepareStreams creates missing streams, waiting for a cluster still
+// forming, and applies the duplicate window to an existing
+// MENDFLOW_COMMANDS: ingest is the one publisher that deduplicates, so its
+// setting wins. Changing the window keeps every message; nothing else of an
+// existing stream is touched.
 func prepareStreams(ctx context.Context, js streamAdmin, cfg events.StreamConfig, logger *slog.Logger) error {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if err := events.EnsureStreams(ctx, js, cfg); err != nil {
-		return fmt.Errorf("streams: %w", err)
-	}
-	stream, err := js.Stream(ctx, events.StreamCommands)
-	if err != nil {
-		return fmt.Errorf("streams: %w", err)
-	}
-	sc := stream.CachedInfo().Config
-	if sc.Duplicates == cfg.DedupWindow {
+	return events.RetrySetup(ctx, events.LogRetry(logger), func(ctx context.Context) error {
+		if err := events.EnsureStreams(ctx, js, cfg); err != nil {
+			return fmt.Errorf("streams: %w", err)
+		}
+		stream, err := js.Stream(ctx, events.StreamCommands)
+		if err != nil {
+			return fmt.Errorf("streams: %w", err)
+		}
+		sc := stream.CachedInfo().Config
+		if sc.Duplicates == cfg.DedupWindow {
+			return nil
+		}
+		logger.Info("changing the duplicate window of "+events.StreamCommands, "from", sc.Duplicates, "to", cfg.DedupWindow)
+		sc.Duplicates = cfg.DedupWindow
+		if _, err := js.UpdateStream(ctx, sc); err != nil {
+			return fmt.Errorf("STREAM_DEDUP_WINDOW: apply to %s: %w", events.StreamCommands, err)
+		}
 		return nil
-	}
-	logger.Info("changing the duplicate window of "+events.StreamCommands, "from", sc.Duplicates, "to", cfg.DedupWindow)
-	sc.Duplicates = cfg.DedupWindow
-	if _, err := js.UpdateStream(ctx, sc); err != nil {
-		return fmt.Errorf("STREAM_DEDUP_WINDOW: apply to %s: %w", events.StreamCommands, err)
-	}
-	return nil
+	})
 }
 
 // run serves until ctx ends, then stops accepting, lets in-flight requests

@@ -86,7 +86,7 @@ func realMain(ctx context.Context, env envconfig.Lookuper, tel daemon.Telemetry,
 	if err != nil {
 		return fmt.Errorf("JetStream: %w", err)
 	}
-	if err := events.EnsureStreams(ctx, js, cfg.Streams); err != nil {
+	if err := events.WaitForStreams(ctx, js, cfg.Streams, events.LogRetry(logger)); err != nil {
 		return fmt.Errorf("streams: %w", err)
 	}
 	warnDedupWindow(ctx, js, cfg.Poller.AckWait, logger)

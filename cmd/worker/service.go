@@ -73,36 +73,42 @@ func newService(ctx context.Context, cfg settings, tel daemon.Telemetry) (_ *ser
 	if err != nil {
 		return nil, fmt.Errorf("JetStream: %w", err)
 	}
-	if err := events.EnsureStreams(ctx, svc.js, cfg.Streams); err != nil {
-		return nil, fmt.Errorf("streams: %w", err)
-	}
-	svc.cons, err = svc.js.CreateOrUpdateConsumer(ctx, events.StreamCommands, jetstream.ConsumerConfig{
-		Durable:       cfg.Worker.Consumer,
-		Description:   "mendflow workers, sharing the commands",
-		FilterSubject: events.CommandSubject(">"),
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       cfg.Worker.AckWait,
-		MaxAckPending: cfg.Worker.MaxInFlight,
-		// Deliveries are bounded by the worker (WORKER_MAX_ATTEMPTS), which
-		// dead-letters what is spent; a server-side bound would leave such a
-		// command stuck in the work queue without a trace.
-		MaxDeliver: -1,
+	// The streams, the shared consumer and the buckets are set up again
+	// until a NATS cluster still forming can serve them all.
+	var claims, locks jetstream.KeyValue
+	err = events.RetrySetup(ctx, events.LogRetry(logger), func(ctx context.Context) (err error) {
+		if err := events.EnsureStreams(ctx, svc.js, cfg.Streams); err != nil {
+			return fmt.Errorf("streams: %w", err)
+		}
+		svc.cons, err = svc.js.CreateOrUpdateConsumer(ctx, events.StreamCommands, jetstream.ConsumerConfig{
+			Durable:       cfg.Worker.Consumer,
+			Description:   "mendflow workers, sharing the commands",
+			FilterSubject: events.CommandSubject(">"),
+			AckPolicy:     jetstream.AckExplicitPolicy,
+			AckWait:       cfg.Worker.AckWait,
+			MaxAckPending: cfg.Worker.MaxInFlight,
+			// Deliveries are bounded by the worker (WORKER_MAX_ATTEMPTS), which
+			// dead-letters what is spent; a server-side bound would leave such a
+			// command stuck in the work queue without a trace.
+			MaxDeliver: -1,
+		})
+		if err != nil {
+			return fmt.Errorf("consumer %s: %w", cfg.Worker.Consumer, err)
+		}
+		claims, err = openBucket(ctx, svc.js, claimsBucket, "mendflow worker: commands begun that Mend cannot be asked about",
+			cfg.Streams.DedupWindow, cfg.Streams.Replicas)
+		if err != nil {
+			return err
+		}
+		// A lock lives as long as a delivery without a sign of life.
+		locks, err = openBucket(ctx, svc.js, locksBucket, "mendflow worker: commands running", cfg.Worker.AckWait, cfg.Streams.Replicas)
+		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("consumer %s: %w", cfg.Worker.Consumer, err)
+		return nil, err
 	}
 	reg.MustRegister(events.NewConsumerLag(svc.js, events.StreamCommands, cfg.Worker.Consumer))
 
-	claims, err := openBucket(ctx, svc.js, claimsBucket, "mendflow worker: commands begun that Mend cannot be asked about",
-		cfg.Streams.DedupWindow, cfg.Streams.Replicas)
-	if err != nil {
-		return nil, err
-	}
-	// A lock lives as long as a delivery without a sign of life.
-	locks, err := openBucket(ctx, svc.js, locksBucket, "mendflow worker: commands running", cfg.Worker.AckWait, cfg.Streams.Replicas)
-	if err != nil {
-		return nil, err
-	}
 	router := handlers.NewRouter(events.NewRegistry())
 	set := handlers.NewSet(client, handlers.Config{DefaultOrg: cfg.OrgToken, CacheTTL: cfg.Worker.CacheTTL, Claims: kvClaims{claims}})
 	if err := set.Register(router); err != nil {

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -151,4 +153,74 @@ func CheckStreams(ctx context.Context, js StreamLookup) error {
 		}
 	}
 	return nil
+}
+
+// WaitForStreams is EnsureStreams for a service starting: it waits, as
+// RetrySetup does, while the failure may pass on its own.
+func WaitForStreams(ctx context.Context, js StreamManager, cfg StreamConfig, onRetry func(err error, wait time.Duration)) error {
+	return RetrySetup(ctx, onRetry, func(ctx context.Context) error { return EnsureStreams(ctx, js, cfg) })
+}
+
+// RetrySetup runs setup, a JetStream set-up step that may run again (it
+// creates what is missing, updates what is there), until it succeeds,
+// fails for good (SetupMayPass), or ctx ends. It tells onRetry of each
+// failure and the wait before the next attempt, which doubles from 250 ms
+// to 5 s. A NATS cluster that is still forming has no JetStream leader to
+// answer, or too few peers to place 3 replicas, for a few seconds; a
+// service started with it must wait, not exit.
+func RetrySetup(ctx context.Context, onRetry func(err error, wait time.Duration), setup func(context.Context) error) error {
+	wait := 250 * time.Millisecond
+	for {
+		err := setup(ctx)
+		if err == nil || ctx.Err() != nil || !SetupMayPass(err) {
+			return err
+		}
+		onRetry(err, wait)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 5*time.Second)
+	}
+}
+
+// SetupMayPass reports whether a failure of a JetStream administrative
+// request may pass on its own: the request went unanswered (no server, or
+// no JetStream leader yet), or the cluster said it cannot serve it for
+// now. A configuration the servers refuse (3 replicas on a single server,
+// say) does not pass.
+func SetupMayPass(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrJetStreamNotEnabled) ||
+		errors.Is(err, nats.ErrConnectionReconnecting) || errors.Is(err, nats.ErrDisconnected) {
+		return true
+	}
+	var apiErr *jetstream.APIError
+	if !errors.As(err, &apiErr) {
+		return false
+	}
+	switch apiErr.ErrorCode {
+	case jsClusterNoPeers, jsClusterNotAvailable, jsClusterNotLeader, jsClusterIncomplete, jsStreamOffline:
+		return true
+	}
+	return false
+}
+
+// JetStream error codes of a cluster not (yet) able to serve a request
+// (nats-server's errors.json).
+const (
+	jsClusterIncomplete   jetstream.ErrorCode = 10004 // "incomplete results"
+	jsClusterNoPeers      jetstream.ErrorCode = 10005 // "no suitable peers for placement"
+	jsClusterNotAvailable jetstream.ErrorCode = 10008 // "JetStream system temporarily unavailable"
+	jsClusterNotLeader    jetstream.ErrorCode = 10009 // "JetStream cluster can not handle request"
+	jsStreamOffline       jetstream.ErrorCode = 10118 // "stream is offline"
+)
+
+// LogRetry is the onRetry of RetrySetup that the services use: a warning
+// for each attempt, so that an operator sees why one is not ready.
+func LogRetry(logger *slog.Logger) func(err error, wait time.Duration) {
+	return func(err error, wait time.Duration) {
+		logger.Warn("JetStream cannot serve the set-up yet; trying again", "error", err.Error(), "retry_in", wait.String())
+	}
 }

@@ -3,6 +3,7 @@ package events_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -98,6 +99,52 @@ func TestEnsureStreamsFails(t *testing.T) {
 	}
 }
 
+// A service started before JetStream answers waits for it and then creates
+// the streams; one whose configuration the server refuses fails at once.
+func TestWaitForStreams(t *testing.T) {
+	t.Parallel()
+	srv := natstest.Start(t)
+	_, js := srv.Connect()
+	srv.Stop()
+
+	retried := make(chan error, 100)
+	done := make(chan error, 1)
+	go func() {
+		done <- events.WaitForStreams(t.Context(), js, testStreams, func(err error, _ time.Duration) { retried <- err })
+	}()
+	select {
+	case err := <-retried:
+		if !events.SetupMayPass(err) {
+			t.Errorf("retried after %v, which SetupMayPass calls permanent", err)
+		}
+	case err := <-done:
+		t.Fatalf("WaitForStreams without a server returned %v, want it to wait", err)
+	}
+	srv.Restart()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("WaitForStreams after the server came back: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("WaitForStreams still waiting 30s after the server came back")
+	}
+	if err := events.CheckStreams(t.Context(), js); err != nil {
+		t.Fatal(err)
+	}
+
+	// Three replicas on a single server: refused, and refused again later.
+	_, js = natstest.Start(t).Connect()
+	r3 := testStreams
+	r3.Replicas = 3
+	err := events.WaitForStreams(t.Context(), js, r3, func(err error, _ time.Duration) {
+		t.Errorf("retried after %v, which does not pass", err)
+	})
+	if err == nil || events.SetupMayPass(err) {
+		t.Errorf("WaitForStreams with 3 replicas on one server = %v, want a permanent error", err)
+	}
+}
+
 func TestStreamConfigValidate(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
@@ -190,5 +237,39 @@ func TestCommandThroughJetStream(t *testing.T) {
 	}
 	if err := got.Ack(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// RetrySetup tries again what may pass, gives up at once on what does not,
+// and stops when its context ends.
+func TestRetrySetup(t *testing.T) {
+	t.Parallel()
+	unavailable := &jetstream.APIError{Code: 503, ErrorCode: 10008, Description: "JetStream system temporarily unavailable"}
+	calls, retries := 0, 0
+	err := events.RetrySetup(t.Context(), func(error, time.Duration) { retries++ }, func(context.Context) error {
+		if calls++; calls < 3 {
+			return fmt.Errorf("bucket: %w", unavailable)
+		}
+		return nil
+	})
+	if err != nil || calls != 3 || retries != 2 {
+		t.Errorf("RetrySetup = %v after %d calls, %d retries; want success on the third call", err, calls, retries)
+	}
+
+	refused := &jetstream.APIError{Code: 500, ErrorCode: 10074, Description: "replicas > 1 not supported in non-clustered mode"}
+	calls = 0
+	err = events.RetrySetup(t.Context(), func(error, time.Duration) { t.Error("retried a refused configuration") }, func(context.Context) error {
+		calls++
+		return refused
+	})
+	if !errors.Is(err, refused) || calls != 1 {
+		t.Errorf("RetrySetup of a refused configuration = %v after %d calls, want it returned at once", err, calls)
+	}
+
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	err = events.RetrySetup(ctx, func(error, time.Duration) {}, func(context.Context) error { return unavailable })
+	if !errors.Is(err, unavailable) || ctx.Err() == nil {
+		t.Errorf("RetrySetup = %v, want the last failure once its context ended", err)
 	}
 }

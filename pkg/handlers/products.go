@@ -34,6 +34,11 @@ func (s *Set) productToken(ctx context.Context, org, name string) (string, bool,
 // A name conflict (2001) means another delivery or another worker created
 // it first: it is there, which is all that was asked.
 func (s *Set) ensureProduct(ctx context.Context, org, name string) (string, bool, error) {
+	unlock, err := s.creatingProducts.lock(ctx, org+"\x00"+name)
+	if err != nil {
+		return "", false, err
+	}
+	defer unlock()
 	if tok, ok, err := s.productToken(ctx, org, name); err != nil || ok {
 		return tok, false, err
 	}

@@ -36,6 +36,12 @@ type Set struct {
 	productNames *nameCache // organization token → product name → token
 	projectNames *nameCache // product token → project name → token
 	groupNames   *nameCache // organization token → group name → uuid
+
+	// creatingProducts lets one command at a time create a product of a
+	// given name: the commands of a new product's first projects arrive
+	// together, and all but the first would otherwise each call
+	// createProduct, be refused (2001) and list the products again.
+	creatingProducts keyLock
 }
 
 // The parts of the Mend client the handlers use, each as narrow as the

@@ -78,7 +78,12 @@ func New(js jetstream.JetStream, src StatusSource, cfg Config, orgToken string, 
 // nil. It returns an error when it cannot start, or when consuming stops
 // before ctx ends (the connection was closed).
 func (p *Poller) Run(ctx context.Context) error {
-	cons, err := p.js.CreateOrUpdateConsumer(ctx, events.StreamTracking, p.cfg.consumer())
+	// Set up again until a NATS cluster still forming can serve it.
+	var cons jetstream.Consumer
+	err := events.RetrySetup(ctx, events.LogRetry(p.log), func(ctx context.Context) (err error) {
+		cons, err = p.js.CreateOrUpdateConsumer(ctx, events.StreamTracking, p.cfg.consumer())
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("consumer %s on %s: %w", ConsumerName, events.StreamTracking, err)
 	}

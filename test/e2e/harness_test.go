@@ -7,16 +7,19 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/moby/moby/api/types/container"
 	dockernet "github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/client"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/testcontainers/testcontainers-go"
@@ -29,6 +32,13 @@ func TestMain(m *testing.M) {
 	// removes its own containers and network instead.
 	if os.Getenv("TESTCONTAINERS_RYUK_DISABLED") == "" {
 		os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
+	}
+	// Ports are published on the loopback interface only; where the tests
+	// themselves run in a container, testcontainers would otherwise look
+	// for them at the Docker gateway's address, and its wait strategies
+	// would never reach them.
+	if os.Getenv("TESTCONTAINERS_HOST_OVERRIDE") == "" {
+		os.Setenv("TESTCONTAINERS_HOST_OVERRIDE", "127.0.0.1")
 	}
 	code := m.Run()
 	if binDir != "" {
@@ -152,11 +162,29 @@ func (e *env) start(alias, program string, cmd []string, envVars map[string]stri
 	c, err := testcontainers.GenericContainer(ctx, gcr)
 	if c != nil {
 		e.t.Cleanup(func() { _ = c.Terminate(context.Background()) })
+		// Runs before the container is removed: a failed test shows why.
+		e.t.Cleanup(func() {
+			if e.t.Failed() {
+				e.t.Logf("logs of %s:\n%s", alias, tail(c, 40))
+			}
+		})
 	}
 	if err != nil {
 		e.t.Fatalf("starting %s: %v", alias, err)
 	}
 	return c
+}
+
+// tail is the last n lines a container wrote.
+func tail(c testcontainers.Container, n int) string {
+	rc, err := c.Logs(context.Background())
+	if err != nil {
+		return err.Error()
+	}
+	defer rc.Close()
+	out, _ := io.ReadAll(rc)
+	lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
 // hostURL is the host-side address of a published container port.
@@ -175,22 +203,26 @@ func (e *env) natsCluster(n int) []testcontainers.Container {
 	e.t.Helper()
 	var nodes []testcontainers.Container
 	for i := 1; i <= n; i++ {
-		name := fmt.Sprintf("nats-%d", i)
-		var routes string
-		for j := 1; j <= n; j++ {
-			if j != i {
-				if routes != "" {
-					routes += ","
-				}
-				routes += fmt.Sprintf("nats://nats-%d:6222", j)
-			}
-		}
-		nodes = append(nodes, e.start(name, "nats-server", []string{
-			"--name=" + name, "--jetstream", "--store_dir=/data", "--http_port=8222",
-			"--cluster_name=mendflow", "--cluster=nats://0.0.0.0:6222", "--routes=" + routes,
-		}, nil, []string{"4222/tcp", "8222/tcp"}, wait.ForLog("Server is ready").WithStartupTimeout(time.Minute)))
+		nodes = append(nodes, e.natsNode(i, n))
 	}
 	return nodes
+}
+
+// natsNode starts node i of a cluster of n: nats-i, routing to the others
+// whether they run yet or not.
+func (e *env) natsNode(i, n int) testcontainers.Container {
+	e.t.Helper()
+	name := fmt.Sprintf("nats-%d", i)
+	var routes []string
+	for j := 1; j <= n; j++ {
+		if j != i {
+			routes = append(routes, fmt.Sprintf("nats://nats-%d:6222", j))
+		}
+	}
+	return e.start(name, "nats-server", []string{
+		"--name=" + name, "--jetstream", "--store_dir=/data", "--http_port=8222",
+		"--cluster_name=mendflow", "--cluster=nats://0.0.0.0:6222", "--routes=" + strings.Join(routes, ","),
+	}, nil, []string{"4222/tcp", "8222/tcp"}, wait.ForLog("Server is ready").WithStartupTimeout(time.Minute))
 }
 
 // connect connects to the cluster from the host, through every node's
@@ -232,5 +264,21 @@ func waitJetStream(t *testing.T, nc *nats.Conn) jetstream.JetStream {
 			t.Fatalf("JetStream not ready in the cluster: %v", err)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// kill sends SIGKILL to a container's process: no shutdown of its own, as
+// when a machine or the kernel's OOM killer ends it.
+func (e *env) kill(c testcontainers.Container) {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cli, err := testcontainers.NewDockerClientWithOpts(ctx)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer cli.Close()
+	if _, err := cli.ContainerKill(ctx, c.GetContainerID(), client.ContainerKillOptions{Signal: "KILL"}); err != nil {
+		e.t.Fatalf("killing a container: %v", err)
 	}
 }
