@@ -32,6 +32,7 @@ type object struct {
 				TerminationGracePeriodSeconds int `yaml:"terminationGracePeriodSeconds"`
 				Containers                    []struct {
 					Name           string `yaml:"name"`
+					StartupProbe   *probe `yaml:"startupProbe"`
 					LivenessProbe  *probe `yaml:"livenessProbe"`
 					ReadinessProbe *probe `yaml:"readinessProbe"`
 					Resources      struct {
@@ -113,6 +114,11 @@ func TestKubernetesBase(t *testing.T) {
 		c := d.Spec.Template.Spec.Containers[0]
 		if c.LivenessProbe == nil || c.LivenessProbe.HTTPGet.Path != "/healthz" || c.ReadinessProbe == nil || c.ReadinessProbe.HTTPGet.Path != "/readyz" {
 			t.Errorf("%s: want liveness on /healthz and readiness on /readyz", d.Metadata.Name)
+		}
+		// A service waits for a forming NATS cluster before it serves; the
+		// startup probe keeps liveness from restarting it meanwhile.
+		if c.StartupProbe == nil || c.StartupProbe.HTTPGet.Path != "/healthz" {
+			t.Errorf("%s: want a startup probe on /healthz", d.Metadata.Name)
 		}
 		if c.Resources.Requests["cpu"] == "" || c.Resources.Requests["memory"] == "" || c.Resources.Limits["memory"] == "" {
 			t.Errorf("%s: want cpu and memory requests and a memory limit", d.Metadata.Name)
