@@ -116,9 +116,19 @@ func TestRealMain(t *testing.T) {
 		{"/metrics", `mendflow_mend_request_duration_seconds_count{class="2xx",operation="getRequestState"} 2`},
 		{"/metrics", `mendflow_consumer_pending_messages{consumer="poller",stream="MENDFLOW_TRACKING"} 0`},
 	} {
-		status, body := get(t, base+tt.path)
-		if status != http.StatusOK || !strings.Contains(body, tt.want) {
-			t.Errorf("GET %s: %d, want 200 with %q in:\n%s", tt.path, status, tt.want, body)
+		// The poller counts a completion, and the consumer drops the item,
+		// only after the event is published: poll until they catch up.
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			status, body := get(t, base+tt.path)
+			if status == http.StatusOK && strings.Contains(body, tt.want) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("GET %s: %d, want 200 with %q in:\n%s", tt.path, status, tt.want, body)
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
 		}
 	}
 
