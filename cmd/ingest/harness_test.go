@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -115,27 +114,7 @@ func (h *harness) do(method, path string, header http.Header, body []byte) (int,
 // msgs returns every message stored in MENDFLOW_COMMANDS, oldest first.
 func (h *harness) msgs() []*jetstream.RawStreamMsg {
 	h.t.Helper()
-	ctx := h.t.Context()
-	s, err := h.js.Stream(ctx, events.StreamCommands)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	info, err := s.Info(ctx)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	var out []*jetstream.RawStreamMsg
-	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
-		m, err := s.GetMsg(ctx, seq)
-		if errors.Is(err, jetstream.ErrMsgNotFound) {
-			continue
-		}
-		if err != nil {
-			h.t.Fatal(err)
-		}
-		out = append(out, m)
-	}
-	return out
+	return natstest.StreamMsgs(h.t, h.js, events.StreamCommands)
 }
 
 func readFile(t testing.TB, name string) []byte {

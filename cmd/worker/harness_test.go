@@ -173,28 +173,7 @@ func (h *harness) send(name string, data any) event.Event {
 // streamMsgs returns every message stored on a stream.
 func (h *harness) streamMsgs(stream string) []*jetstream.RawStreamMsg {
 	h.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	s, err := h.js.Stream(ctx, stream)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	info, err := s.Info(ctx)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	var out []*jetstream.RawStreamMsg
-	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
-		m, err := s.GetMsg(ctx, seq)
-		if errors.Is(err, jetstream.ErrMsgNotFound) {
-			continue
-		}
-		if err != nil {
-			h.t.Fatal(err)
-		}
-		out = append(out, m)
-	}
-	return out
+	return natstest.StreamMsgs(h.t, h.js, stream)
 }
 
 // events returns the events stored on a stream, decoded.

@@ -4,6 +4,8 @@
 package natstest
 
 import (
+	"context"
+	"errors"
 	"net"
 	"testing"
 	"time"
@@ -80,4 +82,32 @@ func (s *Server) Connect() (*nats.Conn, jetstream.JetStream) {
 		s.t.Fatalf("natstest: jetstream: %v", err)
 	}
 	return nc, js
+}
+
+// StreamMsgs returns every message stored on stream, oldest first, reading
+// them by sequence so that no consumer is left behind.
+func StreamMsgs(t testing.TB, js jetstream.JetStream, stream string) []*jetstream.RawStreamMsg {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := js.Stream(ctx, stream)
+	if err != nil {
+		t.Fatalf("natstest: stream %s: %v", stream, err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		t.Fatalf("natstest: stream %s: %v", stream, err)
+	}
+	var out []*jetstream.RawStreamMsg
+	for seq := info.State.FirstSeq; info.State.Msgs > 0 && seq <= info.State.LastSeq; seq++ {
+		m, err := s.GetMsg(ctx, seq)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue // deleted, as a work queue deletes what was consumed
+		}
+		if err != nil {
+			t.Fatalf("natstest: stream %s message %d: %v", stream, seq, err)
+		}
+		out = append(out, m)
+	}
+	return out
 }

@@ -232,21 +232,11 @@ func (tb *testbed) settle(t *testing.T, timeout time.Duration) []event.Event {
 // events reads every event stored on MENDFLOW_EVENTS.
 func (tb *testbed) events(t *testing.T) []event.Event {
 	t.Helper()
-	ctx := context.Background()
-	s, err := tb.js.Stream(ctx, events.StreamEvents)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := s.CachedInfo().State
 	var out []event.Event
-	for seq := st.FirstSeq; st.Msgs > 0 && seq <= st.LastSeq; seq++ {
-		raw, err := s.GetMsg(ctx, seq)
-		if err != nil {
-			t.Fatalf("event %d: %v", seq, err)
-		}
+	for _, raw := range natstest.StreamMsgs(t, tb.js, events.StreamEvents) {
 		e, err := events.FromMsg(&nats.Msg{Subject: raw.Subject, Header: raw.Header, Data: raw.Data})
 		if err != nil {
-			t.Fatalf("event %d: %v", seq, err)
+			t.Fatalf("event %d: %v", raw.Sequence, err)
 		}
 		if want := events.ResultSubject(e.Type()); raw.Subject != want {
 			t.Errorf("event %s on subject %s, want %s", e.Type(), raw.Subject, want)
