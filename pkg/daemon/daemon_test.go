@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sethvargo/go-envconfig"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
 )
 
 func TestRunExitsWithOneLineNamingTheVariable(t *testing.T) {
@@ -171,5 +172,56 @@ func TestServer(t *testing.T) {
 	}
 	if _, err := Listen("TEST_ADDR", "127.0.0.1:-1", ServerConfig{}); err == nil || !strings.HasPrefix(err.Error(), "TEST_ADDR: ") {
 		t.Errorf("Listen on a bad address: %v, want an error naming TEST_ADDR", err)
+	}
+}
+
+// TestIDTracer checks the spans of a service that exports none: each has
+// ids of its own, continues the trace it is started in, keeps that trace's
+// sampled flag, and records nothing.
+func TestIDTracer(t *testing.T) {
+	t.Parallel()
+	tp, err := NewTracerProvider(t.Context(), envconfig.MapLookuper(nil), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := tp.(IDTracerProvider); !ok {
+		t.Fatalf("without OTEL_* variables the provider is %T, want IDTracerProvider", tp)
+	}
+	tracer := tp.Tracer("test")
+
+	ctx, root := tracer.Start(t.Context(), "root")
+	rsc := root.SpanContext()
+	if !rsc.IsValid() || !rsc.IsSampled() || root.IsRecording() {
+		t.Fatalf("root span %+v: want valid ids, sampled, not recording", rsc)
+	}
+	_, other := tracer.Start(t.Context(), "root")
+	if other.SpanContext().TraceID() == rsc.TraceID() {
+		t.Error("two new traces share a trace id")
+	}
+
+	_, child := tracer.Start(ctx, "child")
+	csc := child.SpanContext()
+	if csc.TraceID() != rsc.TraceID() || csc.SpanID() == rsc.SpanID() || !csc.IsValid() {
+		t.Errorf("child %v of %v: want the same trace and a span id of its own", csc, rsc)
+	}
+
+	unsampled := trace.NewSpanContext(trace.SpanContextConfig{TraceID: rsc.TraceID(), SpanID: rsc.SpanID(), Remote: true})
+	_, span := tracer.Start(trace.ContextWithRemoteSpanContext(t.Context(), unsampled), "child of unsampled")
+	if span.SpanContext().IsSampled() || span.SpanContext().TraceID() != rsc.TraceID() {
+		t.Errorf("child of an unsampled parent: %v, want the parent's trace, unsampled", span.SpanContext())
+	}
+
+	_, newRoot := tracer.Start(ctx, "new root", trace.WithNewRoot())
+	if newRoot.SpanContext().TraceID() == rsc.TraceID() {
+		t.Error("WithNewRoot continued the trace in the context")
+	}
+
+	tp, err = NewTracerProvider(t.Context(), envconfig.MapLookuper(map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"}), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tp.Shutdown(context.Background())
+	if _, ok := tp.(*sdktrace.TracerProvider); !ok {
+		t.Errorf("with an OTLP endpoint the provider is %T, want the SDK's", tp)
 	}
 }
