@@ -72,28 +72,49 @@ func ContextWithTrace(ctx context.Context, e event.Event) context.Context {
 	if tp == "" {
 		return ctx
 	}
-	carrier := propagation.MapCarrier{ExtTraceparent: tp}
-	if ts := Extension(e, ExtTracestate); ts != "" {
-		carrier[ExtTracestate] = ts
-	}
-	return traceContext.Extract(ctx, carrier)
+	return traceContext.Extract(ctx, &traceCarrier{parent: tp, state: Extension(e, ExtTracestate)})
 }
 
 // SetTrace sets e's traceparent (and tracestate) to the span of ctx, so
 // that who handles e next continues the trace from that span. It leaves e
 // as it is when ctx holds no valid span context.
 func SetTrace(e *event.Event, ctx context.Context) {
-	carrier := propagation.MapCarrier{}
-	traceContext.Inject(ctx, carrier)
-	tp := carrier.Get(ExtTraceparent)
-	if tp == "" {
+	var c traceCarrier
+	traceContext.Inject(ctx, &c)
+	if c.parent == "" {
 		return
 	}
-	e.SetExtension(ExtTraceparent, tp)
-	if ts := carrier.Get(ExtTracestate); ts != "" {
-		e.SetExtension(ExtTracestate, ts)
+	e.SetExtension(ExtTraceparent, c.parent)
+	if c.state != "" {
+		e.SetExtension(ExtTracestate, c.state)
 	}
 }
+
+// traceCarrier holds the two values of a W3C trace context for the
+// propagator, without the map a propagation.MapCarrier allocates for every
+// event.
+type traceCarrier struct{ parent, state string }
+
+func (c *traceCarrier) Get(key string) string {
+	switch key {
+	case ExtTraceparent:
+		return c.parent
+	case ExtTracestate:
+		return c.state
+	}
+	return ""
+}
+
+func (c *traceCarrier) Set(key, value string) {
+	switch key {
+	case ExtTraceparent:
+		c.parent = value
+	case ExtTracestate:
+		c.state = value
+	}
+}
+
+func (c *traceCarrier) Keys() []string { return []string{ExtTraceparent, ExtTracestate} }
 
 // LogAttrs are the attributes of every log line about e: event_id,
 // correlation_id (the chain's; e's own id when e starts it) and, when e is

@@ -33,7 +33,12 @@ func ToMsg(subject string, e event.Event) (*nats.Msg, error) {
 	if e.SpecVersion() != event.CloudEventsVersionV1 {
 		return nil, fmt.Errorf("to NATS message: specversion %q: only %s is supported", e.SpecVersion(), event.CloudEventsVersionV1)
 	}
-	exts := e.Extensions()
+	var exts map[string]any
+	if ec, ok := e.Context.(*event.EventContextV1); ok {
+		exts = ec.Extensions // read only: no copy, unlike e.Extensions()
+	} else {
+		exts = e.Extensions()
+	}
 	// Sized for the required attributes, time, content-type, the extensions
 	// and the Nats-Msg-Id a publisher adds; one allocation for all values.
 	msg := &nats.Msg{Subject: subject, Header: make(nats.Header, 7+len(exts))}
@@ -46,27 +51,24 @@ func ToMsg(subject string, e event.Event) (*nats.Msg, error) {
 		msg.Header[name] = values[len(values)-1 : len(values) : len(values)]
 		return nil
 	}
-	attrs := []struct{ name, value string }{
-		{"specversion", e.SpecVersion()},
-		{"id", e.ID()},
-		{"source", e.Source()},
-		{"type", e.Type()},
-		{"subject", e.Subject()},
-		{"dataschema", e.DataSchema()},
-	}
+	var timeText string
 	if t := e.Time(); !t.IsZero() {
-		attrs = append(attrs, struct{ name, value string }{"time", types.FormatTime(t)})
+		timeText = types.FormatTime(t)
 	}
-	for _, a := range attrs {
+	for _, a := range [...]struct{ name, value string }{
+		{headerPrefix + "specversion", e.SpecVersion()},
+		{headerPrefix + "id", e.ID()},
+		{headerPrefix + "source", e.Source()},
+		{headerPrefix + "type", e.Type()},
+		{headerPrefix + "subject", e.Subject()},
+		{headerPrefix + "dataschema", e.DataSchema()},
+		{headerPrefix + "time", timeText},
+		{headerContentType, e.DataContentType()},
+	} {
 		if a.value == "" {
 			continue
 		}
-		if err := set(headerPrefix+a.name, a.value); err != nil {
-			return nil, err
-		}
-	}
-	if ct := e.DataContentType(); ct != "" {
-		if err := set(headerContentType, ct); err != nil {
+		if err := set(a.name, a.value); err != nil {
 			return nil, err
 		}
 	}
