@@ -4,11 +4,15 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"net/http"
+	"reflect"
 	"testing"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/mendflow/mendflow/pkg/events"
 )
 
 // Every parser either refuses its input with a 4xx problem or gives
@@ -43,9 +47,30 @@ func FuzzStructured(f *testing.F) {
 	f.Add(structured("c-1", "project.create", `{"productName":"a","projectName":"b","tags":{"k":"v"}}`))
 	f.Add([]byte(`{"specversion":"1.0","id":"1","source":"/s","type":"t","datacontenttype":"text/plain","data":"hi","ext1":true}`))
 	f.Add([]byte(`{"specversion":"1.0","id":"1","source":"/s","type":"t","data_base64":"eyJhIjoxfQ=="}`))
+	// Data the SDK reads differently: before its content type, not JSON,
+	// twice, beside data_base64, under an escaped key, at the top.
+	f.Add([]byte(`{"data":{"a":[1,2]},"specversion":"1.0","id":"1","source":"/s","type":"t","datacontenttype":"application/json"}`))
+	f.Add([]byte(`{"specversion":"1.0","id":"1","source":"/s","type":"t","datacontenttype":"text/plain","data":{"a":1}}`))
+	f.Add([]byte(`{"specversion":"1.0","id":"1","source":"/s","type":"t","datacontenttype":"application/vnd.x+json","data":[1]}`))
+	f.Add([]byte(`{"specversion":"1.0","id":"1","source":"/s","type":"t","data":{"a":1},"data":[2]}`))
+	f.Add([]byte(`{"specversion":"1.0","id":"1","source":"/s","type":"t","data_base64":"eyJhIjoxfQ==","data":{"a":1}}`))
+	f.Add([]byte(`{"specversion":"1.0","id":"1","source":"/s","type":"t","d\u0061ta":{"a":1}}`))
+	f.Add([]byte(`{"specversion":"1.0","id":"1","source":"/s","type":"t","data":{"data":{"x":"}"}}}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
+		// unmarshalEvent decodes valid JSON as the SDK does, only cheaper.
+		if events.ValidJSON(body) {
+			got, gotErr := unmarshalEvent(body)
+			var want event.Event
+			wantErr := want.UnmarshalJSON(body)
+			if (gotErr == nil) != (wantErr == nil) || (wantErr == nil && !reflect.DeepEqual(got, want)) {
+				t.Errorf("unmarshalEvent = %v, %v; the SDK gives %v, %v", got, gotErr, want, wantErr)
+			}
+		}
 		evs, p := parseStructured(body)
 		checkParsed(t, evs, p)
+		if p == nil && !json.Valid(body) {
+			t.Errorf("a body encoding/json refuses was accepted")
+		}
 		if p == nil && len(evs) != 1 {
 			t.Errorf("structured mode gave %d events", len(evs))
 		}
@@ -60,6 +85,9 @@ func FuzzBatch(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		evs, p := parseBatch(body)
 		checkParsed(t, evs, p)
+		if p == nil && !json.Valid(body) {
+			t.Errorf("a body encoding/json refuses was accepted")
+		}
 	})
 }
 
@@ -77,6 +105,9 @@ func FuzzBinary(f *testing.F) {
 		}
 		evs, p := parseBinary(h, body)
 		checkParsed(t, evs, p)
+		if p == nil && events.IsJSON(contentType) && len(body) > 0 && !json.Valid(body) {
+			t.Errorf("JSON data encoding/json refuses was accepted")
+		}
 	})
 }
 

@@ -12,10 +12,12 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"unsafe"
 
 	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/cloudevents/sdk-go/v2/event"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	"github.com/tidwall/gjson"
 
 	"github.com/mendflow/mendflow/pkg/events"
 )
@@ -111,14 +113,41 @@ func parseBatch(body []byte) ([]event.Event, *problem) {
 	return evs, nil
 }
 
-// decodeEvent decodes one event in the JSON format and checks it. Its data,
-// when inline JSON, is part of a body already found to be valid JSON.
+// decodeEvent decodes one event in the JSON format and checks it. raw is
+// part of a body already found to be valid JSON.
 func decodeEvent(index int, raw []byte) (event.Event, []eventError) {
-	var e event.Event
-	if err := e.UnmarshalJSON(raw); err != nil {
+	e, err := unmarshalEvent(raw)
+	if err != nil {
 		return e, fieldErrors(index, e, err)
 	}
 	return e, checkEvent(index, e, !e.DataBase64)
+}
+
+// unmarshalEvent is event.Event's UnmarshalJSON of valid JSON (see
+// events.ValidJSON), cheaper for the common
+// event whose data is a JSON object or array. The SDK's JSON library skips
+// over such data in its strict mode by reading every key and string of it
+// into a new string, only to keep the bytes as written: for a CDEvent that
+// was a third of ingest's allocations. Here the SDK reads the attributes
+// with the data written as null, and the data, as written, is put back. If
+// the SDK did not take the data for JSON (it would have kept "null" as
+// written), it decodes the event as it is.
+func unmarshalEvent(raw []byte) (event.Event, error) {
+	var e event.Event
+	// A read-only view of raw, which outlives neither the call nor a change.
+	data := gjson.Get(unsafe.String(unsafe.SliceData(raw), len(raw)), "data")
+	if data.Index <= 0 || !(data.IsObject() || data.IsArray()) {
+		return e, e.UnmarshalJSON(raw)
+	}
+	end := data.Index + len(data.Raw)
+	attrs := make([]byte, 0, len(raw)-len(data.Raw)+len("null"))
+	attrs = append(append(append(attrs, raw[:data.Index]...), "null"...), raw[end:]...)
+	if err := e.UnmarshalJSON(attrs); err != nil || string(e.DataEncoded) != "null" {
+		e = event.Event{}
+		return e, e.UnmarshalJSON(raw)
+	}
+	e.DataEncoded = bytes.Clone(raw[data.Index:end])
+	return e, nil
 }
 
 func parseBinary(h http.Header, body []byte) ([]event.Event, *problem) {
@@ -137,8 +166,9 @@ func parseBinary(h http.Header, body []byte) ([]event.Event, *problem) {
 }
 
 // checkEvent checks what the CloudEvents SDK leaves to its user: the
-// required attributes, the version, JSON data being JSON (unless dataIsJSON
-// says it was checked already), and a CDEvent carrying a CDEvent.
+// required attributes, the version, JSON data being JSON (dataIsJSON says
+// that JSON data was checked already, as part of a structured body), and a
+// CDEvent carrying a CDEvent.
 func checkEvent(index int, e event.Event, dataIsJSON bool) []eventError {
 	if err := e.Validate(); err != nil {
 		return fieldErrors(index, e, err)
@@ -149,11 +179,15 @@ func checkEvent(index int, e event.Event, dataIsJSON bool) []eventError {
 	if e.SpecVersion() != event.CloudEventsVersionV1 {
 		return fail("specversion", "unsupported specversion %q: send %s", e.SpecVersion(), event.CloudEventsVersionV1)
 	}
-	if data := e.Data(); !dataIsJSON && len(data) > 0 && events.IsJSON(e.DataContentType()) && !json.Valid(data) {
+	data, isJSON := e.Data(), events.IsJSON(e.DataContentType())
+	if isJSON && !dataIsJSON && len(data) > 0 && !events.ValidJSON(data) {
 		return fail("data", "data is not valid JSON (datacontenttype %q)", e.DataContentType())
 	}
 	if strings.HasPrefix(e.Type(), events.TypePrefixCDEvents) {
-		if _, err := events.ParseCDEvent(e.Type(), e.Data()); err != nil {
+		if !isJSON || len(data) == 0 {
+			return fail("data", "a CDEvent's data is a JSON object (datacontenttype %q)", e.DataContentType())
+		}
+		if err := events.CheckCDEvent(e.Type(), data); err != nil {
 			return fail("data", "%v", err)
 		}
 	}
@@ -185,10 +219,8 @@ func fieldErrors(index int, e event.Event, err error) []eventError {
 // checkJSON answers 400 for a body that is not JSON, or whose JSON value
 // does not start with want.
 func checkJSON(body []byte, want byte, what string) *problem {
-	if !json.Valid(body) {
-		var v json.RawMessage
-		err := json.Unmarshal(body, &v) // again, only to say where
-		return errMalformed(fmt.Sprintf("body is not valid JSON: %v", err))
+	if !events.ValidJSON(body) {
+		return errMalformed(fmt.Sprintf("body is not valid JSON: %v", events.JSONError(body)))
 	}
 	if trimmed := bytes.TrimLeft(body, " \t\r\n"); trimmed[0] != want {
 		return errMalformed(what)

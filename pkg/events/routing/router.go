@@ -28,7 +28,6 @@ var builtinRules []byte
 type Router struct {
 	rules    []rule
 	registry *events.Registry
-	paths    *pathTree // every data path the rules read
 }
 
 // RuleError is an event a matching rule could not turn into commands: a
@@ -55,21 +54,7 @@ func New(reg *events.Registry) (*Router, error) {
 }
 
 func newRouter(rules []rule, reg *events.Registry) *Router {
-	r := &Router{rules: rules, registry: reg, paths: &pathTree{}}
-	add := func(rf ref) {
-		if rf.attr == "" {
-			r.paths.add(rf.path)
-		}
-	}
-	for _, rl := range rules {
-		for _, c := range rl.conditions {
-			add(c.ref)
-		}
-		for _, ct := range rl.commands {
-			ct.data.visit(add)
-		}
-	}
-	return r
+	return &Router{rules: rules, registry: reg}
 }
 
 // Parse returns a router of the rules in src (YAML, or JSON, which is YAML
@@ -104,8 +89,8 @@ func Load(path string, reg *events.Registry) (*Router, error) {
 }
 
 // Route returns the commands the event produces, none when it is ignored.
-// JSON data is expected to be valid JSON (ingest checks it first); Route
-// reads only the fields its rules need. Errors are the event's fault: an unknown or invalid command
+// Route reads only the fields its rules need, without decoding the rest;
+// data that is not valid JSON is an error once a rule reads it. Errors are the event's fault: an unknown or invalid command
 // (events.ErrUnknownCommand, *events.ValidationError) or a *RuleError.
 func (r *Router) Route(e event.Event) ([]events.Command, error) {
 	if _, ok := events.CommandName(e.Type()); ok {
@@ -115,7 +100,7 @@ func (r *Router) Route(e event.Event) ([]events.Command, error) {
 		}
 		return []events.Command{cmd}, nil
 	}
-	s := &scope{e: &e, paths: r.paths}
+	s := &scope{e: &e}
 	for i := range r.rules {
 		rl := &r.rules[i]
 		ok, err := rl.match(s)

@@ -12,19 +12,19 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/cloudevents/sdk-go/v2/types"
+	"github.com/tidwall/gjson"
 
 	"github.com/mendflow/mendflow/pkg/events"
 )
 
-// scope is what the rules read of one event: its attributes, and its data
-// decoded once, on first use, so that rules matching on type alone never pay
-// for it.
+// scope is what the rules read of one event: its attributes, and its data,
+// checked to be JSON once, on first use, so that rules matching on type
+// alone never pay for it.
 type scope struct {
 	e       *event.Event
-	paths   *pathTree
-	data    any
+	data    []byte
 	dataErr error
-	decoded bool
+	checked bool
 }
 
 // errMissing marks a reference to a field the event does not have.
@@ -57,13 +57,14 @@ func (s *scope) attr(name string) (string, bool) {
 	return v, v != ""
 }
 
-// dataRoot is the decoded data; data that is not JSON has no fields.
-func (s *scope) dataRoot() (any, error) {
-	if !s.decoded {
-		s.decoded = true
+// jsonData is the data when it is JSON; data that is not JSON has no fields.
+func (s *scope) jsonData() ([]byte, error) {
+	if !s.checked {
+		s.checked = true
 		if raw := s.e.Data(); len(raw) > 0 && events.IsJSON(s.e.DataContentType()) {
-			if s.data, s.dataErr = s.paths.decode(raw); s.dataErr != nil {
-				s.dataErr = fmt.Errorf("data is not valid JSON: %w", s.dataErr)
+			s.data = raw
+			if !events.ValidJSON(raw) {
+				s.dataErr = fmt.Errorf("data is not valid JSON: %w", events.JSONError(raw))
 			}
 		}
 	}
@@ -76,7 +77,9 @@ func (s *scope) dataRoot() (any, error) {
 type ref struct {
 	text string
 	attr string
-	path []string
+	// path is the data path as a gjson path: its keys escaped, so that
+	// none is read as a gjson wildcard, query or modifier.
+	path string
 }
 
 var attrNameRE = regexp.MustCompile(`^[a-z0-9]{1,64}$`)
@@ -88,13 +91,14 @@ func parseRef(text string) (ref, error) {
 		}
 		return ref{text: text, attr: name}, nil
 	}
-	path := strings.Split(text, ".")
-	for _, p := range path {
-		if p == "" || strings.ContainsAny(p, " \t\r\n{}|$") {
+	keys := strings.Split(text, ".")
+	for i, k := range keys {
+		if k == "" || strings.ContainsAny(k, " \t\r\n{}|$") {
 			return ref{}, fmt.Errorf("%q: not a data path (keys separated by dots)", text)
 		}
+		keys[i] = gjson.Escape(k)
 	}
-	return ref{text: text, path: path}, nil
+	return ref{text: text, path: strings.Join(keys, ".")}, nil
 }
 
 // lookup returns the value, or errMissing when the event lacks it or it is
@@ -107,28 +111,44 @@ func (r ref) lookup(s *scope) (any, error) {
 		}
 		return v, nil
 	}
-	v, err := s.dataRoot()
+	data, err := s.jsonData()
 	if err != nil {
 		return nil, err
 	}
-	for _, key := range r.path {
-		switch node := v.(type) {
-		case map[string]any:
-			v = node[key]
-		case []any:
-			i, err := strconv.Atoi(key)
-			if err != nil || i < 0 || i >= len(node) {
-				return nil, errMissing
-			}
-			v = node[i]
-		default:
-			return nil, errMissing
-		}
-	}
-	if v == nil {
+	// A key that is a number indexes an array, as in gjson.
+	v := gjson.GetBytes(data, r.path)
+	switch v.Type {
+	case gjson.String:
+		return v.Str, nil
+	case gjson.Number:
+		return json.Number(v.Raw), nil
+	case gjson.True, gjson.False:
+		return v.Bool(), nil
+	case gjson.JSON:
+		return rawJSON(v.Raw), nil
+	default: // absent, or null
 		return nil, errMissing
 	}
-	return v, nil
+}
+
+// rawJSON is an object or array of the data, as written.
+type rawJSON string
+
+// kind names a looked-up value's JSON type in errors.
+func kind(v any) string {
+	switch v := v.(type) {
+	case rawJSON:
+		if strings.HasPrefix(string(v), "[") {
+			return "array"
+		}
+		return "object"
+	case bool:
+		return "boolean"
+	case json.Number:
+		return "number"
+	default:
+		return "string"
+	}
 }
 
 // scalarText is the text of a JSON scalar; objects and arrays have none.
@@ -189,12 +209,6 @@ func parseExpr(text string) (expr, error) {
 	return x, nil
 }
 
-func (x expr) visit(f func(ref)) {
-	for _, r := range x.alts {
-		f(r)
-	}
-}
-
 func (x expr) eval(s *scope) (any, error) {
 	var v any
 	for _, r := range x.alts {
@@ -219,7 +233,7 @@ func (x expr) eval(s *scope) (any, error) {
 	}
 	text, ok := scalarText(v)
 	if !ok {
-		return nil, fmt.Errorf("{{ %s }}: not text but a JSON %T", x.text, v)
+		return nil, fmt.Errorf("{{ %s }}: not text but a JSON %s", x.text, kind(v))
 	}
 	for _, f := range x.funcs {
 		var err error
@@ -235,21 +249,16 @@ func (x expr) eval(s *scope) (any, error) {
 // data, with no map in between: this runs for every event ingest routes.
 type value interface {
 	appendJSON(dst []byte, s *scope) ([]byte, error)
-	// visit calls f with every reference the value makes.
-	visit(f func(ref))
 }
 
 // literal is a constant, encoded once when the rules are loaded.
 type literal struct{ json []byte }
 
 func (l literal) appendJSON(dst []byte, _ *scope) ([]byte, error) { return append(dst, l.json...), nil }
-func (literal) visit(func(ref))                                   {}
 
 // whole is a string that is one template and nothing else: it keeps the JSON
 // type of what it refers to.
 type whole struct{ x expr }
-
-func (w whole) visit(f func(ref)) { w.x.visit(f) }
 
 func (w whole) appendJSON(dst []byte, s *scope) ([]byte, error) {
 	v, err := w.x.eval(s)
@@ -263,12 +272,10 @@ func (w whole) appendJSON(dst []byte, s *scope) ([]byte, error) {
 		return append(dst, v...), nil
 	case bool:
 		return strconv.AppendBool(dst, v), nil
-	default: // an object or array from the data
-		b, err := json.Marshal(v)
-		if err != nil {
-			return nil, fmt.Errorf("{{ %s }}: %w", w.x.text, err)
-		}
-		return append(dst, b...), nil
+	case rawJSON: // an object or array from the data
+		return append(dst, v...), nil
+	default:
+		return nil, fmt.Errorf("{{ %s }}: unexpected %T", w.x.text, v)
 	}
 }
 
@@ -276,12 +283,6 @@ func (w whole) appendJSON(dst []byte, s *scope) ([]byte, error) {
 type interpolation struct {
 	texts []string // len(texts) == len(exprs)+1
 	exprs []expr
-}
-
-func (in interpolation) visit(f func(ref)) {
-	for _, x := range in.exprs {
-		x.visit(f)
-	}
 }
 
 func (in interpolation) appendJSON(dst []byte, s *scope) ([]byte, error) {
@@ -294,7 +295,7 @@ func (in interpolation) appendJSON(dst []byte, s *scope) ([]byte, error) {
 		}
 		text, ok := scalarText(v)
 		if !ok {
-			return nil, fmt.Errorf("{{ %s }}: cannot put a JSON %T into text", x.text, v)
+			return nil, fmt.Errorf("{{ %s }}: cannot put a JSON %s into text", x.text, kind(v))
 		}
 		b.WriteString(text)
 	}
@@ -305,12 +306,6 @@ func (in interpolation) appendJSON(dst []byte, s *scope) ([]byte, error) {
 type object struct {
 	keys []string // JSON-encoded, sorted
 	vals []value
-}
-
-func (o object) visit(f func(ref)) {
-	for _, v := range o.vals {
-		v.visit(f)
-	}
 }
 
 func (o object) appendJSON(dst []byte, s *scope) ([]byte, error) {
@@ -329,12 +324,6 @@ func (o object) appendJSON(dst []byte, s *scope) ([]byte, error) {
 }
 
 type array []value
-
-func (a array) visit(f func(ref)) {
-	for _, v := range a {
-		v.visit(f)
-	}
-}
 
 func (a array) appendJSON(dst []byte, s *scope) ([]byte, error) {
 	dst = append(dst, '[')
