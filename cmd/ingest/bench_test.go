@@ -20,7 +20,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"github.com/sethvargo/go-envconfig"
 
 	"github.com/mendflow/mendflow/internal/natstest"
 	"github.com/mendflow/mendflow/pkg/daemon"
@@ -49,7 +49,7 @@ func BenchmarkIngest(b *testing.B) {
 	cfg.MaxBodyBytes = 1 << 20
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	svc, err := newService(ctx, cfg, daemon.Telemetry{Logger: slog.New(slog.DiscardHandler), Tracer: sdktrace.NewTracerProvider()})
+	svc, err := newService(ctx, cfg, daemon.Telemetry{Logger: slog.New(slog.DiscardHandler), Tracer: benchTracer(b)})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -110,6 +110,17 @@ func BenchmarkIngest(b *testing.B) {
 	b.ReportMetric(ms(ih.p50), "ingest-half-p50-ms")
 	b.ReportMetric(ms(ih.p99), "ingest-half-p99-ms")
 	b.ReportMetric(ms(mh.p99), "minimal-half-p99-ms")
+}
+
+// benchTracer is the tracer provider ingest runs with by default (no OTEL_*
+// variables, nothing exported), or the one OTEL_* asks for.
+func benchTracer(b *testing.B) daemon.TracerProvider {
+	tp, err := daemon.NewTracerProvider(b.Context(), envconfig.OsLookuper(), "mendflow-ingest")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { tp.Shutdown(context.Background()) })
+	return tp
 }
 
 // median is the measurement with the median rate.

@@ -12,7 +12,6 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/mendflow/mendflow/pkg/events"
 	"github.com/mendflow/mendflow/pkg/events/routing"
@@ -34,9 +33,8 @@ func BenchmarkHandler(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	tp := sdktrace.NewTracerProvider()
 	s := &server{cfg: testConfig("nats://unused"), router: router, js: &ackingPublisher{}, metrics: newMetrics(),
-		logger: slog.New(slog.DiscardHandler), tp: tp, tracer: tp.Tracer("bench"), now: time.Now}
+		logger: slog.New(slog.DiscardHandler), tracer: benchTracer(b).Tracer("bench"), now: time.Now}
 	b.Run("ingest", func(b *testing.B) { benchHandler(b, s.handler()) })
 	b.Run("minimal", func(b *testing.B) { benchHandler(b, minimalHandler(&ackingPublisher{})) })
 }

@@ -95,7 +95,6 @@ func newService(ctx context.Context, cfg *Config, tel daemon.Telemetry) (*servic
 		js:      js,
 		metrics: newMetrics(),
 		logger:  logger,
-		tp:      tp,
 		tracer:  tp.Tracer("github.com/mendflow/mendflow/cmd/ingest"),
 		now:     time.Now,
 	}

@@ -2,8 +2,6 @@ package main
 
 import (
 	"net/http"
-	"strconv"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -78,15 +76,6 @@ func pathLabel(r *http.Request) string {
 		return r.URL.Path
 	}
 	return "other"
-}
-
-func (m *metrics) instrument(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(rec, r)
-		m.duration.WithLabelValues(pathLabel(r), strconv.Itoa(rec.status)).Observe(time.Since(start).Seconds())
-	})
 }
 
 type statusRecorder struct {
