@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/mendflow/mendflow/internal/natstest"
@@ -86,6 +87,61 @@ func TestServesWhileNATSIsDown(t *testing.T) {
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("realMain did not return")
+	}
+}
+
+// TestServesWhileJetStreamCannotAnswer: with a NATS server up but no
+// JetStream to answer yet, as in a cluster still forming, ingest serves,
+// names the set-up it waits for, refuses events, and stops cleanly.
+func TestServesWhileJetStreamCannotAnswer(t *testing.T) {
+	t.Parallel()
+	srv, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Start()
+	t.Cleanup(srv.Shutdown)
+	if !srv.ReadyForConnections(10 * time.Second) {
+		t.Fatal("NATS server not ready")
+	}
+	addr := freeAddr(t)
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	done := make(chan error, 1)
+	go func() {
+		done <- realMain(ctx, envconfig.MapLookuper(map[string]string{
+			"NATS_URL": srv.ClientURL(), "INGEST_ADDR": addr, "MEND_ORG_TOKEN": "o",
+		}), daemon.Telemetry{Logger: slog.New(slog.DiscardHandler)})
+	}()
+	client := &http.Client{Transport: &http.Transport{}, Timeout: 10 * time.Second}
+	t.Cleanup(client.CloseIdleConnections)
+	h := &harness{t: t, base: "http://" + addr, client: client}
+	waitServing(t, h.base, done)
+
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		status, _, body := h.do(http.MethodGet, "/readyz", nil, nil)
+		if status == http.StatusServiceUnavailable && strings.Contains(string(body), "not ready: waiting for JetStream set-up: ") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("readyz = %d %q, want 503 naming the JetStream set-up", status, body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	status, header, body := h.do(http.MethodPost, "/events", structuredHeader, []byte(`{"specversion":"1.0","id":"early-1","source":"/s","type":"com.example.x"}`))
+	if p := decodeProblem(t, header, body); status != http.StatusServiceUnavailable || header.Get("Retry-After") == "" || p.Type != problemTypeBase+"unavailable" {
+		t.Errorf("POST /events while setting up = %d, Retry-After %q, %s; want 503 unavailable with Retry-After", status, header.Get("Retry-After"), body)
+	}
+
+	stop()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("realMain = %v, want nil when stopped while setting up", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("realMain did not stop while setting up")
 	}
 }
 
