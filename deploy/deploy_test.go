@@ -115,8 +115,8 @@ func TestKubernetesBase(t *testing.T) {
 		if c.LivenessProbe == nil || c.LivenessProbe.HTTPGet.Path != "/healthz" || c.ReadinessProbe == nil || c.ReadinessProbe.HTTPGet.Path != "/readyz" {
 			t.Errorf("%s: want liveness on /healthz and readiness on /readyz", d.Metadata.Name)
 		}
-		// A service waits for a forming NATS cluster before it serves; the
-		// startup probe keeps liveness from restarting it meanwhile.
+		// A service answers /healthz while it waits for a forming NATS
+		// cluster; the startup probe bounds how long a first answer may take.
 		if c.StartupProbe == nil || c.StartupProbe.HTTPGet.Path != "/healthz" {
 			t.Errorf("%s: want a startup probe on /healthz", d.Metadata.Name)
 		}

@@ -33,6 +33,10 @@ func realMain(ctx context.Context, env envconfig.Lookuper, tel daemon.Telemetry)
 	}
 	svc, err := newService(ctx, &cfg, tel)
 	if err != nil {
+		if ctx.Err() != nil {
+			tel.Logger.Info("shutting down before the set-up was done")
+			return nil
+		}
 		return err
 	}
 	return svc.run(ctx)
@@ -44,11 +48,16 @@ type service struct {
 	logger *slog.Logger
 	nc     *nats.Conn
 	srv    *daemon.Server
+	served <-chan error
 }
 
-// newService connects to NATS, makes sure the streams exist, loads the
-// rules and binds the listener; any failure names the step.
-func newService(ctx context.Context, cfg *Config, tel daemon.Telemetry) (*service, error) {
+// newService loads the rules, binds the listener and serves on it, then
+// connects to NATS and makes sure the streams exist, waiting for a cluster
+// still forming; any failure names the step. Meanwhile /healthz and
+// /metrics answer, /readyz answers 503 with what the set-up waits for, and
+// the event endpoints answer 503: nothing is taken that could not be
+// stored. It returns once ingest takes events, or when ctx ends first.
+func newService(ctx context.Context, cfg *Config, tel daemon.Telemetry) (_ *service, err error) {
 	logger, tp := tel.Logger, tel.TracerProvider()
 	reg := events.NewRegistry()
 	router, err := routing.New(reg)
@@ -59,7 +68,27 @@ func newService(ctx context.Context, cfg *Config, tel daemon.Telemetry) (*servic
 		return nil, fmt.Errorf("RULES_FILE: %w", err)
 	}
 
-	nc, err := nats.Connect(cfg.NATSURL,
+	metrics := newMetrics()
+	gate := daemon.NewGate()
+	endpoints := &startingHandler{retryAfter: cfg.RetryAfter}
+	srv, err := daemon.Listen("INGEST_ADDR", cfg.Addr, daemon.ServerConfig{
+		Metrics: metrics.registry,
+		Ready:   gate.Ready,
+		Handler: endpoints,
+		Logger:  logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	served := srv.Start()
+	defer func() {
+		if err != nil {
+			srv.Close()
+		}
+	}()
+	logger.Info("ingest listening; setting up NATS and JetStream", "addr", srv.Addr(), "nats", redactURLs(cfg.NATSURL))
+
+	nc, err := daemon.ConnectNATS(ctx, gate, logger, cfg.NATSURL,
 		nats.Name("mendflow-ingest"),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(250*time.Millisecond),
@@ -79,13 +108,16 @@ func newService(ctx context.Context, cfg *Config, tel daemon.Telemetry) (*servic
 	if err != nil {
 		return nil, fmt.Errorf("connect to NATS at %s: %w", redactURLs(cfg.NATSURL), err)
 	}
+	defer func() {
+		if err != nil {
+			nc.Close()
+		}
+	}()
 	js, err := jetstream.New(nc)
 	if err != nil {
-		nc.Close()
 		return nil, fmt.Errorf("JetStream: %w", err)
 	}
-	if err := prepareStreams(ctx, js, cfg.Streams, logger); err != nil {
-		nc.Close()
+	if err := prepareStreams(ctx, js, cfg.Streams, logger, gate.Retrying(events.LogRetry(logger))); err != nil {
 		return nil, err
 	}
 
@@ -93,27 +125,20 @@ func newService(ctx context.Context, cfg *Config, tel daemon.Telemetry) (*servic
 		cfg:     cfg,
 		router:  router,
 		js:      js,
-		metrics: newMetrics(),
+		metrics: metrics,
 		logger:  logger,
 		tracer:  tp.Tracer("github.com/mendflow/mendflow/cmd/ingest"),
 		now:     time.Now,
 	}
-	srv, err := daemon.Listen("INGEST_ADDR", cfg.Addr, daemon.ServerConfig{
-		Metrics: s.metrics.registry,
-		Ready: func(ctx context.Context) error {
-			if st := nc.Status(); st != nats.CONNECTED {
-				return fmt.Errorf("NATS connection is %s", st)
-			}
-			return events.CheckStreams(ctx, js)
-		},
-		Handler: s.handler(),
-		Logger:  logger,
+	endpoints.serve(s.handler())
+	gate.Open(func(ctx context.Context) error {
+		if st := nc.Status(); st != nats.CONNECTED {
+			return fmt.Errorf("NATS connection is %s", st)
+		}
+		return events.CheckStreams(ctx, js)
 	})
-	if err != nil {
-		nc.Close()
-		return nil, err
-	}
-	return &service{cfg: cfg, logger: logger, nc: nc, srv: srv}, nil
+	logger.Info("ingest ready")
+	return &service{cfg: cfg, logger: logger, nc: nc, srv: srv, served: served}, nil
 }
 
 // streamAdmin is what prepareStreams needs of a jetstream.JetStream.
@@ -126,9 +151,9 @@ type streamAdmin interface {
 // forming, and applies the duplicate window to an existing
 // MENDFLOW_COMMANDS: ingest is the one publisher that deduplicates, so its
 // setting wins. Changing the window keeps every message; nothing else of an
-// existing stream is touched.
-func prepareStreams(ctx context.Context, js streamAdmin, cfg events.StreamConfig, logger *slog.Logger) error {
-	return events.RetrySetup(ctx, events.LogRetry(logger), func(ctx context.Context) error {
+// existing stream is touched. onRetry hears of each failure that may pass.
+func prepareStreams(ctx context.Context, js streamAdmin, cfg events.StreamConfig, logger *slog.Logger, onRetry func(err error, wait time.Duration)) error {
+	return events.RetrySetup(ctx, onRetry, func(ctx context.Context) error {
 		if err := events.EnsureStreams(ctx, js, cfg); err != nil {
 			return fmt.Errorf("streams: %w", err)
 		}
@@ -152,12 +177,9 @@ func prepareStreams(ctx context.Context, js streamAdmin, cfg events.StreamConfig
 // run serves until ctx ends, then stops accepting, lets in-flight requests
 // finish and drains NATS, so that every 202 given was stored.
 func (s *service) run(ctx context.Context) error {
-	s.logger.Info("ingest listening", "addr", s.srv.Addr(), "nats", redactURLs(s.cfg.NATSURL))
-	serveErr := s.srv.Start()
-
 	var err error
 	select {
-	case err = <-serveErr:
+	case err = <-s.served:
 		err = fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 		s.logger.Info("shutting down")

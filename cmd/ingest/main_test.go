@@ -110,34 +110,48 @@ func freeAddr(t *testing.T) string {
 	return addr
 }
 
+// TestRealMainRefusesToStart: what waiting would not cure stops ingest at
+// once, even with NATS down.
 func TestRealMainRefusesToStart(t *testing.T) {
 	t.Parallel()
-	ns := natstest.Start(t)
+	down := "nats://" + freeAddr(t)
 	bad := filepath.Join(t.TempDir(), "rules.yaml")
 	if err := os.WriteFile(bad, []byte("rules:\n  - name: typo\n    match: {type: x}\n    commands: [{name: project.creat}]\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { taken.Close() })
 	cases := []struct {
 		name    string
 		env     map[string]string
 		wantErr string
 	}{
-		{name: "bad config", env: map[string]string{"NATS_URL": ns.URL()}, wantErr: "MEND_ORG_TOKEN: missing required value"},
+		{name: "bad config", env: map[string]string{"NATS_URL": down}, wantErr: "MEND_ORG_TOKEN: missing required value"},
 		{
 			name:    "bad rules file",
-			env:     map[string]string{"NATS_URL": ns.URL(), "MEND_ORG_TOKEN": "o", "RULES_FILE": bad},
+			env:     map[string]string{"NATS_URL": down, "MEND_ORG_TOKEN": "o", "RULES_FILE": bad},
 			wantErr: `RULES_FILE: rules file ` + bad + `: rules[0] (typo): commands[0]: unknown command "project.creat"`,
 		},
 		{
-			name:    "NATS unreachable",
-			env:     map[string]string{"NATS_URL": "nats://user:hunter2@" + freeAddr(t), "MEND_ORG_TOKEN": "o"},
-			wantErr: "connect to NATS at nats://redacted@",
+			name:    "address in use",
+			env:     map[string]string{"NATS_URL": down, "MEND_ORG_TOKEN": "o", "INGEST_ADDR": taken.Addr().String()},
+			wantErr: "INGEST_ADDR: listen on " + taken.Addr().String() + ": ",
+		},
+		{
+			name:    "NATS URL malformed",
+			env:     map[string]string{"NATS_URL": "nats://user:hunter2@127.0.0.1:42x2", "MEND_ORG_TOKEN": "o", "INGEST_ADDR": "127.0.0.1:0"},
+			wantErr: `connect to NATS at <unparsable URL>: invalid port ":42x2" after host`,
 		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			err := realMain(t.Context(), envconfig.MapLookuper(tc.env), daemon.Telemetry{Logger: slog.New(slog.DiscardHandler)})
+			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+			defer cancel()
+			err := realMain(ctx, envconfig.MapLookuper(tc.env), daemon.Telemetry{Logger: slog.New(slog.DiscardHandler)})
 			if err == nil || !strings.HasPrefix(err.Error(), tc.wantErr) {
 				t.Fatalf("realMain = %v, want an error starting with %q", err, tc.wantErr)
 			}
@@ -256,7 +270,7 @@ func TestDedupWindowAppliedToExistingStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.Streams.DedupWindow = 72 * time.Hour
-	if err := prepareStreams(t.Context(), js, cfg.Streams, slog.New(slog.DiscardHandler)); err != nil {
+	if err := prepareStreams(t.Context(), js, cfg.Streams, slog.New(slog.DiscardHandler), func(error, time.Duration) {}); err != nil {
 		t.Fatal(err)
 	}
 	s, err := js.Stream(t.Context(), events.StreamCommands)

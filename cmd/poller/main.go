@@ -44,8 +44,11 @@ func main() {
 	})
 }
 
-// realMain runs the poller until ctx ends. When ready is not nil, it
-// receives the address of the health and metrics server once it listens.
+// realMain runs the poller until ctx ends. It serves /healthz, /readyz and
+// /metrics before it connects to NATS and sets up JetStream, waiting for a
+// cluster still forming; meanwhile /readyz answers 503 with what it waits
+// for. When ready is not nil, it receives the address of that server once
+// the set-up is done.
 func realMain(ctx context.Context, env envconfig.Lookuper, tel daemon.Telemetry, ready chan<- string) error {
 	logger, tp := tel.Logger, tel.TracerProvider()
 	var cfg settings
@@ -65,8 +68,27 @@ func realMain(ctx context.Context, env envconfig.Lookuper, tel daemon.Telemetry,
 		return fmt.Errorf("configuration: %w", err)
 	}
 
-	closed := make(chan struct{})
-	nc, err := nats.Connect(cfg.NATSURL,
+	gate := daemon.NewGate()
+	var stopping atomic.Bool
+	defer context.AfterFunc(ctx, func() { stopping.Store(true) })()
+	srv, err := daemon.Listen("POLLER_ADDR", cfg.Addr, daemon.ServerConfig{Metrics: reg, Ready: gate.Ready, Logger: logger})
+	if err != nil {
+		return err
+	}
+	served := srv.Start()
+	defer srv.Close()
+	logger.Info("poller listening; setting up NATS and JetStream", "addr", srv.Addr())
+	// setUpFailed is how the set-up ends when a step fails: a stop asked
+	// for meanwhile is a clean one.
+	setUpFailed := func(err error) error {
+		if ctx.Err() != nil {
+			logger.Info("poller stopped before the set-up was done")
+			return nil
+		}
+		return err
+	}
+
+	nc, err := daemon.ConnectNATS(ctx, gate, logger, cfg.NATSURL,
 		nats.Name("mendflow-poller"),
 		nats.MaxReconnects(-1),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
@@ -75,19 +97,18 @@ func realMain(ctx context.Context, env envconfig.Lookuper, tel daemon.Telemetry,
 			}
 		}),
 		nats.ReconnectHandler(func(*nats.Conn) { logger.Info("poller: NATS reconnected") }),
-		nats.ClosedHandler(func(*nats.Conn) { close(closed) }),
 	)
 	if err != nil {
 		// The URL is left out: it may hold credentials.
-		return fmt.Errorf("connecting to NATS_URL: %w", err)
+		return setUpFailed(fmt.Errorf("connecting to NATS_URL: %w", err))
 	}
 	defer nc.Close()
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return fmt.Errorf("JetStream: %w", err)
 	}
-	if err := events.WaitForStreams(ctx, js, cfg.Streams, events.LogRetry(logger)); err != nil {
-		return fmt.Errorf("streams: %w", err)
+	if err := events.WaitForStreams(ctx, js, cfg.Streams, gate.Retrying(events.LogRetry(logger))); err != nil {
+		return setUpFailed(fmt.Errorf("streams: %w", err))
 	}
 	warnDedupWindow(ctx, js, cfg.Poller.AckWait, logger)
 
@@ -101,22 +122,10 @@ func realMain(ctx context.Context, env envconfig.Lookuper, tel daemon.Telemetry,
 		return fmt.Errorf("configuration: %w", err)
 	}
 
-	var stopping atomic.Bool
-	defer context.AfterFunc(ctx, func() { stopping.Store(true) })()
-	srv, err := daemon.Listen("POLLER_ADDR", cfg.Addr, daemon.ServerConfig{
-		Metrics: reg,
-		Ready: func(ctx context.Context) error {
-			return readiness(ctx, nc, js, stopping.Load())
-		},
-		Logger: logger,
+	gate.Open(func(ctx context.Context) error {
+		return readiness(ctx, nc, js, stopping.Load())
 	})
-	if err != nil {
-		return err
-	}
-	served := srv.Start()
-	defer srv.Close()
-
-	logger.Info("poller started", "addr", srv.Addr(), "consumer", poller.ConsumerName,
+	logger.Info("poller started", "consumer", poller.ConsumerName,
 		"first_interval", cfg.Poller.FirstInterval.String(), "max_interval", cfg.Poller.MaxInterval.String(),
 		"deadline", cfg.Poller.Deadline.String(), "concurrency", cfg.Poller.Concurrency)
 	if ready != nil {
@@ -142,6 +151,8 @@ func realMain(ctx context.Context, env envconfig.Lookuper, tel daemon.Telemetry,
 	}
 
 	// Drain flushes the acknowledgements and hand-backs still buffered.
+	closed := make(chan struct{})
+	nc.SetClosedHandler(func(*nats.Conn) { close(closed) })
 	if err := nc.Drain(); err != nil {
 		return fmt.Errorf("draining NATS: %w", err)
 	}

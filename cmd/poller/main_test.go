@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -184,8 +185,15 @@ func get(t testing.TB, url string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
+// TestRealMainBadConfig: what waiting would not cure stops the poller at
+// once, even with NATS down.
 func TestRealMainBadConfig(t *testing.T) {
 	t.Parallel()
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { taken.Close() })
 	valid := map[string]string{
 		"NATS_URL":       "nats://127.0.0.1:1",
 		"POLLER_ADDR":    "127.0.0.1:0",
@@ -210,7 +218,8 @@ func TestRealMainBadConfig(t *testing.T) {
 		{name: "updated-is-done not a bool", set: map[string]string{"POLLER_UPDATED_IS_DONE": "perhaps"}, wantVar: "POLLER_UPDATED_IS_DONE"},
 		{name: "replicas", set: map[string]string{"STREAM_REPLICAS": "7"}, wantVar: "STREAM_REPLICAS"},
 		{name: "negative rate limit", set: map[string]string{"MEND_RATE_LIMIT": "-1"}, wantVar: "MEND_RATE_LIMIT"},
-		{name: "NATS unreachable", wantVar: "NATS_URL"},
+		{name: "address in use", set: map[string]string{"POLLER_ADDR": taken.Addr().String()}, wantVar: "POLLER_ADDR"},
+		{name: "NATS URL malformed", set: map[string]string{"NATS_URL": "nats://user:hunter2@127.0.0.1:42x2"}, wantVar: "NATS_URL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -223,12 +232,14 @@ func TestRealMainBadConfig(t *testing.T) {
 				env[k] = v
 			}
 			delete(env, tt.unset)
-			err := realMain(context.Background(), envconfig.MapLookuper(env), daemon.Telemetry{Logger: slog.New(slog.DiscardHandler)}, nil)
+			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+			defer cancel()
+			err := realMain(ctx, envconfig.MapLookuper(env), daemon.Telemetry{Logger: slog.New(slog.DiscardHandler)}, nil)
 			if err == nil || !strings.Contains(err.Error(), tt.wantVar) {
-				t.Fatalf("realMain = %v, want an error naming %s", err, tt.wantVar)
+				t.Fatalf("realMain = %v, want at once an error naming %s", err, tt.wantVar)
 			}
-			if strings.Contains(err.Error(), valid["MEND_USER_KEY"]) {
-				t.Errorf("the user key is in the error: %v", err)
+			if strings.Contains(err.Error(), valid["MEND_USER_KEY"]) || strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("a secret is in the error: %v", err)
 			}
 		})
 	}

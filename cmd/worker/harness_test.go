@@ -39,6 +39,7 @@ func continuesTrace(tp string) bool {
 // workers run against them, with timings tight enough for tests.
 type harness struct {
 	t       testing.TB
+	nats    *natstest.Server
 	natsURL string
 	sim     *mendsim.Server
 	js      jetstream.JetStream
@@ -50,7 +51,7 @@ type harness struct {
 func newHarness(t testing.TB, env map[string]string) *harness {
 	t.Helper()
 	ns := natstest.Start(t)
-	h := &harness{t: t, natsURL: ns.URL(), logs: &syncBuffer{}}
+	h := &harness{t: t, nats: ns, natsURL: ns.URL(), logs: &syncBuffer{}}
 	h.sim = mendsim.NewServer(mendsim.Config{ProcessDuration: 50 * time.Millisecond})
 	t.Cleanup(h.sim.Close)
 	_, h.js = ns.Connect()

@@ -31,6 +31,10 @@ func realMain(ctx context.Context, env envconfig.Lookuper, tel daemon.Telemetry,
 	}
 	svc, err := newService(ctx, cfg, tel)
 	if err != nil {
+		if ctx.Err() != nil {
+			tel.Logger.Info("worker stopped before the set-up was done")
+			return nil
+		}
 		return err
 	}
 	defer svc.close()

@@ -35,12 +35,16 @@ type service struct {
 	redact  *strings.Replacer
 	tracer  trace.Tracer
 	http    *daemon.Server
+	served  <-chan error // why http stopped serving
 }
 
-// newService wires the worker: NATS and the streams, the shared consumer,
-// the Mend client with its rate limit and instrumented transport, the
-// handlers with their middleware, and the health and metrics server,
-// bound to its address.
+// newService wires the worker: the Mend client with its rate limit and
+// instrumented transport, the health and metrics server, bound to its
+// address and serving, then NATS and the streams, the shared consumer, and
+// the handlers with their middleware. Until that set-up is done, waiting
+// for a NATS cluster still forming, /readyz answers 503 with what it waits
+// for. It returns once the worker can take commands, or when ctx ends
+// first.
 func newService(ctx context.Context, cfg settings, tel daemon.Telemetry) (_ *service, err error) {
 	logger := tel.Logger
 	tp := tel.TracerProvider()
@@ -65,7 +69,15 @@ func newService(ctx context.Context, cfg settings, tel daemon.Telemetry) (_ *ser
 		return nil, fmt.Errorf("Mend client: %w", err)
 	}
 
-	svc.nc, err = nats.Connect(cfg.NATSURL, nats.Name("mendflow-worker"), nats.MaxReconnects(-1))
+	gate := daemon.NewGate()
+	svc.http, err = daemon.Listen("WORKER_ADDR", cfg.Addr, daemon.ServerConfig{Metrics: reg, Ready: gate.Ready, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	svc.served = svc.http.Start()
+	logger.Info("worker listening; setting up NATS and JetStream", "addr", svc.http.Addr())
+
+	svc.nc, err = daemon.ConnectNATS(ctx, gate, logger, cfg.NATSURL, nats.Name("mendflow-worker"), nats.MaxReconnects(-1))
 	if err != nil {
 		return nil, fmt.Errorf("connecting to NATS_URL: %w", err)
 	}
@@ -76,7 +88,7 @@ func newService(ctx context.Context, cfg settings, tel daemon.Telemetry) (_ *ser
 	// The streams, the shared consumer and the buckets are set up again
 	// until a NATS cluster still forming can serve them all.
 	var claims, locks jetstream.KeyValue
-	err = events.RetrySetup(ctx, events.LogRetry(logger), func(ctx context.Context) (err error) {
+	err = events.RetrySetup(ctx, gate.Retrying(events.LogRetry(logger)), func(ctx context.Context) (err error) {
 		if err := events.EnsureStreams(ctx, svc.js, cfg.Streams); err != nil {
 			return fmt.Errorf("streams: %w", err)
 		}
@@ -133,11 +145,7 @@ func newService(ctx context.Context, cfg settings, tel daemon.Telemetry) (_ *ser
 		handlers.Recover(),
 	)
 	svc.handle = router.Handler()
-
-	svc.http, err = daemon.Listen("WORKER_ADDR", cfg.Addr, daemon.ServerConfig{Metrics: reg, Ready: svc.ready, Logger: logger})
-	if err != nil {
-		return nil, err
-	}
+	gate.Open(svc.ready)
 	return svc, nil
 }
 
@@ -165,7 +173,6 @@ func (s *service) close() {
 // then stops fetching, lets running commands finish for the grace period,
 // hands back what is still running, and drains the NATS connection.
 func (s *service) run(ctx context.Context, ready chan<- string) error {
-	serveErr := s.http.Start()
 	s.logger.Info("worker started", "addr", s.http.Addr(), "consumer", s.cfg.Worker.Consumer,
 		"concurrency", s.cfg.Worker.Concurrency, "max_in_flight", s.cfg.Worker.MaxInFlight)
 	if ready != nil {
@@ -185,7 +192,7 @@ func (s *service) run(ctx context.Context, ready chan<- string) error {
 	case <-ctx.Done():
 		err = <-fetchErr
 	case err = <-fetchErr:
-	case err = <-serveErr:
+	case err = <-s.served:
 		err = fmt.Errorf("serving on WORKER_ADDR: %w", err)
 	}
 	s.logger.Info("worker stopping: no more fetching", "grace", s.cfg.Worker.ShutdownGrace)

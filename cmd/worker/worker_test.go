@@ -519,8 +519,15 @@ func TestHealthAndReadiness(t *testing.T) {
 	}
 }
 
+// TestBadConfiguration: what waiting would not cure stops the worker at
+// once, even with NATS down.
 func TestBadConfiguration(t *testing.T) {
 	t.Parallel()
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { taken.Close() })
 	tests := []struct {
 		name    string
 		unset   string
@@ -534,6 +541,8 @@ func TestBadConfiguration(t *testing.T) {
 		{name: "jitter out of range", set: map[string]string{"WORKER_RETRY_JITTER": "2"}, wantVar: "WORKER_RETRY_JITTER"},
 		{name: "too many replicas", set: map[string]string{"STREAM_REPLICAS": "7"}, wantVar: "STREAM_REPLICAS"},
 		{name: "negative rate", set: map[string]string{"MEND_RATE_LIMIT": "-1"}, wantVar: "MEND_RATE_LIMIT"},
+		{name: "address in use", set: map[string]string{"WORKER_ADDR": taken.Addr().String()}, wantVar: "WORKER_ADDR"},
+		{name: "NATS URL malformed", set: map[string]string{"NATS_URL": "nats://user:hunter2@127.0.0.1:42x2"}, wantVar: "NATS_URL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -546,9 +555,14 @@ func TestBadConfiguration(t *testing.T) {
 			for k, v := range tt.set {
 				env[k] = v
 			}
-			err := realMain(context.Background(), envconfig.MapLookuper(env), daemon.Telemetry{Logger: slog.New(slog.DiscardHandler)}, nil)
+			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+			defer cancel()
+			err := realMain(ctx, envconfig.MapLookuper(env), daemon.Telemetry{Logger: slog.New(slog.DiscardHandler)}, nil)
 			if err == nil || !strings.Contains(err.Error(), tt.wantVar) {
-				t.Fatalf("realMain = %v, want an error naming %s", err, tt.wantVar)
+				t.Fatalf("realMain = %v, want at once an error naming %s", err, tt.wantVar)
+			}
+			if strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("the NATS password is in the error: %v", err)
 			}
 		})
 	}

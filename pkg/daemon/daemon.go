@@ -2,7 +2,9 @@
 // besides its work: the logger and the tracer provider built from the
 // environment, realMain run under a context that SIGINT and SIGTERM cancel,
 // the exit status, and the HTTP server of GET /healthz, GET /readyz and
-// GET /metrics.
+// GET /metrics. A service serves it before it connects to NATS
+// (ConnectNATS) and sets up JetStream, with a Gate as its readiness, so
+// that it answers while a NATS cluster forms.
 //
 // It holds no global state: Main builds the logger and the tracer provider
 // and hands them to realMain, which passes them on.

@@ -29,7 +29,8 @@ type ServerConfig struct {
 	// Metrics is served on GET /metrics.
 	Metrics prometheus.Gatherer
 	// Ready says why the service cannot take work, on GET /readyz (503
-	// with the reason); nil means always ready. It gets readyTimeout.
+	// with the reason); nil means always ready. It gets readyTimeout. A
+	// service that sets itself up while serving passes Gate.Ready.
 	Ready func(ctx context.Context) error
 	// Handler serves every other path; nil answers 404.
 	Handler http.Handler

@@ -75,8 +75,9 @@ func New(js jetstream.JetStream, src StatusSource, cfg Config, orgToken string, 
 // Run follows items until ctx ends. It then stops pulling, hands back the
 // items it holds but has not started, lets the polls under way finish
 // within ShutdownGrace (abandoning and handing back the rest), and returns
-// nil. It returns an error when it cannot start, or when consuming stops
-// before ctx ends (the connection was closed).
+// nil. It returns an error when it cannot start, unless ctx ended first
+// (it then holds nothing to hand back), or when consuming stops before ctx
+// ends (the connection was closed).
 func (p *Poller) Run(ctx context.Context) error {
 	// Set up again until a NATS cluster still forming can serve it.
 	var cons jetstream.Consumer
@@ -85,6 +86,9 @@ func (p *Poller) Run(ctx context.Context) error {
 		return err
 	})
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
 		return fmt.Errorf("consumer %s on %s: %w", ConsumerName, events.StreamTracking, err)
 	}
 	// A small buffer: a buffered delivery's AckWait is already running,

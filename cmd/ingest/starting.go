@@ -1,0 +1,27 @@
+package main
+
+import (
+	"net/http"
+	"sync/atomic"
+	"time"
+)
+
+// startingHandler is ingest's endpoints while it sets itself up: it answers
+// every request 503 with Retry-After until serve hands it the handler that
+// stores events, and passes every request on to that handler after.
+type startingHandler struct {
+	retryAfter time.Duration
+	h          atomic.Pointer[http.Handler]
+}
+
+func (s *startingHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h := s.h.Load(); h != nil {
+		(*h).ServeHTTP(w, r)
+		return
+	}
+	errUnavailable("ingest is starting: it takes no events before its NATS connection and JetStream streams are set up; send again after Retry-After",
+		s.retryAfter).write(w)
+}
+
+// serve makes h answer every request from now on.
+func (s *startingHandler) serve(h http.Handler) { s.h.Store(&h) }

@@ -1,0 +1,199 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	natsserver "github.com/nats-io/nats-server/v2/server"
+	"github.com/sethvargo/go-envconfig"
+
+	"github.com/mendflow/mendflow/internal/natstest"
+	"github.com/mendflow/mendflow/pkg/daemon"
+	"github.com/mendflow/mendflow/pkg/events"
+)
+
+// TestServesWhileNATSIsDown starts ingest before its NATS server: it is
+// alive and serves its metrics at once, is not ready and refuses events
+// while it waits, says so, and takes events once NATS is up.
+func TestServesWhileNATSIsDown(t *testing.T) {
+	t.Parallel()
+	ns := natstest.Start(t)
+	ns.Stop()
+	addr := freeAddr(t)
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	done := make(chan error, 1)
+	go func() {
+		done <- realMain(ctx, envconfig.MapLookuper(map[string]string{
+			"NATS_URL": ns.URL(), "INGEST_ADDR": addr, "MEND_ORG_TOKEN": "o",
+			"GITHUB_WEBHOOK_SECRET": testGitHubSecret, "INGEST_RETRY_AFTER": "7s",
+		}), daemon.Telemetry{Logger: slog.New(slog.DiscardHandler)})
+	}()
+	client := &http.Client{Transport: &http.Transport{}, Timeout: 10 * time.Second}
+	t.Cleanup(client.CloseIdleConnections)
+	h := &harness{t: t, base: "http://" + addr, client: client}
+	waitServing(t, h.base, done)
+
+	if status, _, body := h.do(http.MethodGet, "/healthz", nil, nil); status != http.StatusOK {
+		t.Errorf("healthz while NATS is down = %d %s", status, body)
+	}
+	if status, _, body := h.do(http.MethodGet, "/readyz", nil, nil); status != http.StatusServiceUnavailable ||
+		!strings.Contains(string(body), "not ready: connecting to NATS: ") {
+		t.Errorf("readyz while NATS is down = %d %q, want 503 naming the NATS connection", status, body)
+	}
+	if status, _, body := h.do(http.MethodGet, "/metrics", nil, nil); status != http.StatusOK || !strings.Contains(string(body), "mendflow_ingest_") {
+		t.Errorf("metrics while NATS is down = %d, want 200 with ingest's metrics", status)
+	}
+	repoCreated := readFile(t, "github/repository.created.json")
+	for _, req := range []struct {
+		method, path string
+		header       http.Header
+		body         []byte
+	}{
+		{http.MethodPost, "/events", structuredHeader, []byte(`{"specversion":"1.0","id":"early-1","source":"/s","type":"com.example.x"}`)},
+		{http.MethodOptions, "/events", http.Header{"Webhook-Request-Origin": {"eventemitter.example.com"}}, nil},
+		{http.MethodPost, "/webhooks/github", githubHeaders("repository", "early-delivery", repoCreated), repoCreated},
+		{http.MethodPost, "/webhooks/gitlab", gitlabHeaders("early-uuid"), []byte(`{"object_kind":"push"}`)},
+	} {
+		status, header, body := h.do(req.method, req.path, req.header, req.body)
+		p := decodeProblem(t, header, body)
+		if status != http.StatusServiceUnavailable || header.Get("Retry-After") != "7" ||
+			p.Type != problemTypeBase+"unavailable" || !strings.HasPrefix(p.Detail, "ingest is starting") {
+			t.Errorf("%s %s while starting = %d, Retry-After %q, %s; want 503, Retry-After 7 and an unavailable problem saying ingest is starting",
+				req.method, req.path, status, header.Get("Retry-After"), body)
+		}
+	}
+
+	ns.Restart()
+	waitReady(t, h)
+	status, _, body := h.do(http.MethodPost, "/webhooks/github", githubHeaders("repository", "after-start", repoCreated), repoCreated)
+	if status != http.StatusAccepted {
+		t.Fatalf("webhook once ready = %d %s, want 202", status, body)
+	}
+	_, js := ns.Connect()
+	if msgs := natstest.StreamMsgs(t, js, events.StreamCommands); len(msgs) == 0 {
+		t.Error("the accepted delivery's commands are not stored")
+	}
+
+	stop()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("realMain = %v, want nil after a graceful shutdown", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("realMain did not return")
+	}
+}
+
+// TestServesWhileJetStreamCannotAnswer: with a NATS server up but no
+// JetStream to answer yet, as in a cluster still forming, ingest serves,
+// names the set-up it waits for, refuses events, and stops cleanly.
+func TestServesWhileJetStreamCannotAnswer(t *testing.T) {
+	t.Parallel()
+	srv, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Start()
+	t.Cleanup(srv.Shutdown)
+	if !srv.ReadyForConnections(10 * time.Second) {
+		t.Fatal("NATS server not ready")
+	}
+	addr := freeAddr(t)
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	done := make(chan error, 1)
+	go func() {
+		done <- realMain(ctx, envconfig.MapLookuper(map[string]string{
+			"NATS_URL": srv.ClientURL(), "INGEST_ADDR": addr, "MEND_ORG_TOKEN": "o",
+		}), daemon.Telemetry{Logger: slog.New(slog.DiscardHandler)})
+	}()
+	client := &http.Client{Transport: &http.Transport{}, Timeout: 10 * time.Second}
+	t.Cleanup(client.CloseIdleConnections)
+	h := &harness{t: t, base: "http://" + addr, client: client}
+	waitServing(t, h.base, done)
+
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		status, _, body := h.do(http.MethodGet, "/readyz", nil, nil)
+		if status == http.StatusServiceUnavailable && strings.Contains(string(body), "not ready: waiting for JetStream set-up: ") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("readyz = %d %q, want 503 naming the JetStream set-up", status, body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	status, header, body := h.do(http.MethodPost, "/events", structuredHeader, []byte(`{"specversion":"1.0","id":"early-1","source":"/s","type":"com.example.x"}`))
+	if p := decodeProblem(t, header, body); status != http.StatusServiceUnavailable || header.Get("Retry-After") == "" || p.Type != problemTypeBase+"unavailable" {
+		t.Errorf("POST /events while setting up = %d, Retry-After %q, %s; want 503 unavailable with Retry-After", status, header.Get("Retry-After"), body)
+	}
+
+	stop()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("realMain = %v, want nil when stopped while setting up", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("realMain did not stop while setting up")
+	}
+}
+
+// TestStopsWhileWaitingForNATS: SIGTERM while NATS cannot be reached stops
+// ingest at once, cleanly, and frees its address.
+func TestStopsWhileWaitingForNATS(t *testing.T) {
+	t.Parallel()
+	addr := freeAddr(t)
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	done := make(chan error, 1)
+	go func() {
+		done <- realMain(ctx, envconfig.MapLookuper(map[string]string{
+			"NATS_URL": "nats://" + freeAddr(t), "INGEST_ADDR": addr, "MEND_ORG_TOKEN": "o",
+		}), daemon.Telemetry{Logger: slog.New(slog.DiscardHandler)})
+	}()
+	base := "http://" + addr
+	waitServing(t, base, done)
+	stop()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("realMain = %v, want nil when stopped while waiting", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("realMain did not stop while waiting for NATS")
+	}
+	if resp, err := http.Get(base + "/healthz"); err == nil {
+		resp.Body.Close()
+		t.Error("still serving after the stop")
+	}
+}
+
+// waitServing waits until /healthz at base answers, failing if realMain
+// returns first.
+func waitServing(t *testing.T, base string, done <-chan error) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			return
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("realMain returned before serving: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not serving: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sethvargo/go-envconfig"
+
+	"github.com/mendflow/mendflow/internal/natstest"
+	"github.com/mendflow/mendflow/pkg/daemon"
+	"github.com/mendflow/mendflow/pkg/events"
+	"github.com/mendflow/mendflow/pkg/mend/mendsim"
+)
+
+// TestServesWhileNATSIsDown starts the poller before its NATS server: it is
+// alive and serves its metrics at once, is not ready and says what it
+// waits for, and follows items once NATS is up.
+func TestServesWhileNATSIsDown(t *testing.T) {
+	t.Parallel()
+	ns := natstest.Start(t)
+	ns.Stop()
+	sim := mendsim.NewServer(mendsim.Config{RequestDuration: time.Hour, RequestPolls: 1})
+	t.Cleanup(sim.Close)
+	addr := freeAddr(t)
+	base := "http://" + addr
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	done := make(chan error, 1)
+	go func() {
+		done <- realMain(ctx, envconfig.MapLookuper(map[string]string{
+			"NATS_URL": ns.URL(), "POLLER_ADDR": addr, "MEND_URL": sim.URL,
+			"MEND_USER_KEY": mendsim.DefaultUserKey, "MEND_USER_EMAIL": mendsim.DefaultUserEmail, "MEND_ORG_TOKEN": mendsim.DefaultOrgToken,
+			"POLLER_FIRST_INTERVAL": "10ms", "POLLER_MAX_INTERVAL": "50ms",
+		}), daemon.Telemetry{Logger: slog.New(slog.DiscardHandler)}, nil)
+	}()
+	waitServing(t, base, done)
+
+	if status, body := get(t, base+"/healthz"); status != http.StatusOK {
+		t.Errorf("healthz while NATS is down = %d %q", status, body)
+	}
+	if status, body := get(t, base+"/readyz"); status != http.StatusServiceUnavailable || !strings.Contains(body, "not ready: connecting to NATS: ") {
+		t.Errorf("readyz while NATS is down = %d %q, want 503 naming the NATS connection", status, body)
+	}
+	if status, body := get(t, base+"/metrics"); status != http.StatusOK || !strings.Contains(body, "go_goroutines") {
+		t.Errorf("metrics while NATS is down = %d, want 200", status)
+	}
+
+	ns.Restart()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		status, body := get(t, base+"/readyz")
+		if status == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready once NATS is up: %d %s", status, body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	token, err := sim.RegisterRequest(mendsim.PluginRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, js := ns.Connect()
+	sub, err := nc.SubscribeSync(events.ResultSubject(events.TypeRequestFinished))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.PublishMsg(t.Context(), trackMsg(t, "1", events.Track{Kind: events.TrackRequest, RequestToken: token, Started: time.Now()})); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sub.NextMsg(10 * time.Second); err != nil {
+		t.Errorf("no request.finished event once NATS is up: %v", err)
+	}
+
+	stop()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("realMain = %v, want nil after a graceful stop", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("realMain did not return")
+	}
+}
+
+// TestStopsWhileWaitingForNATS: SIGTERM while NATS cannot be reached stops
+// the poller at once, cleanly, and frees its address.
+func TestStopsWhileWaitingForNATS(t *testing.T) {
+	t.Parallel()
+	addr := freeAddr(t)
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	done := make(chan error, 1)
+	go func() {
+		done <- realMain(ctx, envconfig.MapLookuper(map[string]string{
+			"NATS_URL": "nats://" + freeAddr(t), "POLLER_ADDR": addr, "MEND_URL": "http://127.0.0.1:1",
+			"MEND_USER_KEY": "k", "MEND_ORG_TOKEN": "o",
+		}), daemon.Telemetry{Logger: slog.New(slog.DiscardHandler)}, nil)
+	}()
+	base := "http://" + addr
+	waitServing(t, base, done)
+	stop()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("realMain = %v, want nil when stopped while waiting", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("realMain did not stop while waiting for NATS")
+	}
+	if resp, err := http.Get(base + "/healthz"); err == nil {
+		resp.Body.Close()
+		t.Error("still serving after the stop")
+	}
+}
+
+// freeAddr is a loopback address nothing listens on.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// waitServing waits until /healthz at base answers, failing if realMain
+// returns first.
+func waitServing(t *testing.T, base string, done <-chan error) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			return
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("realMain returned before serving: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not serving: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
