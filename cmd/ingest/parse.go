@@ -12,12 +12,10 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"unsafe"
 
 	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/cloudevents/sdk-go/v2/event"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
-	"github.com/tidwall/gjson"
 
 	"github.com/mendflow/mendflow/pkg/events"
 )
@@ -134,19 +132,22 @@ func decodeEvent(index int, raw []byte) (event.Event, []eventError) {
 // written), it decodes the event as it is.
 func unmarshalEvent(raw []byte) (event.Event, error) {
 	var e event.Event
-	// A read-only view of raw, which outlives neither the call nor a change.
-	data := gjson.Get(unsafe.String(unsafe.SliceData(raw), len(raw)), "data")
+	data := events.GetJSON(raw, "data")
 	if data.Index <= 0 || !(data.IsObject() || data.IsArray()) {
 		return e, e.UnmarshalJSON(raw)
 	}
 	end := data.Index + len(data.Raw)
 	attrs := make([]byte, 0, len(raw)-len(data.Raw)+len("null"))
 	attrs = append(append(append(attrs, raw[:data.Index]...), "null"...), raw[end:]...)
-	if err := e.UnmarshalJSON(attrs); err != nil || string(e.DataEncoded) != "null" {
+	err := e.UnmarshalJSON(attrs)
+	// The SDK keeps JSON data as written from just after the colon: with
+	// the whitespace before the value.
+	space, isNull := bytes.CutSuffix(e.DataEncoded, []byte("null"))
+	if err != nil || !isNull || len(bytes.TrimSpace(space)) > 0 {
 		e = event.Event{}
 		return e, e.UnmarshalJSON(raw)
 	}
-	e.DataEncoded = bytes.Clone(raw[data.Index:end])
+	e.DataEncoded = append(space[:len(space):len(space)], raw[data.Index:end]...)
 	return e, nil
 }
 

@@ -19,16 +19,16 @@ const TypePrefixCDEvents = "dev.cdevents."
 // proxy; these few fields are what mendflow relies on. data must be valid
 // JSON (see ValidJSON): ingest checks every event's before.
 func CheckCDEvent(ceType string, data []byte) error {
-	f := gjson.GetManyBytes(data, "context.id", "context.type", "subject.id", "subject.content")
+	context, subject := GetJSON(data, "context"), GetJSON(data, "subject")
 	text := func(r gjson.Result) bool { return r.Type == gjson.String && r.Str != "" }
-	switch {
-	case !text(f[0]):
+	switch typ := context.Get("type"); {
+	case !text(context.Get("id")):
 		return errors.New("CDEvent: context.id is required (a string)")
-	case f[1].Type != gjson.String || f[1].Str != ceType:
-		return fmt.Errorf("CDEvent: context.type %s differs from the CloudEvent type %q", orAbsent(f[1]), ceType)
-	case !text(f[2]):
+	case typ.Type != gjson.String || typ.Str != ceType:
+		return fmt.Errorf("CDEvent: context.type %s differs from the CloudEvent type %q", orAbsent(typ), ceType)
+	case !text(subject.Get("id")):
 		return errors.New("CDEvent: subject.id is required (a string)")
-	case !f[3].IsObject():
+	case !subject.Get("content").IsObject():
 		return errors.New("CDEvent: subject.content must be an object")
 	}
 	return nil

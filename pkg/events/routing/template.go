@@ -116,7 +116,7 @@ func (r ref) lookup(s *scope) (any, error) {
 		return nil, err
 	}
 	// A key that is a number indexes an array, as in gjson.
-	v := gjson.GetBytes(data, r.path)
+	v := events.GetJSON(data, r.path)
 	switch v.Type {
 	case gjson.String:
 		return v.Str, nil
