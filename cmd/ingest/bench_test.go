@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"slices"
@@ -49,7 +48,7 @@ func BenchmarkIngest(b *testing.B) {
 	cfg.MaxBodyBytes = 1 << 20
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	svc, err := newService(ctx, cfg, daemon.Telemetry{Logger: slog.New(slog.DiscardHandler), Tracer: benchTracer(b)})
+	svc, err := newService(ctx, cfg, benchTelemetry(b))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -112,15 +111,21 @@ func BenchmarkIngest(b *testing.B) {
 	b.ReportMetric(ms(mh.p99), "minimal-half-p99-ms")
 }
 
-// benchTracer is the tracer provider ingest runs with by default (no OTEL_*
-// variables, nothing exported), or the one OTEL_* asks for.
-func benchTracer(b *testing.B) daemon.TracerProvider {
-	tp, err := daemon.NewTracerProvider(b.Context(), envconfig.OsLookuper(), "mendflow-ingest")
+// benchTelemetry is the logger and tracer provider ingest runs with, made
+// from the environment as in production (by default: JSON lines at info,
+// nothing exported); the lines go to io.Discard.
+func benchTelemetry(b *testing.B) daemon.Telemetry {
+	env := envconfig.OsLookuper()
+	logger, err := daemon.NewLogger(b.Context(), env, io.Discard)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tp, err := daemon.NewTracerProvider(b.Context(), env, "mendflow-ingest")
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { tp.Shutdown(context.Background()) })
-	return tp
+	return daemon.Telemetry{Logger: logger, Tracer: tp}
 }
 
 // median is the measurement with the median rate.

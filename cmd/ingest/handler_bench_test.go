@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -33,8 +32,9 @@ func BenchmarkHandler(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	tel := benchTelemetry(b)
 	s := &server{cfg: testConfig("nats://unused"), router: router, js: &ackingPublisher{}, metrics: newMetrics(),
-		logger: slog.New(slog.DiscardHandler), tracer: benchTracer(b).Tracer("bench"), now: time.Now}
+		logger: tel.Logger, tracer: tel.Tracer.Tracer("bench"), now: time.Now}
 	b.Run("ingest", func(b *testing.B) { benchHandler(b, s.handler()) })
 	b.Run("minimal", func(b *testing.B) { benchHandler(b, minimalHandler(&ackingPublisher{})) })
 }
