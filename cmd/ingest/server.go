@@ -282,12 +282,18 @@ func (s *server) accept(w http.ResponseWriter, r *http.Request, evs []event.Even
 		}
 		s.metrics.event(e.Type(), res.Status)
 		ans.Events[i] = res
-		names := make([]string, len(plans[i]))
-		for j, c := range plans[i] {
-			names[j] = strings.TrimPrefix(c.view.Type, events.CommandTypePrefix)
+		// An accepted event is logged at debug: at thousands of events a
+		// second, a line each would cost ingest a tenth of its throughput,
+		// and the answer, the metrics and the commands stored already say
+		// what became of it. Refusals are logged at info above.
+		if s.logger.Enabled(ctxs[i], slog.LevelDebug) {
+			names := make([]string, len(plans[i]))
+			for j, c := range plans[i] {
+				names[j] = strings.TrimPrefix(c.view.Type, events.CommandTypePrefix)
+			}
+			s.logger.DebugContext(ctxs[i], "event "+res.Status,
+				append(events.LogAttrs(e), "type", e.Type(), "source", e.Source(), "commands", names)...)
 		}
-		s.logger.InfoContext(ctxs[i], "event "+res.Status,
-			append(events.LogAttrs(e), "type", e.Type(), "source", e.Source(), "commands", names)...)
 	}
 	if dryRun {
 		okStatus = http.StatusOK
