@@ -16,6 +16,7 @@ import (
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/mendflow/mendflow/internal/natstest"
+	"github.com/mendflow/mendflow/internal/servicetest"
 	"github.com/mendflow/mendflow/pkg/config"
 	"github.com/mendflow/mendflow/pkg/daemon"
 	"github.com/mendflow/mendflow/pkg/events"
@@ -99,22 +100,11 @@ func TestConfig(t *testing.T) {
 	}
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
-}
-
 // TestRealMainRefusesToStart: what waiting would not cure stops ingest at
 // once, even with NATS down.
 func TestRealMainRefusesToStart(t *testing.T) {
 	t.Parallel()
-	down := "nats://" + freeAddr(t)
+	down := "nats://" + servicetest.FreeAddr(t)
 	bad := filepath.Join(t.TempDir(), "rules.yaml")
 	if err := os.WriteFile(bad, []byte("rules:\n  - name: typo\n    match: {type: x}\n    commands: [{name: project.creat}]\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -172,7 +162,7 @@ func TestRealMainServesAndShutsDownGracefully(t *testing.T) {
 	if err := os.WriteFile(rules, []byte("rules:\n  - match: {type: com.example.hello}\n    commands: [{name: product.create, data: {productName: '{{ name }}'}}]\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t)
+	addr := servicetest.FreeAddr(t)
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {

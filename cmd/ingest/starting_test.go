@@ -12,6 +12,7 @@ import (
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/mendflow/mendflow/internal/natstest"
+	"github.com/mendflow/mendflow/internal/servicetest"
 	"github.com/mendflow/mendflow/pkg/daemon"
 	"github.com/mendflow/mendflow/pkg/events"
 )
@@ -23,7 +24,7 @@ func TestServesWhileNATSIsDown(t *testing.T) {
 	t.Parallel()
 	ns := natstest.Start(t)
 	ns.Stop()
-	addr := freeAddr(t)
+	addr := servicetest.FreeAddr(t)
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	done := make(chan error, 1)
@@ -36,7 +37,7 @@ func TestServesWhileNATSIsDown(t *testing.T) {
 	client := &http.Client{Transport: &http.Transport{}, Timeout: 10 * time.Second}
 	t.Cleanup(client.CloseIdleConnections)
 	h := &harness{t: t, base: "http://" + addr, client: client}
-	waitServing(t, h.base, done)
+	servicetest.WaitServing(t, addr, done)
 
 	if status, _, body := h.do(http.MethodGet, "/healthz", nil, nil); status != http.StatusOK {
 		t.Errorf("healthz while NATS is down = %d %s", status, body)
@@ -104,7 +105,7 @@ func TestServesWhileJetStreamCannotAnswer(t *testing.T) {
 	if !srv.ReadyForConnections(10 * time.Second) {
 		t.Fatal("NATS server not ready")
 	}
-	addr := freeAddr(t)
+	addr := servicetest.FreeAddr(t)
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	done := make(chan error, 1)
@@ -116,7 +117,7 @@ func TestServesWhileJetStreamCannotAnswer(t *testing.T) {
 	client := &http.Client{Transport: &http.Transport{}, Timeout: 10 * time.Second}
 	t.Cleanup(client.CloseIdleConnections)
 	h := &harness{t: t, base: "http://" + addr, client: client}
-	waitServing(t, h.base, done)
+	servicetest.WaitServing(t, addr, done)
 
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -134,66 +135,22 @@ func TestServesWhileJetStreamCannotAnswer(t *testing.T) {
 		t.Errorf("POST /events while setting up = %d, Retry-After %q, %s; want 503 unavailable with Retry-After", status, header.Get("Retry-After"), body)
 	}
 
-	stop()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("realMain = %v, want nil when stopped while setting up", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("realMain did not stop while setting up")
-	}
+	servicetest.Stop(t, stop, done, addr)
 }
 
 // TestStopsWhileWaitingForNATS: SIGTERM while NATS cannot be reached stops
 // ingest at once, cleanly, and frees its address.
 func TestStopsWhileWaitingForNATS(t *testing.T) {
 	t.Parallel()
-	addr := freeAddr(t)
+	addr := servicetest.FreeAddr(t)
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	done := make(chan error, 1)
 	go func() {
 		done <- realMain(ctx, envconfig.MapLookuper(map[string]string{
-			"NATS_URL": "nats://" + freeAddr(t), "INGEST_ADDR": addr, "MEND_ORG_TOKEN": "o",
+			"NATS_URL": "nats://" + servicetest.FreeAddr(t), "INGEST_ADDR": addr, "MEND_ORG_TOKEN": "o",
 		}), daemon.Telemetry{Logger: slog.New(slog.DiscardHandler)})
 	}()
-	base := "http://" + addr
-	waitServing(t, base, done)
-	stop()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("realMain = %v, want nil when stopped while waiting", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("realMain did not stop while waiting for NATS")
-	}
-	if resp, err := http.Get(base + "/healthz"); err == nil {
-		resp.Body.Close()
-		t.Error("still serving after the stop")
-	}
-}
-
-// waitServing waits until /healthz at base answers, failing if realMain
-// returns first.
-func waitServing(t *testing.T, base string, done <-chan error) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		resp, err := http.Get(base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			return
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("realMain returned before serving: %v", err)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not serving: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	servicetest.WaitServing(t, addr, done)
+	servicetest.Stop(t, stop, done, addr)
 }

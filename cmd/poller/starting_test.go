@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -12,6 +11,7 @@ import (
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/mendflow/mendflow/internal/natstest"
+	"github.com/mendflow/mendflow/internal/servicetest"
 	"github.com/mendflow/mendflow/pkg/daemon"
 	"github.com/mendflow/mendflow/pkg/events"
 	"github.com/mendflow/mendflow/pkg/mend/mendsim"
@@ -26,7 +26,7 @@ func TestServesWhileNATSIsDown(t *testing.T) {
 	ns.Stop()
 	sim := mendsim.NewServer(mendsim.Config{RequestDuration: time.Hour, RequestPolls: 1})
 	t.Cleanup(sim.Close)
-	addr := freeAddr(t)
+	addr := servicetest.FreeAddr(t)
 	base := "http://" + addr
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
@@ -38,7 +38,7 @@ func TestServesWhileNATSIsDown(t *testing.T) {
 			"POLLER_FIRST_INTERVAL": "10ms", "POLLER_MAX_INTERVAL": "50ms",
 		}), daemon.Telemetry{Logger: slog.New(slog.DiscardHandler)}, nil)
 	}()
-	waitServing(t, base, done)
+	servicetest.WaitServing(t, addr, done)
 
 	if status, body := get(t, base+"/healthz"); status != http.StatusOK {
 		t.Errorf("healthz while NATS is down = %d %q", status, body)
@@ -93,63 +93,16 @@ func TestServesWhileNATSIsDown(t *testing.T) {
 // the poller at once, cleanly, and frees its address.
 func TestStopsWhileWaitingForNATS(t *testing.T) {
 	t.Parallel()
-	addr := freeAddr(t)
+	addr := servicetest.FreeAddr(t)
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	done := make(chan error, 1)
 	go func() {
 		done <- realMain(ctx, envconfig.MapLookuper(map[string]string{
-			"NATS_URL": "nats://" + freeAddr(t), "POLLER_ADDR": addr, "MEND_URL": "http://127.0.0.1:1",
+			"NATS_URL": "nats://" + servicetest.FreeAddr(t), "POLLER_ADDR": addr, "MEND_URL": "http://127.0.0.1:1",
 			"MEND_USER_KEY": "k", "MEND_ORG_TOKEN": "o",
 		}), daemon.Telemetry{Logger: slog.New(slog.DiscardHandler)}, nil)
 	}()
-	base := "http://" + addr
-	waitServing(t, base, done)
-	stop()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("realMain = %v, want nil when stopped while waiting", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("realMain did not stop while waiting for NATS")
-	}
-	if resp, err := http.Get(base + "/healthz"); err == nil {
-		resp.Body.Close()
-		t.Error("still serving after the stop")
-	}
-}
-
-// freeAddr is a loopback address nothing listens on.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-// waitServing waits until /healthz at base answers, failing if realMain
-// returns first.
-func waitServing(t *testing.T, base string, done <-chan error) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		resp, err := http.Get(base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			return
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("realMain returned before serving: %v", err)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not serving: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	servicetest.WaitServing(t, addr, done)
+	servicetest.Stop(t, stop, done, addr)
 }

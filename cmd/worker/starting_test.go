@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"maps"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/sethvargo/go-envconfig"
 
+	"github.com/mendflow/mendflow/internal/servicetest"
 	"github.com/mendflow/mendflow/pkg/daemon"
 	"github.com/mendflow/mendflow/pkg/events"
 )
@@ -24,7 +24,7 @@ func TestServesWhileNATSIsDown(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
 	h.nats.Stop()
-	addr := freeAddr(t)
+	addr := servicetest.FreeAddr(t)
 	env := maps.Clone(h.env)
 	env["WORKER_ADDR"] = addr
 	ctx, stop := context.WithCancel(context.Background())
@@ -33,7 +33,7 @@ func TestServesWhileNATSIsDown(t *testing.T) {
 	go func() {
 		done <- realMain(ctx, envconfig.MapLookuper(env), daemon.Telemetry{Logger: slog.New(slog.DiscardHandler)}, nil)
 	}()
-	waitServing(t, addr, done)
+	servicetest.WaitServing(t, addr, done)
 
 	if status, body := fetch(t, addr, "/healthz"); status != http.StatusOK {
 		t.Errorf("healthz while NATS is down = %d %q", status, body)
@@ -71,9 +71,9 @@ func TestServesWhileNATSIsDown(t *testing.T) {
 // the worker at once, cleanly, and frees its address.
 func TestStopsWhileWaitingForNATS(t *testing.T) {
 	t.Parallel()
-	addr := freeAddr(t)
+	addr := servicetest.FreeAddr(t)
 	env := map[string]string{
-		"NATS_URL": "nats://" + freeAddr(t), "MEND_URL": "http://127.0.0.1:1", "MEND_USER_KEY": "k",
+		"NATS_URL": "nats://" + servicetest.FreeAddr(t), "MEND_URL": "http://127.0.0.1:1", "MEND_USER_KEY": "k",
 		"MEND_ORG_TOKEN": "o", "WORKER_ADDR": addr,
 	}
 	ctx, stop := context.WithCancel(context.Background())
@@ -82,50 +82,8 @@ func TestStopsWhileWaitingForNATS(t *testing.T) {
 	go func() {
 		done <- realMain(ctx, envconfig.MapLookuper(env), daemon.Telemetry{Logger: slog.New(slog.DiscardHandler)}, nil)
 	}()
-	waitServing(t, addr, done)
-	stop()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("realMain = %v, want nil when stopped while waiting", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("realMain did not stop while waiting for NATS")
-	}
-	if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
-		resp.Body.Close()
-		t.Error("still serving after the stop")
-	}
-}
-
-// freeAddr is a loopback address nothing listens on.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-// waitServing waits until the worker at addr answers /healthz, failing if
-// realMain returns first.
-func waitServing(t *testing.T, addr string, done <-chan error) {
-	t.Helper()
-	waitFor(t, 10*time.Second, func() bool {
-		select {
-		case err := <-done:
-			t.Fatalf("realMain returned before serving: %v", err)
-		default:
-		}
-		resp, err := http.Get("http://" + addr + "/healthz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return true
-	}, "the worker to serve")
+	servicetest.WaitServing(t, addr, done)
+	servicetest.Stop(t, stop, done, addr)
 }
 
 // fetch is GET addr+path: the status and the body.
