@@ -503,8 +503,7 @@ func TestHealthAndReadiness(t *testing.T) {
 	}
 	cmd := h.send(events.CommandProductCreate, events.ProductCreate{ProductName: "seen"})
 	h.waitAnswer(cmd.ID(), 10*time.Second)
-	metrics := get(t, w.addr, "/metrics")
-	for _, want := range []string{
+	wants := []string{
 		`mendflow_worker_commands_total{command="product.create",outcome="success"} 1`,
 		`mendflow_worker_in_flight 0`,
 		`mendflow_mend_request_duration_seconds_count{class="2xx",operation="createProduct"} 1`,
@@ -512,10 +511,26 @@ func TestHealthAndReadiness(t *testing.T) {
 		`mendflow_consumer_ack_pending_messages{consumer="mendflow-worker",stream="MENDFLOW_COMMANDS"} 0`,
 		`go_goroutines`,
 		`mendflow_worker_command_duration_seconds_count{command="product.create"} 1`,
-	} {
-		if !strings.Contains(metrics, want) {
-			t.Errorf("metrics lack %s", want)
+	}
+	// The answer is published before the command is acked and counted:
+	// scrape until the figures catch up.
+	var missing []string
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		metrics := get(t, w.addr, "/metrics")
+		missing = missing[:0]
+		for _, want := range wants {
+			if !strings.Contains(metrics, want) {
+				missing = append(missing, want)
+			}
 		}
+		if len(missing) == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, want := range missing {
+		t.Errorf("metrics lack %s", want)
 	}
 }
 
