@@ -67,8 +67,9 @@ func msgID(source, id string, index int) string {
 // span in ctx, in's span, which the worker continues.
 func buildCommands(ctx context.Context, in event.Event, cmds []events.Command, now time.Time) ([]command, error) {
 	out := make([]command, 0, len(cmds))
+	source := in.Source() // formatted anew by each call
 	for i, c := range cmds {
-		id := msgID(in.Source(), in.ID(), i)
+		id := msgID(source, in.ID(), i)
 		var e event.Event
 		if in.Type() == events.CommandType(c.Name) {
 			e = in.Clone()

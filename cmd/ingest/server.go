@@ -217,7 +217,7 @@ func (s *server) accept(w http.ResponseWriter, r *http.Request, evs []event.Even
 		var span trace.Span
 		ctxs[i], span = s.eventSpan(r.Context(), e)
 		defer span.End()
-		cmds, err := s.router.Route(e)
+		cmds, err := s.router.RouteChecked(e) // parseEvents and the webhooks checked the data
 		if err == nil {
 			plans[i], err = buildCommands(ctxs[i], e, cmds, now)
 		}

@@ -89,10 +89,18 @@ func Load(path string, reg *events.Registry) (*Router, error) {
 }
 
 // Route returns the commands the event produces, none when it is ignored.
-// Route reads only the fields its rules need, without decoding the rest;
-// data that is not valid JSON is an error once a rule reads it. Errors are the event's fault: an unknown or invalid command
-// (events.ErrUnknownCommand, *events.ValidationError) or a *RuleError.
-func (r *Router) Route(e event.Event) ([]events.Command, error) {
+// Errors are the event's fault: an unknown or invalid command
+// (events.ErrUnknownCommand, *events.ValidationError) or a *RuleError. Route
+// reads only the fields its rules need, without decoding the rest; JSON
+// data that is not valid JSON is an error once a rule reads it.
+func (r *Router) Route(e event.Event) ([]events.Command, error) { return r.route(e, false) }
+
+// RouteChecked is Route for an event whose JSON data its caller has found
+// valid (events.ValidJSON), as ingest has every event's: the rules read it
+// without checking it again.
+func (r *Router) RouteChecked(e event.Event) ([]events.Command, error) { return r.route(e, true) }
+
+func (r *Router) route(e event.Event, dataChecked bool) ([]events.Command, error) {
 	if _, ok := events.CommandName(e.Type()); ok {
 		cmd, err := r.registry.DecodeEvent(e)
 		if err != nil {
@@ -100,7 +108,7 @@ func (r *Router) Route(e event.Event) ([]events.Command, error) {
 		}
 		return []events.Command{cmd}, nil
 	}
-	s := &scope{e: &e}
+	s := &scope{e: &e, dataChecked: dataChecked}
 	for i := range r.rules {
 		rl := &r.rules[i]
 		ok, err := rl.match(s)

@@ -18,13 +18,14 @@ import (
 )
 
 // scope is what the rules read of one event: its attributes, and its data,
-// checked to be JSON once, on first use, so that rules matching on type
-// alone never pay for it.
+// checked to be JSON once, on first use (unless dataChecked says its caller
+// did), so that rules matching on type alone never pay for it.
 type scope struct {
-	e       *event.Event
-	data    []byte
-	dataErr error
-	checked bool
+	e           *event.Event
+	dataChecked bool
+	data        []byte
+	dataErr     error
+	read        bool
 }
 
 // errMissing marks a reference to a field the event does not have.
@@ -59,11 +60,11 @@ func (s *scope) attr(name string) (string, bool) {
 
 // jsonData is the data when it is JSON; data that is not JSON has no fields.
 func (s *scope) jsonData() ([]byte, error) {
-	if !s.checked {
-		s.checked = true
+	if !s.read {
+		s.read = true
 		if raw := s.e.Data(); len(raw) > 0 && events.IsJSON(s.e.DataContentType()) {
 			s.data = raw
-			if !events.ValidJSON(raw) {
+			if !s.dataChecked && !events.ValidJSON(raw) {
 				s.dataErr = fmt.Errorf("data is not valid JSON: %w", events.JSONError(raw))
 			}
 		}
