@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -80,5 +82,37 @@ func TestMetrics(t *testing.T) {
 		if !strings.Contains(text, want) {
 			t.Errorf("metrics lack %q", want)
 		}
+	}
+}
+
+// TestChunkedBody sends bodies without a Content-Length: read up to the
+// limit, and refused with 413 beyond it.
+func TestChunkedBody(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(c *Config) { c.MaxBodyBytes = 4 << 10 })
+	post := func(body []byte) (int, []byte) {
+		// A reader of unknown length: the client sends it chunked.
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, h.base+"/events", io.MultiReader(bytes.NewReader(body)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header = structuredHeader.Clone()
+		resp, err := h.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
+	}
+	if status, b := post(structured("chunked-1", "request.track", `{"requestToken":"r"}`)); status != http.StatusAccepted {
+		t.Errorf("chunked event: %d %s, want 202", status, b)
+	}
+	big := structured("chunked-2", "request.track", `{"requestToken":"`+strings.Repeat("r", 5<<10)+`"}`)
+	if status, b := post(big); status != http.StatusRequestEntityTooLarge {
+		t.Errorf("chunked body over the limit: %d %s, want 413", status, b)
+	}
+	if n := len(h.msgs()); n != 1 {
+		t.Errorf("%d commands stored, want the one of the event within the limit", n)
 	}
 }

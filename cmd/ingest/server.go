@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"maps"
 	"net/http"
@@ -159,12 +160,16 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, *pro
 	if r.ContentLength > limit {
 		return nil, tooLarge()
 	}
-	size := r.ContentLength
-	if size < 0 {
-		size = 0
+	if r.ContentLength >= 0 {
+		// The server reads no further than Content-Length: the body fits
+		// exactly.
+		body := make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(r.Body, body); err != nil {
+			return nil, errMalformed(fmt.Sprintf("reading the body: %v", err))
+		}
+		return body, nil
 	}
-	// Room for the whole body and the read that sees EOF: no regrowth.
-	buf := bytes.NewBuffer(make([]byte, 0, size+bytes.MinRead))
+	buf := new(bytes.Buffer) // chunked: read up to the limit
 	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
 	var maxErr *http.MaxBytesError
 	switch {
