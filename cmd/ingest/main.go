@@ -70,7 +70,7 @@ func newService(ctx context.Context, cfg *Config, tel daemon.Telemetry) (_ *serv
 
 	metrics := newMetrics()
 	gate := daemon.NewGate()
-	endpoints := &startingHandler{retryAfter: cfg.RetryAfter}
+	endpoints := &startingHandler{retryAfter: cfg.RetryAfter, refused: metrics.publishFailures.WithLabelValues(reasonStarting)}
 	srv, err := daemon.Listen("INGEST_ADDR", cfg.Addr, daemon.ServerConfig{
 		Metrics: metrics.registry,
 		Ready:   gate.Ready,

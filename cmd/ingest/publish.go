@@ -154,8 +154,12 @@ func tooLarge(err error) bool {
 		(errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamMessageExceedsMaximum)
 }
 
-// failureReasons are the values of failureReason.
-var failureReasons = []string{"no_responders", "timeout", "disconnected", "too_large", "jetstream", "other"}
+// failureReasons are the values of failureReason, and reasonStarting.
+var failureReasons = []string{"no_responders", "timeout", "disconnected", "too_large", "jetstream", "other", reasonStarting}
+
+// reasonStarting counts the requests answered 503 before ingest's JetStream
+// set-up is done.
+const reasonStarting = "starting"
 
 // failureReason is the metrics label of a publish failure.
 func failureReason(err error) string {

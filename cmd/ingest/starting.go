@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // startingHandler is ingest's endpoints while it sets itself up: it answers
@@ -11,6 +13,7 @@ import (
 // stores events, and passes every request on to that handler after.
 type startingHandler struct {
 	retryAfter time.Duration
+	refused    prometheus.Counter // the requests answered 503
 	h          atomic.Pointer[http.Handler]
 }
 
@@ -19,6 +22,7 @@ func (s *startingHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		(*h).ServeHTTP(w, r)
 		return
 	}
+	s.refused.Inc()
 	errUnavailable("ingest is starting: it takes no events before its NATS connection and JetStream streams are set up; send again after Retry-After",
 		s.retryAfter).write(w)
 }

@@ -69,6 +69,10 @@ func TestServesWhileNATSIsDown(t *testing.T) {
 		}
 	}
 
+	if _, _, body := h.do(http.MethodGet, "/metrics", nil, nil); !strings.Contains(string(body), `mendflow_ingest_publish_failures_total{reason="starting"} 4`) {
+		t.Error(`metrics lack mendflow_ingest_publish_failures_total{reason="starting"} 4, one for each request refused while starting`)
+	}
+
 	ns.Restart()
 	waitReady(t, h)
 	status, _, body := h.do(http.MethodPost, "/webhooks/github", githubHeaders("repository", "after-start", repoCreated), repoCreated)
