@@ -114,11 +114,11 @@ func parseBatch(body []byte) ([]event.Event, *problem) {
 // decodeEvent decodes one event in the JSON format and checks it. raw is
 // part of a body already found to be valid JSON.
 func decodeEvent(index int, raw []byte) (event.Event, []eventError) {
-	e, err := unmarshalEvent(raw)
+	e, dataChecked, err := unmarshalEvent(raw)
 	if err != nil {
 		return e, fieldErrors(index, e, err)
 	}
-	return e, checkEvent(index, e, !e.DataBase64)
+	return e, checkEvent(index, e, dataChecked)
 }
 
 // unmarshalEvent is event.Event's UnmarshalJSON of valid JSON (see
@@ -128,28 +128,29 @@ func decodeEvent(index int, raw []byte) (event.Event, []eventError) {
 // keep the bytes as written: for a CDEvent that was a third of ingest's
 // allocations. Here the SDK reads the attributes with the data written as
 // null, and the data, as written, is put back: the event's data shares
-// raw's memory. If the SDK did not take the data for JSON (it would have
-// kept "null" as written), it decodes the event as it is.
-func unmarshalEvent(raw []byte) (event.Event, error) {
-	var e event.Event
+// raw's memory, and dataChecked is true: it is part of raw, which is valid.
+// If the SDK did not take the data for JSON (it would have kept "null" as
+// written), it decodes the event as it is, and the data, which the SDK may
+// have decoded from a JSON string, is still to be checked.
+func unmarshalEvent(raw []byte) (e event.Event, dataChecked bool, err error) {
 	data := events.GetJSON(raw, "data")
 	if data.Index <= 0 || !(data.IsObject() || data.IsArray()) {
-		return e, e.UnmarshalJSON(raw)
+		return e, false, e.UnmarshalJSON(raw)
 	}
 	end := data.Index + len(data.Raw)
 	attrs := make([]byte, 0, len(raw)-len(data.Raw)+len("null"))
 	attrs = append(append(append(attrs, raw[:data.Index]...), "null"...), raw[end:]...)
-	err := e.UnmarshalJSON(attrs)
+	err = e.UnmarshalJSON(attrs)
 	// The SDK keeps JSON data as written from just after the colon: with
 	// the whitespace before the value, which raw has just the same.
 	space, isNull := bytes.CutSuffix(e.DataEncoded, []byte("null"))
 	start := data.Index - len(space)
-	if err != nil || !isNull || start < 0 || !bytes.Equal(raw[start:data.Index], space) || len(bytes.TrimSpace(space)) > 0 {
+	if err != nil || !isNull || start < 0 || !bytes.Equal(raw[start:data.Index], space) {
 		e = event.Event{}
-		return e, e.UnmarshalJSON(raw)
+		return e, false, e.UnmarshalJSON(raw)
 	}
 	e.DataEncoded = raw[start:end:end] // capped: an append copies rather than write into raw
-	return e, nil
+	return e, true, nil
 }
 
 func parseBinary(h http.Header, body []byte) ([]event.Event, *problem) {
@@ -168,10 +169,10 @@ func parseBinary(h http.Header, body []byte) ([]event.Event, *problem) {
 }
 
 // checkEvent checks what the CloudEvents SDK leaves to its user: the
-// required attributes, the version, JSON data being JSON (dataIsJSON says
-// that JSON data was checked already, as part of a structured body), and a
-// CDEvent carrying a CDEvent.
-func checkEvent(index int, e event.Event, dataIsJSON bool) []eventError {
+// required attributes, the version, JSON data being JSON (dataChecked says
+// it was checked already, as part of a structured body), and a CDEvent
+// carrying a CDEvent.
+func checkEvent(index int, e event.Event, dataChecked bool) []eventError {
 	if err := e.Validate(); err != nil {
 		return fieldErrors(index, e, err)
 	}
@@ -182,7 +183,7 @@ func checkEvent(index int, e event.Event, dataIsJSON bool) []eventError {
 		return fail("specversion", "unsupported specversion %q: send %s", e.SpecVersion(), event.CloudEventsVersionV1)
 	}
 	data, isJSON := e.Data(), events.IsJSON(e.DataContentType())
-	if isJSON && !dataIsJSON && len(data) > 0 && !events.ValidJSON(data) {
+	if isJSON && !dataChecked && len(data) > 0 && !events.ValidJSON(data) {
 		return fail("data", "data is not valid JSON (datacontenttype %q)", e.DataContentType())
 	}
 	if strings.HasPrefix(e.Type(), events.TypePrefixCDEvents) {
