@@ -390,13 +390,17 @@ func (s *server) publishFailed(ctx context.Context, w http.ResponseWriter, err e
 		s.cfg.RetryAfter).write(w)
 }
 
-// writeJSON answers with v in JSON. The encoder writes from its pooled
-// buffer, with no copy of the answer per request; v is one of ingest's own
-// answer types, which always encode.
+// writeJSON answers with v in JSON, encoded before the status is written so
+// that a failure can still be answered 500.
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		newProblem(http.StatusInternalServerError, "internal", "Internal error", "encoding the answer failed").write(w)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v) // the client is gone if this fails
+	_, _ = w.Write(append(b, '\n'))
 }
 
 // handshake answers the CloudEvents webhook abuse-protection handshake. It
