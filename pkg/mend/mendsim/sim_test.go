@@ -196,7 +196,8 @@ func TestUnknownRequestTypeAndBadKey(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			resp, body := post(t, srv.URL+"/api/v1.4", tt.body)
-			if resp.StatusCode != 200 || body["errorCode"] != tt.wantCode || body["errorMessage"] == "" {
+			msg, _ := body["errorMessage"].(string)
+			if resp.StatusCode != 200 || body["errorCode"] != tt.wantCode || msg == "" {
 				t.Errorf("got %d %v, want HTTP 200 with errorCode %v and a message", resp.StatusCode, body, tt.wantCode)
 			}
 		})
@@ -214,7 +215,8 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 // TestEveryRequestTypeIsAnswered keeps the simulator in step with the
 // client: each request type the client sends is known to the simulator,
-// which, asked without its fields, names what is missing.
+// which, asked without its fields, answers 3010 (missing fields) with their
+// names.
 func TestEveryRequestTypeIsAnswered(t *testing.T) {
 	t.Parallel()
 	srv := mendsim.NewServer(mendsim.Config{})
@@ -227,6 +229,10 @@ func TestEveryRequestTypeIsAnswered(t *testing.T) {
 		msg, _ := body["errorMessage"].(string)
 		if resp.StatusCode != 200 || strings.Contains(msg, "Unknown request type") {
 			t.Errorf("%s: %d %v, want the simulator to know it", rt, resp.StatusCode, body)
+			continue
+		}
+		if body["errorCode"] != float64(mend.CodeMissingFields) || !strings.HasPrefix(msg, "Missing fields: ") {
+			t.Errorf("%s without its fields: %v, want errorCode %d naming the missing fields", rt, body, mend.CodeMissingFields)
 		}
 	}
 }
