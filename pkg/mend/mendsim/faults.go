@@ -24,6 +24,9 @@ type Fault struct {
 	// Drop closes the connection without answering.
 	Drop bool `json:"drop,omitempty"`
 	// ErrorCode answers a v1.4 {"errorCode": N} body with HTTP 200 instead.
+	// It does nothing to v2.0 and v3.0 calls: a fault that sets only
+	// ErrorCode lets them through without counting them for Count or
+	// Every; one with Latency too delays them.
 	ErrorCode int `json:"errorCode,omitempty"`
 	// Count limits the fault to this many hits; 0 means no limit.
 	Count int `json:"count,omitempty"`
@@ -158,14 +161,23 @@ func (a *activeFault) live(now time.Time) bool {
 	return (a.until.IsZero() || now.Before(a.until)) && (a.Count == 0 || a.hits < a.Count)
 }
 
-// hit returns the fault that applies to this call of op, if any. A fault set
-// on the operation itself wins over one set on AnyOp.
-func (fs *faultSet) hit(op string, now time.Time) (Fault, bool) {
+// appliesTo reports whether the fault does anything to a call of api: an
+// errorCode answers v1.4 calls only.
+func (a *activeFault) appliesTo(api string) bool {
+	return api == "v1.4" || a.ErrorCode == 0 || a.Latency > 0
+}
+
+// hit returns the fault that applies to this call of op through api
+// ("v1.4", "v2.0" or "v3.0"), if any. A fault set on the operation itself
+// wins over one set on AnyOp. A fault that does nothing to the call is
+// passed over before it counts the call; what it answers leaves out the
+// errorCode on a call other than v1.4.
+func (fs *faultSet) hit(api, op string, now time.Time) (Fault, bool) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	var match *activeFault
 	for _, a := range fs.faults {
-		if !a.live(now) {
+		if !a.live(now) || !a.appliesTo(api) {
 			continue
 		}
 		if a.Op == op {
@@ -184,7 +196,11 @@ func (fs *faultSet) hit(op string, now time.Time) (Fault, bool) {
 		return Fault{}, false
 	}
 	match.hits++
-	return match.Fault, true
+	f := match.Fault
+	if api != "v1.4" {
+		f.ErrorCode = 0
+	}
+	return f, true
 }
 
 // SetFault makes f apply from now on, replacing a fault on the same Op.

@@ -47,7 +47,7 @@ func (s *Simulator) begin(w http.ResponseWriter, r *http.Request, api, op string
 // fault applies an injected fault. It reports whether the fault answered
 // the call, in which case the caller must stop.
 func (x *exchange) fault() bool {
-	f, ok := x.s.faults.hit(x.call.Op, x.s.now())
+	f, ok := x.s.faults.hit(x.call.API, x.call.Op, x.s.now())
 	if !ok {
 		return false
 	}
@@ -79,7 +79,7 @@ func (x *exchange) fault() bool {
 			"errorMessage": http.StatusText(f.Status),
 		}})
 		return true
-	case f.ErrorCode != 0 && x.call.API == "v1.4":
+	case f.ErrorCode != 0:
 		x.call.Fault = true
 		x.writeAPIError(&mend.APIError{Code: f.ErrorCode, Message: faultMessage(f.ErrorCode)})
 		return true

@@ -236,3 +236,56 @@ func TestEveryRequestTypeIsAnswered(t *testing.T) {
 		}
 	}
 }
+
+// TestErrorCodeFaultSkipsRESTCalls: an errorCode fault answers v1.4 calls
+// only, so v2.0 and v3.0 calls neither use it up (Count) nor count towards
+// Every.
+func TestErrorCodeFaultSkipsRESTCalls(t *testing.T) {
+	t.Parallel()
+	srv := mendsim.NewServer(mendsim.Config{})
+	t.Cleanup(srv.Close)
+	login := func() {
+		t.Helper()
+		resp, _ := post(t, srv.URL+"/api/v2.0/login", `{"email":"`+mendsim.DefaultUserEmail+`","userKey":"`+mendsim.DefaultUserKey+`"}`)
+		if resp == nil || resp.StatusCode != 200 {
+			t.Fatalf("v2.0 login under an errorCode fault: %v", resp)
+		}
+	}
+	v1 := func() int {
+		t.Helper()
+		resp, body := post(t, srv.URL+"/api/v1.4", listProducts)
+		if resp == nil {
+			t.Fatal("v1.4 call not answered")
+		}
+		if ec, ok := body["errorCode"].(float64); ok {
+			return int(ec)
+		}
+		return resp.StatusCode
+	}
+
+	mustSet(t, srv, mendsim.Fault{Op: mendsim.AnyOp, ErrorCode: 3000, Count: 1})
+	login()
+	if got := v1(); got != 3000 {
+		t.Errorf("Count 1: the v1.4 call after a v2.0 login answered %d, want 3000", got)
+	}
+	if got := v1(); got != 200 {
+		t.Errorf("Count 1: the second v1.4 call answered %d, want 200", got)
+	}
+
+	mustSet(t, srv, mendsim.Fault{Op: mendsim.AnyOp, ErrorCode: 3000, Every: 2})
+	var got []int
+	for range 2 {
+		got = append(got, v1())
+		login()
+	}
+	if diff := cmp.Diff([]int{200, 3000}, got); diff != "" {
+		t.Errorf("Every 2 with v2.0 logins in between (-want, +got):\n%s", diff)
+	}
+
+	// With a latency too, a v2.0 call gets the latency and no errorCode.
+	mustSet(t, srv, mendsim.Fault{Op: "login", ErrorCode: 3000, Latency: time.Millisecond, Count: 1})
+	login()
+	if f := srv.Faults(); len(f) != 1 || f[0].Op != mendsim.AnyOp {
+		t.Errorf("faults after a v2.0 login delayed by a fault with Count 1: %+v, want the AnyOp one only", f)
+	}
+}
