@@ -56,21 +56,32 @@ func (s *Simulator) loginV2(c *restCall) (any, error) {
 			return nil, httpError(http.StatusUnauthorized, "the user is not a member of that organization")
 		}
 	}
-	return s.session(o, in.Email)
+	out, err := s.session(o, in.Email)
+	if err != nil {
+		return nil, err
+	}
+	out["refreshToken"] = s.newRefresh(in.Email)
+	return out, nil
 }
 
-// session answers a login: a JWT for organization o.
+// newRefresh stores and returns a new refresh token of the user email,
+// which the v3.0 access-token call takes.
+func (s *Simulator) newRefresh(email string) string {
+	refresh := newToken()
+	s.st.refresh[refresh] = email
+	return refresh
+}
+
+// session answers a JWT for organization o: the v2.0 login and the v3.0
+// access-token call.
 func (s *Simulator) session(o *org, email string) (map[string]any, error) {
 	jwt, _, err := s.issueJWT(o, email)
 	if err != nil {
 		return nil, err
 	}
-	refresh := newToken()
-	s.st.refresh[refresh] = email
 	u := s.st.users[strings.ToLower(email)]
 	out := map[string]any{
 		"jwtToken":         jwt,
-		"refreshToken":     refresh,
 		"jwtTTL":           s.jwtTTLMillis(),
 		"orgName":          o.name,
 		"orgUuid":          o.uuid,
@@ -93,11 +104,9 @@ func (s *Simulator) loginV3(c *restCall) (any, error) {
 	if !s.credentialsOK(in.Email, in.UserKey) {
 		return nil, httpError(http.StatusUnauthorized, "invalid credentials")
 	}
-	refresh := newToken()
-	s.st.refresh[refresh] = in.Email
 	return map[string]any{
 		"userEmail":    in.Email,
-		"refreshToken": refresh,
+		"refreshToken": s.newRefresh(in.Email),
 		"jwtTTL":       s.jwtTTLMillis(),
 	}, nil
 }
@@ -121,10 +130,5 @@ func (s *Simulator) accessToken(c *restCall) (any, error) {
 			}
 		}
 	}
-	out, err := s.session(o, email)
-	if err != nil {
-		return nil, err
-	}
-	delete(out, "refreshToken")
-	return out, nil
+	return s.session(o, email)
 }

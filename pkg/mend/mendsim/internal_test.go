@@ -1,0 +1,52 @@
+package mendsim
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// serve sends one request straight to the simulator's handler and decodes
+// the JSON answer.
+func serve(t *testing.T, s *Simulator, method, path, body string, header map[string]string) (int, map[string]any) {
+	t.Helper()
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, req)
+	var out map[string]any
+	if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
+		t.Fatalf("%s %s: undecodable answer %q", method, path, rec.Body.String())
+	}
+	return rec.Code, out
+}
+
+const credentials = `{"email":"` + DefaultUserEmail + `","userKey":"` + DefaultUserKey + `"}`
+
+// TestAccessTokenStoresNoRefreshToken: the access-token call answers no
+// refresh token, so it must not store one.
+func TestAccessTokenStoresNoRefreshToken(t *testing.T) {
+	t.Parallel()
+	s := New(Config{})
+	code, out := serve(t, s, http.MethodPost, "/api/v3.0/login", credentials, nil)
+	refresh, _ := out["response"].(map[string]any)["refreshToken"].(string)
+	if code != http.StatusOK || refresh == "" {
+		t.Fatalf("v3.0 login: %d %v", code, out)
+	}
+	for range 3 {
+		code, out := serve(t, s, http.MethodPost, "/api/v3.0/login/accessToken", "", map[string]string{"wss-refresh-token": refresh})
+		if code != http.StatusOK || out["response"].(map[string]any)["jwtToken"] == nil {
+			t.Fatalf("access token: %d %v", code, out)
+		}
+	}
+	s.mu.Lock()
+	n := len(s.st.refresh)
+	s.mu.Unlock()
+	if n != 1 {
+		t.Errorf("%d refresh tokens stored after a login and three access tokens, want 1", n)
+	}
+}
