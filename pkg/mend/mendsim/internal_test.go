@@ -50,3 +50,28 @@ func TestAccessTokenStoresNoRefreshToken(t *testing.T) {
 		t.Errorf("%d refresh tokens stored after a login and three access tokens, want 1", n)
 	}
 }
+
+// TestResetBetweenJWTAndHandler: a Reset after a REST call's JWT is checked
+// and before its handler runs must not leave the call working on the
+// organization of the state the Reset threw away.
+func TestResetBetweenJWTAndHandler(t *testing.T) {
+	t.Parallel()
+	s := New(Config{})
+	code, out := serve(t, s, http.MethodPost, "/api/v2.0/login", credentials, nil)
+	jwt, _ := out["retVal"].(map[string]any)["jwtToken"].(string)
+	if code != http.StatusOK || jwt == "" {
+		t.Fatalf("v2.0 login: %d %v", code, out)
+	}
+	bearer := map[string]string{"Authorization": "Bearer " + jwt}
+	groups := "/api/v2.0/orgs/" + DefaultOrgToken + "/groups"
+
+	s.afterJWT = func() { s.afterJWT = nil; s.Reset() }
+	code, out = serve(t, s, http.MethodPost, groups, `{"name":"made across a reset"}`, bearer)
+	if code != http.StatusOK {
+		t.Fatalf("creating a group across a reset: %d %v", code, out)
+	}
+	_, out = serve(t, s, http.MethodGet, groups+"?search=name:equals:made%20across%20a%20reset", "", bearer)
+	if got, _ := out["retVal"].([]any); len(got) != 1 {
+		t.Errorf("the group created across a reset is not in the organization: %v", out)
+	}
+}

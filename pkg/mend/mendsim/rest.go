@@ -89,14 +89,18 @@ func (s *Simulator) rest(rt restRoute) http.Handler {
 			return
 		}
 		c := &restCall{r: r, body: body}
+		var claims *jwtClaims
 		if !rt.public {
-			if err := s.authenticate(c); err != nil {
+			if claims, err = s.verifyJWT(r); err != nil {
 				x.writeRESTError(rt.key, err)
 				return
 			}
+			if s.afterJWT != nil {
+				s.afterJWT()
+			}
 		}
 		s.mu.Lock()
-		out, err := rt.h(c)
+		out, err := s.handleREST(rt, c, claims)
 		s.mu.Unlock()
 		if err != nil {
 			x.writeRESTError(rt.key, err)
@@ -158,24 +162,42 @@ func (s *Simulator) issueJWT(o *org, email string) (string, time.Time, error) {
 	return signed, exp, err
 }
 
-// authenticate checks the Bearer JWT and that the path's organization, if
-// any, is the JWT's: a JWT is valid for one organization.
-func (s *Simulator) authenticate(c *restCall) error {
-	raw, ok := strings.CutPrefix(c.r.Header.Get("Authorization"), "Bearer ")
+// handleREST runs the route's handler, with the mutex held. The
+// organization of the JWT, if the route needs one, is looked up under the
+// same lock, so that a Reset cannot come between the lookup and the
+// handler.
+func (s *Simulator) handleREST(rt restRoute, c *restCall, claims *jwtClaims) (any, error) {
+	if claims != nil {
+		if err := s.authorize(c, claims); err != nil {
+			return nil, err
+		}
+	}
+	return rt.h(c)
+}
+
+// verifyJWT checks the request's Bearer JWT and returns its claims. It
+// needs no lock.
+func (s *Simulator) verifyJWT(r *http.Request) (*jwtClaims, error) {
+	raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok || raw == "" {
-		return httpError(http.StatusUnauthorized, "missing Bearer token")
+		return nil, httpError(http.StatusUnauthorized, "missing Bearer token")
 	}
 	var claims jwtClaims
 	_, err := jwt.ParseWithClaims(raw, &claims, func(*jwt.Token) (any, error) { return s.jwtKey, nil },
 		jwt.WithValidMethods([]string{"HS256"}), jwt.WithTimeFunc(s.now))
 	switch {
 	case errors.Is(err, jwt.ErrTokenExpired):
-		return httpError(http.StatusUnauthorized, "JWT token expired")
+		return nil, httpError(http.StatusUnauthorized, "JWT token expired")
 	case err != nil:
-		return httpError(http.StatusUnauthorized, "invalid JWT token")
+		return nil, httpError(http.StatusUnauthorized, "invalid JWT token")
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	return &claims, nil
+}
+
+// authorize finds the organization of verified claims and checks that the
+// path's organization, if any, is that one: a JWT is valid for one
+// organization. It runs with the mutex held.
+func (s *Simulator) authorize(c *restCall, claims *jwtClaims) error {
 	o := s.st.orgs[claims.Org]
 	if o == nil {
 		return httpError(http.StatusUnauthorized, "invalid JWT token")

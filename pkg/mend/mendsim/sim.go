@@ -90,6 +90,9 @@ type Simulator struct {
 	v1     map[string]v1Handler
 	faults faultSet
 	calls  callLog
+	// afterJWT, when set, runs once a REST call's JWT is verified and before
+	// the call takes the mutex: tests use it to come between the two.
+	afterJWT func()
 
 	mu sync.Mutex
 	st *state
