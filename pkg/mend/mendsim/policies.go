@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/mendflow/mendflow/pkg/mend"
 )
@@ -136,7 +137,7 @@ func (p *policy) wire() mend.Policy {
 		ID:            p.id,
 		Name:          p.name,
 		Owner:         mend.PolicyOwner{ID: p.owner.id, Email: p.owner.email, Name: p.owner.name},
-		CreationTime:  p.created.Format("2006-01-02"),
+		CreationTime:  p.created.UTC().Format(time.DateOnly),
 		Priority:      p.priority,
 		Inclusive:     p.inclusive,
 		Enabled:       p.enabled,

@@ -289,3 +289,21 @@ func TestErrorCodeFaultSkipsRESTCalls(t *testing.T) {
 		t.Errorf("faults after a v2.0 login delayed by a fault with Count 1: %+v, want the AnyOp one only", f)
 	}
 }
+
+// TestPolicyCreationTimeIsUTC: policies date their creation in UTC, as the
+// simulator writes every date.
+func TestPolicyCreationTimeIsUTC(t *testing.T) {
+	t.Parallel()
+	// 23:30 five hours west of Greenwich is 04:30 the next day in UTC.
+	west := time.FixedZone("UTC-5", -5*60*60)
+	srv := mendsim.NewServer(mendsim.Config{Now: func() time.Time { return time.Date(2026, 1, 1, 23, 30, 0, 0, west) }})
+	t.Cleanup(srv.Close)
+	_, body := post(t, srv.URL+"/api/v1.4", `{"requestType":"getOrganizationPolicies","userKey":"`+mendsim.DefaultUserKey+`","orgToken":"`+mendsim.DefaultOrgToken+`"}`)
+	policies, _ := body["policies"].([]any)
+	if len(policies) == 0 {
+		t.Fatalf("getOrganizationPolicies: %v, want the demo organization's policy", body)
+	}
+	if got := policies[0].(map[string]any)["creationTime"]; got != "2026-01-02" {
+		t.Errorf("creationTime = %v, want 2026-01-02 (UTC)", got)
+	}
+}
