@@ -96,7 +96,7 @@ func (s *Simulator) getInHouseLibraries(level mend.ScopeLevel) v1Handler {
 		}
 		out := mend.InHouseLibrariesResponse{Libraries: []mend.InHouseLibrary{}}
 		for _, ih := range o.inHouse {
-			if j := s.st.projects[ih.project]; j != nil && within(j) {
+			if j := s.st.projects[ih.project]; within(j) {
 				out.Libraries = append(out.Libraries, s.wireInHouse(ih, j))
 			}
 		}
@@ -147,7 +147,7 @@ func (s *Simulator) unmarkManualInHouseLibrary(c *v1Call) (any, error) {
 	kept := make([]*inHouseLibrary, 0, len(o.inHouse))
 	var unmarked []*inHouseLibrary
 	for _, ih := range o.inHouse {
-		if ih.lib.keyUUID == req.KeyUUID && s.st.projects[ih.project] != nil {
+		if ih.lib.keyUUID == req.KeyUUID {
 			marked = true
 			if ih.matchType == mend.MatchManual {
 				manual = true
@@ -197,28 +197,14 @@ func (s *Simulator) getDomainPendingTasks(c *v1Call) (any, error) {
 		return nil, err
 	}
 	out := mend.GetDomainPendingTasksResponse{PendingTaskInfos: []mend.PendingTask{}}
-	skip := req.Page * size
-	if req.Page > len(o.tasks)/size {
-		skip = len(o.tasks) // and beyond: an empty page, without overflow
+	start := len(o.tasks) // a page beyond the last is empty, without overflow
+	if req.Page <= len(o.tasks)/size {
+		start = req.Page * size
 	}
-	for _, t := range o.tasks {
+	for _, t := range o.tasks[start:min(start+size, len(o.tasks))] {
 		j := s.st.projects[t.project]
-		if j == nil {
-			continue // its project is gone, and the task with it
-		}
-		if skip > 0 {
-			skip--
-			continue
-		}
-		if len(out.PendingTaskInfos) == size {
-			break
-		}
-		productName := ""
-		if p := s.st.products[j.product]; p != nil {
-			productName = p.name
-		}
 		out.PendingTaskInfos = append(out.PendingTaskInfos, mend.PendingTask{
-			UUID: t.uuid, ProductName: productName, ProjectName: j.name, Artifact: t.artifact,
+			UUID: t.uuid, ProductName: s.st.products[j.product].name, ProjectName: j.name, Artifact: t.artifact,
 			Sha1: t.sha1, CreationTime: t.created.UTC().Format(time.DateTime), ApproverEmail: t.approverEmail,
 		})
 	}

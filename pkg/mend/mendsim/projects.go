@@ -69,11 +69,12 @@ func (s *Simulator) deleteProject(c *v1Call) (any, error) {
 }
 
 // removeProject forgets j, a project of p in o, with the In-House marks of
-// its libraries.
+// its libraries and its pending tasks.
 func (st *state) removeProject(o *org, p *product, j *project) {
 	delete(st.projects, j.token)
 	p.projects = removeString(p.projects, j.token)
 	o.inHouse = slices.DeleteFunc(o.inHouse, func(l *inHouseLibrary) bool { return l.project == j.token })
+	o.tasks = slices.DeleteFunc(o.tasks, func(t *pendingTask) bool { return t.project == j.token })
 }
 
 func (s *Simulator) getAllProjects(c *v1Call) (any, error) {

@@ -307,3 +307,41 @@ func TestPolicyCreationTimeIsUTC(t *testing.T) {
 		t.Errorf("creationTime = %v, want 2026-01-02 (UTC)", got)
 	}
 }
+
+// TestDeletingAProjectDropsItsPendingTasks: a pending task of a deleted
+// project is gone with it, and closing it answers "not closed".
+func TestDeletingAProjectDropsItsPendingTasks(t *testing.T) {
+	t.Parallel()
+	srv := mendsim.NewServer(mendsim.Config{})
+	t.Cleanup(srv.Close)
+	v1 := func(fields string) map[string]any {
+		t.Helper()
+		_, body := post(t, srv.URL+"/api/v1.4", `{"userKey":"`+mendsim.DefaultUserKey+`","orgToken":"`+mendsim.DefaultOrgToken+`",`+fields+`}`)
+		if body["errorCode"] != nil {
+			t.Fatalf("%s: %v", fields, body)
+		}
+		return body
+	}
+	tasks := v1(`"requestType":"getDomainPendingTasks"`)["pendingTaskInfos"].([]any)
+	if len(tasks) == 0 {
+		t.Fatal("the demo organization has no pending tasks")
+	}
+	task := tasks[0].(map[string]any)
+	var product, project string
+	for _, p := range srv.Snapshot().Organizations[0].Products {
+		for _, j := range p.Projects {
+			if j.Name == task["projectName"] {
+				product, project = p.Token, j.Token
+			}
+		}
+	}
+	v1(`"requestType":"deleteProject","productToken":"` + product + `","projectToken":"` + project + `"`)
+
+	if left := v1(`"requestType":"getDomainPendingTasks"`)["pendingTaskInfos"].([]any); len(left) != 0 {
+		t.Errorf("pending tasks after deleting their project: %v", left)
+	}
+	got := v1(`"requestType":"closePendingTask","taskUUID":"` + task["uuid"].(string) + `"`)["message"]
+	if got != mend.MsgPendingTaskNotClosed {
+		t.Errorf("closing a task of a deleted project answered %q, want %q", got, mend.MsgPendingTaskNotClosed)
+	}
+}
