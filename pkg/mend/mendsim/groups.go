@@ -367,29 +367,13 @@ func readRole(c *restCall) (groupRole, error) {
 	return groupRole{contextToken: in.ContextToken, contextType: in.ContextType, role: in.Role}, nil
 }
 
-// inOrg reports whether the entity a role applies to belongs to the JWT's
-// organization.
-func (s *Simulator) inOrg(c *restCall, r groupRole) bool {
-	switch r.contextType {
-	case mend.ContextOrgs:
-		return r.contextToken == c.org.token
-	case mend.ContextProducts:
-		p := s.st.products[r.contextToken]
-		return p != nil && p.org == c.org.token
-	case mend.ContextProjects:
-		j := s.st.projects[r.contextToken]
-		return j != nil && s.st.products[j.product].org == c.org.token
-	}
-	return false
-}
-
 // addGroupRole grants a role; granting one the group holds changes nothing.
 func (s *Simulator) addGroupRole(c *restCall, g *group) (any, error) {
 	r, err := readRole(c)
 	if err != nil {
 		return nil, err
 	}
-	if !s.inOrg(c, r) {
+	if !s.belongsTo(c.org, r.contextType, r.contextToken) {
 		return nil, httpError(http.StatusNotFound, fmt.Sprintf("%s %s not found in the organization", r.contextType, r.contextToken))
 	}
 	if !slices.Contains(g.roles, r) {

@@ -16,9 +16,9 @@ const maxPendingTasksPage = 10000
 func (s *Simulator) organizationHandlers() map[string]v1Handler {
 	return map[string]v1Handler{
 		mend.ReqGetOrganizationDetails:            s.getOrganizationDetails,
-		mend.ReqGetOrganizationInHouseLibraries:   s.getInHouseLibraries(mend.OrganizationLevel),
-		mend.ReqGetProductInHouseLibraries:        s.getInHouseLibraries(mend.ProductLevel),
-		mend.ReqGetProjectInHouseLibraries:        s.getInHouseLibraries(mend.ProjectLevel),
+		mend.ReqGetOrganizationInHouseLibraries:   s.getInHouseLibraries(mend.OrganizationLevel, "orgToken"),
+		mend.ReqGetProductInHouseLibraries:        s.getInHouseLibraries(mend.ProductLevel, "productToken"),
+		mend.ReqGetProjectInHouseLibraries:        s.getInHouseLibraries(mend.ProjectLevel, "projectToken"),
 		mend.ReqUnmarkManualInHouseLibrary:        s.unmarkManualInHouseLibrary,
 		mend.ReqGetDomainPendingTasks:             s.getDomainPendingTasks,
 		mend.ReqClosePendingTask:                  s.closePendingTask,
@@ -55,49 +55,22 @@ func (s *Simulator) getOrganizationDetails(c *v1Call) (any, error) {
 }
 
 // getInHouseLibraries answers the In-House libraries of an organization,
-// product or project: those of the projects within it.
-func (s *Simulator) getInHouseLibraries(level mend.ScopeLevel) v1Handler {
+// product or project, which field names: those of the projects within it.
+func (s *Simulator) getInHouseLibraries(level mend.ScopeLevel, field string) v1Handler {
 	return func(c *v1Call) (any, error) {
-		var req mend.InHouseLibrariesRequest
-		if err := c.decode(&req); err != nil {
+		req, err := decodeRequired[mend.InHouseLibrariesRequest](c, field)
+		if err != nil {
 			return nil, err
 		}
-		var o *org
-		within := func(*project) bool { return true }
-		switch level {
-		case mend.OrganizationLevel:
-			if err := c.require("orgToken"); err != nil {
-				return nil, err
-			}
-			var err error
-			if o, err = s.orgOf(req.OrgToken); err != nil {
-				return nil, err
-			}
-		case mend.ProductLevel:
-			if err := c.require("productToken"); err != nil {
-				return nil, err
-			}
-			p, err := s.productOf(req.ProductToken)
-			if err != nil {
-				return nil, err
-			}
-			o = s.st.orgs[p.org]
-			within = func(j *project) bool { return j.product == p.token }
-		case mend.ProjectLevel:
-			if err := c.require("projectToken"); err != nil {
-				return nil, err
-			}
-			j, err := s.projectOf(req.ProjectToken)
-			if err != nil {
-				return nil, err
-			}
-			o = s.st.orgs[s.st.products[j.product].org]
-			within = func(k *project) bool { return k == j }
+		o, p, j, err := s.scopeOf(level, req.ScopeTokens)
+		if err != nil {
+			return nil, err
 		}
 		out := mend.InHouseLibrariesResponse{Libraries: []mend.InHouseLibrary{}}
 		for _, ih := range o.inHouse {
-			if j := s.st.projects[ih.project]; within(j) {
-				out.Libraries = append(out.Libraries, s.wireInHouse(ih, j))
+			k := s.st.projects[ih.project]
+			if (p == nil || k.product == p.token) && (j == nil || k == j) {
+				out.Libraries = append(out.Libraries, s.wireInHouse(ih, k))
 			}
 		}
 		return out, nil

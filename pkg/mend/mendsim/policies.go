@@ -79,38 +79,27 @@ type policyScope struct {
 
 func (s *Simulator) policyScopeOf(l policyLevel, t mend.ScopeTokens) (*policyScope, error) {
 	sc := &policyScope{level: l}
-	var o *org
-	switch l.level {
-	case mend.GlobalOrganizationLevel:
+	if l.level == mend.GlobalOrganizationLevel {
 		g, err := s.globalOrgOf(t.GlobalOrgToken)
 		if err != nil {
 			return nil, err
 		}
 		sc.list = &g.policies
 		return sc, nil
-	case mend.OrganizationLevel:
-		var err error
-		if o, err = s.orgOf(t.OrgToken); err != nil {
-			return nil, err
-		}
-		sc.list = &o.policies
-	case mend.ProductLevel:
-		p, err := s.productOf(t.ProductToken)
-		if err != nil {
-			return nil, err
-		}
-		o = s.st.orgs[p.org]
-		sc.list = &p.policies
-		sc.above = append(sc.above, o.policies)
-	case mend.ProjectLevel:
-		j, err := s.projectOf(t.ProjectToken)
-		if err != nil {
-			return nil, err
-		}
-		p := s.st.products[j.product]
-		o = s.st.orgs[p.org]
+	}
+	o, p, j, err := s.scopeOf(l.level, t)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case j != nil:
 		sc.list = &j.policies
 		sc.above = append(sc.above, p.policies, o.policies)
+	case p != nil:
+		sc.list = &p.policies
+		sc.above = append(sc.above, o.policies)
+	default:
+		sc.list = &o.policies
 	}
 	sc.org = o
 	if g := s.st.globalOrgs[o.globalOrg]; g != nil {

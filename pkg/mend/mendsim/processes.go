@@ -60,20 +60,18 @@ func (s *Simulator) applyOrganizationPolicies(c *restCall) (any, error) {
 
 func (s *Simulator) applyProductPolicies(c *restCall) (any, error) {
 	token := c.r.PathValue("productToken")
-	p := s.st.products[token]
-	if p == nil || p.org != c.org.token {
+	if !s.belongsTo(c.org, mend.ContextProducts, token) {
 		return nil, httpError(http.StatusNotFound, "product not found: "+token)
 	}
-	return s.startProcess(c, p.token, p.token, "PRODUCT"), nil
+	return s.startProcess(c, token, token, "PRODUCT"), nil
 }
 
 func (s *Simulator) applyProjectPolicies(c *restCall) (any, error) {
 	token := c.r.PathValue("projectToken")
-	j := s.st.projects[token]
-	if j == nil || s.st.products[j.product].org != c.org.token {
+	if !s.belongsTo(c.org, mend.ContextProjects, token) {
 		return nil, httpError(http.StatusNotFound, "project not found: "+token)
 	}
-	return s.startProcess(c, j.token, j.token, "PROJECT"), nil
+	return s.startProcess(c, token, token, "PROJECT"), nil
 }
 
 // startProcess starts applying policies to the entity of scope (its token),

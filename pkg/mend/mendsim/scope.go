@@ -1,6 +1,7 @@
 package mendsim
 
 import (
+	"fmt"
 	"sort"
 	"time"
 
@@ -38,6 +39,48 @@ func (s *Simulator) projectOf(token string) (*project, error) {
 		return p, nil
 	}
 	return nil, apiError(mend.CodeInvalidProjectToken, "Invalid project token: %s", token)
+}
+
+// scopeOf finds what t names at an organization, product or project level:
+// the organization always, the product at product and project level, the
+// project at project level.
+func (s *Simulator) scopeOf(level mend.ScopeLevel, t mend.ScopeTokens) (*org, *product, *project, error) {
+	switch level {
+	case mend.OrganizationLevel:
+		o, err := s.orgOf(t.OrgToken)
+		return o, nil, nil, err
+	case mend.ProductLevel:
+		p, err := s.productOf(t.ProductToken)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		return s.st.orgs[p.org], p, nil, nil
+	case mend.ProjectLevel:
+		j, err := s.projectOf(t.ProjectToken)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		p := s.st.products[j.product]
+		return s.st.orgs[p.org], p, j, nil
+	}
+	return nil, nil, nil, fmt.Errorf("mendsim: no organization, product or project at level %v", level)
+}
+
+// belongsTo reports whether the organization, product or project that
+// token names (ctxType mend.ContextOrgs, ContextProducts or ContextProjects)
+// is o or in o.
+func (s *Simulator) belongsTo(o *org, ctxType, token string) bool {
+	switch ctxType {
+	case mend.ContextOrgs:
+		return token == o.token
+	case mend.ContextProducts:
+		p := s.st.products[token]
+		return p != nil && p.org == o.token
+	case mend.ContextProjects:
+		j := s.st.projects[token]
+		return j != nil && s.st.products[j.product].org == o.token
+	}
+	return false
 }
 
 func (s *Simulator) sortedOrgs() []*org {
