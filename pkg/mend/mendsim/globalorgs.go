@@ -32,11 +32,8 @@ func (s *Simulator) createGlobalOrg(c *v1Call) (any, error) {
 // globalOrgAssignment resolves the two tokens of assignGlobalOrgToOrg and
 // removeGlobalOrgFromOrg.
 func (s *Simulator) globalOrgAssignment(c *v1Call) (*globalOrg, *org, error) {
-	var req mend.GlobalOrgAssignmentRequest
-	if err := c.decode(&req); err != nil {
-		return nil, nil, err
-	}
-	if err := c.require("orgToken", "globalOrgToken"); err != nil {
+	req, err := decodeRequired[mend.GlobalOrgAssignmentRequest](c, "orgToken", "globalOrgToken")
+	if err != nil {
 		return nil, nil, err
 	}
 	g, err := s.globalOrgOf(req.GlobalOrgToken)

@@ -35,20 +35,14 @@ func (s *Simulator) getOrganizationDetails(c *v1Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	products, projects := 0, 0
-	for _, t := range o.products {
-		if p := s.st.products[t]; p != nil {
-			products++
-			projects += len(p.projects)
-		}
-	}
+	products := s.productsOf(o)
 	// FlexInt encodes as a string: the page sends "numberOfProducts": "15".
 	return mend.OrganizationDetails{
 		OrgName:          o.name,
 		OrgToken:         o.token,
 		CreationDate:     o.created.UTC().Format(time.DateTime),
-		NumberOfProducts: mend.FlexInt(products),
-		NumberOfProjects: mend.FlexInt(projects),
+		NumberOfProducts: mend.FlexInt(len(products)),
+		NumberOfProjects: mend.FlexInt(len(s.projectsOf(products...))),
 		NumberOfGroups:   mend.FlexInt(len(o.groups)),
 		NumberOfUsers:    mend.FlexInt(len(o.members)),
 	}, nil

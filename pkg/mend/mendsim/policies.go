@@ -368,18 +368,13 @@ func (s *Simulator) changeOrganizationPolicyOwner(c *v1Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	products := s.productsOf(o)
 	lists := [][]*policy{o.policies}
-	for _, pt := range o.products {
-		p := s.st.products[pt]
-		if p == nil {
-			continue
-		}
+	for _, p := range products {
 		lists = append(lists, p.policies)
-		for _, jt := range p.projects {
-			if j := s.st.projects[jt]; j != nil {
-				lists = append(lists, j.policies)
-			}
-		}
+	}
+	for _, j := range s.projectsOf(products...) {
+		lists = append(lists, j.policies)
 	}
 	for _, list := range lists {
 		for _, p := range list {

@@ -151,7 +151,7 @@ func (c *v1Call) require(names ...string) error {
 		}
 	}
 	if len(missing) > 0 {
-		return apiError(mend.CodeMissingFields, "Missing fields: %s", strings.Join(missing, ", "))
+		return missingFieldsError(missing...)
 	}
 	return nil
 }
