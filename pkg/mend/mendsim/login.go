@@ -5,8 +5,8 @@ import (
 	"strings"
 )
 
-// refreshTTL is the lifetime the v3.0 login announces for its JWTs, in
-// milliseconds, as jwtTTL.
+// jwtTTLMillis is the lifetime of the JWTs, in milliseconds, as the logins
+// announce it in jwtTTL.
 func (s *Simulator) jwtTTLMillis() int64 { return s.cfg.JWTLifetime.Milliseconds() }
 
 func (s *Simulator) loginRoutes() []restRoute {
@@ -75,7 +75,7 @@ func (s *Simulator) newRefresh(email string) string {
 // session answers a JWT for organization o: the v2.0 login and the v3.0
 // access-token call.
 func (s *Simulator) session(o *org, email string) (map[string]any, error) {
-	jwt, _, err := s.issueJWT(o, email)
+	jwt, err := s.issueJWT(o, email)
 	if err != nil {
 		return nil, err
 	}

@@ -266,11 +266,11 @@ func (s *Simulator) seedOrganization(st *state, o *org, api *project) {
 
 	o.tasks = append(o.tasks,
 		&pendingTask{
-			uuid: newUUID(), product: prod.token, project: api.token, artifact: "log4j-1.2.17.jar",
+			uuid: newUUID(), project: api.token, artifact: "log4j-1.2.17.jar",
 			sha1: "5af35056b4d257e4b64b9e8069c0746e8b08629f", created: now.Add(-48 * time.Hour), approverEmail: admin.email,
 		},
 		&pendingTask{
-			uuid: newUUID(), product: prod.token, project: api.token, artifact: "akka-actor_2.11-2.5.2.jar",
+			uuid: newUUID(), project: api.token, artifact: "akka-actor_2.11-2.5.2.jar",
 			sha1: "183ccaed9002bfa10628a5df48e7bac6f1c03f7b", created: now.Add(-24 * time.Hour), approverEmail: appsec.email,
 		},
 	)

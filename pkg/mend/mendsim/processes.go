@@ -220,7 +220,7 @@ func (s *Simulator) RegisterRequest(r PluginRequest) (string, error) {
 	}
 	now := s.now()
 	s.st.requests[r.RequestToken] = &pluginRequest{
-		token: r.RequestToken, org: r.OrgToken, created: now, outcome: r.Outcome, progress: asyncProgress{since: now},
+		org: r.OrgToken, created: now, outcome: r.Outcome, progress: asyncProgress{since: now},
 	}
 	return r.RequestToken, nil
 }

@@ -40,7 +40,7 @@ func (s *Simulator) createProject(c *v1Call) (any, error) {
 	if s.projectNamed(p, req.ProjectName) != nil {
 		return nil, projectNameTaken(req.ProjectName)
 	}
-	j := s.st.addProject(p, req.ProjectName, req.ProjectDescription, s.now())
+	j := s.st.addProject(p, req.ProjectName, s.now())
 	return mend.CreateProjectResponse{ProjectToken: j.token, Message: "Successfully created project " + j.name}, nil
 }
 

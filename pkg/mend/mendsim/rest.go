@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -73,7 +72,7 @@ func (s *Simulator) restRoutes() []restRoute {
 
 func (s *Simulator) rest(rt restRoute) http.Handler {
 	api := "v2.0"
-	if strings.HasPrefix(rt.pattern, "POST /api/v3.0") || strings.Contains(rt.pattern, " /api/v3.0") {
+	if strings.Contains(rt.pattern, " /api/v3.0") {
 		api = "v3.0"
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -145,21 +144,19 @@ type jwtClaims struct {
 	jwt.RegisteredClaims
 }
 
-func (s *Simulator) issueJWT(o *org, email string) (string, time.Time, error) {
+func (s *Simulator) issueJWT(o *org, email string) (string, error) {
 	now := s.now()
-	exp := now.Add(s.cfg.JWTLifetime)
 	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, jwtClaims{
 		Org:   o.token,
 		Email: email,
 		RegisteredClaims: jwt.RegisteredClaims{
 			Subject:   email,
 			IssuedAt:  jwt.NewNumericDate(now),
-			ExpiresAt: jwt.NewNumericDate(exp),
+			ExpiresAt: jwt.NewNumericDate(now.Add(s.cfg.JWTLifetime)),
 			ID:        newUUID(),
 		},
 	})
-	signed, err := tok.SignedString(s.jwtKey)
-	return signed, exp, err
+	return tok.SignedString(s.jwtKey)
 }
 
 // handleREST runs the route's handler, with the mutex held. The

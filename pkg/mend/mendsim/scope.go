@@ -123,9 +123,9 @@ func (st *state) addProduct(o *org, name string, now time.Time) *product {
 }
 
 // addProject creates a project in p.
-func (st *state) addProject(p *product, name, description string, now time.Time) *project {
+func (st *state) addProject(p *product, name string, now time.Time) *project {
 	j := &project{
-		id: st.id(), token: newToken(), name: name, description: description, product: p.token,
+		id: st.id(), token: newToken(), name: name, product: p.token,
 		created: now, updated: now, tags: tagSet{}, lastProcess: "SETUP",
 	}
 	st.projects[j.token] = j

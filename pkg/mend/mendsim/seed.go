@@ -14,12 +14,12 @@ func (s *Simulator) seed() *state {
 
 	prod := st.addProduct(o, "demo-product", now)
 	prod.tags.add("team", "platform")
-	api := st.addProject(prod, "demo-api", "Demo service with a Maven inventory", now)
+	api := st.addProject(prod, "demo-api", now)
 	api.tags.add("environment", "staging")
 	api.plugin, api.pluginVer, api.uploadedBy = "unified agent", "24.1.1", admin.email
 	api.lastProcess = "UPDATE_ALERTS"
 	api.libraries = demoLibraries()
-	web := st.addProject(prod, "demo-web", "", now)
+	web := st.addProject(prod, "demo-web", now)
 	web.plugin, web.pluginVer, web.uploadedBy = "unified agent", "24.1.1", admin.email
 
 	s.seedGroups(st, o)

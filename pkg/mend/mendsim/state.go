@@ -24,11 +24,10 @@ type state struct {
 }
 
 type globalOrg struct {
-	token      string
-	name       string
-	adminEmail string
-	orgs       []string // tokens of the organizations assigned to it
-	policies   []*policy
+	token    string
+	name     string
+	orgs     []string // tokens of the organizations assigned to it
+	policies []*policy
 }
 
 type org struct {
@@ -63,7 +62,6 @@ type project struct {
 	id          int
 	token       string
 	name        string
-	description string
 	product     string // product token
 	created     time.Time
 	updated     time.Time
@@ -153,8 +151,7 @@ type inHouseLibrary struct {
 
 type pendingTask struct {
 	uuid          string
-	product       string
-	project       string
+	project       string // project token
 	artifact      string
 	sha1          string
 	created       time.Time
@@ -222,7 +219,6 @@ type process struct {
 
 // pluginRequest is a scan's update request, followed by getRequestState.
 type pluginRequest struct {
-	token    string
 	org      string
 	created  time.Time
 	outcome  string // final state: FINISHED, FAILED or SKIPPED
