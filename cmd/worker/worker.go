@@ -99,7 +99,7 @@ func (s *service) process(ctx context.Context, msg jetstream.Msg) {
 	}
 	e, err := events.FromMsg(&nats.Msg{Subject: msg.Subject(), Header: msg.Headers(), Data: msg.Data()})
 	cmd := &handlers.Command{
-		Event: e, Attempt: int(meta.NumDelivered), Published: meta.Timestamp,
+		Event: e, Attempt: int(meta.NumDelivered), Seq: meta.Sequence.Stream, Published: meta.Timestamp,
 		Replay: msg.Headers().Get(events.HeaderReplayOf),
 	}
 	name, _ := commandOfSubject(msg.Subject())
