@@ -184,17 +184,21 @@ func (s *service) run(ctx context.Context, ready chan<- string) error {
 	work, cut := context.WithCancel(context.WithoutCancel(ctx))
 	defer cut()
 	var running sync.WaitGroup
-	fetchErr := make(chan error, 1)
-	go func() { fetchErr <- s.fetchLoop(ctx, work, &running) }()
+	// Fetching stops with ctx, or when the server fails: no command may
+	// start while the running ones are waited for.
+	fetchCtx, stopFetch := context.WithCancel(ctx)
+	defer stopFetch()
+	fetched := make(chan struct{})
+	go func() { defer close(fetched); s.fetchLoop(fetchCtx, work, &running) }()
 
 	var err error
 	select {
 	case <-ctx.Done():
-		err = <-fetchErr
-	case err = <-fetchErr:
 	case err = <-s.served:
 		err = fmt.Errorf("serving on WORKER_ADDR: %w", err)
 	}
+	stopFetch()
+	<-fetched
 	s.logger.Info("worker stopping: no more fetching", "grace", s.cfg.Worker.ShutdownGrace)
 
 	done := make(chan struct{})

@@ -28,7 +28,7 @@ const source = "/mendflow/worker"
 // slots: a command pulled waits for no one, and the consumer's
 // MaxAckPending then caps what all workers hold together. Each command runs
 // under work, which outlives ctx by the grace period.
-func (s *service) fetchLoop(ctx, work context.Context, running *sync.WaitGroup) error {
+func (s *service) fetchLoop(ctx, work context.Context, running *sync.WaitGroup) {
 	slots := make(chan struct{}, s.cfg.Worker.Concurrency)
 	failures := 0
 	for {
@@ -36,7 +36,7 @@ func (s *service) fetchLoop(ctx, work context.Context, running *sync.WaitGroup) 
 		select {
 		case slots <- struct{}{}:
 		case <-ctx.Done():
-			return nil
+			return
 		}
 		n := 1
 	more:
@@ -78,7 +78,7 @@ func (s *service) fetchLoop(ctx, work context.Context, running *sync.WaitGroup) 
 			select {
 			case <-time.After(wait):
 			case <-ctx.Done():
-				return nil
+				return
 			}
 			continue
 		}
