@@ -77,7 +77,7 @@ func newService(ctx context.Context, cfg settings, tel daemon.Telemetry) (_ *ser
 	svc.served = svc.http.Start()
 	logger.Info("worker listening; setting up NATS and JetStream", "addr", svc.http.Addr())
 
-	svc.nc, err = daemon.ConnectNATS(ctx, gate, logger, cfg.NATSURL, nats.Name("mendflow-worker"), nats.MaxReconnects(-1))
+	svc.nc, err = daemon.ConnectNATS(ctx, gate, logger, cfg.NATSURL, nats.Name("mendflow-worker"))
 	if err != nil {
 		return nil, fmt.Errorf("connecting to NATS_URL: %w", err)
 	}
@@ -216,16 +216,8 @@ func (s *service) run(ctx context.Context, ready chan<- string) error {
 	if herr := s.http.Shutdown(shutdownCtx); herr != nil {
 		err = errors.Join(err, herr)
 	}
-	closed := make(chan struct{})
-	s.nc.SetClosedHandler(func(*nats.Conn) { close(closed) })
-	if derr := s.nc.Drain(); derr != nil {
-		err = errors.Join(err, fmt.Errorf("draining NATS: %w", derr))
-	} else {
-		select {
-		case <-closed:
-		case <-shutdownCtx.Done():
-			err = errors.Join(err, errors.New("draining NATS: timed out"))
-		}
+	if derr := daemon.DrainNATS(s.nc, 10*time.Second); derr != nil {
+		err = errors.Join(err, derr)
 	}
 	s.logger.Info("worker stopped")
 	return err

@@ -97,7 +97,7 @@ func (s *service) process(ctx context.Context, msg jetstream.Msg) {
 		_ = msg.Term()
 		return
 	}
-	e, err := events.FromMsg(&nats.Msg{Subject: msg.Subject(), Header: msg.Headers(), Data: msg.Data()})
+	e, err := events.FromJetStreamMsg(msg)
 	cmd := &handlers.Command{
 		Event: e, Attempt: int(meta.NumDelivered), Seq: meta.Sequence.Stream, Published: meta.Timestamp,
 		Replay: msg.Headers().Get(events.HeaderReplayOf),
