@@ -63,7 +63,7 @@ func realMain(ctx context.Context, env envconfig.Lookuper, tel daemon.Telemetry,
 	}
 	reg := daemon.NewRegistry()
 	client, err := mend.NewClientFromConfig(cfg.Mend, mend.WithUserAgent("mendflow-poller"),
-		mend.WithHTTPClient(&http.Client{Transport: mendhttp.NewMetrics(reg).Transport(http.DefaultTransport, tp)}))
+		mend.WithHTTPClient(&http.Client{Transport: mendhttp.NewMetrics(reg).Transport(mendhttp.NewTransport(cfg.Poller.Concurrency), tp)}))
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}

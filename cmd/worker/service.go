@@ -58,12 +58,8 @@ func newService(ctx context.Context, cfg settings, tel daemon.Telemetry) (_ *ser
 	// The Mend client first: its settings are checked without any I/O.
 	reg := daemon.NewRegistry()
 	svc.metrics = handlers.NewMetrics(reg)
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	// Every running command may hold a connection to the one Mend host;
-	// the default of two idle ones would open and close the rest each time.
-	transport.MaxIdleConnsPerHost = cfg.Worker.Concurrency
 	client, err := mend.NewClientFromConfig(cfg.Mend, mend.WithHTTPClient(&http.Client{
-		Transport: mendhttp.NewMetrics(reg).Transport(transport, tp),
+		Transport: mendhttp.NewMetrics(reg).Transport(mendhttp.NewTransport(cfg.Worker.Concurrency), tp),
 	}))
 	if err != nil {
 		return nil, fmt.Errorf("Mend client: %w", err)
