@@ -90,20 +90,11 @@ func newService(ctx context.Context, cfg *Config, tel daemon.Telemetry) (_ *serv
 
 	nc, err := daemon.ConnectNATS(ctx, gate, logger, cfg.NATSURL,
 		nats.Name("mendflow-ingest"),
-		nats.MaxReconnects(-1),
 		nats.ReconnectWait(250*time.Millisecond),
 		// Fail publishes at once while disconnected instead of buffering
 		// them: a buffered publish could be stored after the sender was
 		// answered 503.
 		nats.ReconnectBufSize(-1),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
-			if err != nil { // nil: we closed it
-				logger.Warn("NATS disconnected", "error", err)
-			}
-		}),
-		nats.ReconnectHandler(func(nc *nats.Conn) {
-			logger.Info("NATS reconnected", "server", redactURL(nc.ConnectedUrl()))
-		}),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("connect to NATS at %s: %w", redactURLs(cfg.NATSURL), err)
@@ -188,16 +179,8 @@ func (s *service) run(ctx context.Context) error {
 		err = s.srv.Shutdown(shutdownCtx)
 	}
 
-	closed := make(chan struct{})
-	s.nc.SetClosedHandler(func(*nats.Conn) { close(closed) })
-	if derr := s.nc.Drain(); derr != nil {
-		s.nc.Close()
-		return errors.Join(err, fmt.Errorf("drain NATS: %w", derr))
-	}
-	select {
-	case <-closed:
-	case <-time.After(s.cfg.ShutdownTimeout):
-		s.nc.Close()
+	if derr := daemon.DrainNATS(s.nc, s.cfg.ShutdownTimeout); derr != nil && !errors.Is(derr, daemon.ErrDrainTimedOut) {
+		err = errors.Join(err, derr)
 	}
 	return err
 }

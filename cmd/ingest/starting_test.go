@@ -84,15 +84,7 @@ func TestServesWhileNATSIsDown(t *testing.T) {
 		t.Error("the accepted delivery's commands are not stored")
 	}
 
-	stop()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("realMain = %v, want nil after a graceful shutdown", err)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("realMain did not return")
-	}
+	servicetest.Stop(t, stop, done, addr, 15*time.Second)
 }
 
 // TestServesWhileJetStreamCannotAnswer: with a NATS server up but no
@@ -139,7 +131,7 @@ func TestServesWhileJetStreamCannotAnswer(t *testing.T) {
 		t.Errorf("POST /events while setting up = %d, Retry-After %q, %s; want 503 unavailable with Retry-After", status, header.Get("Retry-After"), body)
 	}
 
-	servicetest.Stop(t, stop, done, addr)
+	servicetest.Stop(t, stop, done, addr, 5*time.Second)
 }
 
 // TestStopsWhileWaitingForNATS: SIGTERM while NATS cannot be reached stops
@@ -156,5 +148,5 @@ func TestStopsWhileWaitingForNATS(t *testing.T) {
 		}), daemon.Telemetry{Logger: slog.New(slog.DiscardHandler)})
 	}()
 	servicetest.WaitServing(t, addr, done)
-	servicetest.Stop(t, stop, done, addr)
+	servicetest.Stop(t, stop, done, addr, 5*time.Second)
 }

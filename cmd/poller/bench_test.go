@@ -18,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/mendflow/mendflow/internal/servicetest"
 	"github.com/mendflow/mendflow/pkg/events"
 	"github.com/mendflow/mendflow/pkg/mend"
 	"github.com/mendflow/mendflow/pkg/mend/mendsim"
@@ -256,7 +257,7 @@ func (p *pollerProcess) stop(b *testing.B) {
 // metric reads one unlabelled sample from the poller's /metrics.
 func (p *pollerProcess) metric(b *testing.B, name string) float64 {
 	b.Helper()
-	_, body := get(b, "http://"+p.addr+"/metrics")
+	_, body := servicetest.Get(b, p.addr, "/metrics")
 	for _, line := range strings.Split(body, "\n") {
 		if v, ok := strings.CutPrefix(line, name+" "); ok {
 			f, err := strconv.ParseFloat(v, 64)

@@ -63,7 +63,7 @@ func realMain(ctx context.Context, env envconfig.Lookuper, tel daemon.Telemetry,
 	}
 	reg := daemon.NewRegistry()
 	client, err := mend.NewClientFromConfig(cfg.Mend, mend.WithUserAgent("mendflow-poller"),
-		mend.WithHTTPClient(&http.Client{Transport: mendhttp.NewMetrics(reg).Transport(http.DefaultTransport, tp)}))
+		mend.WithHTTPClient(&http.Client{Transport: mendhttp.NewMetrics(reg).Transport(mendhttp.NewTransport(cfg.Poller.Concurrency), tp)}))
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
@@ -88,16 +88,7 @@ func realMain(ctx context.Context, env envconfig.Lookuper, tel daemon.Telemetry,
 		return err
 	}
 
-	nc, err := daemon.ConnectNATS(ctx, gate, logger, cfg.NATSURL,
-		nats.Name("mendflow-poller"),
-		nats.MaxReconnects(-1),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
-			if err != nil { // nil when the poller itself drains the connection
-				logger.Warn("poller: NATS disconnected", "error", err)
-			}
-		}),
-		nats.ReconnectHandler(func(*nats.Conn) { logger.Info("poller: NATS reconnected") }),
-	)
+	nc, err := daemon.ConnectNATS(ctx, gate, logger, cfg.NATSURL, nats.Name("mendflow-poller"))
 	if err != nil {
 		// The URL is left out: it may hold credentials.
 		return setUpFailed(fmt.Errorf("connecting to NATS_URL: %w", err))
@@ -151,15 +142,11 @@ func realMain(ctx context.Context, env envconfig.Lookuper, tel daemon.Telemetry,
 	}
 
 	// Drain flushes the acknowledgements and hand-backs still buffered.
-	closed := make(chan struct{})
-	nc.SetClosedHandler(func(*nats.Conn) { close(closed) })
-	if err := nc.Drain(); err != nil {
-		return fmt.Errorf("draining NATS: %w", err)
-	}
-	select {
-	case <-closed:
-	case <-time.After(10 * time.Second):
+	switch err := daemon.DrainNATS(nc, 10*time.Second); {
+	case errors.Is(err, daemon.ErrDrainTimedOut):
 		logger.Warn("poller: NATS did not drain in time")
+	case err != nil:
+		return err
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -19,6 +18,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/mendflow/mendflow/internal/natstest"
+	"github.com/mendflow/mendflow/internal/servicetest"
 	"github.com/mendflow/mendflow/pkg/daemon"
 	"github.com/mendflow/mendflow/pkg/events"
 	"github.com/mendflow/mendflow/pkg/mend/mendsim"
@@ -56,7 +56,6 @@ func TestRealMain(t *testing.T) {
 	case err := <-done:
 		t.Fatalf("realMain: %v", err)
 	}
-	base := "http://" + addr
 
 	// An item without orgToken belongs to MEND_ORG_TOKEN.
 	token, err := sim.RegisterRequest(mendsim.PluginRequest{})
@@ -121,7 +120,7 @@ func TestRealMain(t *testing.T) {
 		// only after the event is published: poll until they catch up.
 		deadline := time.Now().Add(10 * time.Second)
 		for {
-			status, body := get(t, base+tt.path)
+			status, body := servicetest.Get(t, addr, tt.path)
 			if status == http.StatusOK && strings.Contains(body, tt.want) {
 				break
 			}
@@ -169,20 +168,6 @@ func trackMsg(t testing.TB, n string, tr events.Track) *nats.Msg {
 		t.Fatal(err)
 	}
 	return msg
-}
-
-func get(t testing.TB, url string) (int, string) {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, string(b)
 }
 
 // TestRealMainBadConfig: what waiting would not cure stops the poller at

@@ -27,7 +27,6 @@ func TestServesWhileNATSIsDown(t *testing.T) {
 	sim := mendsim.NewServer(mendsim.Config{RequestDuration: time.Hour, RequestPolls: 1})
 	t.Cleanup(sim.Close)
 	addr := servicetest.FreeAddr(t)
-	base := "http://" + addr
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	done := make(chan error, 1)
@@ -40,28 +39,18 @@ func TestServesWhileNATSIsDown(t *testing.T) {
 	}()
 	servicetest.WaitServing(t, addr, done)
 
-	if status, body := get(t, base+"/healthz"); status != http.StatusOK {
+	if status, body := servicetest.Get(t, addr, "/healthz"); status != http.StatusOK {
 		t.Errorf("healthz while NATS is down = %d %q", status, body)
 	}
-	if status, body := get(t, base+"/readyz"); status != http.StatusServiceUnavailable || !strings.Contains(body, "not ready: connecting to NATS") {
+	if status, body := servicetest.Get(t, addr, "/readyz"); status != http.StatusServiceUnavailable || !strings.Contains(body, "not ready: connecting to NATS") {
 		t.Errorf("readyz while NATS is down = %d %q, want 503 naming the NATS connection", status, body)
 	}
-	if status, body := get(t, base+"/metrics"); status != http.StatusOK || !strings.Contains(body, "go_goroutines") {
+	if status, body := servicetest.Get(t, addr, "/metrics"); status != http.StatusOK || !strings.Contains(body, "go_goroutines") {
 		t.Errorf("metrics while NATS is down = %d, want 200", status)
 	}
 
 	ns.Restart()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		status, body := get(t, base+"/readyz")
-		if status == http.StatusOK {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not ready once NATS is up: %d %s", status, body)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	servicetest.WaitReady(t, addr, 15*time.Second)
 	token, err := sim.RegisterRequest(mendsim.PluginRequest{})
 	if err != nil {
 		t.Fatal(err)
@@ -78,15 +67,7 @@ func TestServesWhileNATSIsDown(t *testing.T) {
 		t.Errorf("no request.finished event once NATS is up: %v", err)
 	}
 
-	stop()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("realMain = %v, want nil after a graceful stop", err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("realMain did not return")
-	}
+	servicetest.Stop(t, stop, done, addr, 20*time.Second)
 }
 
 // TestStopsWhileWaitingForNATS: SIGTERM while NATS cannot be reached stops
@@ -104,5 +85,5 @@ func TestStopsWhileWaitingForNATS(t *testing.T) {
 		}), daemon.Telemetry{Logger: slog.New(slog.DiscardHandler)}, nil)
 	}()
 	servicetest.WaitServing(t, addr, done)
-	servicetest.Stop(t, stop, done, addr)
+	servicetest.Stop(t, stop, done, addr, 5*time.Second)
 }

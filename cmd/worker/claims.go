@@ -38,11 +38,26 @@ type kvClaims struct{ kv jetstream.KeyValue }
 
 // Claim implements handlers.Claims.
 func (c kvClaims) Claim(ctx context.Context, key string) (bool, error) {
-	_, err := c.kv.Create(ctx, key, []byte(time.Now().UTC().Format(time.RFC3339Nano)))
+	_, err := c.kv.Create(ctx, key, nil)
 	if errors.Is(err, jetstream.ErrKeyExists) {
 		return false, nil
 	}
 	return err == nil, err
+}
+
+// Put implements handlers.Claims.
+func (c kvClaims) Put(ctx context.Context, key string, value []byte) error {
+	_, err := c.kv.Put(ctx, key, value)
+	return err
+}
+
+// Get implements handlers.Claims.
+func (c kvClaims) Get(ctx context.Context, key string) ([]byte, error) {
+	e, err := c.kv.Get(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	return e.Value(), nil
 }
 
 // Release implements handlers.Claims.

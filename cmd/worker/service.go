@@ -58,12 +58,8 @@ func newService(ctx context.Context, cfg settings, tel daemon.Telemetry) (_ *ser
 	// The Mend client first: its settings are checked without any I/O.
 	reg := daemon.NewRegistry()
 	svc.metrics = handlers.NewMetrics(reg)
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	// Every running command may hold a connection to the one Mend host;
-	// the default of two idle ones would open and close the rest each time.
-	transport.MaxIdleConnsPerHost = cfg.Worker.Concurrency
 	client, err := mend.NewClientFromConfig(cfg.Mend, mend.WithHTTPClient(&http.Client{
-		Transport: mendhttp.NewMetrics(reg).Transport(transport, tp),
+		Transport: mendhttp.NewMetrics(reg).Transport(mendhttp.NewTransport(cfg.Worker.Concurrency), tp),
 	}))
 	if err != nil {
 		return nil, fmt.Errorf("Mend client: %w", err)
@@ -77,7 +73,7 @@ func newService(ctx context.Context, cfg settings, tel daemon.Telemetry) (_ *ser
 	svc.served = svc.http.Start()
 	logger.Info("worker listening; setting up NATS and JetStream", "addr", svc.http.Addr())
 
-	svc.nc, err = daemon.ConnectNATS(ctx, gate, logger, cfg.NATSURL, nats.Name("mendflow-worker"), nats.MaxReconnects(-1))
+	svc.nc, err = daemon.ConnectNATS(ctx, gate, logger, cfg.NATSURL, nats.Name("mendflow-worker"))
 	if err != nil {
 		return nil, fmt.Errorf("connecting to NATS_URL: %w", err)
 	}
@@ -184,17 +180,21 @@ func (s *service) run(ctx context.Context, ready chan<- string) error {
 	work, cut := context.WithCancel(context.WithoutCancel(ctx))
 	defer cut()
 	var running sync.WaitGroup
-	fetchErr := make(chan error, 1)
-	go func() { fetchErr <- s.fetchLoop(ctx, work, &running) }()
+	// Fetching stops with ctx, or when the server fails: no command may
+	// start while the running ones are waited for.
+	fetchCtx, stopFetch := context.WithCancel(ctx)
+	defer stopFetch()
+	fetched := make(chan struct{})
+	go func() { defer close(fetched); s.fetchLoop(fetchCtx, work, &running) }()
 
 	var err error
 	select {
 	case <-ctx.Done():
-		err = <-fetchErr
-	case err = <-fetchErr:
 	case err = <-s.served:
 		err = fmt.Errorf("serving on WORKER_ADDR: %w", err)
 	}
+	stopFetch()
+	<-fetched
 	s.logger.Info("worker stopping: no more fetching", "grace", s.cfg.Worker.ShutdownGrace)
 
 	done := make(chan struct{})
@@ -212,16 +212,8 @@ func (s *service) run(ctx context.Context, ready chan<- string) error {
 	if herr := s.http.Shutdown(shutdownCtx); herr != nil {
 		err = errors.Join(err, herr)
 	}
-	closed := make(chan struct{})
-	s.nc.SetClosedHandler(func(*nats.Conn) { close(closed) })
-	if derr := s.nc.Drain(); derr != nil {
-		err = errors.Join(err, fmt.Errorf("draining NATS: %w", derr))
-	} else {
-		select {
-		case <-closed:
-		case <-shutdownCtx.Done():
-			err = errors.Join(err, errors.New("draining NATS: timed out"))
-		}
+	if derr := daemon.DrainNATS(s.nc, 10*time.Second); derr != nil {
+		err = errors.Join(err, derr)
 	}
 	s.logger.Info("worker stopped")
 	return err

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"maps"
 	"net/http"
@@ -35,36 +34,25 @@ func TestServesWhileNATSIsDown(t *testing.T) {
 	}()
 	servicetest.WaitServing(t, addr, done)
 
-	if status, body := fetch(t, addr, "/healthz"); status != http.StatusOK {
+	if status, body := servicetest.Get(t, addr, "/healthz"); status != http.StatusOK {
 		t.Errorf("healthz while NATS is down = %d %q", status, body)
 	}
-	if status, body := fetch(t, addr, "/readyz"); status != http.StatusServiceUnavailable || !strings.Contains(body, "not ready: connecting to NATS") {
+	if status, body := servicetest.Get(t, addr, "/readyz"); status != http.StatusServiceUnavailable || !strings.Contains(body, "not ready: connecting to NATS") {
 		t.Errorf("readyz while NATS is down = %d %q, want 503 naming the NATS connection", status, body)
 	}
-	if status, body := fetch(t, addr, "/metrics"); status != http.StatusOK || !strings.Contains(body, "mendflow_worker_in_flight 0") {
+	if status, body := servicetest.Get(t, addr, "/metrics"); status != http.StatusOK || !strings.Contains(body, "mendflow_worker_in_flight 0") {
 		t.Errorf("metrics while NATS is down = %d, want 200 with the worker's metrics", status)
 	}
 
 	h.nats.Restart()
-	waitFor(t, 15*time.Second, func() bool {
-		status, _ := fetch(t, addr, "/readyz")
-		return status == http.StatusOK
-	}, "the worker to be ready once NATS is up")
+	servicetest.WaitReady(t, addr, 15*time.Second)
 	_, h.js = h.nats.Connect()
 	cmd := h.send(events.CommandProductCreate, events.ProductCreate{ProductName: "after-start"})
 	if got := h.waitAnswer(cmd.ID(), 10*time.Second); got.Type() != events.TypeProductCreated {
 		t.Errorf("answer %s, want %s", got.Type(), events.TypeProductCreated)
 	}
 
-	stop()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("realMain = %v, want nil after a graceful stop", err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("realMain did not return")
-	}
+	servicetest.Stop(t, stop, done, addr, 20*time.Second)
 }
 
 // TestStopsWhileWaitingForNATS: SIGTERM while NATS cannot be reached stops
@@ -83,20 +71,5 @@ func TestStopsWhileWaitingForNATS(t *testing.T) {
 		done <- realMain(ctx, envconfig.MapLookuper(env), daemon.Telemetry{Logger: slog.New(slog.DiscardHandler)}, nil)
 	}()
 	servicetest.WaitServing(t, addr, done)
-	servicetest.Stop(t, stop, done, addr)
-}
-
-// fetch is GET addr+path: the status and the body.
-func fetch(t *testing.T, addr, path string) (int, string) {
-	t.Helper()
-	resp, err := http.Get("http://" + addr + path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, string(b)
+	servicetest.Stop(t, stop, done, addr, 5*time.Second)
 }

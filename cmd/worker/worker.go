@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -28,7 +29,7 @@ const source = "/mendflow/worker"
 // slots: a command pulled waits for no one, and the consumer's
 // MaxAckPending then caps what all workers hold together. Each command runs
 // under work, which outlives ctx by the grace period.
-func (s *service) fetchLoop(ctx, work context.Context, running *sync.WaitGroup) error {
+func (s *service) fetchLoop(ctx, work context.Context, running *sync.WaitGroup) {
 	slots := make(chan struct{}, s.cfg.Worker.Concurrency)
 	failures := 0
 	for {
@@ -36,7 +37,7 @@ func (s *service) fetchLoop(ctx, work context.Context, running *sync.WaitGroup) 
 		select {
 		case slots <- struct{}{}:
 		case <-ctx.Done():
-			return nil
+			return
 		}
 		n := 1
 	more:
@@ -78,7 +79,7 @@ func (s *service) fetchLoop(ctx, work context.Context, running *sync.WaitGroup) 
 			select {
 			case <-time.After(wait):
 			case <-ctx.Done():
-				return nil
+				return
 			}
 			continue
 		}
@@ -97,12 +98,12 @@ func (s *service) process(ctx context.Context, msg jetstream.Msg) {
 		_ = msg.Term()
 		return
 	}
-	e, err := events.FromMsg(&nats.Msg{Subject: msg.Subject(), Header: msg.Headers(), Data: msg.Data()})
+	e, err := events.FromJetStreamMsg(msg)
 	cmd := &handlers.Command{
-		Event: e, Attempt: int(meta.NumDelivered), Published: meta.Timestamp,
+		Event: e, Attempt: int(meta.NumDelivered), Seq: meta.Sequence.Stream, Published: meta.Timestamp,
 		Replay: msg.Headers().Get(events.HeaderReplayOf),
 	}
-	name, _ := commandOfSubject(msg.Subject())
+	name := commandOfSubject(msg.Subject())
 	ctx, span := s.tracer.Start(events.ContextWithTrace(ctx, e), "command "+name,
 		trace.WithSpanKind(trace.SpanKindConsumer),
 		trace.WithAttributes(
@@ -119,7 +120,7 @@ func (s *service) process(ctx context.Context, msg jetstream.Msg) {
 		// Not even a CloudEvent: nothing to hand to a handler.
 		log = log.With("command", name, "subject", msg.Subject())
 		s.metrics.Commands.WithLabelValues("unknown", handlers.OutcomeFailed).Inc()
-		s.giveUp(ctx, log, msg, meta, cmd, &handlers.Decision{Verdict: handlers.GiveUp, Reason: events.FailInvalid, Err: err})
+		s.giveUp(ctx, log, msg, meta, cmd, name, &handlers.Decision{Verdict: handlers.GiveUp, Reason: events.FailInvalid, Err: err})
 		return
 	}
 
@@ -134,13 +135,13 @@ func (s *service) process(ctx context.Context, msg jetstream.Msg) {
 	case !errors.As(err, &d):
 		// The Decide middleware turns every failure into a Decision; an
 		// error without one is a wiring fault, and stopping is safest.
-		s.giveUp(ctx, log, msg, meta, cmd, &handlers.Decision{Verdict: handlers.GiveUp, Reason: events.FailPermanent, Err: err})
+		s.giveUp(ctx, log, msg, meta, cmd, name, &handlers.Decision{Verdict: handlers.GiveUp, Reason: events.FailPermanent, Err: err})
 	case d.Verdict == handlers.Retry:
 		s.settle(ctx, log, msg, "nak with delay", msg.NakWithDelay(d.Delay))
 	case d.Verdict == handlers.HandBack:
 		s.settle(ctx, log, msg, "nak", msg.Nak())
 	default:
-		s.giveUp(ctx, log, msg, meta, cmd, d)
+		s.giveUp(ctx, log, msg, meta, cmd, name, d)
 	}
 	if err != nil {
 		span.SetStatus(codes.Error, s.redact.Replace(err.Error()))
@@ -206,12 +207,10 @@ func (s *service) publishResult(ctx context.Context, meta *jetstream.MsgMetadata
 }
 
 // giveUp keeps the command on the dead-letter stream with why it failed,
-// publishes io.mendflow.command.failed, and terminates the delivery.
-func (s *service) giveUp(ctx context.Context, log *slog.Logger, msg jetstream.Msg, meta *jetstream.MsgMetadata, cmd *handlers.Command, d *handlers.Decision) {
-	name := cmd.Name
-	if name == "" {
-		name, _ = commandOfSubject(msg.Subject())
-	}
+// publishes io.mendflow.command.failed, and terminates the delivery. The
+// command is named as the router decoded it, or else by its subject's name.
+func (s *service) giveUp(ctx context.Context, log *slog.Logger, msg jetstream.Msg, meta *jetstream.MsgMetadata, cmd *handlers.Command, subjectName string, d *handlers.Decision) {
+	name := cmp.Or(cmd.Name, subjectName)
 	errText := s.redact.Replace(d.Err.Error())
 	now := time.Now().UTC()
 	dl := events.NewDeadLetterMsg(&nats.Msg{Subject: msg.Subject(), Header: msg.Headers(), Data: msg.Data()}, events.DeadLetter{
@@ -279,10 +278,11 @@ func derivedID(cmd *handlers.Command, meta *jetstream.MsgMetadata, kind string) 
 	return fmt.Sprintf("%s:%d:%s", cmd.ID(), meta.Sequence.Stream, kind)
 }
 
-// commandOfSubject is the command name of a subject mendflow.cmd.<name>.
-func commandOfSubject(subject string) (string, bool) {
-	name, ok := strings.CutPrefix(subject, events.CommandSubject(""))
-	return name, ok && name != ""
+// commandOfSubject is the command name of a subject mendflow.cmd.<name>
+// (the consumer takes no other).
+func commandOfSubject(subject string) string {
+	name, _ := strings.CutPrefix(subject, events.CommandSubject(""))
+	return name
 }
 
 // jsonData keeps command data in the failed event when it is JSON.

@@ -20,6 +20,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/sethvargo/go-envconfig"
 
+	"github.com/mendflow/mendflow/internal/servicetest"
 	"github.com/mendflow/mendflow/pkg/daemon"
 	"github.com/mendflow/mendflow/pkg/events"
 	"github.com/mendflow/mendflow/pkg/mend"
@@ -660,7 +661,7 @@ func TestMainExitsWithOneLine(t *testing.T) {
 
 func get(t *testing.T, addr, path string) string {
 	t.Helper()
-	status, body := fetch(t, addr, path)
+	status, body := servicetest.Get(t, addr, path)
 	if status != http.StatusOK {
 		t.Fatalf("GET %s: %d %s", path, status, body)
 	}

@@ -1,9 +1,10 @@
 // Package servicetest is what the tests of mendflow's services share about
 // running one through its realMain: an address to give it, waiting until it
-// serves, and stopping it.
+// serves and until it is ready, asking it, and stopping it.
 package servicetest
 
 import (
+	"io"
 	"net"
 	"net/http"
 	"testing"
@@ -45,9 +46,41 @@ func WaitServing(t testing.TB, addr string, done <-chan error) {
 	}
 }
 
+// Get is GET http://addr+path: the status and the body.
+func Get(t testing.TB, addr, path string) (int, string) {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+// WaitReady waits until the service at addr answers GET /readyz with 200,
+// failing the test if it does not within the time given.
+func WaitReady(t testing.TB, addr string, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		status, body := Get(t, addr, "/readyz")
+		if status == http.StatusOK {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready within %v: %d %s", within, status, body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // Stop cancels a service (stop) and expects it to return nil on done within
-// 5 seconds, as on SIGTERM, and to serve addr no more.
-func Stop(t testing.TB, stop func(), done <-chan error, addr string) {
+// the time given, as on SIGTERM, and to serve addr no more.
+func Stop(t testing.TB, stop func(), done <-chan error, addr string, within time.Duration) {
 	t.Helper()
 	stop()
 	select {
@@ -55,8 +88,8 @@ func Stop(t testing.TB, stop func(), done <-chan error, addr string) {
 		if err != nil {
 			t.Errorf("realMain = %v, want nil after a stop", err)
 		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("realMain did not return within 5s of the stop")
+	case <-time.After(within):
+		t.Fatalf("realMain did not return within %v of the stop", within)
 	}
 	if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
 		resp.Body.Close()

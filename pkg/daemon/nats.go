@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -26,7 +27,21 @@ const natsRetryWait = time.Second
 // wanted on one side only) fails at once. Errors never hold the URLs, which
 // may hold passwords. Once connected, the gate waits for the JetStream
 // set-up.
+//
+// The connection reconnects for ever and logs its disconnects and
+// reconnects; opts come after these and may change them.
 func ConnectNATS(ctx context.Context, gate *Gate, logger *slog.Logger, servers string, opts ...nats.Option) (*nats.Conn, error) {
+	opts = append([]nats.Option{
+		nats.MaxReconnects(-1),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil { // nil when the service itself closes or drains it
+				logger.Warn("NATS disconnected", "error", err)
+			}
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			logger.Info("NATS reconnected", "server", nc.ConnectedUrlRedacted())
+		}),
+	}, opts...)
 	for {
 		nc, err := nats.Connect(servers, opts...)
 		if err == nil {
@@ -65,4 +80,27 @@ func unreachable(err error) bool {
 		return true
 	}
 	return errors.Is(err, nats.ErrNoServers) || errors.Is(err, nats.ErrTimeout) || errors.Is(err, io.EOF)
+}
+
+// ErrDrainTimedOut is DrainNATS's error when the connection did not close
+// in time; it is closed then.
+var ErrDrainTimedOut = errors.New("draining NATS: timed out")
+
+// DrainNATS drains nc, flushing what it still buffers (acknowledgements,
+// publishes), and waits at most timeout for it to close; then it closes it
+// anyway. nc's closed handler is replaced.
+func DrainNATS(nc *nats.Conn, timeout time.Duration) error {
+	closed := make(chan struct{})
+	nc.SetClosedHandler(func(*nats.Conn) { close(closed) })
+	if err := nc.Drain(); err != nil {
+		nc.Close()
+		return fmt.Errorf("draining NATS: %w", err)
+	}
+	select {
+	case <-closed:
+		return nil
+	case <-time.After(timeout):
+		nc.Close()
+		return ErrDrainTimedOut
+	}
 }

@@ -13,8 +13,13 @@ import (
 // Claims remember which commands have begun an effect that cannot be
 // looked up afterwards, across deliveries, copies and workers.
 type Claims interface {
-	// Claim claims key and reports whether it was free.
+	// Claim claims key, empty, and reports whether it was free.
 	Claim(ctx context.Context, key string) (bool, error)
+	// Put records in key's claim what its effect made, for a later
+	// delivery to find.
+	Put(ctx context.Context, key string, value []byte) error
+	// Get returns what key's claim holds: nil for an empty claim.
+	Get(ctx context.Context, key string) ([]byte, error)
 	// Release frees key again.
 	Release(ctx context.Context, key string) error
 }

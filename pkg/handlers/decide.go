@@ -148,7 +148,9 @@ func (p RetryPolicy) Decide(ctx context.Context, cmd *Command, err error) (*Resu
 		return nil, &Decision{Verdict: GiveUp, Reason: events.FailPanic, Err: err}
 	case errors.As(err, new(BusyError)):
 		// The other copy will be done soon; this one then finds its work
-		// done. MaxAttempts does not bound this wait: the other copy does.
+		// done. MaxAttempts does not end this wait, but each busy retry is
+		// a delivery, and Attempt counts deliveries: a copy that waited
+		// has fewer attempts left should it then fail transiently.
 		return nil, &Decision{Verdict: Retry, Delay: p.Backoff(1), Reason: "busy", Err: err}
 	case errors.As(err, &nf):
 		left := cmd.Published.Add(p.NotFoundWait).Sub(p.now())

@@ -59,7 +59,8 @@ func (s *Set) groupCreate(ctx context.Context, _ *Command, d *events.GroupCreate
 			uuid, res.Changed = g.UUID, true
 			s.groupNames.put(org, d.Name, uuid)
 		case isStatus(err, http.StatusConflict):
-			if uuid, ok, err = s.groupNames.lookup(ctx, org, d.Name, s.listGroups(org)); err != nil {
+			// Only a fresh list can show the group another made just now.
+			if uuid, ok, err = s.groupNames.relist(ctx, org, d.Name, s.listGroups(org)); err != nil {
 				return Result{}, err
 			}
 			if !ok {

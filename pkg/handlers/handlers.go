@@ -29,6 +29,9 @@ type Command struct {
 	Data events.CommandData
 	// Attempt counts deliveries, 1 for the first.
 	Attempt int
+	// Seq is the command's sequence in its stream: the same for every
+	// redelivery of one stored command, distinct for each copy stored.
+	Seq uint64
 	// Published is when the command was first stored. Waiting for a target
 	// that does not exist yet counts from it, not from this delivery.
 	Published time.Time

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"slices"
 
@@ -58,9 +59,21 @@ func (s *Set) pendingTaskClose(ctx context.Context, _ *Command, d *events.Pendin
 // operator check, and replay if it is missing.
 var errInDoubt = errors.New("globalorg.create may have been carried out before, and Mend offers no way to look; check, then replay it if the global organization is missing")
 
+// globalOrgMade is what a globalorg.create claim holds once Mend has
+// created the global organization: the token, and which stored command
+// created it.
+type globalOrgMade struct {
+	Seq   uint64 `json:"seq"`
+	Token string `json:"globalOrgToken"`
+}
+
 // globalOrgCreate creates a global organization at most once per command:
-// it claims the command before calling Mend, and gives the claim back only
-// when Mend's answer shows that nothing was created.
+// it claims the command before calling Mend, gives the claim back only
+// when Mend's answer shows that nothing was created, and keeps the new
+// token in the claim. A redelivery of the command that created it (its
+// result or its ack was lost) answers with that token again; the result's
+// id is derived from the delivery, so no second event is stored. A claim
+// without a token, or taken by another copy of the command, is in doubt.
 func (s *Set) globalOrgCreate(ctx context.Context, cmd *Command, d *events.GlobalOrgCreate) (Result, error) {
 	key := cmd.ClaimKey()
 	first, err := s.cfg.Claims.Claim(ctx, key)
@@ -68,7 +81,15 @@ func (s *Set) globalOrgCreate(ctx context.Context, cmd *Command, d *events.Globa
 		return Result{}, BusyError{Err: err} // nothing done yet: try again
 	}
 	if !first {
-		return Result{}, errInDoubt
+		held, err := s.cfg.Claims.Get(ctx, key)
+		if err != nil {
+			return Result{}, BusyError{Err: err} // look again later
+		}
+		var made globalOrgMade
+		if json.Unmarshal(held, &made) != nil || made.Token == "" || made.Seq != cmd.Seq {
+			return Result{}, errInDoubt
+		}
+		return globalOrgCreated(d, made.Token), nil
 	}
 	resp, _, err := s.globalOrgs.Create(ctx, &mend.CreateGlobalOrgRequest{Name: d.Name, AccountAdminEmail: d.AccountAdminEmail})
 	if err != nil {
@@ -77,7 +98,16 @@ func (s *Set) globalOrgCreate(ctx context.Context, cmd *Command, d *events.Globa
 		}
 		return Result{}, err
 	}
-	return resultOf(events.TypeGlobalOrgCreated, events.GlobalOrgCreated{Name: d.Name, GlobalOrgToken: resp.GlobalOrgToken, Created: true}), nil
+	// Should this fail, the result is still right; only a redelivery of
+	// it would then be in doubt.
+	if b, err := json.Marshal(globalOrgMade{Seq: cmd.Seq, Token: resp.GlobalOrgToken}); err == nil {
+		_ = s.cfg.Claims.Put(context.WithoutCancel(ctx), key, b)
+	}
+	return globalOrgCreated(d, resp.GlobalOrgToken), nil
+}
+
+func globalOrgCreated(d *events.GlobalOrgCreate, token string) Result {
+	return resultOf(events.TypeGlobalOrgCreated, events.GlobalOrgCreated{Name: d.Name, GlobalOrgToken: token, Created: true})
 }
 
 // linked reports whether an organization is in a global organization.

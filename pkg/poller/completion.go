@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/mendflow/mendflow/pkg/events"
@@ -59,7 +58,7 @@ type item struct {
 // followed, however often it is redelivered. orgToken fills in an item that
 // names no organization.
 func decodeItem(msg jetstream.Msg, orgToken string) (item, error) {
-	ev, err := events.FromMsg(&nats.Msg{Subject: msg.Subject(), Header: msg.Headers(), Data: msg.Data()})
+	ev, err := events.FromJetStreamMsg(msg)
 	if err != nil {
 		return item{}, err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mendflow/mendflow/pkg/events"
@@ -30,16 +29,11 @@ type Metrics struct {
 	duration    *prometheus.HistogramVec
 }
 
-// streamLookup is what the stream gauges need of a jetstream.JetStream.
-type streamLookup interface {
-	Stream(ctx context.Context, name string) (jetstream.Stream, error)
-}
-
 // NewMetrics registers the poller's metrics with reg. The gauges of what is
 // being followed are read from the stream and its consumer through js when
 // scraped, so that every poller process reports the shared truth rather
 // than its own share of it.
-func NewMetrics(reg prometheus.Registerer, js streamLookup) (*Metrics, error) {
+func NewMetrics(reg prometheus.Registerer, js events.StreamLookup) (*Metrics, error) {
 	m := &Metrics{
 		polls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "mendflow_poller_polls_total",
@@ -74,11 +68,11 @@ func NewMetrics(reg prometheus.Registerer, js streamLookup) (*Metrics, error) {
 
 // stateCollector reports what the stream and the consumer hold.
 type stateCollector struct {
-	js                        streamLookup
+	js                        events.StreamLookup
 	followed, oldest, backlog *prometheus.Desc
 }
 
-func newStateCollector(js streamLookup) stateCollector {
+func newStateCollector(js events.StreamLookup) stateCollector {
 	return stateCollector{
 		js: js,
 		followed: prometheus.NewDesc("mendflow_poller_items_followed",

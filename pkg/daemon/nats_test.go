@@ -1,0 +1,55 @@
+package daemon
+
+import (
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/mendflow/mendflow/internal/natstest"
+)
+
+// lockedBuffer collects log lines from the NATS client's goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// TestConnectNATSReconnects: the connection ConnectNATS makes logs losing
+// its server and reconnects when it is back, with no option from the
+// caller; DrainNATS then closes it.
+func TestConnectNATSReconnects(t *testing.T) {
+	t.Parallel()
+	ns := natstest.Start(t)
+	logs := &lockedBuffer{}
+	nc, err := ConnectNATS(t.Context(), NewGate(), slog.New(slog.NewTextHandler(logs, nil)), ns.URL(), nats.ReconnectWait(50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	ns.Stop()
+	waitUntil(t, func() bool { return strings.Contains(logs.String(), "NATS disconnected") }, "the disconnect to be logged")
+	ns.Restart()
+	waitUntil(t, func() bool { return nc.IsConnected() && strings.Contains(logs.String(), "NATS reconnected") }, "a logged reconnect")
+	if err := DrainNATS(nc, 5*time.Second); err != nil {
+		t.Errorf("DrainNATS = %v", err)
+	}
+	if !nc.IsClosed() {
+		t.Errorf("connection is %v after DrainNATS, want closed", nc.Status())
+	}
+}
