@@ -199,4 +199,14 @@ func TestCompose(t *testing.T) {
 			t.Errorf("no %s service", svc)
 		}
 	}
+	// The README promises that the Mend variables set in the environment
+	// point compose at a real Mend: each is ${VAR:-default}.
+	for _, svc := range []string{"ingest", "worker-1", "worker-2", "poller"} {
+		env := compose.Services[svc].Environment
+		for _, v := range []string{"MEND_URL", "MEND_API_URL", "MEND_USER_KEY", "MEND_USER_EMAIL", "MEND_ORG_TOKEN", "MEND_LOGIN_V3"} {
+			if !strings.HasPrefix(env[v], "${"+v+":-") {
+				t.Errorf("%s: %s = %q, want it from the environment (${%s:-default})", svc, v, env[v], v)
+			}
+		}
+	}
 }
