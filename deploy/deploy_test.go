@@ -28,6 +28,9 @@ type object struct {
 			MatchLabels map[string]string `yaml:"matchLabels"`
 		} `yaml:"selector"`
 		Template struct {
+			Metadata struct {
+				Labels map[string]string `yaml:"labels"`
+			} `yaml:"metadata"`
 			Spec struct {
 				TerminationGracePeriodSeconds int `yaml:"terminationGracePeriodSeconds"`
 				Containers                    []struct {
@@ -139,6 +142,12 @@ func TestKubernetesBase(t *testing.T) {
 		t.Fatalf("want one StatefulSet (NATS), got %d", len(byKind["StatefulSet"]))
 	}
 	nats := byKind["StatefulSet"][0]
+	// The README finds every pod's logs by the part-of label.
+	for _, o := range append(slices.Clone(byKind["Deployment"]), nats) {
+		if l := o.Spec.Template.Metadata.Labels["app.kubernetes.io/part-of"]; l != "mendflow" {
+			t.Errorf("%s %s: pod template labelled part-of %q, want mendflow", o.Kind, o.Metadata.Name, l)
+		}
+	}
 	if nats.Spec.Replicas == nil || *nats.Spec.Replicas != 3 || len(nats.Spec.VolumeClaimTemplates) == 0 || !pdbs["nats"] {
 		t.Errorf("NATS: want 3 replicas, a volume each and a PodDisruptionBudget")
 	}
