@@ -200,8 +200,8 @@ func TestPipeline(t *testing.T) {
 			}
 		}
 		for program, consumer := range map[string]string{"worker": "mendflow-worker", "poller": "poller"} {
-			for _, name := range []string{"mendflow_consumer_pending_messages", "mendflow_consumer_ack_pending_messages"} {
-				if _, ok := after[program][name]; !ok {
+			for _, name := range []string{"mendflow_consumer_pending_messages", "mendflow_consumer_ack_pending_messages", "mendflow_consumer_redelivered_messages"} {
+				if len(series(after[program][name], map[string]string{"consumer": consumer})) == 0 {
 					t.Errorf("%s exports no %s for consumer %s", program, name, consumer)
 				}
 			}
@@ -409,13 +409,9 @@ func (p *pipeline) scrapeAll() map[string]map[string]*dto.MetricFamily {
 	return out
 }
 
-// sum adds up the series of a family whose labels include want: counter
-// and gauge values, histogram sample counts.
-func sum(f *dto.MetricFamily, want map[string]string) float64 {
-	if f == nil {
-		return 0
-	}
-	var total float64
+// series are the series of a family whose labels include want.
+func series(f *dto.MetricFamily, want map[string]string) []*dto.Metric {
+	var out []*dto.Metric
 next:
 	for _, m := range f.GetMetric() {
 		have := map[string]string{}
@@ -427,6 +423,16 @@ next:
 				continue next
 			}
 		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// sum adds up the series of a family whose labels include want: counter
+// and gauge values, histogram sample counts.
+func sum(f *dto.MetricFamily, want map[string]string) float64 {
+	var total float64
+	for _, m := range series(f, want) {
 		switch {
 		case m.Counter != nil:
 			total += m.GetCounter().GetValue()
