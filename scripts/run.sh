@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # make run: the whole pipeline on this machine with nothing but Go. It builds
-# the services, starts a NATS server with JetStream (the server is a Go
-# module of this repository, run with `go tool nats-server`), the Mend
-# simulator (unless MEND_URL names a real Mend), ingest, worker and poller,
-# and stops them all on Ctrl-C.
+# the services and a NATS server (with go build, from the module this
+# repository pins: the one `go tool nats-server` runs), starts NATS with
+# JetStream, the Mend simulator (unless MEND_URL names a real Mend), ingest,
+# worker and poller, and stops them all on Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
