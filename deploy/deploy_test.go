@@ -8,9 +8,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -28,10 +30,17 @@ type object struct {
 			MatchLabels map[string]string `yaml:"matchLabels"`
 		} `yaml:"selector"`
 		Template struct {
+			Metadata struct {
+				Labels map[string]string `yaml:"labels"`
+			} `yaml:"metadata"`
 			Spec struct {
 				TerminationGracePeriodSeconds int `yaml:"terminationGracePeriodSeconds"`
 				Containers                    []struct {
-					Name           string `yaml:"name"`
+					Name string `yaml:"name"`
+					Env  []struct {
+						Name  string `yaml:"name"`
+						Value string `yaml:"value"`
+					} `yaml:"env"`
 					StartupProbe   *probe `yaml:"startupProbe"`
 					LivenessProbe  *probe `yaml:"livenessProbe"`
 					ReadinessProbe *probe `yaml:"readinessProbe"`
@@ -95,7 +104,10 @@ func TestKubernetesBase(t *testing.T) {
 		Resources []string `yaml:"resources"`
 	}
 	data, err := os.ReadFile("k8s/base/kustomization.yaml")
-	if err != nil || yaml.Unmarshal(data, &kust) != nil {
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(data, &kust); err != nil {
 		t.Fatalf("kustomization.yaml: %v", err)
 	}
 	for _, r := range kust.Resources {
@@ -139,10 +151,20 @@ func TestKubernetesBase(t *testing.T) {
 		t.Fatalf("want one StatefulSet (NATS), got %d", len(byKind["StatefulSet"]))
 	}
 	nats := byKind["StatefulSet"][0]
+	// The README finds every pod's logs by the part-of label.
+	for _, o := range append(slices.Clone(byKind["Deployment"]), nats) {
+		if l := o.Spec.Template.Metadata.Labels["app.kubernetes.io/part-of"]; l != "mendflow" {
+			t.Errorf("%s %s: pod template labelled part-of %q, want mendflow", o.Kind, o.Metadata.Name, l)
+		}
+	}
 	if nats.Spec.Replicas == nil || *nats.Spec.Replicas != 3 || len(nats.Spec.VolumeClaimTemplates) == 0 || !pdbs["nats"] {
 		t.Errorf("NATS: want 3 replicas, a volume each and a PodDisruptionBudget")
 	}
+	var config map[string]string // the mendflow ConfigMap's data
 	for _, cm := range byKind["ConfigMap"] {
+		if cm.Metadata.Name == "mendflow" {
+			config = cm.Data
+		}
 		if cm.Metadata.Name == "mendflow" && cm.Data["STREAM_REPLICAS"] != "3" {
 			t.Errorf("STREAM_REPLICAS = %q, want 3 on a 3-node cluster", cm.Data["STREAM_REPLICAS"])
 		}
@@ -150,6 +172,57 @@ func TestKubernetesBase(t *testing.T) {
 			t.Errorf("nats.conf routes to %d nodes, want 3", strings.Count(cm.Data["nats.conf"], "nats://nats-"))
 		}
 	}
+
+	// Kubernetes kills a pod terminationGracePeriodSeconds after SIGTERM: a
+	// worker's or poller's must outlast its shutdown grace, after which it
+	// still hands back what it holds and drains its NATS connection.
+	shutdownGrace := map[string]struct{ variable, source string }{
+		"worker": {"WORKER_SHUTDOWN_GRACE", "../cmd/worker/settings.go"},
+		"poller": {"POLLER_SHUTDOWN_GRACE", "../pkg/poller/config.go"},
+	}
+	checked := 0
+	for _, d := range byKind["Deployment"] {
+		g, ok := shutdownGrace[d.Metadata.Name]
+		if !ok {
+			continue
+		}
+		checked++
+		variable := g.variable
+		value, set := config[variable]
+		for _, e := range d.Spec.Template.Spec.Containers[0].Env {
+			if e.Name == variable {
+				value, set = e.Value, true
+			}
+		}
+		if !set {
+			value = defaultOf(t, g.source, variable)
+		}
+		grace, err := time.ParseDuration(value)
+		if err != nil {
+			t.Fatalf("%s: %s = %q: %v", d.Metadata.Name, variable, value, err)
+		}
+		if kill := time.Duration(d.Spec.Template.Spec.TerminationGracePeriodSeconds) * time.Second; kill <= grace {
+			t.Errorf("%s: terminationGracePeriodSeconds %v, want more than %s (%v)", d.Metadata.Name, kill, variable, grace)
+		}
+	}
+	if checked != len(shutdownGrace) {
+		t.Errorf("checked the termination grace of %d Deployments, want %d (worker and poller)", checked, len(shutdownGrace))
+	}
+}
+
+// defaultOf is the default of an environment variable, read from the
+// struct tag in the Go source that declares it.
+func defaultOf(t *testing.T, source, variable string) string {
+	t.Helper()
+	src, err := os.ReadFile(source)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`env:"` + variable + `, default=([^",]+)"`).FindSubmatch(src)
+	if m == nil {
+		t.Fatalf("%s: no default of %s", source, variable)
+	}
+	return string(m[1])
 }
 
 func TestCompose(t *testing.T) {
@@ -180,11 +253,6 @@ func TestCompose(t *testing.T) {
 		case strings.HasPrefix(name, "worker"):
 			workers++
 		}
-		if strings.HasPrefix(s.Image, "mendflow/") && s.Environment != nil && s.Environment["NATS_URL"] != "" {
-			if s.Environment["STREAM_REPLICAS"] != "3" || strings.Count(s.Environment["NATS_URL"], "nats://") != 3 {
-				t.Errorf("%s: want STREAM_REPLICAS=3 and all three NATS nodes", name)
-			}
-		}
 		for _, p := range s.Ports {
 			if !strings.HasPrefix(p, "127.0.0.1:") {
 				t.Errorf("%s publishes %s beyond the loopback interface", name, p)
@@ -194,9 +262,25 @@ func TestCompose(t *testing.T) {
 	if nats != 3 || workers != 2 {
 		t.Errorf("%d NATS nodes and %d workers, want 3 and 2", nats, workers)
 	}
-	for _, svc := range []string{"mendsim", "ingest", "poller"} {
-		if _, ok := compose.Services[svc]; !ok {
+	if _, ok := compose.Services["mendsim"]; !ok {
+		t.Error("no mendsim service")
+	}
+	for _, svc := range []string{"ingest", "worker-1", "worker-2", "poller"} {
+		s, ok := compose.Services[svc]
+		if !ok {
 			t.Errorf("no %s service", svc)
+			continue
+		}
+		env := s.Environment
+		if env["STREAM_REPLICAS"] != "3" || strings.Count(env["NATS_URL"], "nats://") != 3 {
+			t.Errorf("%s: STREAM_REPLICAS=%q, NATS_URL=%q; want 3 and all three NATS nodes", svc, env["STREAM_REPLICAS"], env["NATS_URL"])
+		}
+		// The README promises that the Mend variables set in the
+		// environment point compose at a real Mend: each is ${VAR:-default}.
+		for _, v := range []string{"MEND_URL", "MEND_API_URL", "MEND_USER_KEY", "MEND_USER_EMAIL", "MEND_ORG_TOKEN", "MEND_LOGIN_V3"} {
+			if !strings.HasPrefix(env[v], "${"+v+":-") {
+				t.Errorf("%s: %s = %q, want it from the environment (${%s:-default})", svc, v, env[v], v)
+			}
 		}
 	}
 }

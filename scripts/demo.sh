@@ -9,11 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # The same defaults as scripts/run.sh, so that its overrides work here too.
-INGEST_ADDR=${INGEST_ADDR:-127.0.0.1:8080}
-MENDSIM_ADDR=${MENDSIM_ADDR:-127.0.0.1:9090}
-export NATS_URL=${NATS_URL:-nats://127.0.0.1:${NATS_PORT:-4222}}
+source scripts/lib.sh
 export INGEST_URL=${INGEST_URL:-http://$INGEST_ADDR}
-export GITHUB_WEBHOOK_SECRET=${GITHUB_WEBHOOK_SECRET:-mendflow-demo-secret}
 timeout=${DEMO_TIMEOUT:-60s}
 
 dir=.tmp/demo
@@ -21,21 +18,7 @@ mkdir -p "$dir"
 ctl=$dir/mendflowctl
 go build -o "$ctl" ./cmd/mendflowctl
 
-# request METHOD HOST:PORT PATH [BODY]: one HTTP/1.0 request over bash's
-# /dev/tcp, so that no curl is needed; prints the status code, then the body.
-request() {
-  local method=$1 hostport=$2 path=$3 body=${4:-} host port response
-  host=${hostport%:*}; port=${hostport##*:}
-  exec 3<>"/dev/tcp/$host/$port" || return 1
-  printf '%s %s HTTP/1.0\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s' \
-    "$method" "$path" "$host" "${#body}" "$body" >&3
-  response=$(cat <&3)
-  exec 3>&-
-  echo "${response}" | head -n1 | cut -d' ' -f2
-  echo "${response#*$'\r\n\r\n'}"
-}
-
-if [ "$(request GET "$INGEST_ADDR" /readyz 2>/dev/null | head -n1)" != 200 ]; then
+if [ "$(http GET "$INGEST_ADDR" /readyz 2>/dev/null | head -n1)" != 200 ]; then
   echo "mendflow is not ready at $INGEST_ADDR: start it with \`make run\` in another terminal, wait for" >&2
   echo "\"mendflow is running\", then run \`make demo\` again." >&2
   exit 1
@@ -78,7 +61,7 @@ show send -type io.mendflow.command.policies.apply -source urn:mendflow:demo -id
 request_token=demo-$run
 echo
 echo "registering plugin request $request_token with the simulator (POST /_mendsim/requests)"
-if [ "$(request POST "$MENDSIM_ADDR" /_mendsim/requests "{\"requestToken\":\"$request_token\"}" 2>/dev/null | head -n1)" != 201 ]; then
+if [ "$(http POST "$MENDSIM_ADDR" /_mendsim/requests "{\"requestToken\":\"$request_token\"}" 2>/dev/null | head -n1)" != 201 ]; then
   echo "the simulator at $MENDSIM_ADDR did not register it (is MEND_URL a real Mend?)" >&2
   exit 1
 fi

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # make run: the whole pipeline on this machine with nothing but Go. It builds
-# the services, starts a NATS server with JetStream (the server is a Go
-# module of this repository, run with `go tool nats-server`), the Mend
-# simulator (unless MEND_URL names a real Mend), ingest, worker and poller,
-# and stops them all on Ctrl-C.
+# the services and a NATS server (with go build, from the module this
+# repository pins: the one `go tool nats-server` runs), starts NATS with
+# JetStream, the Mend simulator (unless MEND_URL names a real Mend), ingest,
+# worker and poller, and stops them all on Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,16 +13,8 @@ state=${RUN_DIR:-.tmp/run}
 bin=$state/bin
 mkdir -p "$bin" "$state/logs"
 
-NATS_PORT=${NATS_PORT:-4222}
-NATS_HTTP_PORT=${NATS_HTTP_PORT:-8222}
-export NATS_URL=${NATS_URL:-nats://127.0.0.1:$NATS_PORT}
-export INGEST_ADDR=${INGEST_ADDR:-127.0.0.1:8080}
-export WORKER_ADDR=${WORKER_ADDR:-127.0.0.1:8081}
-export POLLER_ADDR=${POLLER_ADDR:-127.0.0.1:8082}
-export MENDSIM_ADDR=${MENDSIM_ADDR:-127.0.0.1:9090}
-# The demo's webhook secret; set your own to receive real GitHub deliveries.
-export GITHUB_WEBHOOK_SECRET=${GITHUB_WEBHOOK_SECRET:-mendflow-demo-secret}
-export GITLAB_WEBHOOK_TOKEN=${GITLAB_WEBHOOK_TOKEN:-mendflow-demo-token}
+# The addresses (NATS_PORT, INGEST_ADDR, …) and the demo's webhook secrets.
+source scripts/lib.sh
 
 use_sim=false
 if [ -z "${MEND_URL:-}" ]; then
@@ -69,17 +61,11 @@ start() { # name, command...
   pids+=($!)
 }
 
-# wait_ready NAME HOST:PORT PATH: wait until the path answers 200, using
-# bash's /dev/tcp so that no curl is needed.
+# wait_ready NAME HOST:PORT PATH: wait until the path answers 200.
 wait_ready() {
-  local name=$1 hostport=$2 path=$3 host port
-  host=${hostport%:*}; port=${hostport##*:}; [ -z "$host" ] && host=127.0.0.1
+  local name=$1 hostport=$2 path=$3
   for _ in $(seq 1 100); do
-    if { exec 3<>"/dev/tcp/$host/$port"; } 2>/dev/null; then
-      printf 'GET %s HTTP/1.0\r\nHost: %s\r\n\r\n' "$path" "$host" >&3
-      if head -n1 <&3 | grep -q ' 200 '; then exec 3>&-; return 0; fi
-      exec 3>&-
-    fi
+    if [ "$(http GET "$hostport" "$path" 2>/dev/null | head -n1)" = 200 ]; then return 0; fi
     sleep 0.2
   done
   echo "$name did not become ready; see $state/logs/$name.log:" >&2

@@ -50,9 +50,7 @@ func TestClusterSurvivesNodeLoss(t *testing.T) {
 		}
 	}
 	publish(0, 100)
-	if err := nodes[1].Stop(ctx, nil); err != nil {
-		t.Fatalf("killing nats-2: %v", err)
-	}
+	e.kill(nodes[1]) // nats-2, with no shutdown of its own
 	publish(100, 200)
 
 	s, err := js.Stream(ctx, "E2E")

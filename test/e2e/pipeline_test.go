@@ -30,12 +30,9 @@ import (
 	"github.com/mendflow/mendflow/pkg/mend/mendsim"
 )
 
-// The credentials the pipeline runs with: the simulator's defaults, and
-// webhook secrets of the test's own.
+// The pipeline runs with the simulator's default credentials, and webhook
+// secrets of the test's own.
 const (
-	orgToken     = "0d6f8e2a-5c4b-4a3e-9f1d-7b2c6e8a4f10"
-	userKey      = "8a1f2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9"
-	userEmail    = "admin@example.com"
 	githubSecret = "e2e-github-secret"
 	gitlabToken  = "e2e-gitlab-token"
 )
@@ -66,9 +63,9 @@ func (e *env) pipeline() *pipeline {
 		"NATS_URL":        "nats://nats-1:4222,nats://nats-2:4222,nats://nats-3:4222",
 		"STREAM_REPLICAS": "3",
 		"MEND_URL":        "http://mendsim:9090",
-		"MEND_USER_KEY":   userKey,
-		"MEND_USER_EMAIL": userEmail,
-		"MEND_ORG_TOKEN":  orgToken,
+		"MEND_USER_KEY":   mendsim.DefaultUserKey,
+		"MEND_USER_EMAIL": mendsim.DefaultUserEmail,
+		"MEND_ORG_TOKEN":  mendsim.DefaultOrgToken,
 	}
 	var health []string // host URLs of the services' /readyz
 	service := func(alias, program, addrVar, port string, extra map[string]string) testcontainers.Container {

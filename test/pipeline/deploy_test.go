@@ -122,6 +122,10 @@ func checkDeployFiles(t *testing.T, dir string, exported map[string]bool) {
 			if r.Annotations["summary"] == "" {
 				t.Errorf("alerts: %s has no summary", r.Alert)
 			}
+			// A 413 (reason too_large) is the sender's, not ingest's.
+			if r.Alert == "MendflowIngestUnavailable" && !strings.Contains(r.Expr, `reason!="too_large"`) {
+				t.Errorf("alerts: %s counts the too_large refusals: %s", r.Alert, r.Expr)
+			}
 			exprs = append(exprs, r.Expr)
 		}
 	}

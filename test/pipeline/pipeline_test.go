@@ -12,7 +12,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -20,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -33,6 +33,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/mendflow/mendflow/internal/natstest"
+	"github.com/mendflow/mendflow/internal/servicetest"
 	"github.com/mendflow/mendflow/pkg/events"
 	"github.com/mendflow/mendflow/pkg/mend"
 	"github.com/mendflow/mendflow/pkg/mend/mendsim"
@@ -164,7 +165,7 @@ func TestPipeline(t *testing.T) {
 			traceExt:    {"applyOrganizationPolicies", "asyncProcessStatus"},
 		} {
 			for _, op := range ops {
-				if !contains(calls[trace], op) {
+				if !slices.Contains(calls[trace], op) {
 					t.Errorf("no %s call to Mend carried trace %s; calls by trace: %v", op, trace, calls)
 				}
 			}
@@ -200,8 +201,8 @@ func TestPipeline(t *testing.T) {
 			}
 		}
 		for program, consumer := range map[string]string{"worker": "mendflow-worker", "poller": "poller"} {
-			for _, name := range []string{"mendflow_consumer_pending_messages", "mendflow_consumer_ack_pending_messages"} {
-				if _, ok := after[program][name]; !ok {
+			for _, name := range []string{"mendflow_consumer_pending_messages", "mendflow_consumer_ack_pending_messages", "mendflow_consumer_redelivered_messages"} {
+				if len(series(after[program][name], map[string]string{"consumer": consumer})) == 0 {
 					t.Errorf("%s exports no %s for consumer %s", program, name, consumer)
 				}
 			}
@@ -316,12 +317,7 @@ func start(t *testing.T) *pipeline {
 // run starts a service on a free port named by addrVar.
 func (p *pipeline) run(bin, name, addrVar string, env []string) {
 	p.t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := servicetest.FreeAddr(p.t)
 	prog := &program{name: name, addr: addr, logs: &syncBuffer{}}
 	prog.cmd = exec.Command(filepath.Join(bin, name))
 	prog.cmd.Env = append(env, addrVar+"="+addr)
@@ -409,13 +405,9 @@ func (p *pipeline) scrapeAll() map[string]map[string]*dto.MetricFamily {
 	return out
 }
 
-// sum adds up the series of a family whose labels include want: counter
-// and gauge values, histogram sample counts.
-func sum(f *dto.MetricFamily, want map[string]string) float64 {
-	if f == nil {
-		return 0
-	}
-	var total float64
+// series are the series of a family whose labels include want.
+func series(f *dto.MetricFamily, want map[string]string) []*dto.Metric {
+	var out []*dto.Metric
 next:
 	for _, m := range f.GetMetric() {
 		have := map[string]string{}
@@ -427,6 +419,16 @@ next:
 				continue next
 			}
 		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// sum adds up the series of a family whose labels include want: counter
+// and gauge values, histogram sample counts.
+func sum(f *dto.MetricFamily, want map[string]string) float64 {
+	var total float64
+	for _, m := range series(f, want) {
 		switch {
 		case m.Counter != nil:
 			total += m.GetCounter().GetValue()
@@ -493,15 +495,6 @@ next:
 			}
 		}
 		return true
-	}
-	return false
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
 	}
 	return false
 }
