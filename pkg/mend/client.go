@@ -242,7 +242,14 @@ func (c *Client) send(ctx context.Context, req request, decode func(resp *Respon
 func (c *Client) attempt(ctx context.Context, req request, decode func(*Response, []byte) error) (*Response, error) {
 	if c.limiter != nil {
 		if err := c.limiter.Wait(ctx); err != nil {
-			return nil, fmt.Errorf("mend %s: waiting for rate limit: %w", req.op, err)
+			if ctx.Err() == nil && c.limiterCanGrant() {
+				// The wait would end past ctx's deadline. Wait says so
+				// in a plain error; as the deadline's own, it must read
+				// as one, so that it is transient and the caller tries
+				// again later rather than give up for good.
+				return nil, fmt.Errorf("mend %s: waiting for the rate limit: %w: %w", req.op, context.DeadlineExceeded, err)
+			}
+			return nil, fmt.Errorf("mend %s: waiting for the rate limit: %w", req.op, err)
 		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
@@ -289,6 +296,13 @@ func (c *Client) attempt(ctx context.Context, req request, decode func(*Response
 		}
 	}
 	return resp, decode(resp, data)
+}
+
+// limiterCanGrant reports whether the limiter can ever let a request pass:
+// one with a burst of zero and a finite rate refuses every wait, which is a
+// configuration fault rather than a deadline come too soon.
+func (c *Client) limiterCanGrant() bool {
+	return c.limiter.Burst() > 0 || c.limiter.Limit() == rate.Inf
 }
 
 // Call is the Mend call an HTTP request is an attempt of. A RoundTripper
