@@ -20,6 +20,7 @@ const (
 	defaultUserAgent   = "mendflow"
 	defaultMaxBodySize = 256 << 20 // inventories of large projects run to tens of MiB
 	errorExcerptSize   = 512
+	v1Path             = "/api/v1.4" // the v1.4 API's one URL, under the Mend URL
 )
 
 // Client is a client of the Mend API: the v1.4 single-URL API on the Mend
@@ -147,7 +148,7 @@ func NewClient(mendURL string, userKey Secret, opts ...Option) (*Client, error) 
 	}
 	c := &Client{
 		httpClient:  &http.Client{},
-		v1URL:       u + "/api/v1.4",
+		v1URL:       u + v1Path,
 		apiURL:      u,
 		userKey:     userKey,
 		userAgent:   defaultUserAgent,
@@ -288,6 +289,7 @@ func (c *Client) attempt(ctx context.Context, req request, decode func(*Response
 	}
 	if hresp.StatusCode < 200 || hresp.StatusCode > 299 {
 		return resp, &HTTPError{
+			Operation:  req.op,
 			Method:     req.method,
 			URL:        redactURL(hreq.URL),
 			StatusCode: hresp.StatusCode,

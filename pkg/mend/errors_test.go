@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -79,5 +81,35 @@ func TestErrorPredicates(t *testing.T) {
 	wait, ok := mend.RetryAfter(fmt.Errorf("x: %w", &mend.HTTPError{StatusCode: 429, RetryAfter: 3 * time.Second}))
 	if !ok || wait != 3*time.Second {
 		t.Errorf("RetryAfter = %v, %v; want 3s, true", wait, ok)
+	}
+}
+
+// TestV1NotFoundStatusIsNoAbsence: Mend answers unknown tokens on v1.4 with
+// errorCode 1003/1004 in HTTP 200. A 404 from the v1.4 URL says that the
+// Mend URL is wrong (or a proxy is in the way), not that the project is
+// gone, and must not pass for "not found": a deletion would be reported
+// done while nothing was deleted.
+func TestV1NotFoundStatusIsNoAbsence(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.NotFoundHandler())
+	t.Cleanup(srv.Close)
+	c, err := mend.NewClient(srv.URL+"/wrong", "key", mend.WithRetry(mend.NoRetry()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = c.Projects.Delete(context.Background(), &mend.DeleteProjectRequest{ProductToken: "p", ProjectToken: "x"})
+	var httpErr *mend.HTTPError
+	if !errors.As(err, &httpErr) || httpErr.StatusCode != http.StatusNotFound {
+		t.Fatalf("Delete error = %v, want HTTP 404", err)
+	}
+	if mend.IsNotFound(err) {
+		t.Errorf("IsNotFound(%v) = true for a 404 from the v1.4 URL", err)
+	}
+	if httpErr.Operation != mend.ReqDeleteProject || !strings.Contains(err.Error(), mend.ReqDeleteProject) {
+		t.Errorf("error %v (Operation %q) does not name %s", err, httpErr.Operation, mend.ReqDeleteProject)
+	}
+	v2 := &mend.HTTPError{Operation: "asyncProcessStatus", Method: http.MethodGet, URL: srv.URL + "/api/v2.0/orgs/o/asyncProcessStatus/x", StatusCode: http.StatusNotFound}
+	if !mend.IsNotFound(v2) {
+		t.Errorf("IsNotFound(%v) = false for a v2.0 404", v2)
 	}
 }
