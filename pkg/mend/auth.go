@@ -162,7 +162,7 @@ func (a *authenticator) loginV3(ctx context.Context, org string) (loginResult, e
 			OrgUUID string `json:"orgUuid"`
 		}{org}
 		err := a.post(ctx, "accessToken", "/api/v3.0/login/accessToken", "response", header, body, &res)
-		if isStatus(err, http.StatusUnauthorized) {
+		if IsStatus(err, http.StatusUnauthorized) {
 			// The refresh token has expired: log in afresh once.
 			a.refresh = ""
 			continue

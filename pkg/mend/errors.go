@@ -71,11 +71,15 @@ func (e *HTTPError) Error() string {
 	return msg
 }
 
-// fromV1 reports whether the answer came from the v1.4 API, whose single
+// fromV1 reports whether err is an HTTP answer of the v1.4 API, whose single
 // URL ends in /api/v1.4.
-func (e *HTTPError) fromV1() bool {
-	u, err := url.Parse(e.URL)
-	return err == nil && strings.HasSuffix(strings.TrimSuffix(u.Path, "/"), v1Path)
+func fromV1(err error) bool {
+	var httpErr *HTTPError
+	if !errors.As(err, &httpErr) {
+		return false
+	}
+	u, perr := url.Parse(httpErr.URL)
+	return perr == nil && strings.HasSuffix(strings.TrimSuffix(u.Path, "/"), v1Path)
 }
 
 // DecodeError reports a body that could not be decoded into the expected shape.
@@ -184,6 +188,12 @@ func IsCode(err error, codes ...int) bool {
 	return false
 }
 
+// IsStatus reports whether err is an HTTP answer with that status.
+func IsStatus(err error, status int) bool {
+	var httpErr *HTTPError
+	return errors.As(err, &httpErr) && httpErr.StatusCode == status
+}
+
 // IsNameTaken reports whether err says a product or project of that name
 // already exists.
 func IsNameTaken(err error) bool { return IsCode(err, CodeProductNameTaken, CodeProjectNameTaken) }
@@ -194,9 +204,8 @@ func IsNameTaken(err error) bool { return IsCode(err, CodeProductNameTaken, Code
 // means that the URL is wrong (a bad Mend URL, a proxy), not that the
 // entity is missing, and does not count. On v2.0 a 404 does.
 func IsNotFound(err error) bool {
-	var httpErr *HTTPError
-	if errors.As(err, &httpErr) && httpErr.StatusCode == http.StatusNotFound {
-		return !httpErr.fromV1()
+	if IsStatus(err, http.StatusNotFound) {
+		return !fromV1(err)
 	}
 	return IsCode(err, CodeInvalidProductToken, CodeInvalidProjectToken, CodeGroupNotFound)
 }

@@ -78,6 +78,11 @@ func TestErrorPredicates(t *testing.T) {
 	if !mend.IsNotFound(&mend.APIError{Code: mend.CodeInvalidProjectToken}) || !mend.IsNotFound(&mend.HTTPError{StatusCode: 404}) {
 		t.Error("IsNotFound misses an invalid token or a 404")
 	}
+	if !mend.IsStatus(fmt.Errorf("x: %w", &mend.HTTPError{StatusCode: 409}), http.StatusConflict) ||
+		mend.IsStatus(&mend.HTTPError{StatusCode: 404}, http.StatusConflict) ||
+		mend.IsStatus(&mend.APIError{Code: 409}, http.StatusConflict) {
+		t.Error("IsStatus does not tell a wrapped 409 from a 404 or an API error")
+	}
 	wait, ok := mend.RetryAfter(fmt.Errorf("x: %w", &mend.HTTPError{StatusCode: 429, RetryAfter: 3 * time.Second}))
 	if !ok || wait != 3*time.Second {
 		t.Errorf("RetryAfter = %v, %v; want 3s, true", wait, ok)
