@@ -366,7 +366,8 @@ func errorMessage(body []byte) string {
 	}
 	s := strings.TrimSpace(string(body))
 	if len(s) > errorExcerptSize {
-		s = s[:errorExcerptSize] + "…"
+		// Cut at a byte count, but not through a character.
+		s = strings.ToValidUTF8(s[:errorExcerptSize], "") + "…"
 	}
 	return s
 }

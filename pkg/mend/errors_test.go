@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mendflow/mendflow/pkg/mend"
 )
@@ -116,5 +117,31 @@ func TestV1NotFoundStatusIsNoAbsence(t *testing.T) {
 	v2 := &mend.HTTPError{Operation: "asyncProcessStatus", Method: http.MethodGet, URL: srv.URL + "/api/v2.0/orgs/o/asyncProcessStatus/x", StatusCode: http.StatusNotFound}
 	if !mend.IsNotFound(v2) {
 		t.Errorf("IsNotFound(%v) = false for a v2.0 404", v2)
+	}
+}
+
+// TestErrorExcerptKeepsCharactersWhole: an error body that is no JSON is
+// cut short for the message, but not through a multi-byte character.
+func TestErrorExcerptKeepsCharactersWhole(t *testing.T) {
+	t.Parallel()
+	body := "a" + strings.Repeat("é", 400) // the 512-byte mark falls inside an é
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, body, http.StatusBadGateway)
+	}))
+	t.Cleanup(srv.Close)
+	c, err := mend.NewClient(srv.URL, "key", mend.WithRetry(mend.NoRetry()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = c.Products.List(context.Background(), &mend.GetAllProductsRequest{OrgToken: "o"})
+	var httpErr *mend.HTTPError
+	if !errors.As(err, &httpErr) {
+		t.Fatalf("List error = %v, want an HTTPError", err)
+	}
+	if !utf8.ValidString(httpErr.Message) {
+		t.Errorf("the excerpt %q is not valid UTF-8", httpErr.Message)
+	}
+	if !strings.HasPrefix(body, strings.TrimSuffix(httpErr.Message, "…")) || len(httpErr.Message) >= len(body) {
+		t.Errorf("the excerpt %q is not a shortened start of the body", httpErr.Message)
 	}
 }
