@@ -300,7 +300,7 @@ func TestPendingTasks(t *testing.T) {
 	first := all.PendingTaskInfos[0]
 	if first.Artifact != "log4j-1.2.17.jar" || first.ProductName != "demo-product" || first.ProjectName != "demo-api" ||
 		first.ApproverEmail != mendsim.DefaultUserEmail || len(first.CreationTime) != len("2022-04-18 10:28:18") {
-		t.Errorf("first task %+v: want the log4j task of demo-api, oldest first", first)
+		t.Errorf("first task %+v: want the log4j task of demo-api first", first)
 	}
 
 	pages := []struct {
