@@ -21,11 +21,12 @@ func jsonObject(t *testing.T, s string) map[string]any {
 	return m
 }
 
-// wantCode fails unless err is a v1.4 error with the given code.
+// wantCode fails unless err is a v1.4 error with the given code, classified
+// permanent: none of the codes the tests expect can pass on a retry.
 func wantCode(t *testing.T, err error, code int) {
 	t.Helper()
-	if !mend.IsCode(err, code) {
-		t.Fatalf("got %v, want error %d", err, code)
+	if !mend.IsCode(err, code) || mend.IsTransient(err) {
+		t.Fatalf("got %v, want permanent error %d", err, code)
 	}
 }
 

@@ -338,9 +338,7 @@ func TestRequestStateUnknownAndErrors(t *testing.T) {
 			t.Parallel()
 			got, _, err := c.Organizations.RequestState(ctx, &tt.req)
 			if tt.code != 0 {
-				if !mend.IsCode(err, tt.code) || mend.IsTransient(err) {
-					t.Fatalf("got %v, want permanent error %d", err, tt.code)
-				}
+				wantCode(t, err, tt.code)
 				return
 			}
 			if err != nil {

@@ -174,10 +174,7 @@ func testErrors(t *testing.T, tests []errorTest) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			c, _, d := setupDemo(t)
-			err := tt.call(context.Background(), c, d)
-			if !mend.IsCode(err, tt.code) || mend.IsTransient(err) {
-				t.Fatalf("got %v, want permanent error %d", err, tt.code)
-			}
+			wantCode(t, tt.call(context.Background(), c, d), tt.code)
 		})
 	}
 }
