@@ -3,7 +3,6 @@ package mend_test
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -89,8 +88,6 @@ func sentBody(t *testing.T, sim *mendsim.Server, op string) any {
 	}
 	return v
 }
-
-func sprint(format string, v any) string { return fmt.Sprintf(format, v) }
 
 func containsAny(s string, subs ...string) bool {
 	for _, sub := range subs {

@@ -125,34 +125,6 @@ func TestCancelStopsRetries(t *testing.T) {
 	}
 }
 
-func TestSecretsStayOut(t *testing.T) {
-	t.Parallel()
-	const key = "zz-secret-user-key-0123456789"
-	c, sim := setup(t)
-	wrong, err := mend.NewClient(sim.URL, key, mend.WithRetry(mend.NoRetry()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, _, err = wrong.Products.List(context.Background(), &mend.GetAllProductsRequest{OrgToken: orgToken})
-	if !mend.IsCode(err, mend.CodeNotAllowed) {
-		t.Fatalf("List with a wrong key: %v, want error %d", err, mend.CodeNotAllowed)
-	}
-	for _, s := range []string{
-		err.Error(), wrong.String(), sprint("%v", wrong), sprint("%+v", wrong), sprint("%#v", wrong),
-		sprint("%v", mend.Secret(key)), sprint("%s", mend.Secret(key)), sprint("%q", mend.Secret(key)),
-		sprint("%#v", struct{ K mend.Secret }{key}), sprint("%x", mend.Secret(key)), sprint("%d", c),
-	} {
-		if containsAny(s, key, mendsim.DefaultUserKey) {
-			t.Errorf("a user key leaked into %q", s)
-		}
-	}
-	for _, call := range sim.Calls() {
-		if containsAny(string(call.Request), key, mendsim.DefaultUserKey) {
-			t.Errorf("a user key is in the simulator's call record: %s", call.Request)
-		}
-	}
-}
-
 // TestRateLimitWaitPastDeadlineIsTransient: a rate-limit wait that would end
 // past the call's deadline fails at once with a plain error from the
 // limiter. It must read as the deadline it is (transient), not as a
