@@ -270,7 +270,7 @@ func TestRequestStateOverTime(t *testing.T) {
 					t.Errorf("after %v (-want, +got):\n%s", clk.Now().Sub(start).Round(time.Second), diff)
 				}
 				final := step.state == outcome
-				if got.RequestState.Done() != final || got.RequestState.Failed() != (final && outcome != mend.RequestFinished) {
+				if got.RequestState.Done() != final || got.RequestState.Failed() != (final && outcome == mend.RequestFailed) {
 					t.Errorf("%s: Done %v, Failed %v", got.RequestState, got.RequestState.Done(), got.RequestState.Failed())
 				}
 			}
