@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -58,7 +57,7 @@ func (s *Set) groupCreate(ctx context.Context, _ *Command, d *events.GroupCreate
 		case err == nil:
 			uuid, res.Changed = g.UUID, true
 			s.groupNames.put(org, d.Name, uuid)
-		case isStatus(err, http.StatusConflict):
+		case mend.IsStatus(err, http.StatusConflict):
 			// Only a fresh list can show the group another made just now.
 			if uuid, ok, err = s.groupNames.relist(ctx, org, d.Name, s.listGroups(org)); err != nil {
 				return Result{}, err
@@ -253,10 +252,4 @@ func scopeOrGroupMissing(err, missing error) error {
 		return missing
 	}
 	return err
-}
-
-// isStatus reports whether err is an HTTP answer with that status.
-func isStatus(err error, status int) bool {
-	var httpErr *mend.HTTPError
-	return errors.As(err, &httpErr) && httpErr.StatusCode == status
 }

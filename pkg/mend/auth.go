@@ -24,9 +24,8 @@ const maxRenewAhead = 2 * time.Minute
 // authenticator keeps one JWT per organization, logging in when there is
 // none, renewing it before it expires, and dropping it on a 401.
 type authenticator struct {
-	c   *Client
-	v3  bool
-	now func() time.Time
+	c  *Client
+	v3 bool
 
 	mu   sync.Mutex
 	orgs map[string]*orgToken
@@ -42,7 +41,7 @@ type orgToken struct {
 }
 
 func newAuthenticator(c *Client) *authenticator {
-	return &authenticator{c: c, now: time.Now, orgs: make(map[string]*orgToken)}
+	return &authenticator{c: c, orgs: make(map[string]*orgToken)}
 }
 
 func (a *authenticator) entry(org string) *orgToken {
@@ -64,7 +63,7 @@ func (a *authenticator) token(ctx context.Context, org string) (Secret, error) {
 	t := a.entry(org)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.jwt != "" && a.now().Before(t.renewAt) {
+	if t.jwt != "" && time.Now().Before(t.renewAt) {
 		return t.jwt, nil
 	}
 	jwt, ttl, err := a.login(ctx, org)
@@ -87,7 +86,7 @@ func (a *authenticator) invalidate(org string, jwt Secret) {
 }
 
 func (a *authenticator) renewAt(token Secret, ttl time.Duration) time.Time {
-	now := a.now()
+	now := time.Now()
 	expires := now.Add(fallbackJWTLifetime)
 	if ttl > 0 {
 		expires = now.Add(ttl)
@@ -162,7 +161,7 @@ func (a *authenticator) loginV3(ctx context.Context, org string) (loginResult, e
 			OrgUUID string `json:"orgUuid"`
 		}{org}
 		err := a.post(ctx, "accessToken", "/api/v3.0/login/accessToken", "response", header, body, &res)
-		if isStatus(err, http.StatusUnauthorized) {
+		if IsStatus(err, http.StatusUnauthorized) {
 			// The refresh token has expired: log in afresh once.
 			a.refresh = ""
 			continue

@@ -2,6 +2,7 @@ package mend_test
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -198,7 +199,9 @@ func TestSecretsNeverShown(t *testing.T) {
 
 	var shown []string
 	show := func(v any) {
-		for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
+		// %x and %d skip String; fmt would print a struct's fields by
+		// reflection, the secrets among them.
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%d"} {
 			shown = append(shown, fmt.Sprintf(verb, v))
 		}
 	}
@@ -220,6 +223,14 @@ func TestSecretsNeverShown(t *testing.T) {
 	}
 	show(err)
 	show(wrong)
+	// The v1.4 API refuses a wrong key with an errorCode, not a 401.
+	_, _, err = wrong.Products.List(ctx, &mend.GetAllProductsRequest{OrgToken: orgToken})
+	if !mend.IsCode(err, mend.CodeNotAllowed) {
+		t.Fatalf("v1.4 List with a wrong key: %v, want error %d", err, mend.CodeNotAllowed)
+	}
+	show(err)
+	show(mend.Secret(wrongKey))
+	show(struct{ K mend.Secret }{mend.Secret(wrongKey)})
 
 	record, err := json.Marshal(sim.Calls())
 	if err != nil {
@@ -245,7 +256,7 @@ func TestSecretsNeverShown(t *testing.T) {
 	}
 	for _, s := range shown {
 		for _, secret := range secrets {
-			if strings.Contains(s, secret) {
+			if strings.Contains(s, secret) || strings.Contains(s, hex.EncodeToString([]byte(secret))) {
 				t.Errorf("%.200q shows a secret", s)
 			}
 		}

@@ -20,6 +20,7 @@ const (
 	defaultUserAgent   = "mendflow"
 	defaultMaxBodySize = 256 << 20 // inventories of large projects run to tens of MiB
 	errorExcerptSize   = 512
+	v1Path             = "/api/v1.4" // the v1.4 API's one URL, under the Mend URL
 )
 
 // Client is a client of the Mend API: the v1.4 single-URL API on the Mend
@@ -147,7 +148,7 @@ func NewClient(mendURL string, userKey Secret, opts ...Option) (*Client, error) 
 	}
 	c := &Client{
 		httpClient:  &http.Client{},
-		v1URL:       u + "/api/v1.4",
+		v1URL:       u + v1Path,
 		apiURL:      u,
 		userKey:     userKey,
 		userAgent:   defaultUserAgent,
@@ -242,7 +243,14 @@ func (c *Client) send(ctx context.Context, req request, decode func(resp *Respon
 func (c *Client) attempt(ctx context.Context, req request, decode func(*Response, []byte) error) (*Response, error) {
 	if c.limiter != nil {
 		if err := c.limiter.Wait(ctx); err != nil {
-			return nil, fmt.Errorf("mend %s: waiting for rate limit: %w", req.op, err)
+			if ctx.Err() == nil && c.limiterCanGrant() {
+				// The wait would end past ctx's deadline. Wait says so
+				// in a plain error; as the deadline's own, it must read
+				// as one, so that it is transient and the caller tries
+				// again later rather than give up for good.
+				return nil, fmt.Errorf("mend %s: waiting for the rate limit: %w: %w", req.op, context.DeadlineExceeded, err)
+			}
+			return nil, fmt.Errorf("mend %s: waiting for the rate limit: %w", req.op, err)
 		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
@@ -281,6 +289,7 @@ func (c *Client) attempt(ctx context.Context, req request, decode func(*Response
 	}
 	if hresp.StatusCode < 200 || hresp.StatusCode > 299 {
 		return resp, &HTTPError{
+			Operation:  req.op,
 			Method:     req.method,
 			URL:        redactURL(hreq.URL),
 			StatusCode: hresp.StatusCode,
@@ -289,6 +298,13 @@ func (c *Client) attempt(ctx context.Context, req request, decode func(*Response
 		}
 	}
 	return resp, decode(resp, data)
+}
+
+// limiterCanGrant reports whether the limiter can ever let a request pass:
+// one with a burst of zero and a finite rate refuses every wait, which is a
+// configuration fault rather than a deadline come too soon.
+func (c *Client) limiterCanGrant() bool {
+	return c.limiter.Burst() > 0 || c.limiter.Limit() == rate.Inf
 }
 
 // Call is the Mend call an HTTP request is an attempt of. A RoundTripper
@@ -350,7 +366,8 @@ func errorMessage(body []byte) string {
 	}
 	s := strings.TrimSpace(string(body))
 	if len(s) > errorExcerptSize {
-		s = s[:errorExcerptSize] + "…"
+		// Cut at a byte count, but not through a character.
+		s = strings.ToValidUTF8(s[:errorExcerptSize], "") + "…"
 	}
 	return s
 }

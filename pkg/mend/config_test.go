@@ -2,6 +2,7 @@ package mend_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/sethvargo/go-envconfig"
@@ -24,7 +25,7 @@ func TestNewClientFromConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := sprint("%+v", cfg); containsAny(s, mendsim.DefaultUserKey) {
+	if s := fmt.Sprintf("%+v", cfg); containsAny(s, mendsim.DefaultUserKey) {
 		t.Errorf("the user key shows in %s", s)
 	}
 	c, err := mend.NewClientFromConfig(cfg)

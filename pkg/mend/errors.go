@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"syscall"
@@ -46,6 +47,9 @@ func (e *APIError) Error() string {
 
 // HTTPError is an answer with a status outside 2xx.
 type HTTPError struct {
+	// Operation is the v1.4 request type (createProject) or the name of
+	// the REST operation (asyncProcessStatus) that got the answer.
+	Operation  string
 	Method     string
 	URL        string // without query or credentials
 	StatusCode int
@@ -58,10 +62,24 @@ type HTTPError struct {
 
 func (e *HTTPError) Error() string {
 	msg := fmt.Sprintf("mend %s %s: %d %s", e.Method, e.URL, e.StatusCode, http.StatusText(e.StatusCode))
+	if e.Operation != "" {
+		msg = fmt.Sprintf("mend %s: %s %s: %d %s", e.Operation, e.Method, e.URL, e.StatusCode, http.StatusText(e.StatusCode))
+	}
 	if e.Message != "" {
 		msg += ": " + e.Message
 	}
 	return msg
+}
+
+// fromV1 reports whether err is an HTTP answer of the v1.4 API, whose single
+// URL ends in /api/v1.4.
+func fromV1(err error) bool {
+	var httpErr *HTTPError
+	if !errors.As(err, &httpErr) {
+		return false
+	}
+	u, perr := url.Parse(httpErr.URL)
+	return perr == nil && strings.HasSuffix(strings.TrimSuffix(u.Path, "/"), v1Path)
 }
 
 // DecodeError reports a body that could not be decoded into the expected shape.
@@ -170,16 +188,24 @@ func IsCode(err error, codes ...int) bool {
 	return false
 }
 
+// IsStatus reports whether err is an HTTP answer with that status.
+func IsStatus(err error, status int) bool {
+	var httpErr *HTTPError
+	return errors.As(err, &httpErr) && httpErr.StatusCode == status
+}
+
 // IsNameTaken reports whether err says a product or project of that name
 // already exists.
 func IsNameTaken(err error) bool { return IsCode(err, CodeProductNameTaken, CodeProjectNameTaken) }
 
-// IsNotFound reports whether err says the product, project or group named by
-// the request does not exist.
+// IsNotFound reports whether err says the product, project, group or
+// process named by the request does not exist. The v1.4 API says so with
+// errorCode 1003, 1004 or 2008 in an HTTP 200 answer; a 404 from its URL
+// means that the URL is wrong (a bad Mend URL, a proxy), not that the
+// entity is missing, and does not count. On v2.0 a 404 does.
 func IsNotFound(err error) bool {
-	var httpErr *HTTPError
-	if errors.As(err, &httpErr) && httpErr.StatusCode == http.StatusNotFound {
-		return true
+	if IsStatus(err, http.StatusNotFound) {
+		return !fromV1(err)
 	}
 	return IsCode(err, CodeInvalidProductToken, CodeInvalidProjectToken, CodeGroupNotFound)
 }

@@ -7,9 +7,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mendflow/mendflow/pkg/mend"
 )
@@ -76,8 +79,69 @@ func TestErrorPredicates(t *testing.T) {
 	if !mend.IsNotFound(&mend.APIError{Code: mend.CodeInvalidProjectToken}) || !mend.IsNotFound(&mend.HTTPError{StatusCode: 404}) {
 		t.Error("IsNotFound misses an invalid token or a 404")
 	}
+	if !mend.IsStatus(fmt.Errorf("x: %w", &mend.HTTPError{StatusCode: 409}), http.StatusConflict) ||
+		mend.IsStatus(&mend.HTTPError{StatusCode: 404}, http.StatusConflict) ||
+		mend.IsStatus(&mend.APIError{Code: 409}, http.StatusConflict) {
+		t.Error("IsStatus does not tell a wrapped 409 from a 404 or an API error")
+	}
 	wait, ok := mend.RetryAfter(fmt.Errorf("x: %w", &mend.HTTPError{StatusCode: 429, RetryAfter: 3 * time.Second}))
 	if !ok || wait != 3*time.Second {
 		t.Errorf("RetryAfter = %v, %v; want 3s, true", wait, ok)
+	}
+}
+
+// TestV1NotFoundStatusIsNoAbsence: Mend answers unknown tokens on v1.4 with
+// errorCode 1003/1004 in HTTP 200. A 404 from the v1.4 URL says that the
+// Mend URL is wrong (or a proxy is in the way), not that the project is
+// gone, and must not pass for "not found": a deletion would be reported
+// done while nothing was deleted.
+func TestV1NotFoundStatusIsNoAbsence(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.NotFoundHandler())
+	t.Cleanup(srv.Close)
+	c, err := mend.NewClient(srv.URL+"/wrong", "key", mend.WithRetry(mend.NoRetry()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = c.Projects.Delete(context.Background(), &mend.DeleteProjectRequest{ProductToken: "p", ProjectToken: "x"})
+	var httpErr *mend.HTTPError
+	if !errors.As(err, &httpErr) || httpErr.StatusCode != http.StatusNotFound {
+		t.Fatalf("Delete error = %v, want HTTP 404", err)
+	}
+	if mend.IsNotFound(err) {
+		t.Errorf("IsNotFound(%v) = true for a 404 from the v1.4 URL", err)
+	}
+	if httpErr.Operation != mend.ReqDeleteProject || !strings.Contains(err.Error(), mend.ReqDeleteProject) {
+		t.Errorf("error %v (Operation %q) does not name %s", err, httpErr.Operation, mend.ReqDeleteProject)
+	}
+	v2 := &mend.HTTPError{Operation: "asyncProcessStatus", Method: http.MethodGet, URL: srv.URL + "/api/v2.0/orgs/o/asyncProcessStatus/x", StatusCode: http.StatusNotFound}
+	if !mend.IsNotFound(v2) {
+		t.Errorf("IsNotFound(%v) = false for a v2.0 404", v2)
+	}
+}
+
+// TestErrorExcerptKeepsCharactersWhole: an error body that is no JSON is
+// cut short for the message, but not through a multi-byte character.
+func TestErrorExcerptKeepsCharactersWhole(t *testing.T) {
+	t.Parallel()
+	body := "a" + strings.Repeat("é", 400) // the 512-byte mark falls inside an é
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, body, http.StatusBadGateway)
+	}))
+	t.Cleanup(srv.Close)
+	c, err := mend.NewClient(srv.URL, "key", mend.WithRetry(mend.NoRetry()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = c.Products.List(context.Background(), &mend.GetAllProductsRequest{OrgToken: "o"})
+	var httpErr *mend.HTTPError
+	if !errors.As(err, &httpErr) {
+		t.Fatalf("List error = %v, want an HTTPError", err)
+	}
+	if !utf8.ValidString(httpErr.Message) {
+		t.Errorf("the excerpt %q is not valid UTF-8", httpErr.Message)
+	}
+	if !strings.HasPrefix(body, strings.TrimSuffix(httpErr.Message, "…")) || len(httpErr.Message) >= len(body) {
+		t.Errorf("the excerpt %q is not a shortened start of the body", httpErr.Message)
 	}
 }

@@ -2,7 +2,6 @@ package mend_test
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"path"
 	"testing"
@@ -11,20 +10,6 @@ import (
 	"github.com/mendflow/mendflow/pkg/mend"
 	"github.com/mendflow/mendflow/pkg/mend/mendsim"
 )
-
-// sentBody returns the JSON body of the simulator's last call of op.
-func sentBody(t *testing.T, sim *mendsim.Server, op string) any {
-	t.Helper()
-	raw := lastCall(t, sim, op).Request
-	if raw == nil {
-		return nil
-	}
-	var v any
-	if err := json.Unmarshal(raw, &v); err != nil {
-		t.Fatalf("%s body: %v", op, err)
-	}
-	return v
-}
 
 // wantSent fails unless the last call of op went out as method path with
 // the body want (nil for none).

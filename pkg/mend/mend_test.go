@@ -3,7 +3,6 @@ package mend_test
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -75,7 +74,20 @@ func lastCall(t *testing.T, sim *mendsim.Server, op string) mendsim.Call {
 	return calls[len(calls)-1]
 }
 
-func sprint(format string, v any) string { return fmt.Sprintf(format, v) }
+// sentBody returns the JSON body of the simulator's last call of op, as
+// the simulator recorded it (without the user key), or nil for none.
+func sentBody(t *testing.T, sim *mendsim.Server, op string) any {
+	t.Helper()
+	raw := lastCall(t, sim, op).Request
+	if raw == nil {
+		return nil
+	}
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatalf("%s body: %v", op, err)
+	}
+	return v
+}
 
 func containsAny(s string, subs ...string) bool {
 	for _, sub := range subs {

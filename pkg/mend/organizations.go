@@ -160,9 +160,9 @@ type GetDomainPendingTasksResponse struct {
 	PendingTaskInfos []PendingTask `json:"pendingTaskInfos"`
 }
 
-// PendingTasks returns a page of the organization's pending tasks, oldest
-// first (getDomainPendingTasks). A page shorter than the page size is the
-// last.
+// PendingTasks returns a page of the organization's pending tasks
+// (getDomainPendingTasks), in the order Mend gives; the pages name none. A
+// page shorter than the page size is the last.
 func (s *OrganizationsService) PendingTasks(ctx context.Context, req *GetDomainPendingTasksRequest) (*GetDomainPendingTasksResponse, *Response, error) {
 	return callV1[GetDomainPendingTasksResponse](ctx, s.client, ReqGetDomainPendingTasks, req)
 }

@@ -12,13 +12,6 @@ import (
 	"github.com/mendflow/mendflow/pkg/mend/mendsim"
 )
 
-// wireRequest returns the body of the simulator's last op call as a JSON
-// object, without the user key.
-func wireRequest(t *testing.T, sim *mendsim.Server, op string) map[string]any {
-	t.Helper()
-	return jsonObject(t, string(lastCall(t, sim, op).Request))
-}
-
 func jsonObject(t *testing.T, s string) map[string]any {
 	t.Helper()
 	var m map[string]any
@@ -28,11 +21,12 @@ func jsonObject(t *testing.T, s string) map[string]any {
 	return m
 }
 
-// wantCode fails unless err is a v1.4 error with the given code.
+// wantCode fails unless err is a v1.4 error with the given code, classified
+// permanent: none of the codes the tests expect can pass on a retry.
 func wantCode(t *testing.T, err error, code int) {
 	t.Helper()
-	if !mend.IsCode(err, code) {
-		t.Fatalf("got %v, want error %d", err, code)
+	if !mend.IsCode(err, code) || mend.IsTransient(err) {
+		t.Fatalf("got %v, want permanent error %d", err, code)
 	}
 }
 
@@ -63,7 +57,7 @@ func TestOrganizationDetails(t *testing.T) {
 		t.Fatalf("Details: %v", err)
 	}
 	want := map[string]any{"requestType": "getOrganizationDetails", "orgToken": orgToken}
-	if diff := cmp.Diff(want, wireRequest(t, sim, mend.ReqGetOrganizationDetails)); diff != "" {
+	if diff := cmp.Diff(want, sentBody(t, sim, mend.ReqGetOrganizationDetails)); diff != "" {
 		t.Errorf("request body (-want, +got):\n%s", diff)
 	}
 	if got.OrgName != mendsim.DefaultOrgName || got.OrgToken != orgToken || len(got.CreationDate) != len("2016-01-01 12:00:00") {
@@ -172,7 +166,7 @@ func TestInHouseLibraries(t *testing.T) {
 				t.Fatalf("InHouseLibraries: %v", err)
 			}
 			want := map[string]any{"requestType": tt.wantReq, tt.wantToken: tt.scope.Token}
-			if diff := cmp.Diff(want, wireRequest(t, sim, tt.wantReq)); diff != "" {
+			if diff := cmp.Diff(want, sentBody(t, sim, tt.wantReq)); diff != "" {
 				t.Errorf("request body (-want, +got):\n%s", diff)
 			}
 			wantLibs := []mend.InHouseLibrary{
@@ -267,7 +261,7 @@ func TestUnmarkManualInHouseLibrary(t *testing.T) {
 				t.Errorf("message %q", got.Message)
 			}
 			want := map[string]any{"requestType": "unmarkManualInHouseLibrary", "orgToken": orgToken, "keyUuid": manual}
-			if diff := cmp.Diff(want, wireRequest(t, sim, mend.ReqUnmarkManualInHouseLibrary)); diff != "" {
+			if diff := cmp.Diff(want, sentBody(t, sim, mend.ReqUnmarkManualInHouseLibrary)); diff != "" {
 				t.Errorf("request body (-want, +got):\n%s", diff)
 			}
 		})
@@ -291,7 +285,7 @@ func TestPendingTasks(t *testing.T) {
 		t.Fatalf("PendingTasks: %v", err)
 	}
 	want := map[string]any{"requestType": "getDomainPendingTasks", "orgToken": orgToken, "page": 0.0, "pageSize": 1000.0}
-	if diff := cmp.Diff(want, wireRequest(t, sim, mend.ReqGetDomainPendingTasks)); diff != "" {
+	if diff := cmp.Diff(want, sentBody(t, sim, mend.ReqGetDomainPendingTasks)); diff != "" {
 		t.Errorf("request body (-want, +got):\n%s", diff)
 	}
 	if len(all.PendingTaskInfos) != 2 {
@@ -300,7 +294,7 @@ func TestPendingTasks(t *testing.T) {
 	first := all.PendingTaskInfos[0]
 	if first.Artifact != "log4j-1.2.17.jar" || first.ProductName != "demo-product" || first.ProjectName != "demo-api" ||
 		first.ApproverEmail != mendsim.DefaultUserEmail || len(first.CreationTime) != len("2022-04-18 10:28:18") {
-		t.Errorf("first task %+v: want the log4j task of demo-api, oldest first", first)
+		t.Errorf("first task %+v: want the log4j task of demo-api first", first)
 	}
 
 	pages := []struct {
@@ -356,7 +350,7 @@ func TestPendingTasks(t *testing.T) {
 		}
 	}
 	want = map[string]any{"requestType": "closePendingTask", "orgToken": orgToken, "taskUUID": first.UUID}
-	if diff := cmp.Diff(want, wireRequest(t, sim, mend.ReqClosePendingTask)); diff != "" {
+	if diff := cmp.Diff(want, sentBody(t, sim, mend.ReqClosePendingTask)); diff != "" {
 		t.Errorf("request body (-want, +got):\n%s", diff)
 	}
 	left, _, err := c.Organizations.PendingTasks(ctx, &mend.GetDomainPendingTasksRequest{OrgToken: orgToken})
@@ -389,7 +383,7 @@ func TestSetProjectSetupNotificationConfig(t *testing.T) {
 		"projectTagKeyRegex" : "^[0-9]*$",
 		"projectTagValueRegex" : "^(ProjectTagValue)"
 	}`)
-	if diff := cmp.Diff(want, wireRequest(t, sim, mend.ReqSetProjectSetupNotificationConfig)); diff != "" {
+	if diff := cmp.Diff(want, sentBody(t, sim, mend.ReqSetProjectSetupNotificationConfig)); diff != "" {
 		t.Errorf("request body (-want, +got):\n%s", diff)
 	}
 

@@ -106,19 +106,21 @@ const (
 	// RequestFailed: the update failed.
 	RequestFailed RequestState = "FAILED"
 	// RequestSkipped: a scan of the same project was running, so this one
-	// was skipped.
+	// was skipped; that scan brings the project up to date, so the request
+	// counts as finished, not failed.
 	RequestSkipped RequestState = "SKIPPED"
 )
 
-// Done reports whether the request reached a final state. UNKNOWN is not
-// final: a request may not be known yet just after the scan.
+// Done reports whether the request reached a final state: FINISHED,
+// SKIPPED or FAILED. UNKNOWN is not final: a request may not be known yet
+// just after the scan. Neither is UPDATED, whose alerts are still to come.
 func (s RequestState) Done() bool {
-	return s == RequestFinished || s == RequestFailed || s == RequestSkipped
+	return s == RequestFinished || s == RequestSkipped || s.Failed()
 }
 
-// Failed reports whether the request ended without updating the project:
-// FAILED, or SKIPPED because another scan of the project was running.
-func (s RequestState) Failed() bool { return s == RequestFailed || s == RequestSkipped }
+// Failed reports whether the request ended in failure (FAILED). SKIPPED is
+// no failure: the scan that was running covers the project.
+func (s RequestState) Failed() bool { return s == RequestFailed }
 
 // GetRequestStateRequest is the getRequestState request.
 type GetRequestStateRequest struct {

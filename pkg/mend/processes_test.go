@@ -270,7 +270,7 @@ func TestRequestStateOverTime(t *testing.T) {
 					t.Errorf("after %v (-want, +got):\n%s", clk.Now().Sub(start).Round(time.Second), diff)
 				}
 				final := step.state == outcome
-				if got.RequestState.Done() != final || got.RequestState.Failed() != (final && outcome != mend.RequestFinished) {
+				if got.RequestState.Done() != final || got.RequestState.Failed() != (final && outcome == mend.RequestFailed) {
 					t.Errorf("%s: Done %v, Failed %v", got.RequestState, got.RequestState.Done(), got.RequestState.Failed())
 				}
 			}
@@ -338,9 +338,7 @@ func TestRequestStateUnknownAndErrors(t *testing.T) {
 			t.Parallel()
 			got, _, err := c.Organizations.RequestState(ctx, &tt.req)
 			if tt.code != 0 {
-				if !mend.IsCode(err, tt.code) || mend.IsTransient(err) {
-					t.Fatalf("got %v, want permanent error %d", err, tt.code)
-				}
+				wantCode(t, err, tt.code)
 				return
 			}
 			if err != nil {

@@ -154,11 +154,7 @@ func testWire(t *testing.T, tests []wireTest) {
 			}
 			want := tt.want(d)
 			want["requestType"] = tt.op
-			var got map[string]any
-			if err := json.Unmarshal(lastCall(t, sim, tt.op).Request, &got); err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(want, got); diff != "" {
+			if diff := cmp.Diff(want, sentBody(t, sim, tt.op)); diff != "" {
 				t.Errorf("request body (-want, +got):\n%s", diff)
 			}
 		})
@@ -178,10 +174,7 @@ func testErrors(t *testing.T, tests []errorTest) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			c, _, d := setupDemo(t)
-			err := tt.call(context.Background(), c, d)
-			if !mend.IsCode(err, tt.code) || mend.IsTransient(err) {
-				t.Fatalf("got %v, want permanent error %d", err, tt.code)
-			}
+			wantCode(t, tt.call(context.Background(), c, d), tt.code)
 		})
 	}
 }

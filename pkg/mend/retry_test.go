@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/mendflow/mendflow/pkg/mend"
 	"github.com/mendflow/mendflow/pkg/mend/mendsim"
 )
@@ -123,30 +125,42 @@ func TestCancelStopsRetries(t *testing.T) {
 	}
 }
 
-func TestSecretsStayOut(t *testing.T) {
+// TestRateLimitWaitPastDeadlineIsTransient: a rate-limit wait that would end
+// past the call's deadline fails at once with a plain error from the
+// limiter. It must read as the deadline it is (transient), not as a
+// permanent failure that ends the caller's work on the item for good.
+func TestRateLimitWaitPastDeadlineIsTransient(t *testing.T) {
 	t.Parallel()
-	const key = "zz-secret-user-key-0123456789"
-	c, sim := setup(t)
-	wrong, err := mend.NewClient(sim.URL, key, mend.WithRetry(mend.NoRetry()))
-	if err != nil {
-		t.Fatal(err)
+	limiter := rate.NewLimiter(rate.Every(time.Hour), 1)
+	limiter.Allow() // the one token is gone; the next comes in an hour
+	c, sim := setup(t, mend.WithRateLimiter(limiter))
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_, _, err := c.Products.List(ctx, &mend.GetAllProductsRequest{OrgToken: orgToken})
+	if err == nil {
+		t.Fatal("List passed a saturated rate limiter")
 	}
-	_, _, err = wrong.Products.List(context.Background(), &mend.GetAllProductsRequest{OrgToken: orgToken})
-	if !mend.IsCode(err, mend.CodeNotAllowed) {
-		t.Fatalf("List with a wrong key: %v, want error %d", err, mend.CodeNotAllowed)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("List error = %v, want one wrapping context.DeadlineExceeded", err)
 	}
-	for _, s := range []string{
-		err.Error(), wrong.String(), sprint("%v", wrong), sprint("%+v", wrong), sprint("%#v", wrong),
-		sprint("%v", mend.Secret(key)), sprint("%s", mend.Secret(key)), sprint("%q", mend.Secret(key)),
-		sprint("%#v", struct{ K mend.Secret }{key}), sprint("%x", mend.Secret(key)), sprint("%d", c),
-	} {
-		if containsAny(s, key, mendsim.DefaultUserKey) {
-			t.Errorf("a user key leaked into %q", s)
-		}
+	if !mend.IsTransient(err) {
+		t.Errorf("List error %v is classified %v, want transient", err, mend.Classify(err))
 	}
-	for _, call := range sim.Calls() {
-		if containsAny(string(call.Request), key, mendsim.DefaultUserKey) {
-			t.Errorf("a user key is in the simulator's call record: %s", call.Request)
-		}
+	if n := len(sim.CallsOf(mend.ReqGetAllProducts)); n != 0 {
+		t.Errorf("simulator saw %d requests past the rate limiter, want 0", n)
+	}
+}
+
+// TestRateLimitWithoutBurstIsPermanent: a limiter that can never grant a
+// request (burst 0) is a configuration fault; it is not dressed as a
+// deadline.
+func TestRateLimitWithoutBurstIsPermanent(t *testing.T) {
+	t.Parallel()
+	c, _ := setup(t, mend.WithRateLimiter(rate.NewLimiter(1, 0)))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_, _, err := c.Products.List(ctx, &mend.GetAllProductsRequest{OrgToken: orgToken})
+	if err == nil || errors.Is(err, context.DeadlineExceeded) || mend.IsTransient(err) {
+		t.Errorf("List with a burst-0 limiter: %v, want a permanent error that is no deadline", err)
 	}
 }

@@ -3,7 +3,6 @@ package mend
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -49,17 +48,12 @@ func (c *Client) callV2(ctx context.Context, op, method, org, path string, query
 		resp, err := c.send(ctx, req, func(resp *Response, data []byte) error {
 			return decodeV2(op, "retVal", resp, data, out)
 		})
-		if !renewed && isStatus(err, http.StatusUnauthorized) {
+		if !renewed && IsStatus(err, http.StatusUnauthorized) {
 			c.auth.invalidate(org, jwt)
 			continue
 		}
 		return resp, err
 	}
-}
-
-func isStatus(err error, status int) bool {
-	var httpErr *HTTPError
-	return errors.As(err, &httpErr) && httpErr.StatusCode == status
 }
 
 // decodeV2 unwraps {"supportToken", "<key>": ..., "additionalData": {...}}.

@@ -23,22 +23,6 @@ const (
 	ReasonError = "error"
 )
 
-// Statuses of an asynchronous process (asyncProcessStatus).
-const (
-	statusSuccess = "SUCCESS"
-	statusFailed  = "FAILED"
-	statusFailure = "FAILURE"
-)
-
-// States of a plugin request (getRequestState).
-const (
-	stateUnknown  = "UNKNOWN"
-	stateUpdated  = "UPDATED"
-	stateFinished = "FINISHED"
-	stateFailed   = "FAILED"
-	stateSkipped  = "SKIPPED"
-)
-
 // verdict is what one poll decided about an item.
 type verdict struct {
 	// end says the item is over: its completion event goes out and it
@@ -72,18 +56,22 @@ func (c Config) judge(kind, status string, err error, age time.Duration, rnd flo
 		return c.running(age, max(retryAfter, c.wait(age, rnd)), c.Deadline,
 			fmt.Sprintf("no answer from Mend within %v: %v", c.Deadline, err))
 	}
+	// The statuses and what they mean are mend's: a process is done in
+	// SUCCESS, FAILED or FAILURE; a plugin request in FINISHED, SKIPPED
+	// (another scan covers the project) or FAILED.
+	process, request := mend.ProcessStatus(status), mend.RequestState(status)
 	switch {
-	case kind == events.TrackProcess && status == statusSuccess:
-		return ended()
-	case kind == events.TrackProcess && (status == statusFailed || status == statusFailure):
+	case kind == events.TrackProcess && process.Failed():
 		return failed(ReasonFailed, "Mend reports the process "+status)
-	case kind == events.TrackRequest && (status == stateFinished || status == stateSkipped):
+	case kind == events.TrackProcess && process.Done():
 		return ended()
-	case kind == events.TrackRequest && status == stateUpdated && c.UpdatedIsDone:
-		return ended()
-	case kind == events.TrackRequest && status == stateFailed:
+	case kind == events.TrackRequest && request.Failed():
 		return failed(ReasonFailed, "Mend reports the plugin request "+status)
-	case kind == events.TrackRequest && status == stateUnknown:
+	case kind == events.TrackRequest && request.Done():
+		return ended()
+	case kind == events.TrackRequest && request == mend.RequestUpdated && c.UpdatedIsDone:
+		return ended()
+	case kind == events.TrackRequest && request == mend.RequestUnknown:
 		if age >= c.UnknownGrace {
 			return failed(ReasonUnknown, fmt.Sprintf("Mend did not know the request token %v after the request started", c.UnknownGrace))
 		}
