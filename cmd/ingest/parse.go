@@ -129,6 +129,11 @@ func decodeEvent(index int, raw []byte) (event.Event, []eventError) {
 // allocations. Here the SDK reads the attributes with the data written as
 // null, and the data, as written, is put back: the event's data shares
 // raw's memory, and dataChecked is true: it is part of raw, which is valid.
+// The SDK takes data for JSON only under application/json, text/json or no
+// datacontenttype, and otherwise wants a JSON string (it reads null as
+// empty data); the JSON event format says the data of any JSON type, such
+// as application/vnd.acme+json (events.IsJSON), is a JSON value: that data
+// is taken as written too, where the SDK would refuse the event.
 // If the SDK did not take the data for JSON (it would have kept "null" as
 // written), it decodes the event as it is, and the data, which the SDK may
 // have decoded from a JSON string, is still to be checked.
@@ -141,6 +146,11 @@ func unmarshalEvent(raw []byte) (e event.Event, dataChecked bool, err error) {
 	attrs := make([]byte, 0, len(raw)-len(data.Raw)+len("null"))
 	attrs = append(append(append(attrs, raw[:data.Index]...), "null"...), raw[end:]...)
 	err = e.UnmarshalJSON(attrs)
+	if err == nil && len(e.DataEncoded) == 0 && !e.DataBase64 && events.IsJSON(e.DataContentType()) {
+		// The SDK read the null as a string: a JSON type it does not know.
+		e.DataEncoded = raw[data.Index:end:end]
+		return e, true, nil
+	}
 	// The SDK keeps JSON data as written from just after the colon: with
 	// the whitespace before the value, which raw has just the same.
 	space, isNull := bytes.CutSuffix(e.DataEncoded, []byte("null"))
