@@ -53,6 +53,8 @@ func FuzzStructured(f *testing.F) {
 	f.Add([]byte(`{"specversion":"1.0","id":"1","source":"/s","type":"t","datacontenttype":"text/plain","data":{"a":1}}`))
 	f.Add([]byte(`{"specversion":"1.0","id":"1","source":"/s","type":"t","datacontenttype":"application/vnd.x+json","data":[1]}`))
 	f.Add([]byte(`{"specversion":"1.0","id":"1","source":"/s","type":"t","data":{"a":1},"data":[2]}`))
+	f.Add([]byte(`{"specversion":"1.0","id":"1","source":"/s","type":"t","data":{"a":1},"data":null}`))
+	f.Add([]byte(`{"specversion":"1.0","id":"1","source":"/s","type":"t","datacontenttype":"application/vnd.x+json","data":{"a":1},"d\u0061ta":""}`))
 	f.Add([]byte(`{"specversion":"1.0","id":"1","source":"/s","type":"t","data_base64":"eyJhIjoxfQ==","data":{"a":1}}`))
 	f.Add([]byte(`{"specversion":"1.0","id":"1","source":"/s","type":"t","d\u0061ta":{"a":1}}`))
 	f.Add([]byte(`{"specversion":"1.0","id":"1","source":"/s","type":"t","data":{"data":{"x":"}"}}}`))

@@ -134,6 +134,8 @@ func decodeEvent(index int, raw []byte) (event.Event, []eventError) {
 // empty data); the JSON event format says the data of any JSON type, such
 // as application/vnd.acme+json (events.IsJSON), is a JSON value: that data
 // is taken as written too, where the SDK would refuse the event.
+// When data may come again after it (the SDK would keep the last), the SDK
+// decodes the whole event.
 // If the SDK did not take the data for JSON (it would have kept "null" as
 // written), it decodes the event as it is, and the data, which the SDK may
 // have decoded from a JSON string, is still to be checked.
@@ -143,6 +145,10 @@ func unmarshalEvent(raw []byte) (e event.Event, dataChecked bool, err error) {
 		return e, false, e.UnmarshalJSON(raw)
 	}
 	end := data.Index + len(data.Raw)
+	if rest := raw[end:]; bytes.Contains(rest, []byte(`"data"`)) || bytes.Contains(rest, []byte(`\u`)) {
+		// Perhaps data again, which the SDK would take over this one.
+		return e, false, e.UnmarshalJSON(raw)
+	}
 	attrs := make([]byte, 0, len(raw)-len(data.Raw)+len("null"))
 	attrs = append(append(append(attrs, raw[:data.Index]...), "null"...), raw[end:]...)
 	err = e.UnmarshalJSON(attrs)
