@@ -198,7 +198,7 @@ func TestNames(t *testing.T) {
 	if name, ok := CommandName("io.mendflow.command.request.track"); !ok || name != "request.track" {
 		t.Errorf("CommandName = %q, %v; want request.track, true", name, ok)
 	}
-	for _, typ := range []string{"io.mendflow.command.", "io.mendflow.project.created", "com.github.ping"} {
+	for _, typ := range []string{"io.mendflow.command.", "io.mendflow.project.created", "com.github.ping", TypeCommandFailed} {
 		if name, ok := CommandName(typ); ok {
 			t.Errorf("CommandName(%q) = %q, true; want false", typ, name)
 		}

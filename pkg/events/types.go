@@ -59,10 +59,14 @@ const CommandTypePrefix = "io.mendflow.command."
 func CommandType(name string) string { return CommandTypePrefix + name }
 
 // CommandName is the command name of a CloudEvent type, and whether the type
-// is a command type at all.
+// is a command type at all. TypeCommandFailed, under the same prefix, is a
+// result event, not a command.
 func CommandName(eventType string) (string, bool) {
 	name, ok := strings.CutPrefix(eventType, CommandTypePrefix)
-	return name, ok && name != ""
+	if !ok || name == "" || eventType == TypeCommandFailed {
+		return "", false
+	}
+	return name, true
 }
 
 // CommandSubject is the JetStream subject a command is stored on:

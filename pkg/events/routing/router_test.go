@@ -172,6 +172,11 @@ func TestBuiltinRoutes(t *testing.T) {
 			name:  "unrelated type is ignored",
 			event: webhookEvent(t, "com.github.push", "github/ping.json"),
 		},
+		{
+			// A result event under the command prefix, not a command.
+			name:  "command.failed result is ignored",
+			event: webhookEvent(t, events.TypeCommandFailed, "github/ping.json"),
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
