@@ -129,6 +129,9 @@ func newService(ctx context.Context, cfg *Config, tel daemon.Telemetry) (_ *serv
 		logger:  logger,
 		tracer:  tp.Tracer("github.com/mendflow/mendflow/cmd/ingest"),
 		now:     time.Now,
+		// As the server said on connecting; one reached on reconnection
+		// may take less, which the publish still catches.
+		maxPayload: nc.MaxPayload(),
 	}
 	endpoints.serve(s.handler())
 	gate.Open(func(ctx context.Context) error {
