@@ -211,3 +211,28 @@ func TestDryRun(t *testing.T) {
 		t.Errorf("a dry run stored %d messages", n)
 	}
 }
+
+// A command over the NATS max_payload (1 MiB, the server's default) is
+// answered 413 before any command of the request is published: none of the
+// smaller ones before it is stored.
+func TestCommandOverMaxPayloadQueuesNothing(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(c *Config) { c.MaxBodyBytes = 4 << 20 })
+	evs := [][]byte{structured("small-0", "request.track", `{"requestToken":"r"}`)}
+	for i := 1; i < 40; i++ {
+		evs = append(evs, structured(fmt.Sprintf("small-%d", i), "request.track", `{"requestToken":"r"}`))
+		if i == 20 {
+			evs = append(evs, structured("large", "request.track", `{"requestToken":"`+strings.Repeat("x", 1<<20)+`"}`))
+		}
+	}
+	status, header, body := h.do(http.MethodPost, "/events", http.Header{"Content-Type": {mediaBatch}}, batchOf(evs...))
+	if status != http.StatusRequestEntityTooLarge {
+		t.Fatalf("status %d, want 413: %.300s", status, body)
+	}
+	if p := decodeProblem(t, header, body); p.Type != problemTypeBase+"body-too-large" || !strings.Contains(p.Detail, "over the NATS max_payload") {
+		t.Errorf("problem %+v, want body-too-large", p)
+	}
+	if n := len(h.msgs()); n != 0 {
+		t.Errorf("%d messages stored after a 413, want none", n)
+	}
+}

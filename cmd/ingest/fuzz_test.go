@@ -53,6 +53,8 @@ func FuzzStructured(f *testing.F) {
 	f.Add([]byte(`{"specversion":"1.0","id":"1","source":"/s","type":"t","datacontenttype":"text/plain","data":{"a":1}}`))
 	f.Add([]byte(`{"specversion":"1.0","id":"1","source":"/s","type":"t","datacontenttype":"application/vnd.x+json","data":[1]}`))
 	f.Add([]byte(`{"specversion":"1.0","id":"1","source":"/s","type":"t","data":{"a":1},"data":[2]}`))
+	f.Add([]byte(`{"specversion":"1.0","id":"1","source":"/s","type":"t","data":{"a":1},"data":null}`))
+	f.Add([]byte(`{"specversion":"1.0","id":"1","source":"/s","type":"t","datacontenttype":"application/vnd.x+json","data":{"a":1},"d\u0061ta":""}`))
 	f.Add([]byte(`{"specversion":"1.0","id":"1","source":"/s","type":"t","data_base64":"eyJhIjoxfQ==","data":{"a":1}}`))
 	f.Add([]byte(`{"specversion":"1.0","id":"1","source":"/s","type":"t","d\u0061ta":{"a":1}}`))
 	f.Add([]byte(`{"specversion":"1.0","id":"1","source":"/s","type":"t","data":{"data":{"x":"}"}}}`))
@@ -62,12 +64,15 @@ func FuzzStructured(f *testing.F) {
 			got, _, gotErr := unmarshalEvent(body)
 			var want event.Event
 			wantErr := want.UnmarshalJSON(body)
-			if (gotErr == nil) != (wantErr == nil) || (wantErr == nil && !reflect.DeepEqual(got, want)) {
+			if gotErr == nil && wantErr != nil && jsonTheSDKRefuses(got) {
+				// JSON data of a +json type, which the SDK wants as a string.
+			} else if (gotErr == nil) != (wantErr == nil) || (wantErr == nil && !reflect.DeepEqual(got, want)) {
 				t.Errorf("unmarshalEvent = %v, %v; the SDK gives %v, %v", got, gotErr, want, wantErr)
 			}
 		}
 		evs, p := parseStructured(body)
 		checkParsed(t, evs, p)
+		checkJSONData(t, evs)
 		if p == nil && !json.Valid(body) {
 			t.Errorf("a body encoding/json refuses was accepted")
 		}
@@ -77,14 +82,38 @@ func FuzzStructured(f *testing.F) {
 	})
 }
 
+// jsonTheSDKRefuses reports whether e has JSON data (events.IsJSON) of a
+// type that the SDK does not take for JSON: its own list, compared as is.
+func jsonTheSDKRefuses(e event.Event) bool {
+	mt, _ := e.Context.GetDataMediaType()
+	switch mt {
+	case "", event.ApplicationJSON, event.TextJSON, event.ApplicationCloudEventsJSON, event.ApplicationCloudEventsBatchJSON:
+		return false
+	}
+	return !e.DataBase64 && len(e.Data()) > 0 && events.IsJSON(e.DataContentType())
+}
+
+// checkJSONData checks that the data of accepted events of a JSON type is
+// JSON in encoding/json's judgement.
+func checkJSONData(t *testing.T, evs []event.Event) {
+	t.Helper()
+	for i, e := range evs {
+		if data := e.Data(); events.IsJSON(e.DataContentType()) && len(data) > 0 && !json.Valid(data) {
+			t.Errorf("event %d: JSON data encoding/json refuses was accepted: %q", i, data)
+		}
+	}
+}
+
 func FuzzBatch(f *testing.F) {
 	f.Add(batchOf(readFile(f, "cdevents/repository.created.json"), readFile(f, "cdevents/repository.deleted.json")))
 	f.Add(batchOf(structured("a", "request.track", `{"requestToken":"r"}`), []byte(`{"specversion":"1.0","id":"b","source":"/s","type":"t"}`)))
 	f.Add([]byte(`[]`))
 	f.Add([]byte(`[1, null, {}]`))
+	f.Add(batchOf([]byte(`{"specversion":"1.0","id":"1","source":"/s","type":"t","datacontenttype":"application/vnd.x+json","data":{"a":[1]}}`)))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		evs, p := parseBatch(body)
 		checkParsed(t, evs, p)
+		checkJSONData(t, evs)
 		if p == nil && !json.Valid(body) {
 			t.Errorf("a body encoding/json refuses was accepted")
 		}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -60,6 +61,12 @@ func TestAcceptedEventsAreInTheStream(t *testing.T) {
 	deployment := readFile(t, "github/deployment_status.created.json")
 	transfer := readFile(t, "github/repository.transferred.json")
 	deleted := readFile(t, "github/repository.deleted.json")
+	vendorJSON := bytes.Replace(bytes.Replace(readFile(t, "cdevents/repository.created.json"),
+		[]byte(`"datacontenttype": "application/json"`), []byte(`"datacontenttype": "application/vnd.acme+json; charset=utf-8"`), 1),
+		[]byte(`"id": "5b1e4e5a-3d4c-4f6e-9a1b-2c3d4e5f6a7b"`), []byte(`"id": "vendor-json-1"`), 1)
+	if !bytes.Contains(vendorJSON, []byte("vnd.acme+json")) || !bytes.Contains(vendorJSON, []byte("vendor-json-1")) {
+		t.Fatal("test setup: body not altered")
+	}
 	cases := []struct {
 		name       string
 		path       string
@@ -162,6 +169,17 @@ func TestAcceptedEventsAreInTheStream(t *testing.T) {
 			want: eventResult{ID: "5b1e4e5a-3d4c-4f6e-9a1b-2c3d4e5f6a7b", Source: "https://gitea.acme.example.com",
 				Type: "dev.cdevents.repository.created.0.2.0", Status: statusQueued},
 			wantMsgs: []stored{commandMsg("project.create", "https://gitea.acme.example.com", "5b1e4e5a-3d4c-4f6e-9a1b-2c3d4e5f6a7b",
+				map[string]any{"productName": "acme-corp", "projectName": "payments-api", "createProduct": true})},
+		},
+		{
+			// The JSON event format: the data of any +json type is a JSON
+			// value, which the SDK would want as a string.
+			name: "cdevents repository created, structured, +json datacontenttype", path: "/events",
+			header: structuredHeader, body: vendorJSON,
+			wantStatus: http.StatusAccepted,
+			want: eventResult{ID: "vendor-json-1", Source: "https://gitea.acme.example.com",
+				Type: "dev.cdevents.repository.created.0.2.0", Status: statusQueued},
+			wantMsgs: []stored{commandMsg("project.create", "https://gitea.acme.example.com", "vendor-json-1",
 				map[string]any{"productName": "acme-corp", "projectName": "payments-api", "createProduct": true})},
 		},
 		{

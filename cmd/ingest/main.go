@@ -60,9 +60,11 @@ type service struct {
 func newService(ctx context.Context, cfg *Config, tel daemon.Telemetry) (_ *service, err error) {
 	logger, tp := tel.Logger, tel.TracerProvider()
 	reg := events.NewRegistry()
-	router, err := routing.New(reg)
+	var router *routing.Router
 	if cfg.RulesFile != "" {
 		router, err = routing.Load(cfg.RulesFile, reg)
+	} else {
+		router, err = routing.New(reg)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("RULES_FILE: %w", err)
@@ -120,6 +122,9 @@ func newService(ctx context.Context, cfg *Config, tel daemon.Telemetry) (_ *serv
 		logger:  logger,
 		tracer:  tp.Tracer("github.com/mendflow/mendflow/cmd/ingest"),
 		now:     time.Now,
+		// As the server said on connecting; one reached on reconnection
+		// may take less, which the publish still catches.
+		maxPayload: nc.MaxPayload(),
 	}
 	endpoints.serve(s.handler())
 	gate.Open(func(ctx context.Context) error {

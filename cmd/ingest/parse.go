@@ -127,31 +127,54 @@ func decodeEvent(index int, raw []byte) (event.Event, []eventError) {
 // mode by reading every key and string of it into a new string, only to
 // keep the bytes as written: for a CDEvent that was a third of ingest's
 // allocations. Here the SDK reads the attributes with the data written as
-// null, and the data, as written, is put back: the event's data shares
-// raw's memory, and dataChecked is true: it is part of raw, which is valid.
-// If the SDK did not take the data for JSON (it would have kept "null" as
-// written), it decodes the event as it is, and the data, which the SDK may
-// have decoded from a JSON string, is still to be checked.
+// a placeholder string, and the data, as written, is put back: the event's
+// data shares raw's memory, and dataChecked is true: it is part of raw,
+// which is valid.
+//
+// The SDK takes data for JSON only under application/json, text/json or no
+// datacontenttype (it keeps the placeholder as written, quotes and all),
+// and otherwise wants a JSON string (it keeps the placeholder's text). The
+// JSON event format says the data of any JSON type, such as
+// application/vnd.acme+json (events.IsJSON), is a JSON value: such data is
+// taken as written too, where the SDK would refuse the event.
+//
+// Otherwise (the SDK did not read the placeholder as either; data may come
+// again after it, and the SDK would keep the last) the SDK decodes the
+// event as it is, and the data, which the SDK may have decoded from a JSON
+// string, is still to be checked.
 func unmarshalEvent(raw []byte) (e event.Event, dataChecked bool, err error) {
 	data := events.GetJSON(raw, "data")
 	if data.Index <= 0 || !(data.IsObject() || data.IsArray()) {
 		return e, false, e.UnmarshalJSON(raw)
 	}
 	end := data.Index + len(data.Raw)
-	attrs := make([]byte, 0, len(raw)-len(data.Raw)+len("null"))
-	attrs = append(append(append(attrs, raw[:data.Index]...), "null"...), raw[end:]...)
-	err = e.UnmarshalJSON(attrs)
-	// The SDK keeps JSON data as written from just after the colon: with
-	// the whitespace before the value, which raw has just the same.
-	space, isNull := bytes.CutSuffix(e.DataEncoded, []byte("null"))
-	start := data.Index - len(space)
-	if err != nil || !isNull || start < 0 || !bytes.Equal(raw[start:data.Index], space) {
-		e = event.Event{}
+	if rest := raw[end:]; bytes.Contains(rest, []byte(`"data"`)) || bytes.Contains(rest, []byte(`\u`)) {
+		// Perhaps data again, which the SDK would take over this one.
 		return e, false, e.UnmarshalJSON(raw)
 	}
-	e.DataEncoded = raw[start:end:end] // capped: an append copies rather than write into raw
-	return e, true, nil
+	attrs := make([]byte, 0, len(raw)-len(data.Raw)+len(placeholder))
+	attrs = append(append(append(attrs, raw[:data.Index]...), placeholder...), raw[end:]...)
+	if err = e.UnmarshalJSON(attrs); err == nil && !e.DataBase64 {
+		// The SDK keeps JSON data as written from just after the colon: with
+		// the whitespace before the value, which raw has just the same.
+		if space, ok := bytes.CutSuffix(e.DataEncoded, []byte(placeholder)); ok {
+			if start := data.Index - len(space); start >= 0 && bytes.Equal(raw[start:data.Index], space) {
+				e.DataEncoded = raw[start:end:end] // capped: an append copies rather than write into raw
+				return e, true, nil
+			}
+		}
+		if string(e.DataEncoded) == placeholder[1:len(placeholder)-1] && events.IsJSON(e.DataContentType()) {
+			// Read as a string: a JSON type the SDK does not know.
+			e.DataEncoded = raw[data.Index:end:end]
+			return e, true, nil
+		}
+	}
+	e = event.Event{}
+	return e, false, e.UnmarshalJSON(raw)
 }
+
+// placeholder stands for the data while the SDK reads the attributes.
+const placeholder = `"-"`
 
 func parseBinary(h http.Header, body []byte) ([]event.Event, *problem) {
 	if sv := h.Get("Ce-Specversion"); sv != event.CloudEventsVersionV1 {

@@ -137,6 +137,33 @@ func publishAll(ctx context.Context, js publisher, cmds []*command) error {
 	return context.Cause(ctx)
 }
 
+// checkSizes refuses, before anything is published, commands that NATS
+// would refuse as over its max_payload (maxPayload; zero: unknown, no
+// check): publishing the others first would store part of a request that is
+// answered 413.
+func checkSizes(cmds []*command, maxPayload int64) error {
+	if maxPayload <= 0 {
+		return nil
+	}
+	for _, c := range cmds {
+		if n := wireSize(c); int64(n) > maxPayload {
+			return fmt.Errorf("publish %s: the command is %d bytes, over the NATS max_payload of %d: %w",
+				c.msg.Subject, n, maxPayload, nats.ErrMaxPayload)
+		}
+	}
+	return nil
+}
+
+// wireSize is what NATS counts against max_payload: the data and the
+// encoded headers, with the Nats-Msg-Id that publishOne adds.
+func wireSize(c *command) int {
+	n := c.msg.Size() - len(c.msg.Subject) - len(c.msg.Reply)
+	if c.msg.Header.Get(jetstream.MsgIDHeader) == "" {
+		n += len(jetstream.MsgIDHeader) + len(": \r\n") + len(c.msgID)
+	}
+	return n
+}
+
 func publishOne(ctx context.Context, js publisher, c *command) error {
 	ack, err := js.PublishMsg(ctx, c.msg, jetstream.WithMsgID(c.msgID))
 	if err != nil {

@@ -30,11 +30,14 @@ import (
 // server is the HTTP face of ingest. Its handlers share one path for every
 // source of events: parse, route, build the commands, publish, answer.
 type server struct {
-	cfg     *Config
-	router  *routing.Router
-	js      publisher
-	metrics *metrics
-	logger  *slog.Logger
+	cfg    *Config
+	router *routing.Router
+	js     publisher
+	// maxPayload is the largest message the NATS server takes, as it said
+	// when ingest connected; zero skips checkSizes.
+	maxPayload int64
+	metrics    *metrics
+	logger     *slog.Logger
 	// tracer makes a span per request, continuing a traceparent header,
 	// and one per event, continuing the event's traceparent extension.
 	tracer trace.Tracer
@@ -250,9 +253,12 @@ func (s *server) accept(w http.ResponseWriter, r *http.Request, evs []event.Even
 			}
 		}
 		if len(all) > 0 {
-			ctx, cancel := context.WithTimeout(r.Context(), s.cfg.PublishTimeout)
-			err := publishAll(ctx, s.js, all)
-			cancel()
+			err := checkSizes(all, s.maxPayload) // nothing published: a 413 stores nothing
+			if err == nil {
+				ctx, cancel := context.WithTimeout(r.Context(), s.cfg.PublishTimeout)
+				err = publishAll(ctx, s.js, all)
+				cancel()
+			}
 			if err != nil {
 				s.publishFailed(r.Context(), w, err, len(evs))
 				return
@@ -382,7 +388,7 @@ func (s *server) publishFailed(ctx context.Context, w http.ResponseWriter, err e
 	s.metrics.eventsUnavailable(n)
 	if tooLarge(err) {
 		newProblem(http.StatusRequestEntityTooLarge, "body-too-large", "Event too large for JetStream",
-			"a command is larger than NATS or the stream accepts").write(w)
+			fmt.Sprintf("a command is larger than NATS or the stream accepts (%v)", err)).write(w)
 		return
 	}
 	s.logger.WarnContext(ctx, "publish failed; answering 503", "reason", reason, "error", err)

@@ -19,20 +19,37 @@ import (
 // hookNameRE bounds what a webhook header or field may put into a type.
 var hookNameRE = regexp.MustCompile(`^[a-z0-9_]{1,64}$`)
 
-func (s *server) github(w http.ResponseWriter, r *http.Request) {
-	if s.cfg.GitHubSecret == "" {
-		errNotFound("the GitHub webhook is disabled (GITHUB_WEBHOOK_SECRET is empty)").write(w)
-		return
+// webhookEvent is what the webhook endpoints share: 404 while the hook is
+// disabled (its secret, named by variable, is empty), then the body read and
+// made into an event by parse, a refusal answered (and counted invalid). ok
+// is false when the request was answered.
+func (s *server) webhookEvent(w http.ResponseWriter, r *http.Request, secret, variable, hook string,
+	parse func(h http.Header, body []byte, secret string, now time.Time) (event.Event, *problem),
+) (_ event.Event, ok bool) {
+	if secret == "" {
+		errNotFound(fmt.Sprintf("the %s webhook is disabled (%s is empty)", hook, variable)).write(w)
+		return event.Event{}, false
 	}
 	body, p := readBody(w, r, s.cfg.MaxBodyBytes)
 	if p != nil {
 		p.write(w)
-		return
+		return event.Event{}, false
 	}
-	e, p := githubEvent(r.Header, body, []byte(s.cfg.GitHubSecret), s.now())
+	e, p := parse(r.Header, body, secret, s.now())
 	if p != nil {
 		s.metrics.invalid(1)
 		p.write(w)
+		return event.Event{}, false
+	}
+	return e, true
+}
+
+func (s *server) github(w http.ResponseWriter, r *http.Request) {
+	e, ok := s.webhookEvent(w, r, s.cfg.GitHubSecret, "GITHUB_WEBHOOK_SECRET", "GitHub",
+		func(h http.Header, body []byte, secret string, now time.Time) (event.Event, *problem) {
+			return githubEvent(h, body, []byte(secret), now)
+		})
+	if !ok {
 		return
 	}
 	if e.Type() == events.TypeGitHubPing {
@@ -111,19 +128,8 @@ func githubEvent(h http.Header, body, secret []byte, now time.Time) (event.Event
 }
 
 func (s *server) gitlab(w http.ResponseWriter, r *http.Request) {
-	if s.cfg.GitLabToken == "" {
-		errNotFound("the GitLab webhook is disabled (GITLAB_WEBHOOK_TOKEN is empty)").write(w)
-		return
-	}
-	body, p := readBody(w, r, s.cfg.MaxBodyBytes)
-	if p != nil {
-		p.write(w)
-		return
-	}
-	e, p := gitlabEvent(r.Header, body, s.cfg.GitLabToken, s.now())
-	if p != nil {
-		s.metrics.invalid(1)
-		p.write(w)
+	e, ok := s.webhookEvent(w, r, s.cfg.GitLabToken, "GITLAB_WEBHOOK_TOKEN", "GitLab", gitlabEvent)
+	if !ok {
 		return
 	}
 	s.accept(w, r, []event.Event{e}, http.StatusAccepted)

@@ -47,14 +47,18 @@ type ProjectRef struct {
 }
 
 func (r ProjectRef) validate(command string) error {
-	if r.ProjectToken != "" {
+	if !blank(r.ProjectToken) {
 		return nil
 	}
-	if r.ProjectName == "" || (r.ProductName == "" && r.ProductToken == "") {
+	if blank(r.ProjectName) || (blank(r.ProductName) && blank(r.ProductToken)) {
 		return fieldError(command, "projectToken or productName+projectName is required")
 	}
 	return nil
 }
+
+// blank is how every validator tells a required field missing: empty or
+// only spaces (see requireFields).
+func blank(s string) bool { return strings.TrimSpace(s) == "" }
 
 // ProductCreate is the data of product.create: create the product unless one
 // of that name exists.
@@ -65,10 +69,7 @@ type ProductCreate struct {
 
 // Validate implements CommandData.
 func (c *ProductCreate) Validate() error {
-	if c.ProductName == "" {
-		return fieldError(CommandProductCreate, "productName is required")
-	}
-	return nil
+	return requireFields(CommandProductCreate, "productName", c.ProductName)
 }
 
 // ProjectCreate is the data of project.create: create the project (and its
@@ -85,16 +86,17 @@ type ProjectCreate struct {
 
 // Validate implements CommandData.
 func (c *ProjectCreate) Validate() error {
-	switch {
-	case c.ProductToken == "" && c.ProductName == "":
-		return fieldError(CommandProjectCreate, "productToken or productName is required")
-	case c.ProjectName == "":
-		return fieldError(CommandProjectCreate, "projectName is required")
-	case c.CreateProduct && c.ProductName == "":
+	if err := (ProductRef{ProductToken: c.ProductToken, ProductName: c.ProductName}).validate(CommandProjectCreate); err != nil {
+		return err
+	}
+	if err := requireFields(CommandProjectCreate, "projectName", c.ProjectName); err != nil {
+		return err
+	}
+	if c.CreateProduct && blank(c.ProductName) {
 		return fieldError(CommandProjectCreate, "createProduct needs productName")
 	}
 	for k := range c.Tags {
-		if strings.TrimSpace(k) == "" {
+		if blank(k) {
 			return fieldError(CommandProjectCreate, "tags: a tag key is empty")
 		}
 	}
@@ -123,13 +125,7 @@ func (t *ProjectTag) validate(command string) error {
 	if err := t.ProjectRef.validate(command); err != nil {
 		return err
 	}
-	if t.TagKey == "" {
-		return fieldError(command, "tagKey is required")
-	}
-	if t.TagValue == "" {
-		return fieldError(command, "tagValue is required")
-	}
-	return nil
+	return requireFields(command, "tagKey", t.TagKey, "tagValue", t.TagValue)
 }
 
 // ProjectTagSave is the data of project.tag.save: add a value to a tag key.
@@ -158,7 +154,7 @@ func (c *ProjectReassign) Validate() error {
 	if err := c.validate(CommandProjectReassign); err != nil {
 		return err
 	}
-	if c.NewProductToken == "" && c.NewProductName == "" {
+	if blank(c.NewProductToken) && blank(c.NewProductName) {
 		return fieldError(CommandProjectReassign, "newProductToken or newProductName is required")
 	}
 	return nil
@@ -207,8 +203,5 @@ type RequestTrack struct {
 
 // Validate implements CommandData.
 func (c *RequestTrack) Validate() error {
-	if c.RequestToken == "" {
-		return fieldError(CommandRequestTrack, "requestToken is required")
-	}
-	return nil
+	return requireFields(CommandRequestTrack, "requestToken", c.RequestToken)
 }

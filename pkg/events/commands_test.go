@@ -39,6 +39,18 @@ func TestValidate(t *testing.T) {
 		{name: "policies.apply bad scope", data: &PoliciesApply{Scope: "global", Token: "x"}, wantErr: `policies.apply: scope must be organization|product|project, not "global"`},
 		{name: "request.track", data: &RequestTrack{RequestToken: "r"}},
 		{name: "request.track without token", data: &RequestTrack{}, wantErr: "request.track: requestToken is required"},
+		// Blank is missing, in every command alike (requireFields).
+		{name: "product.create blank name", data: &ProductCreate{ProductName: " "}, wantErr: "product.create: productName is required"},
+		{name: "project.create blank project", data: &ProjectCreate{ProductName: "acme", ProjectName: "\t"}, wantErr: "project.create: projectName is required"},
+		{name: "project.create blank product", data: &ProjectCreate{ProductName: " ", ProjectName: "api"}, wantErr: "project.create: productToken or productName is required"},
+		{name: "project.create createProduct blank name", data: &ProjectCreate{ProductToken: "t", ProductName: " ", ProjectName: "api", CreateProduct: true}, wantErr: "project.create: createProduct needs productName"},
+		{name: "project.delete blank names", data: &ProjectDelete{ProjectRef: ProjectRef{ProductName: " ", ProjectName: "api"}}, wantErr: "project.delete: projectToken or productName+projectName is required"},
+		{name: "project.tag.save blank key", data: &ProjectTagSave{ProjectTag{ProjectRef: ref, TagKey: " ", TagValue: "v"}}, wantErr: "project.tag.save: tagKey is required"},
+		{name: "product.tag.save blank key", data: &ProductTagSave{ProductTag{ProductRef: ProductRef{ProductName: "acme"}, TagKey: " ", TagValue: "v"}}, wantErr: "product.tag.save: tagKey is required"},
+		{name: "project.tag.remove blank value", data: &ProjectTagRemove{ProjectTag{ProjectRef: ref, TagKey: "k", TagValue: " "}}, wantErr: "project.tag.remove: tagValue is required"},
+		{name: "project.reassign blank target", data: &ProjectReassign{ProjectRef: ref, NewProductName: " "}, wantErr: "project.reassign: newProductToken or newProductName is required"},
+		{name: "product.delete blank name", data: &ProductDelete{ProductRef: ProductRef{ProductName: " "}}, wantErr: "product.delete: productToken or productName is required"},
+		{name: "request.track blank token", data: &RequestTrack{RequestToken: " "}, wantErr: "request.track: requestToken is required"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

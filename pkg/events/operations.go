@@ -100,7 +100,7 @@ type ProductRef struct {
 }
 
 func (r ProductRef) validate(command string) error {
-	if r.ProductToken == "" && r.ProductName == "" {
+	if blank(r.ProductToken) && blank(r.ProductName) {
 		return fieldError(command, "productToken or productName is required")
 	}
 	return nil

@@ -183,7 +183,6 @@ func TestNames(t *testing.T) {
 		{name: "command type", got: CommandType("project.tag.save"), want: "io.mendflow.command.project.tag.save"},
 		{name: "command subject", got: CommandSubject("project.tag.save"), want: "mendflow.cmd.project.tag.save"},
 		{name: "dlq subject", got: DLQSubject("policies.apply"), want: "mendflow.dlq.policies.apply"},
-		{name: "result type", got: ResultType("project", "tagged"), want: TypeProjectTagged},
 		{name: "result subject", got: ResultSubject(TypeProjectTagged), want: "mendflow.evt.project.tagged"},
 		{name: "failed command subject", got: ResultSubject(TypeCommandFailed), want: "mendflow.evt.command.failed"},
 		{name: "github type", got: GitHubType("repository", "created"), want: TypeGitHubRepositoryCreated},
@@ -198,7 +197,7 @@ func TestNames(t *testing.T) {
 	if name, ok := CommandName("io.mendflow.command.request.track"); !ok || name != "request.track" {
 		t.Errorf("CommandName = %q, %v; want request.track, true", name, ok)
 	}
-	for _, typ := range []string{"io.mendflow.command.", "io.mendflow.project.created", "com.github.ping"} {
+	for _, typ := range []string{"io.mendflow.command.", "io.mendflow.project.created", "com.github.ping", TypeCommandFailed} {
 		if name, ok := CommandName(typ); ok {
 			t.Errorf("CommandName(%q) = %q, true; want false", typ, name)
 		}

@@ -55,7 +55,8 @@ func (c StreamConfig) Validate() error {
 	return nil
 }
 
-// Streams are the configurations of the three streams.
+// Streams are the configurations of the four streams: the contract's three
+// and MENDFLOW_TRACKING.
 func (c StreamConfig) Streams() []jetstream.StreamConfig {
 	return []jetstream.StreamConfig{
 		{
@@ -144,10 +145,10 @@ func EnsureStreams(ctx context.Context, js StreamManager, cfg StreamConfig) erro
 	return nil
 }
 
-// CheckStreams reports whether the three streams exist, for readiness
-// probes.
+// CheckStreams reports whether the four streams of Streams exist, for
+// readiness probes.
 func CheckStreams(ctx context.Context, js StreamLookup) error {
-	for _, name := range []string{StreamCommands, StreamEvents, StreamDLQ} {
+	for _, name := range []string{StreamCommands, StreamEvents, StreamDLQ, StreamTracking} {
 		if _, err := js.Stream(ctx, name); err != nil {
 			return fmt.Errorf("stream %s: %w", name, err)
 		}

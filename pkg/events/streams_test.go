@@ -25,6 +25,25 @@ var testStreams = events.StreamConfig{
 	DLQMaxBytes:    -1,
 }
 
+// CheckStreams, the readiness probe, misses none of the streams that
+// EnsureStreams creates.
+func TestCheckStreamsChecksEveryStream(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	_, js := natstest.Start(t).Connect()
+	for _, sc := range testStreams.Streams() {
+		if err := events.EnsureStreams(ctx, js, testStreams); err != nil {
+			t.Fatalf("EnsureStreams: %v", err)
+		}
+		if err := js.DeleteStream(ctx, sc.Name); err != nil {
+			t.Fatal(err)
+		}
+		if err := events.CheckStreams(ctx, js); !errors.Is(err, jetstream.ErrStreamNotFound) || !strings.Contains(err.Error(), sc.Name) {
+			t.Errorf("CheckStreams without %s = %v, want ErrStreamNotFound naming it", sc.Name, err)
+		}
+	}
+}
+
 func TestEnsureStreams(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()

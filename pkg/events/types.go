@@ -2,8 +2,12 @@ package events
 
 import "strings"
 
-// Incoming event types that the built-in rules route. GitHub types are
+// Incoming webhook event types: GitHub types are
 // com.github.<X-GitHub-Event>[.<action>], GitLab types com.gitlab.<event_name>.
+// The built-in rules (routing/builtin.yaml) route the repository created,
+// deleted and transferred, deployment_status created, project_create,
+// project_destroy and project_transfer types, and ignore the others here:
+// repository renamed, ping and project_rename.
 const (
 	TypeGitHubRepositoryCreated       = "com.github.repository.created"
 	TypeGitHubRepositoryDeleted       = "com.github.repository.deleted"
@@ -16,11 +20,6 @@ const (
 	TypeGitLabProjectDestroy  = "com.gitlab.project_destroy"
 	TypeGitLabProjectTransfer = "com.gitlab.project_transfer"
 	TypeGitLabProjectRename   = "com.gitlab.project_rename"
-
-	// CDEvents types carry the version of the event schema as a suffix
-	// (dev.cdevents.repository.created.0.2.0), so rules match them by prefix.
-	TypePrefixCDEventsRepositoryCreated = "dev.cdevents.repository.created."
-	TypePrefixCDEventsRepositoryDeleted = "dev.cdevents.repository.deleted."
 )
 
 // GitHubType is the CloudEvent type of a GitHub webhook delivery:
@@ -59,10 +58,14 @@ const CommandTypePrefix = "io.mendflow.command."
 func CommandType(name string) string { return CommandTypePrefix + name }
 
 // CommandName is the command name of a CloudEvent type, and whether the type
-// is a command type at all.
+// is a command type at all. TypeCommandFailed, under the same prefix, is a
+// result event, not a command.
 func CommandName(eventType string) (string, bool) {
 	name, ok := strings.CutPrefix(eventType, CommandTypePrefix)
-	return name, ok && name != ""
+	if !ok || name == "" || eventType == TypeCommandFailed {
+		return "", false
+	}
+	return name, true
 }
 
 // CommandSubject is the JetStream subject a command is stored on:
@@ -93,12 +96,6 @@ const (
 	eventSubjectWildcard   = "mendflow.evt.>"
 	dlqSubjectWildcard     = "mendflow.dlq.>"
 )
-
-// ResultType is the CloudEvent type of a result event:
-// io.mendflow.<entity>.<verb>.
-func ResultType(entity, verb string) string {
-	return resultTypePrefix + entity + "." + verb
-}
 
 // ResultSubject is the subject a result event of the given type is published
 // on: io.mendflow.<entity>.<verb> goes to mendflow.evt.<entity>.<verb>.

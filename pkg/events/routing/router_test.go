@@ -48,6 +48,31 @@ func structuredEvent(t testing.TB, file string) event.Event {
 	return e
 }
 
+// routeCase is an event and the commands it routes to; none: ignored.
+type routeCase struct {
+	name  string
+	event event.Event
+	want  []events.Command
+}
+
+// testRoutes routes the event of each case, in parallel subtests, and
+// compares the commands with the case's.
+func testRoutes(t *testing.T, router *Router, cases []routeCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := router.Route(tc.event)
+			if err != nil {
+				t.Fatalf("Route: %v", err)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("Route (-want, +got):\n%s", diff)
+			}
+		})
+	}
+}
+
 func commandEvent(t testing.TB, name, data string) event.Event {
 	t.Helper()
 	e := event.New()
@@ -66,11 +91,7 @@ func TestBuiltinRoutes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cases := []struct {
-		name  string
-		event event.Event
-		want  []events.Command
-	}{
+	cases := []routeCase{
 		{
 			name:  "github repository created",
 			event: webhookEvent(t, events.TypeGitHubRepositoryCreated, "github/repository.created.json"),
@@ -172,19 +193,13 @@ func TestBuiltinRoutes(t *testing.T) {
 			name:  "unrelated type is ignored",
 			event: webhookEvent(t, "com.github.push", "github/ping.json"),
 		},
+		{
+			// A result event under the command prefix, not a command.
+			name:  "command.failed result is ignored",
+			event: webhookEvent(t, events.TypeCommandFailed, "github/ping.json"),
+		},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			got, err := router.Route(tc.event)
-			if err != nil {
-				t.Fatalf("Route: %v", err)
-			}
-			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("Route (-want, +got):\n%s", diff)
-			}
-		})
-	}
+	testRoutes(t, router, cases)
 }
 
 func TestRouteErrors(t *testing.T) {

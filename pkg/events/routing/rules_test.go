@@ -52,11 +52,7 @@ func TestExampleRulesFile(t *testing.T) {
 	})
 	ciOK := `{"status":"success","run":{"number":88,"actor":"MHernandez"}}`
 
-	cases := []struct {
-		name  string
-		event event.Event
-		want  []events.Command
-	}{
+	cases := []routeCase{
 		{
 			name:  "private repository: the file's rule, two commands",
 			event: created,
@@ -100,18 +96,7 @@ func TestExampleRulesFile(t *testing.T) {
 		{name: "data value differs", event: ciEvent(t, "platform/payments/x", "chain-1", `{"status":"failure","run":{"number":1,"actor":"a"}}`)},
 		{name: "field that must be absent is present", event: ciEvent(t, "platform/payments/x", "chain-1", `{"status":"success","dry_run":true,"run":{"number":1,"actor":"a"}}`)},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			got, err := router.Route(tc.event)
-			if err != nil {
-				t.Fatalf("Route: %v", err)
-			}
-			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("Route (-want, +got):\n%s", diff)
-			}
-		})
-	}
+	testRoutes(t, router, cases)
 }
 
 func TestReplaceBuiltins(t *testing.T) {
@@ -127,11 +112,7 @@ rules:
 	if err != nil {
 		t.Fatal(err)
 	}
-	cases := []struct {
-		name  string
-		event event.Event
-		want  []events.Command
-	}{
+	cases := []routeCase{
 		{
 			name:  "the file's rule",
 			event: webhookEvent(t, events.TypeGitLabProjectCreate, "gitlab/project_create.json"),
@@ -147,18 +128,7 @@ rules:
 			want:  []events.Command{{Name: events.CommandRequestTrack, Data: &events.RequestTrack{RequestToken: "a1b2"}}},
 		},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			got, err := router.Route(tc.event)
-			if err != nil {
-				t.Fatalf("Route: %v", err)
-			}
-			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("Route (-want, +got):\n%s", diff)
-			}
-		})
-	}
+	testRoutes(t, router, cases)
 }
 
 func TestParseErrors(t *testing.T) {
