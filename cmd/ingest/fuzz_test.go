@@ -58,6 +58,11 @@ func FuzzStructured(f *testing.F) {
 	f.Add([]byte(`{"specversion":"1.0","id":"1","source":"/s","type":"t","data_base64":"eyJhIjoxfQ==","data":{"a":1}}`))
 	f.Add([]byte(`{"specversion":"1.0","id":"1","source":"/s","type":"t","d\u0061ta":{"a":1}}`))
 	f.Add([]byte(`{"specversion":"1.0","id":"1","source":"/s","type":"t","data":{"data":{"x":"}"}}}`))
+	// Attributes unmarshalEvent reads itself, and ones it leaves to the SDK:
+	// an extension of another case or type, a key twice, an empty key.
+	f.Add([]byte(`{"specversion":"1.0","id":"1","source":"/s","type":"t","subject":"x","time":"2024-01-01T00:00:00Z","dataschema":"https://x/y","ext":"v","data":{"a":1}}`))
+	f.Add([]byte(`{"specversion":"1.0","id":"1","source":"/s","type":"t","Ext":"v","ext2":2,"ext3":true}`))
+	f.Add([]byte(`{"specversion":"1.0","id":"1","id":"2","source":"/s","type":"t","":"x","data":{}}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		// unmarshalEvent decodes valid JSON as the SDK does, only cheaper.
 		if events.ValidJSON(body) {

@@ -27,3 +27,10 @@ func JSONError(b []byte) error {
 func GetJSON(data []byte, path string) gjson.Result {
 	return gjson.Get(unsafe.String(unsafe.SliceData(data), len(data)), path)
 }
+
+// ParseJSON is gjson.Parse of valid JSON data without copying it, as
+// GetJSON: data must not change while any value read from the result, a
+// string included, is in use.
+func ParseJSON(data []byte) gjson.Result {
+	return gjson.Parse(unsafe.String(unsafe.SliceData(data), len(data)))
+}
