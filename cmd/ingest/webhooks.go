@@ -55,7 +55,7 @@ func (s *server) github(w http.ResponseWriter, r *http.Request) {
 	if e.Type() == events.TypeGitHubPing {
 		// The hook's setup handshake: answered, never routed.
 		s.metrics.event(e.Type(), statusIgnored)
-		writeJSON(w, http.StatusOK, answer{Events: []eventResult{{ID: e.ID(), Source: e.Source(), Type: e.Type(), Status: statusIgnored}}})
+		writeAnswer(w, http.StatusOK, answer{Events: []eventResult{{ID: e.ID(), Source: e.Source(), Type: e.Type(), Status: statusIgnored}}})
 		return
 	}
 	s.accept(w, r, []event.Event{e}, http.StatusAccepted)
