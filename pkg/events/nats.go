@@ -44,7 +44,7 @@ func ToMsg(subject string, e event.Event) (*nats.Msg, error) {
 	msg := &nats.Msg{Subject: subject, Header: make(nats.Header, 7+len(exts))}
 	values := make([]string, 0, 9+len(exts))
 	set := func(name, value string) error {
-		if strings.ContainsAny(value, "\r\n") {
+		if strings.IndexByte(value, '\n') >= 0 || strings.IndexByte(value, '\r') >= 0 {
 			return fmt.Errorf("to NATS message: attribute %s contains a line break", name)
 		}
 		values = append(values, value)
