@@ -63,6 +63,9 @@ func TestMetrics(t *testing.T) {
 	}
 	h.do(http.MethodPost, "/events", structuredHeader, []byte(`{}`))
 	h.do(http.MethodPost, "/events", structuredHeader, []byte(`{"specversion":"1.0","id":"1","source":"/s","type":"com.example.unknown"}`))
+	// Refused before any event is read: counted invalid on every endpoint.
+	h.do(http.MethodPost, "/events", http.Header{"Content-Type": {"text/plain"}}, []byte(`hello`))
+	h.do(http.MethodPost, "/webhooks/github", http.Header{"Content-Type": {"application/json"}, "X-Github-Event": {"repository"}}, body)
 
 	status, _, b := h.do(http.MethodGet, "/metrics", nil, nil)
 	if status != http.StatusOK {
@@ -73,7 +76,7 @@ func TestMetrics(t *testing.T) {
 		`mendflow_ingest_events_total{outcome="queued",type="com.github.repository.created"} 1`,
 		`mendflow_ingest_events_total{outcome="duplicate",type="com.github.repository.created"} 1`,
 		`mendflow_ingest_events_total{outcome="ignored",type="other"} 1`,
-		`mendflow_ingest_events_total{outcome="invalid",type="other"} 1`,
+		`mendflow_ingest_events_total{outcome="invalid",type="other"} 3`,
 		`mendflow_ingest_duplicate_commands_total 1`,
 		`mendflow_ingest_request_duration_seconds_count{code="202",path="/webhooks/github"} 2`,
 		`mendflow_ingest_request_duration_seconds_count{code="400",path="/events"} 1`,

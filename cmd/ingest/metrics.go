@@ -23,7 +23,8 @@ func newMetrics() *metrics {
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "mendflow_ingest_events_total",
 			Help: "Events received, by type and outcome (queued, duplicate, ignored, planned, invalid, unavailable). " +
-				"The type is \"other\" for events no rule routed, to bound the label's values.",
+				"The type is \"other\" for events no rule routed, to bound the label's values. " +
+				"A request refused before its events are read (401, 413, 415) counts as one invalid event.",
 		}, []string{"type", "outcome"}),
 		publishFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "mendflow_ingest_publish_failures_total",

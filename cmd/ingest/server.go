@@ -112,27 +112,34 @@ func (s *server) methods(handlers map[string]http.HandlerFunc) http.Handler {
 func (s *server) postEvents(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.AuthToken != "" {
 		if p := checkBearer(r.Header.Get("Authorization"), s.cfg.AuthToken); p != nil {
-			p.write(w)
+			s.refuse(w, p)
 			return
 		}
 	}
 	mode, p := modeOf(r.Header)
 	if p != nil {
-		p.write(w)
+		s.refuse(w, p)
 		return
 	}
 	body, p := readBody(w, r, s.cfg.MaxBodyBytes)
 	if p != nil {
-		p.write(w)
+		s.refuse(w, p)
 		return
 	}
 	evs, p := parseEvents(mode, r.Header, body)
 	if p != nil {
-		s.metrics.invalid(1)
-		p.write(w)
+		s.refuse(w, p)
 		return
 	}
 	s.accept(w, r, evs, http.StatusAccepted)
+}
+
+// refuse answers a request whose events are refused before they are read
+// one by one (unauthorized, unreadable, too large, not events), counting it
+// as one invalid event, alike on every endpoint.
+func (s *server) refuse(w http.ResponseWriter, p *problem) {
+	s.metrics.invalid(1)
+	p.write(w)
 }
 
 // checkBearer compares the bearer token in constant time; hashing first

@@ -21,7 +21,7 @@ var hookNameRE = regexp.MustCompile(`^[a-z0-9_]{1,64}$`)
 
 // webhookEvent is what the webhook endpoints share: 404 while the hook is
 // disabled (its secret, named by variable, is empty), then the body read and
-// made into an event by parse, a refusal answered (and counted invalid). ok
+// made into an event by parse, a refusal answered (see refuse). ok
 // is false when the request was answered.
 func (s *server) webhookEvent(w http.ResponseWriter, r *http.Request, secret, variable, hook string,
 	parse func(h http.Header, body []byte, secret string, now time.Time) (event.Event, *problem),
@@ -31,17 +31,14 @@ func (s *server) webhookEvent(w http.ResponseWriter, r *http.Request, secret, va
 		return event.Event{}, false
 	}
 	body, p := readBody(w, r, s.cfg.MaxBodyBytes)
-	if p != nil {
-		p.write(w)
-		return event.Event{}, false
+	if p == nil {
+		var e event.Event
+		if e, p = parse(r.Header, body, secret, s.now()); p == nil {
+			return e, true
+		}
 	}
-	e, p := parse(r.Header, body, secret, s.now())
-	if p != nil {
-		s.metrics.invalid(1)
-		p.write(w)
-		return event.Event{}, false
-	}
-	return e, true
+	s.refuse(w, p)
+	return event.Event{}, false
 }
 
 func (s *server) github(w http.ResponseWriter, r *http.Request) {
