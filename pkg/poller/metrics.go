@@ -68,8 +68,8 @@ func NewMetrics(reg prometheus.Registerer, js events.StreamLookup) (*Metrics, er
 
 // stateCollector reports what the stream and the consumer hold.
 type stateCollector struct {
-	js                        events.StreamLookup
-	followed, oldest, backlog *prometheus.Desc
+	js               events.StreamLookup
+	followed, oldest *prometheus.Desc
 }
 
 func newStateCollector(js events.StreamLookup) stateCollector {
@@ -79,8 +79,6 @@ func newStateCollector(js events.StreamLookup) stateCollector {
 			"Items being followed: stored on MENDFLOW_TRACKING and not yet completed.", nil, nil),
 		oldest: prometheus.NewDesc("mendflow_poller_oldest_item_age_seconds",
 			"Age of the oldest item being followed (0 when there is none).", nil, nil),
-		backlog: prometheus.NewDesc("mendflow_poller_items_unpolled",
-			"Items not yet delivered to any poller; it grows when POLLER_MAX_IN_FLIGHT is reached.", nil, nil),
 	}
 }
 
@@ -88,13 +86,14 @@ func newStateCollector(js events.StreamLookup) stateCollector {
 func (c stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.followed
 	ch <- c.oldest
-	ch <- c.backlog
 }
 
 // Collect implements prometheus.Collector. The work-queue stream keeps an
 // item until its completion is acknowledged, so its message count is the
 // number of items followed and its first message the oldest of them. When
 // NATS cannot answer, the gauges are left out rather than reported as zero.
+// The items not yet delivered to any poller are the consumer lag gauge,
+// mendflow_consumer_pending_messages{stream="MENDFLOW_TRACKING"}.
 func (c stateCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
@@ -109,7 +108,4 @@ func (c stateCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(c.followed, prometheus.GaugeValue, float64(st.Msgs))
 	ch <- prometheus.MustNewConstMetric(c.oldest, prometheus.GaugeValue, age)
-	if cons, err := stream.Consumer(ctx, ConsumerName); err == nil {
-		ch <- prometheus.MustNewConstMetric(c.backlog, prometheus.GaugeValue, float64(cons.CachedInfo().NumPending))
-	}
 }
