@@ -77,9 +77,12 @@ func buildCommands(ctx context.Context, in event.Event, cmds []events.Command, n
 				e.SetExtension(events.ExtCorrelationID, e.ID())
 			}
 		} else {
-			data, err := json.Marshal(c.Data)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", c.Name, err)
+			data := c.JSON
+			if data == nil {
+				var err error
+				if data, err = json.Marshal(c.Data); err != nil {
+					return nil, fmt.Errorf("%s: %w", c.Name, err)
+				}
 			}
 			// The context is filled in directly: the setters would parse the
 			// constant source again for every command.

@@ -18,6 +18,9 @@ type CommandData interface {
 type Command struct {
 	Name string
 	Data CommandData
+	// JSON is the UTF-8 JSON that Data was decoded from, which decodes to
+	// Data again, when the router has it; nil when Data is to be encoded.
+	JSON []byte
 }
 
 // ValidationError is command data failing its schema: a missing or invalid

@@ -9,6 +9,7 @@ import (
 	_ "embed"
 	"fmt"
 	"os"
+	"unicode/utf8"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
@@ -145,5 +146,9 @@ func (ct commandTemplate) build(s *scope, reg *events.Registry) (events.Command,
 	if err != nil {
 		return events.Command{}, err
 	}
-	return events.Command{Name: ct.name, Data: data}, nil
+	cmd := events.Command{Name: ct.name, Data: data}
+	if utf8.Valid(raw) { // else Data holds encoding/json's replacement characters
+		cmd.JSON = raw
+	}
+	return cmd, nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/mendflow/mendflow/pkg/events"
 )
@@ -66,10 +67,28 @@ func testRoutes(t *testing.T, router *Router, cases []routeCase) {
 			if err != nil {
 				t.Fatalf("Route: %v", err)
 			}
-			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("Route (-want, +got):\n%s", diff)
-			}
+			checkCommands(t, tc.want, got)
 		})
+	}
+}
+
+// checkCommands compares routed commands with want by name and data, and
+// checks that the JSON a command carries decodes to its data.
+func checkCommands(t *testing.T, want, got []events.Command) {
+	t.Helper()
+	if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(events.Command{}, "JSON")); diff != "" {
+		t.Errorf("Route (-want, +got):\n%s", diff)
+	}
+	for _, c := range got {
+		if c.JSON == nil {
+			continue
+		}
+		data, err := events.NewRegistry().Decode(c.Name, c.JSON)
+		if err != nil {
+			t.Errorf("%s: its JSON %s: %v", c.Name, c.JSON, err)
+		} else if diff := cmp.Diff(c.Data, data); diff != "" {
+			t.Errorf("%s: its JSON %s decodes otherwise (-data, +decoded):\n%s", c.Name, c.JSON, diff)
+		}
 	}
 }
 

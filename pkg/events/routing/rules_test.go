@@ -3,9 +3,9 @@ package routing
 import (
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/cloudevents/sdk-go/v2/event"
-	"github.com/google/go-cmp/cmp"
 
 	"github.com/mendflow/mendflow/pkg/events"
 )
@@ -299,7 +299,43 @@ rules:
 		CreateProduct:      true,
 		Tags:               map[string]string{"team": "päy", "tier": "1"},
 	}}}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("Route (-want, +got):\n%s", diff)
+	checkCommands(t, want, got)
+	if got[0].JSON == nil {
+		t.Error("a command built by a rule carries no JSON")
+	}
+}
+
+// Invalid UTF-8 in fields a rule copies, one by one and whole: the data
+// holds encoding/json's replacement character, and so does any JSON the
+// command carries.
+func TestCommandDataInvalidUTF8(t *testing.T) {
+	t.Parallel()
+	router, err := Parse([]byte(`
+builtin: false
+rules:
+  - match: {type: com.example.encode}
+    commands:
+      - name: project.create
+        data: {productName: p, projectName: "{{ name }}", tags: "{{ labels }}"}
+`), events.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := event.New()
+	e.SetID("1")
+	e.SetSource("/s")
+	e.SetType("com.example.encode")
+	if err := e.SetData(event.ApplicationJSON, []byte("{\"name\":\"a\xffb\",\"labels\":{\"k\":\"c\xffd\"}}")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := router.Route(e)
+	if err != nil {
+		t.Fatalf("Route: %v", err)
+	}
+	checkCommands(t, []events.Command{{Name: events.CommandProjectCreate, Data: &events.ProjectCreate{
+		ProductName: "p", ProjectName: "a\uFFFDb", Tags: map[string]string{"k": "c\uFFFDd"},
+	}}}, got)
+	if j := got[0].JSON; j != nil && !utf8.Valid(j) {
+		t.Errorf("JSON %q is not UTF-8", j)
 	}
 }
