@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/mendflow/mendflow/pkg/mend"
+	"github.com/mendflow/mendflow/pkg/mend/mendsim"
 )
 
 // quotingMend is a Mend, or a proxy before it, that quotes the request it
@@ -414,4 +415,56 @@ func TestErrorsHideAJWTRenewedMeanwhile(t *testing.T) {
 		t.Fatalf("JWTs issued %q, want the first and its renewal", tokens)
 	}
 	wantRedacted(t, err, append(m.tokens(), key)...)
+}
+
+// TestSimulatorEchoHidesSecrets: the simulator's echo fault quotes the
+// request it refuses, on v1.4, on the logins and on a v2.0 call with its
+// JWT; the client's error shows none of what it quotes.
+func TestSimulatorEchoHidesSecrets(t *testing.T) {
+	t.Parallel()
+	v1 := func(ctx context.Context, c *mend.Client) error {
+		_, _, err := c.Products.List(ctx, &mend.GetAllProductsRequest{OrgToken: orgToken})
+		return err
+	}
+	groups := func(ctx context.Context, c *mend.Client) error {
+		_, _, err := c.Groups.List(ctx, orgToken, nil)
+		return err
+	}
+	tests := []struct {
+		name       string
+		fault      mendsim.Fault
+		v3         bool
+		call       func(context.Context, *mend.Client) error
+		wantTokens int // JWTs and refresh tokens sent
+	}{
+		{name: "v1.4 status", fault: mendsim.Fault{Op: mend.ReqGetAllProducts, Status: http.StatusBadGateway, Echo: true}, call: v1},
+		{name: "v1.4 errorCode", fault: mendsim.Fault{Op: mend.ReqGetAllProducts, ErrorCode: mend.CodeNotAllowed, Echo: true}, call: v1},
+		{name: "v2.0 login", fault: mendsim.Fault{Op: "login", Status: http.StatusUnauthorized, Echo: true}, call: groups},
+		{name: "v2.0 call", fault: mendsim.Fault{Op: "listGroups", Status: http.StatusBadRequest, Echo: true}, call: groups, wantTokens: 1},
+		{name: "v3.0 login", fault: mendsim.Fault{Op: "loginV3", Status: http.StatusBadRequest, Echo: true}, v3: true, call: groups},
+		{name: "v3.0 access token", fault: mendsim.Fault{Op: "accessToken", Status: http.StatusBadRequest, Echo: true}, v3: true, call: groups, wantTokens: 1},
+		{name: "v3.0 call", fault: mendsim.Fault{Op: "listGroups", Status: http.StatusBadRequest, Echo: true}, v3: true, call: groups, wantTokens: 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rec := &secretRecorder{}
+			opts := []mend.Option{mend.WithRetry(mend.NoRetry()), mend.WithHTTPClient(&http.Client{Transport: rec})}
+			if tt.v3 {
+				opts = append(opts, mend.WithLoginV3())
+			}
+			c, sim := setup(t, opts...)
+			if err := sim.SetFault(tt.fault); err != nil {
+				t.Fatal(err)
+			}
+			err := tt.call(context.Background(), c)
+			rec.mu.Lock()
+			tokens := rec.secrets
+			rec.mu.Unlock()
+			if len(tokens) != tt.wantTokens {
+				t.Fatalf("sent %d JWTs and refresh tokens, want %d", len(tokens), tt.wantTokens)
+			}
+			wantRedacted(t, err, append(tokens, mendsim.DefaultUserKey)...)
+		})
+	}
 }
