@@ -19,6 +19,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/sethvargo/go-envconfig"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/mendflow/mendflow/internal/natstest"
 	"github.com/mendflow/mendflow/pkg/daemon"
@@ -45,13 +46,14 @@ type harness struct {
 	js      jetstream.JetStream
 	env     map[string]string
 	logs    *syncBuffer
+	spans   *tracetest.SpanRecorder // of every worker started
 	seq     atomic.Int64
 }
 
 func newHarness(t testing.TB, env map[string]string) *harness {
 	t.Helper()
 	ns := natstest.Start(t)
-	h := &harness{t: t, nats: ns, natsURL: ns.URL(), logs: &syncBuffer{}}
+	h := &harness{t: t, nats: ns, natsURL: ns.URL(), logs: &syncBuffer{}, spans: tracetest.NewSpanRecorder()}
 	h.sim = mendsim.NewServer(mendsim.Config{ProcessDuration: 50 * time.Millisecond})
 	t.Cleanup(h.sim.Close)
 	_, h.js = ns.Connect()
@@ -97,7 +99,7 @@ func (h *harness) startWorker(extra map[string]string) worker {
 	done := make(chan error, 1)
 	tel := daemon.Telemetry{
 		Logger: slog.New(daemon.TraceHandler{Handler: slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})}),
-		Tracer: sdktrace.NewTracerProvider(),
+		Tracer: sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(h.spans)),
 	}
 	go func() { done <- realMain(ctx, envconfig.MapLookuper(env), tel, ready) }()
 	var addr string

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -32,7 +31,6 @@ type service struct {
 	handle  handlers.Handler
 	retry   handlers.RetryPolicy
 	metrics *handlers.Metrics
-	redact  *strings.Replacer
 	tracer  trace.Tracer
 	http    *daemon.Server
 	served  <-chan error // why http stopped serving
@@ -129,15 +127,15 @@ func newService(ctx context.Context, cfg settings, tel daemon.Telemetry) (_ *ser
 		Jitter:       cfg.Worker.RetryJitter,
 		NotFoundWait: cfg.Worker.NotFoundWait,
 	}
-	// The user key must never reach a log line, an event or a dead letter;
-	// package mend never prints it, and this is the second lock.
-	svc.redact = strings.NewReplacer(cfg.Mend.UserKey.Reveal(), "[redacted]")
+	// The user key must never reach a log line, a span, an event or a dead
+	// letter. The worker holds no other secret, and only the Mend client
+	// uses it: package mend keeps it, and its JWTs, out of every error it
+	// returns, so that the errors need no cleaning here.
 	router.Use(
 		handlers.Logging(logger),
 		svc.metrics.Middleware(),
 		handlers.Decide(svc.retry),
 		handlers.Serialize(kvLocks{kv: locks, renew: cfg.Worker.AckWait / 3}),
-		handlers.Redact(svc.redact),
 		handlers.Recover(),
 	)
 	svc.handle = router.Handler()

@@ -144,7 +144,7 @@ func (s *service) process(ctx context.Context, msg jetstream.Msg) {
 		s.giveUp(ctx, log, msg, meta, cmd, name, d)
 	}
 	if err != nil {
-		span.SetStatus(codes.Error, s.redact.Replace(err.Error()))
+		span.SetStatus(codes.Error, err.Error())
 	}
 }
 
@@ -211,7 +211,7 @@ func (s *service) publishResult(ctx context.Context, meta *jetstream.MsgMetadata
 // command is named as the router decoded it, or else by its subject's name.
 func (s *service) giveUp(ctx context.Context, log *slog.Logger, msg jetstream.Msg, meta *jetstream.MsgMetadata, cmd *handlers.Command, subjectName string, d *handlers.Decision) {
 	name := cmp.Or(cmd.Name, subjectName)
-	errText := s.redact.Replace(d.Err.Error())
+	errText := d.Err.Error()
 	now := time.Now().UTC()
 	dl := events.NewDeadLetterMsg(&nats.Msg{Subject: msg.Subject(), Header: msg.Headers(), Data: msg.Data()}, events.DeadLetter{
 		Command: name, Reason: d.Reason, Error: errText, Attempts: cmd.Attempt, FailedAt: now, CommandSeq: meta.Sequence.Stream,

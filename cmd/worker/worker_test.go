@@ -205,7 +205,8 @@ func TestGivingUp(t *testing.T) {
 		data         any
 		wantReason   string
 		wantAttempts int
-		wantCalls    int // createProduct calls
+		wantCalls    int    // createProduct calls
+		wantInError  string // in the error of the failed event and the dead letter
 	}{
 		{
 			name:  "5001 is permanent: one attempt",
@@ -217,6 +218,14 @@ func TestGivingUp(t *testing.T) {
 			env:   map[string]string{"WORKER_MAX_ATTEMPTS": "3"},
 			fault: &mendsim.Fault{Op: mend.ReqCreateProduct, Status: 503},
 			data:  events.ProductCreate{ProductName: "down"}, wantReason: events.FailAttemptsSpent, wantAttempts: 3, wantCalls: 3,
+		},
+		{
+			// The answer quotes the request, the user key with it; no
+			// trace of the key may remain (assertNoSecret).
+			name:  "an answer quoting the request",
+			fault: &mendsim.Fault{Op: mend.ReqCreateProduct, Status: 400, Echo: true},
+			data:  events.ProductCreate{ProductName: "quoted"}, wantReason: events.FailPermanent, wantAttempts: 1, wantCalls: 1,
+			wantInError: `"userKey":"[redacted]"`,
 		},
 		{
 			name: "invalid data never reaches Mend",
@@ -257,6 +266,9 @@ func TestGivingUp(t *testing.T) {
 			if d["error"] == "" || d["failedAt"] == "" {
 				t.Errorf("failed event lacks error or time: %v", d)
 			}
+			if errText, _ := d["error"].(string); !strings.Contains(errText, tt.wantInError) {
+				t.Errorf("failed event's error %q does not say %s", errText, tt.wantInError)
+			}
 			if diff := cmp.Diff(string(cmd.Data()), string(dl.Data)); diff != "" {
 				t.Errorf("dead letter data (-want, +got):\n%s", diff)
 			}
@@ -266,6 +278,9 @@ func TestGivingUp(t *testing.T) {
 			}
 			if info.Reason != tt.wantReason || info.Attempts != tt.wantAttempts || info.Error == "" || info.FailedAt.IsZero() {
 				t.Errorf("dead letter says %+v, want reason %q after %d attempts", info, tt.wantReason, tt.wantAttempts)
+			}
+			if !strings.Contains(info.Error, tt.wantInError) {
+				t.Errorf("dead letter's error %q does not say %s", info.Error, tt.wantInError)
 			}
 			if dl.Header.Get("ce-id") != cmd.ID() {
 				t.Errorf("dead letter keeps command id %q, want %q", dl.Header.Get("ce-id"), cmd.ID())
@@ -283,12 +298,18 @@ func TestGivingUp(t *testing.T) {
 	}
 }
 
-// assertNoSecret checks that the user key appears in no log line, event
-// or dead letter.
+// assertNoSecret checks that the user key appears in no log line, span,
+// event or dead letter.
 func assertNoSecret(t *testing.T, h *harness) {
 	t.Helper()
 	if strings.Contains(h.logs.String(), mendsim.DefaultUserKey) {
 		t.Error("the user key is in the logs")
+	}
+	for _, s := range h.spans.Ended() {
+		shown := fmt.Sprint(s.Name(), s.Status(), s.Attributes(), s.Events())
+		if strings.Contains(shown, mendsim.DefaultUserKey) {
+			t.Errorf("the user key is in span %q: %s", s.Name(), shown)
+		}
 	}
 	for _, stream := range []string{events.StreamEvents, events.StreamDLQ, events.StreamTracking} {
 		for _, m := range h.streamMsgs(stream) {

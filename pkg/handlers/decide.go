@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"strings"
 	"time"
 
 	"github.com/mendflow/mendflow/pkg/events"
@@ -207,26 +206,3 @@ func Recover() Middleware {
 		}
 	}
 }
-
-// Redact is the middleware that removes secrets (the user key) from the
-// text of every error, so that no log line, failed event or dead letter
-// can carry one. The error chain stays intact for errors.As.
-func Redact(r *strings.Replacer) Middleware {
-	return func(next Handler) Handler {
-		return func(ctx context.Context, cmd *Command) (Result, error) {
-			res, err := next(ctx, cmd)
-			if err != nil {
-				err = &redactedError{err: err, r: r}
-			}
-			return res, err
-		}
-	}
-}
-
-type redactedError struct {
-	err error
-	r   *strings.Replacer
-}
-
-func (e *redactedError) Error() string { return e.r.Replace(e.err.Error()) }
-func (e *redactedError) Unwrap() error { return e.err }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -193,7 +192,6 @@ func TestBackoffJitter(t *testing.T) {
 // what each adds.
 func TestMiddleware(t *testing.T) {
 	t.Parallel()
-	const secret = "s3cr3t-user-key"
 	tests := []struct {
 		name       string
 		handler    handlers.Handler
@@ -205,18 +203,11 @@ func TestMiddleware(t *testing.T) {
 			handler:  func(context.Context, *handlers.Command) (handlers.Result, error) { panic("boom") },
 			wantVerd: handlers.GiveUp, wantReason: events.FailPanic,
 		},
-		{
-			name: "a secret in an error is redacted",
-			handler: func(context.Context, *handlers.Command) (handlers.Result, error) {
-				return handlers.Result{}, &mend.APIError{Code: mend.CodeInvalidKeyUUID, Message: "bad key " + secret}
-			},
-			wantVerd: handlers.GiveUp, wantReason: events.FailPermanent,
-		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			h := handlers.Decide(policy())(handlers.Redact(strings.NewReplacer(secret, "[redacted]"))(handlers.Recover()(tt.handler)))
+			h := handlers.Decide(policy())(handlers.Recover()(tt.handler))
 			_, err := h(context.Background(), &handlers.Command{Attempt: 1, Published: t0})
 			var d *handlers.Decision
 			if !errors.As(err, &d) {
@@ -224,9 +215,6 @@ func TestMiddleware(t *testing.T) {
 			}
 			if d.Verdict != tt.wantVerd || d.Reason != tt.wantReason {
 				t.Errorf("decision %v, want %v (%s)", d, tt.wantVerd, tt.wantReason)
-			}
-			if strings.Contains(err.Error(), secret) || strings.Contains(d.Err.Error(), secret) {
-				t.Errorf("the secret is in %q", err)
 			}
 		})
 	}

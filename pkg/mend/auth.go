@@ -29,6 +29,10 @@ type authenticator struct {
 
 	mu   sync.Mutex
 	orgs map[string]*orgToken
+	// kept holds every JWT and refresh token held now, under mu, for the
+	// redactor: it cannot wait for an orgToken's lock or refreshMu, which
+	// a login holds while its own request, and errors, are under way.
+	kept map[string]Secret
 
 	refreshMu sync.Mutex
 	refresh   Secret // v3.0 refresh token, shared by all organizations
@@ -41,7 +45,30 @@ type orgToken struct {
 }
 
 func newAuthenticator(c *Client) *authenticator {
-	return &authenticator{c: c, orgs: make(map[string]*orgToken)}
+	return &authenticator{c: c, orgs: make(map[string]*orgToken), kept: make(map[string]Secret)}
+}
+
+// keep notes s as the secret held under name (an organization's JWT, or
+// the refresh token); an empty s notes that none is.
+func (a *authenticator) keep(name string, s Secret) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if s == "" {
+		delete(a.kept, name)
+		return
+	}
+	a.kept[name] = s
+}
+
+// held returns every JWT and refresh token the client holds.
+func (a *authenticator) held() []Secret {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make([]Secret, 0, len(a.kept))
+	for _, s := range a.kept {
+		out = append(out, s)
+	}
+	return out
 }
 
 func (a *authenticator) entry(org string) *orgToken {
@@ -72,6 +99,7 @@ func (a *authenticator) token(ctx context.Context, org string) (Secret, error) {
 	}
 	t.jwt = jwt
 	t.renewAt = a.renewAt(jwt, ttl)
+	a.keep("jwt "+org, jwt)
 	return jwt, nil
 }
 
@@ -82,6 +110,7 @@ func (a *authenticator) invalidate(org string, jwt Secret) {
 	defer t.mu.Unlock()
 	if t.jwt == jwt {
 		t.jwt = ""
+		a.keep("jwt "+org, "")
 	}
 }
 
@@ -125,7 +154,7 @@ func (a *authenticator) login(ctx context.Context, org string) (Secret, time.Dur
 			UserKey  string `json:"userKey"`
 			OrgToken string `json:"orgToken"`
 		}{a.c.email, a.c.userKey.Reveal(), org}
-		err = a.post(ctx, "login", "/api/v2.0/login", "retVal", nil, body, &res)
+		err = a.post(ctx, "login", "/api/v2.0/login", "retVal", "", body, &res)
 	}
 	if err != nil {
 		return "", 0, err
@@ -148,22 +177,23 @@ func (a *authenticator) loginV3(ctx context.Context, org string) (loginResult, e
 				UserKey string `json:"userKey"`
 			}{a.c.email, a.c.userKey.Reveal()}
 			var lr loginResult
-			if err := a.post(ctx, "login", "/api/v3.0/login", "response", nil, body, &lr); err != nil {
+			if err := a.post(ctx, "login", "/api/v3.0/login", "response", "", body, &lr); err != nil {
 				return res, err
 			}
 			if lr.RefreshToken == "" {
 				return res, errors.New("login: the answer holds no refresh token")
 			}
 			a.refresh = lr.RefreshToken
+			a.keep("refresh", a.refresh)
 		}
-		header := http.Header{"Wss-Refresh-Token": {a.refresh.Reveal()}}
 		body := struct {
 			OrgUUID string `json:"orgUuid"`
 		}{org}
-		err := a.post(ctx, "accessToken", "/api/v3.0/login/accessToken", "response", header, body, &res)
+		err := a.post(ctx, "accessToken", "/api/v3.0/login/accessToken", "response", a.refresh, body, &res)
 		if IsStatus(err, http.StatusUnauthorized) {
 			// The refresh token has expired: log in afresh once.
 			a.refresh = ""
+			a.keep("refresh", "")
 			continue
 		}
 		return res, err
@@ -171,12 +201,18 @@ func (a *authenticator) loginV3(ctx context.Context, org string) (loginResult, e
 	return res, errors.New("login: refresh token refused twice")
 }
 
-func (a *authenticator) post(ctx context.Context, op, path, key string, header http.Header, in, out any) error {
+// post sends a login request; a refresh token, if given, goes in the
+// wss-refresh-token header.
+func (a *authenticator) post(ctx context.Context, op, path, key string, refresh Secret, in, out any) error {
 	body, err := json.Marshal(in)
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
-	req := request{op: op, method: http.MethodPost, url: a.c.apiURL + path, body: body, header: header}
+	req := request{op: op, method: http.MethodPost, url: a.c.apiURL + path, body: body}
+	if refresh != "" {
+		req.header = http.Header{"Wss-Refresh-Token": {refresh.Reveal()}}
+		req.secrets = []Secret{refresh}
+	}
 	_, err = a.c.send(ctx, req, func(resp *Response, data []byte) error {
 		return decodeV2(op, key, resp, data, out)
 	})

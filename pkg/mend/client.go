@@ -219,6 +219,9 @@ type request struct {
 	url    string
 	body   []byte
 	header http.Header
+	// secrets are the credentials in header (a JWT, a refresh token), for
+	// the redactor; it knows the user key and the tokens held without them.
+	secrets []Secret
 }
 
 // send performs req with the retry policy, the rate limiter and the
@@ -240,7 +243,12 @@ func (c *Client) send(ctx context.Context, req request, decode func(resp *Respon
 	return last, err
 }
 
-func (c *Client) attempt(ctx context.Context, req request, decode func(*Response, []byte) error) (*Response, error) {
+// attempt sends req once. Every error it returns, whatever made it, passes
+// through the exchange's redactor: this is where the client makes sure
+// that no error of its shows a secret.
+func (c *Client) attempt(ctx context.Context, req request, decode func(*Response, []byte) error) (_ *Response, err error) {
+	red := &redactor{c: c, sent: req.secrets}
+	defer func() { err = red.error(err) }()
 	if c.limiter != nil {
 		if err := c.limiter.Wait(ctx); err != nil {
 			if ctx.Err() == nil && c.limiterCanGrant() {
@@ -293,7 +301,7 @@ func (c *Client) attempt(ctx context.Context, req request, decode func(*Response
 			Method:     req.method,
 			URL:        redactURL(hreq.URL),
 			StatusCode: hresp.StatusCode,
-			Message:    errorMessage(data),
+			Message:    errorMessage(data, red.text),
 			RetryAfter: parseRetryAfter(hresp.Header.Get("Retry-After"), time.Now()),
 		}
 	}
@@ -348,7 +356,10 @@ func redactURL(u *url.URL) string {
 }
 
 // errorMessage pulls a message out of an error body, or an excerpt of it.
-func errorMessage(body []byte) string {
+// An excerpt is cleaned by clean before it is cut: cut first, a secret cut
+// in two would no longer be found, and half of it would remain. The rest
+// of the error, the message among it, is cleaned once it is made.
+func errorMessage(body []byte, clean func(string) string) string {
 	var shape struct {
 		Message      string `json:"message"`
 		ErrorMessage string `json:"errorMessage"`
@@ -364,7 +375,7 @@ func errorMessage(body []byte) string {
 			}
 		}
 	}
-	s := strings.TrimSpace(string(body))
+	s := clean(strings.TrimSpace(string(body)))
 	if len(s) > errorExcerptSize {
 		// Cut at a byte count, but not through a character.
 		s = strings.ToValidUTF8(s[:errorExcerptSize], "") + "…"

@@ -13,8 +13,11 @@
 // does not decode a *DecodeError. Classify decides, in one place, whether an
 // error is worth retrying; the client itself retries transient failures a
 // few times with exponential backoff and jitter (RetryPolicy) before handing
-// the error back. The user key and the JWT never appear in errors or in the
-// printed Client.
+// the error back. The client's secrets (the user key, the JWTs, the v3.0
+// refresh token) never appear in the printed Client, nor in the text of an
+// error it returns, even one quoting an answer that quotes the request:
+// every error of a request passes through one redactor, which replaces
+// them with [redacted].
 //
 // The v1.4 request types and the methods that send them:
 //

@@ -159,6 +159,12 @@ func Classify(err error) Class {
 		// change of API.
 		return Transient
 	}
+	var red *redactedError
+	if errors.As(err, &red) {
+		// It hides the error it redacted from errors.As, and with it a
+		// net.Error that would have made it transient.
+		return red.class
+	}
 	return Permanent
 }
 

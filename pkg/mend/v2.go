@@ -43,7 +43,8 @@ func (c *Client) callV2(ctx context.Context, op, method, org, path string, query
 		}
 		req := request{
 			op: op, method: method, url: u, body: body,
-			header: http.Header{"Authorization": {"Bearer " + jwt.Reveal()}},
+			header:  http.Header{"Authorization": {"Bearer " + jwt.Reveal()}},
+			secrets: []Secret{jwt},
 		}
 		resp, err := c.send(ctx, req, func(resp *Response, data []byte) error {
 			return decodeV2(op, "retVal", resp, data, out)

@@ -28,6 +28,11 @@ type Fault struct {
 	// ErrorCode lets them through without counting them for Count or
 	// Every; one with Latency too delays them.
 	ErrorCode int `json:"errorCode,omitempty"`
+	// Echo makes the Status or ErrorCode answer quote the request, as a
+	// server or a proxy in the way may: its Authorization and
+	// wss-refresh-token headers and its body, credentials and all. A
+	// client must keep them out of its errors.
+	Echo bool `json:"echo,omitempty"`
 	// Count limits the fault to this many hits; 0 means no limit.
 	Count int `json:"count,omitempty"`
 	// Every makes the fault hit only every Nth matching call, for sporadic
@@ -101,6 +106,8 @@ func (f Fault) validate() error {
 		return fmt.Errorf("fault: op is required (a request type, an operation, or %q)", AnyOp)
 	case n > 1:
 		return fmt.Errorf("fault on %s: drop, status and errorCode exclude each other", f.Op)
+	case f.Echo && f.Status == 0 && f.ErrorCode == 0:
+		return fmt.Errorf("fault on %s: echo quotes the request in a status or errorCode answer; set one", f.Op)
 	case n == 0 && f.Latency <= 0:
 		return fmt.Errorf("fault on %s: does nothing; set latency, drop, status or errorCode", f.Op)
 	case f.Status != 0 && (f.Status < 400 || f.Status > 599):

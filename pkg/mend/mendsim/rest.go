@@ -83,6 +83,7 @@ func (s *Simulator) rest(rt restRoute) http.Handler {
 			x.writeRESTError(rt.key, httpError(http.StatusRequestEntityTooLarge, "request body too large or unreadable"))
 			return
 		}
+		x.body = body
 		x.call.Request = withoutSecrets(body)
 		if x.fault() {
 			return

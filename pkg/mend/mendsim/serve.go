@@ -34,6 +34,7 @@ type exchange struct {
 	s    *Simulator
 	w    http.ResponseWriter
 	r    *http.Request
+	body []byte // the request's, once read
 	call Call
 }
 
@@ -76,15 +77,24 @@ func (x *exchange) fault() bool {
 			x.w.Header().Set("Retry-After", strconv.Itoa(secs))
 		}
 		x.writeJSON(f.Status, map[string]any{"supportToken": supportToken(), "retVal": map[string]string{
-			"errorMessage": http.StatusText(f.Status),
+			"errorMessage": x.echo(f, http.StatusText(f.Status)),
 		}})
 		return true
 	case f.ErrorCode != 0:
 		x.call.Fault = true
-		x.writeAPIError(&mend.APIError{Code: f.ErrorCode, Message: faultMessage(f.ErrorCode)})
+		x.writeAPIError(&mend.APIError{Code: f.ErrorCode, Message: x.echo(f, faultMessage(f.ErrorCode))})
 		return true
 	}
 	return false
+}
+
+// echo is a fault's message, with the request quoted if the fault says so.
+func (x *exchange) echo(f Fault, msg string) string {
+	if !f.Echo {
+		return msg
+	}
+	return fmt.Sprintf("%s; the request was %s %s, authorization: %s, wss-refresh-token: %s, body: %s",
+		msg, x.r.Method, x.r.URL.Path, x.r.Header.Get("Authorization"), x.r.Header.Get("Wss-Refresh-Token"), x.body)
 }
 
 func faultMessage(code int) string {
@@ -215,6 +225,7 @@ func (s *Simulator) serveV1(w http.ResponseWriter, r *http.Request) {
 		x.writeJSON(http.StatusBadRequest, map[string]string{"errorMessage": "request body is not a JSON object"})
 		return
 	}
+	x.body = body
 	c := &v1Call{body: body, fields: fields}
 	c.requestType = c.str("requestType")
 	x.call.Op = c.requestType

@@ -345,3 +345,51 @@ func TestDeletingAProjectDropsItsPendingTasks(t *testing.T) {
 		t.Errorf("closing a task of a deleted project answered %q, want %q", got, mend.MsgPendingTaskNotClosed)
 	}
 }
+
+// TestEchoFault: an echo fault quotes the request in its answer, headers
+// and body, the credentials among them.
+func TestEchoFault(t *testing.T) {
+	t.Parallel()
+	srv := mendsim.NewServer(mendsim.Config{})
+	t.Cleanup(srv.Close)
+	if err := srv.SetFault(mendsim.Fault{Op: "getAllProducts", Echo: true}); err == nil {
+		t.Error("an echo fault without status or errorCode was accepted")
+	}
+	message := func(body map[string]any) string {
+		if rv, ok := body["retVal"].(map[string]any); ok {
+			body = rv
+		}
+		msg, _ := body["errorMessage"].(string)
+		return msg
+	}
+
+	mustSet(t, srv, mendsim.Fault{Op: "getAllProducts", Status: 502, Echo: true, Count: 1})
+	resp, body := post(t, srv.URL+"/api/v1.4", listProducts)
+	if resp.StatusCode != 502 || !strings.Contains(message(body), `"userKey":"`+mendsim.DefaultUserKey+`"`) {
+		t.Errorf("status echo: %d %v, want 502 quoting the body", resp.StatusCode, body)
+	}
+	mustSet(t, srv, mendsim.Fault{Op: "getAllProducts", ErrorCode: mend.CodeNotAllowed, Echo: true, Count: 1})
+	resp, body = post(t, srv.URL+"/api/v1.4", listProducts)
+	if body["errorCode"] != float64(mend.CodeNotAllowed) || !strings.Contains(message(body), mendsim.DefaultUserKey) {
+		t.Errorf("errorCode echo: %d %v, want errorCode %d quoting the body", resp.StatusCode, body, mend.CodeNotAllowed)
+	}
+
+	mustSet(t, srv, mendsim.Fault{Op: "listGroups", Status: 500, Echo: true})
+	req, err := http.NewRequest(http.MethodGet, srv.URL+"/api/v2.0/orgs/"+mendsim.DefaultOrgToken+"/groups", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer some.jwt.here")
+	req.Header.Set("Wss-Refresh-Token", "some-refresh-token")
+	hresp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hresp.Body.Close()
+	data, _ := io.ReadAll(hresp.Body)
+	var rest map[string]any
+	_ = json.Unmarshal(data, &rest)
+	if msg := message(rest); hresp.StatusCode != 500 || !strings.Contains(msg, "Bearer some.jwt.here") || !strings.Contains(msg, "some-refresh-token") {
+		t.Errorf("REST echo: %d %s, want 500 quoting the headers", hresp.StatusCode, data)
+	}
+}
