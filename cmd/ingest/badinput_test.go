@@ -83,6 +83,8 @@ func TestBadInput(t *testing.T) {
 		// POST /events: structured
 		{name: "malformed JSON", path: "/events", header: structuredAuth, body: []byte(`{"specversion":"1.0",`),
 			wantStatus: 400, wantType: "malformed-request", wantDetail: "not valid JSON"},
+		{name: "nested deeper than encoding/json takes", path: "/events", header: structuredAuth, body: bytes.Repeat([]byte("["), 10001),
+			wantStatus: 400, wantType: "malformed-request", wantDetail: "exceeded max depth"},
 		{name: "structured event not an object", path: "/events", header: structuredAuth, body: []byte(`["x"]`),
 			wantStatus: 400, wantType: "malformed-request", wantDetail: "a structured event is a JSON object"},
 		{name: "missing id", path: "/events", header: structuredAuth,
