@@ -127,10 +127,11 @@ func decodeEvent(index int, raw []byte) (event.Event, []eventError) {
 // events.ValidJSON), several times cheaper for the common event: the SDK's
 // JSON library reads every key and string into a new string, even those of
 // data it only keeps as written; for a CDEvent that was a third of ingest's
-// allocations. Here the attributes are read with gjson, and neither they
-// nor JSON data are copied: the event shares raw's memory, which must not
-// change after (a request body does not), and dataChecked is true, since
-// raw is valid.
+// allocations. Here the attributes are read with gjson, each copied on its
+// own: what keeps one (a metrics label, a span waiting to be exported) must
+// not keep the whole body. JSON data is not copied: it shares raw's
+// memory, which must not change after (a request body does not), and
+// dataChecked is true, since raw is valid.
 //
 // That covers an event whose attributes are plain, non-empty strings
 // (specversion 1.0, no escapes, no key twice), whose extensions have names
@@ -221,6 +222,7 @@ func (r *simpleEvent) read(key, value gjson.Result) bool {
 	if value.Type != gjson.String || len(value.Raw) != len(v)+2 || v == "" {
 		return false // not a plain string
 	}
+	v = strings.Clone(v) // not a view of the body
 	var bit uint8
 	switch name {
 	case "specversion":
@@ -263,7 +265,7 @@ func (r *simpleEvent) read(key, value gjson.Result) bool {
 		if r.ec.Extensions == nil {
 			r.ec.Extensions = make(map[string]any, 1)
 		}
-		r.ec.Extensions[name] = v
+		r.ec.Extensions[strings.Clone(name)] = v
 		return true
 	}
 	if r.seen&bit != 0 {

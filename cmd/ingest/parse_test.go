@@ -1,0 +1,40 @@
+package main
+
+import (
+	"testing"
+	"unsafe"
+)
+
+// An event read in place shares the body's memory for its data only: a
+// metrics label or a span that keeps an attribute must not keep the body.
+func TestAttributesDoNotShareTheBody(t *testing.T) {
+	body := []byte(`{"specversion":"1.0","id":"e-1","source":"https://gitea.example.com/a","type":"com.example.t",` +
+		`"subject":"s","datacontenttype":"application/json","dataschema":"https://example.com/schema","ext1":"x",` +
+		`"data":{"a":[1,2]}}`)
+	e, dataChecked, err := unmarshalEvent(body)
+	if err != nil || !dataChecked {
+		t.Fatalf("unmarshalEvent = %v, %v: want the event read in place", dataChecked, err)
+	}
+	start := uintptr(unsafe.Pointer(unsafe.SliceData(body)))
+	inBody := func(s string) bool {
+		p := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+		return len(s) > 0 && p >= start && p < start+uintptr(len(body))
+	}
+	ec := e.Context.AsV1()
+	for name, s := range map[string]string{
+		"id": ec.ID, "type": ec.Type, "source host": ec.Source.Host, "subject": *ec.Subject,
+		"datacontenttype": *ec.DataContentType, "dataschema host": ec.DataSchema.Host, "ext1": ec.Extensions["ext1"].(string),
+	} {
+		if inBody(s) {
+			t.Errorf("%s %q shares the body's memory", name, s)
+		}
+	}
+	for name := range ec.Extensions {
+		if inBody(name) {
+			t.Errorf("extension name %q shares the body's memory", name)
+		}
+	}
+	if d := e.Data(); len(d) == 0 || !inBody(unsafe.String(unsafe.SliceData(d), len(d))) {
+		t.Errorf("data %q is a copy; want it read in place", d)
+	}
+}
