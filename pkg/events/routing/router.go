@@ -6,6 +6,7 @@
 package routing
 
 import (
+	"bytes"
 	_ "embed"
 	"fmt"
 	"os"
@@ -147,7 +148,10 @@ func (ct commandTemplate) build(s *scope, reg *events.Registry) (events.Command,
 		return events.Command{}, err
 	}
 	cmd := events.Command{Name: ct.name, Data: data}
-	if utf8.Valid(raw) { // else Data holds encoding/json's replacement characters
+	// Data holds replacement characters for invalid UTF-8, and a \u escape
+	// may name half a surrogate pair, which decoders read differently: such
+	// data is encoded again.
+	if utf8.Valid(raw) && !bytes.Contains(raw, []byte(`\u`)) {
 		cmd.JSON = raw
 	}
 	return cmd, nil

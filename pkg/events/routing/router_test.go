@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -73,12 +74,19 @@ func testRoutes(t *testing.T, router *Router, cases []routeCase) {
 }
 
 // checkCommands compares routed commands with want by name and data, and
-// checks that the JSON a command carries decodes to its data.
+// checks their JSON (checkCommandJSON).
 func checkCommands(t *testing.T, want, got []events.Command) {
 	t.Helper()
 	if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(events.Command{}, "JSON")); diff != "" {
 		t.Errorf("Route (-want, +got):\n%s", diff)
 	}
+	checkCommandJSON(t, got)
+}
+
+// checkCommandJSON checks that the JSON a command carries decodes to its
+// data, read by the registry as the worker reads it, and by encoding/json.
+func checkCommandJSON(t *testing.T, got []events.Command) {
+	t.Helper()
 	for _, c := range got {
 		if c.JSON == nil {
 			continue
@@ -89,7 +97,32 @@ func checkCommands(t *testing.T, want, got []events.Command) {
 		} else if diff := cmp.Diff(c.Data, data); diff != "" {
 			t.Errorf("%s: its JSON %s decodes otherwise (-data, +decoded):\n%s", c.Name, c.JSON, diff)
 		}
+		// Any other reader of the stored command, too.
+		std := reflect.New(reflect.TypeOf(c.Data).Elem()).Interface()
+		if err := json.Unmarshal(c.JSON, std); err != nil {
+			t.Errorf("%s: encoding/json: its JSON %s: %v", c.Name, c.JSON, err)
+		} else if diff := cmp.Diff(c.Data, std); diff != "" {
+			t.Errorf("%s: encoding/json reads its JSON %s otherwise (-data, +decoded):\n%s", c.Name, c.JSON, diff)
+		}
 	}
+}
+
+// A command a rule builds from plain data carries the rule's JSON, which
+// ingest queues as it is.
+func TestCommandCarriesItsJSON(t *testing.T) {
+	t.Parallel()
+	router, err := New(events.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := router.Route(structuredEvent(t, "cdevents/repository.created.json"))
+	if err != nil {
+		t.Fatalf("Route: %v", err)
+	}
+	if len(got) != 1 || got[0].JSON == nil {
+		t.Fatalf("Route = %+v: want one command with its JSON", got)
+	}
+	checkCommandJSON(t, got)
 }
 
 func commandEvent(t testing.TB, name, data string) event.Event {
