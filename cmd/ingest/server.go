@@ -134,9 +134,9 @@ func (s *server) postEvents(w http.ResponseWriter, r *http.Request) {
 	s.accept(w, r, evs, http.StatusAccepted)
 }
 
-// refuse answers a request whose events are refused before they are read
-// one by one (unauthorized, unreadable, too large, not events), counting it
-// as one invalid event, alike on every endpoint.
+// refuse answers a request whose events are refused before they are routed
+// one by one (unauthorized, unreadable, too large, not events, a bad query),
+// counting it as one invalid event, alike on every endpoint.
 func (s *server) refuse(w http.ResponseWriter, p *problem) {
 	s.metrics.invalid(1)
 	p.write(w)
@@ -220,7 +220,7 @@ type eventResult struct {
 func (s *server) accept(w http.ResponseWriter, r *http.Request, evs []event.Event, okStatus int) {
 	dryRun, err := parseDryRun(r)
 	if err != nil {
-		errMalformed(err.Error()).write(w)
+		s.refuse(w, errMalformed(err.Error()))
 		return
 	}
 	now := s.now()
