@@ -297,8 +297,18 @@ func TestCompletionPublishedBeforeCrash(t *testing.T) {
 func TestTwoPollers(t *testing.T) {
 	t.Parallel()
 	tb := newTestbed(t, byPolls)
-	tracks := follow(t, tb, 200)
 	a, b := tb.start(t, fastConfig()), tb.start(t, fastConfig())
+	// Both are waiting for items before there are any: one started late
+	// on a busy machine could find them all done.
+	waitFor(t, "both pollers to wait for items", func() bool {
+		cons, err := tb.js.Consumer(t.Context(), events.StreamTracking, ConsumerName)
+		if err != nil {
+			return false
+		}
+		info, err := cons.Info(t.Context())
+		return err == nil && info.NumWaiting >= 2
+	})
+	tracks := follow(t, tb, 200)
 	checkOnePerItem(t, tracks, tb.settle(t, 60*time.Second))
 	for name, r := range map[string]*running{"first": a, "second": b} {
 		if polls := metricSum(t, r, "mendflow_poller_polls_total"); polls == 0 {
