@@ -222,7 +222,9 @@ func (r *simpleEvent) read(key, value gjson.Result) bool {
 	if value.Type != gjson.String || len(value.Raw) != len(v)+2 || v == "" {
 		return false // not a plain string
 	}
-	v = strings.Clone(v) // not a view of the body
+	if name != "specversion" && name != "time" { // what the event keeps of v
+		v = strings.Clone(v) // not a view of the body
+	}
 	var bit uint8
 	switch name {
 	case "specversion":
