@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/mendflow/mendflow/internal/natstest"
@@ -92,22 +91,14 @@ func TestServesWhileNATSIsDown(t *testing.T) {
 // names the set-up it waits for, refuses events, and stops cleanly.
 func TestServesWhileJetStreamCannotAnswer(t *testing.T) {
 	t.Parallel()
-	srv, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Start()
-	t.Cleanup(srv.Shutdown)
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("NATS server not ready")
-	}
+	srv := natstest.StartCore(t, nil)
 	addr := servicetest.FreeAddr(t)
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	done := make(chan error, 1)
 	go func() {
 		done <- realMain(ctx, envconfig.MapLookuper(map[string]string{
-			"NATS_URL": srv.ClientURL(), "INGEST_ADDR": addr, "MEND_ORG_TOKEN": "o",
+			"NATS_URL": srv.URL(), "INGEST_ADDR": addr, "MEND_ORG_TOKEN": "o",
 		}), daemon.Telemetry{Logger: slog.New(slog.DiscardHandler)})
 	}()
 	client := &http.Client{Transport: &http.Transport{}, Timeout: 10 * time.Second}

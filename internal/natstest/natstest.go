@@ -15,25 +15,37 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// Server is an in-process NATS server with JetStream.
+// Server is an in-process NATS server, with JetStream unless started by
+// StartCore.
 type Server struct {
 	t    testing.TB
 	opts *server.Options
 	srv  *server.Server
 }
 
-// Start starts a server on a free loopback port and stops it when the test
-// ends.
+// Start starts a server with JetStream on a free loopback port and stops it
+// when the test ends.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	s := &Server{t: t, opts: &server.Options{
-		Host:      "127.0.0.1",
-		Port:      -1,
-		JetStream: true,
-		StoreDir:  t.TempDir(),
-		NoLog:     true,
-		NoSigs:    true,
-	}}
+	return startWith(t, func(o *server.Options) {
+		o.JetStream, o.StoreDir = true, t.TempDir()
+	})
+}
+
+// StartCore starts a server without JetStream, as a cluster still forming
+// looks to its clients, with the options configure sets (credentials, say;
+// nil: none), and stops it when the test ends.
+func StartCore(t testing.TB, configure func(*server.Options)) *Server {
+	t.Helper()
+	return startWith(t, configure)
+}
+
+func startWith(t testing.TB, configure func(*server.Options)) *Server {
+	t.Helper()
+	s := &Server{t: t, opts: &server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true}}
+	if configure != nil {
+		configure(s.opts)
+	}
 	s.start()
 	// Restart must come back on the same port, so clients reconnect to it.
 	s.opts.Port = s.srv.Addr().(*net.TCPAddr).Port
@@ -56,6 +68,9 @@ func (s *Server) start() {
 
 // URL is the client URL of the server.
 func (s *Server) URL() string { return s.srv.ClientURL() }
+
+// Addr is the server's client address, host:port.
+func (s *Server) Addr() string { return s.srv.Addr().String() }
 
 // Stop shuts the server down; its JetStream data stays on disk for Restart.
 func (s *Server) Stop() {

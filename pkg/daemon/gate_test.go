@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -16,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/mendflow/mendflow/internal/natstest"
+	"github.com/mendflow/mendflow/internal/servicetest"
 )
 
 // TestGateOnServer follows /readyz through a set-up: the reason the set-up
@@ -117,7 +117,7 @@ func TestConnectNATSStopsWithItsContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() {
-		_, err := ConnectNATS(ctx, NewGate(), slog.New(slog.DiscardHandler), "nats://"+closedAddr(t))
+		_, err := ConnectNATS(ctx, NewGate(), slog.New(slog.DiscardHandler), "nats://"+servicetest.FreeAddr(t))
 		done <- err
 	}()
 	time.Sleep(100 * time.Millisecond)
@@ -136,16 +136,7 @@ func TestConnectNATSStopsWithItsContext(t *testing.T) {
 // once, and the error does not repeat the URL's password.
 func TestConnectNATSFailsAtOnce(t *testing.T) {
 	t.Parallel()
-	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true, Username: "mendflow", Password: "right"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Start()
-	t.Cleanup(srv.Shutdown)
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("NATS server not ready")
-	}
-	addr := srv.Addr().String()
+	addr := natstest.StartCore(t, func(o *server.Options) { o.Username, o.Password = "mendflow", "right" }).Addr()
 	tests := []struct {
 		name, url, wantErr string
 	}{
@@ -171,17 +162,6 @@ func TestConnectNATSFailsAtOnce(t *testing.T) {
 			}
 		})
 	}
-}
-
-// closedAddr is a loopback address nothing listens on.
-func closedAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 func waitUntil(t *testing.T, cond func() bool, what string) {

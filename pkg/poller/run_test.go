@@ -6,9 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
+	"github.com/mendflow/mendflow/internal/natstest"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -17,24 +15,7 @@ import (
 func TestStopWhileSettingUp(t *testing.T) {
 	t.Parallel()
 	// No JetStream: the consumer set-up retries, as with a cluster forming.
-	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Start()
-	t.Cleanup(srv.Shutdown)
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("NATS server not ready")
-	}
-	nc, err := nats.Connect(srv.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, js := natstest.StartCore(t, nil).Connect()
 	m, err := NewMetrics(prometheus.NewRegistry(), js)
 	if err != nil {
 		t.Fatal(err)
