@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/mendflow/mendflow/internal/servicetest"
 )
 
 // structured builds a structured-mode CloudEvent carrying a command.
@@ -115,7 +116,7 @@ func TestJetStreamDownThenBack(t *testing.T) {
 	}
 
 	h.nats.Restart()
-	waitReady(t, h)
+	servicetest.WaitReady(t, h.addr, 10*time.Second)
 	status, _, body = h.do(http.MethodPost, "/events", structuredHeader, during)
 	if status != http.StatusAccepted {
 		t.Fatalf("re-sent after the outage: %d %s", status, body)
@@ -129,21 +130,6 @@ func TestJetStreamDownThenBack(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"before-outage", "during-outage"}, ids); diff != "" {
 		t.Errorf("stored after the outage (-want, +got):\n%s", diff)
-	}
-}
-
-func waitReady(t *testing.T, h *harness) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		status, _, _ := h.do(http.MethodGet, "/readyz", nil, nil)
-		if status == http.StatusOK {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not ready 10s after NATS came back (readyz %d)", status)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
 

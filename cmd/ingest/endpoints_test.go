@@ -95,7 +95,7 @@ func TestChunkedBody(t *testing.T) {
 	h := newHarness(t, func(c *Config) { c.MaxBodyBytes = 4 << 10 })
 	post := func(body []byte) (int, []byte) {
 		// A reader of unknown length: the client sends it chunked.
-		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, h.base+"/events", io.MultiReader(bytes.NewReader(body)))
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, "http://"+h.addr+"/events", io.MultiReader(bytes.NewReader(body)))
 		if err != nil {
 			t.Fatal(err)
 		}

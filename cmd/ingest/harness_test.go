@@ -36,7 +36,7 @@ type harness struct {
 	t      *testing.T
 	nats   *natstest.Server
 	js     jetstream.JetStream
-	base   string
+	addr   string // host:port of the server
 	client *http.Client
 }
 
@@ -86,13 +86,13 @@ func newHarness(t *testing.T, edit func(*Config)) *harness {
 	_, js := ns.Connect()
 	client := &http.Client{Transport: &http.Transport{}, Timeout: 30 * time.Second}
 	t.Cleanup(client.CloseIdleConnections)
-	return &harness{t: t, nats: ns, js: js, base: "http://" + svc.Addr(), client: client}
+	return &harness{t: t, nats: ns, js: js, addr: svc.Addr(), client: client}
 }
 
 // do sends a request and returns the status, headers and body.
 func (h *harness) do(method, path string, header http.Header, body []byte) (int, http.Header, []byte) {
 	h.t.Helper()
-	req, err := http.NewRequestWithContext(h.t.Context(), method, h.base+path, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(h.t.Context(), method, "http://"+h.addr+path, bytes.NewReader(body))
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -24,19 +24,15 @@ func TestServesWhileNATSIsDown(t *testing.T) {
 	ns := natstest.Start(t)
 	ns.Stop()
 	addr := servicetest.FreeAddr(t)
-	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	done := make(chan error, 1)
-	go func() {
-		done <- realMain(ctx, envconfig.MapLookuper(map[string]string{
+	client := &http.Client{Transport: &http.Transport{}, Timeout: 10 * time.Second}
+	t.Cleanup(client.CloseIdleConnections)
+	h := &harness{t: t, addr: addr, client: client}
+	stop, done := servicetest.Start(t, addr, func(ctx context.Context) error {
+		return realMain(ctx, envconfig.MapLookuper(map[string]string{
 			"NATS_URL": ns.URL(), "INGEST_ADDR": addr, "MEND_ORG_TOKEN": "o",
 			"GITHUB_WEBHOOK_SECRET": testGitHubSecret, "INGEST_RETRY_AFTER": "7s",
 		}), daemon.Telemetry{Logger: slog.New(slog.DiscardHandler)})
-	}()
-	client := &http.Client{Transport: &http.Transport{}, Timeout: 10 * time.Second}
-	t.Cleanup(client.CloseIdleConnections)
-	h := &harness{t: t, base: "http://" + addr, client: client}
-	servicetest.WaitServing(t, addr, done)
+	})
 
 	if status, _, body := h.do(http.MethodGet, "/healthz", nil, nil); status != http.StatusOK {
 		t.Errorf("healthz while NATS is down = %d %s", status, body)
@@ -73,7 +69,7 @@ func TestServesWhileNATSIsDown(t *testing.T) {
 	}
 
 	ns.Restart()
-	waitReady(t, h)
+	servicetest.WaitReady(t, addr, 10*time.Second)
 	status, _, body := h.do(http.MethodPost, "/webhooks/github", githubHeaders("repository", "after-start", repoCreated), repoCreated)
 	if status != http.StatusAccepted {
 		t.Fatalf("webhook once ready = %d %s, want 202", status, body)
@@ -93,18 +89,14 @@ func TestServesWhileJetStreamCannotAnswer(t *testing.T) {
 	t.Parallel()
 	srv := natstest.StartCore(t, nil)
 	addr := servicetest.FreeAddr(t)
-	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	done := make(chan error, 1)
-	go func() {
-		done <- realMain(ctx, envconfig.MapLookuper(map[string]string{
-			"NATS_URL": srv.URL(), "INGEST_ADDR": addr, "MEND_ORG_TOKEN": "o",
-		}), daemon.Telemetry{Logger: slog.New(slog.DiscardHandler)})
-	}()
 	client := &http.Client{Transport: &http.Transport{}, Timeout: 10 * time.Second}
 	t.Cleanup(client.CloseIdleConnections)
-	h := &harness{t: t, base: "http://" + addr, client: client}
-	servicetest.WaitServing(t, addr, done)
+	h := &harness{t: t, addr: addr, client: client}
+	stop, done := servicetest.Start(t, addr, func(ctx context.Context) error {
+		return realMain(ctx, envconfig.MapLookuper(map[string]string{
+			"NATS_URL": srv.URL(), "INGEST_ADDR": addr, "MEND_ORG_TOKEN": "o",
+		}), daemon.Telemetry{Logger: slog.New(slog.DiscardHandler)})
+	})
 
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -130,14 +122,10 @@ func TestServesWhileJetStreamCannotAnswer(t *testing.T) {
 func TestStopsWhileWaitingForNATS(t *testing.T) {
 	t.Parallel()
 	addr := servicetest.FreeAddr(t)
-	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	done := make(chan error, 1)
-	go func() {
-		done <- realMain(ctx, envconfig.MapLookuper(map[string]string{
+	stop, done := servicetest.Start(t, addr, func(ctx context.Context) error {
+		return realMain(ctx, envconfig.MapLookuper(map[string]string{
 			"NATS_URL": "nats://" + servicetest.FreeAddr(t), "INGEST_ADDR": addr, "MEND_ORG_TOKEN": "o",
 		}), daemon.Telemetry{Logger: slog.New(slog.DiscardHandler)})
-	}()
-	servicetest.WaitServing(t, addr, done)
+	})
 	servicetest.Stop(t, stop, done, addr, 5*time.Second)
 }

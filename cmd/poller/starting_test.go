@@ -27,17 +27,13 @@ func TestServesWhileNATSIsDown(t *testing.T) {
 	sim := mendsim.NewServer(mendsim.Config{RequestDuration: time.Hour, RequestPolls: 1})
 	t.Cleanup(sim.Close)
 	addr := servicetest.FreeAddr(t)
-	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	done := make(chan error, 1)
-	go func() {
-		done <- realMain(ctx, envconfig.MapLookuper(map[string]string{
+	stop, done := servicetest.Start(t, addr, func(ctx context.Context) error {
+		return realMain(ctx, envconfig.MapLookuper(map[string]string{
 			"NATS_URL": ns.URL(), "POLLER_ADDR": addr, "MEND_URL": sim.URL,
 			"MEND_USER_KEY": mendsim.DefaultUserKey, "MEND_USER_EMAIL": mendsim.DefaultUserEmail, "MEND_ORG_TOKEN": mendsim.DefaultOrgToken,
 			"POLLER_FIRST_INTERVAL": "10ms", "POLLER_MAX_INTERVAL": "50ms",
 		}), daemon.Telemetry{Logger: slog.New(slog.DiscardHandler)}, nil)
-	}()
-	servicetest.WaitServing(t, addr, done)
+	})
 
 	if status, body := servicetest.Get(t, addr, "/healthz"); status != http.StatusOK {
 		t.Errorf("healthz while NATS is down = %d %q", status, body)
@@ -75,15 +71,11 @@ func TestServesWhileNATSIsDown(t *testing.T) {
 func TestStopsWhileWaitingForNATS(t *testing.T) {
 	t.Parallel()
 	addr := servicetest.FreeAddr(t)
-	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	done := make(chan error, 1)
-	go func() {
-		done <- realMain(ctx, envconfig.MapLookuper(map[string]string{
+	stop, done := servicetest.Start(t, addr, func(ctx context.Context) error {
+		return realMain(ctx, envconfig.MapLookuper(map[string]string{
 			"NATS_URL": "nats://" + servicetest.FreeAddr(t), "POLLER_ADDR": addr, "MEND_URL": "http://127.0.0.1:1",
 			"MEND_USER_KEY": "k", "MEND_ORG_TOKEN": "o",
 		}), daemon.Telemetry{Logger: slog.New(slog.DiscardHandler)}, nil)
-	}()
-	servicetest.WaitServing(t, addr, done)
+	})
 	servicetest.Stop(t, stop, done, addr, 5*time.Second)
 }

@@ -26,13 +26,9 @@ func TestServesWhileNATSIsDown(t *testing.T) {
 	addr := servicetest.FreeAddr(t)
 	env := maps.Clone(h.env)
 	env["WORKER_ADDR"] = addr
-	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	done := make(chan error, 1)
-	go func() {
-		done <- realMain(ctx, envconfig.MapLookuper(env), daemon.Telemetry{Logger: slog.New(slog.DiscardHandler)}, nil)
-	}()
-	servicetest.WaitServing(t, addr, done)
+	stop, done := servicetest.Start(t, addr, func(ctx context.Context) error {
+		return realMain(ctx, envconfig.MapLookuper(env), daemon.Telemetry{Logger: slog.New(slog.DiscardHandler)}, nil)
+	})
 
 	if status, body := servicetest.Get(t, addr, "/healthz"); status != http.StatusOK {
 		t.Errorf("healthz while NATS is down = %d %q", status, body)
@@ -64,12 +60,8 @@ func TestStopsWhileWaitingForNATS(t *testing.T) {
 		"NATS_URL": "nats://" + servicetest.FreeAddr(t), "MEND_URL": "http://127.0.0.1:1", "MEND_USER_KEY": "k",
 		"MEND_ORG_TOKEN": "o", "WORKER_ADDR": addr,
 	}
-	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	done := make(chan error, 1)
-	go func() {
-		done <- realMain(ctx, envconfig.MapLookuper(env), daemon.Telemetry{Logger: slog.New(slog.DiscardHandler)}, nil)
-	}()
-	servicetest.WaitServing(t, addr, done)
+	stop, done := servicetest.Start(t, addr, func(ctx context.Context) error {
+		return realMain(ctx, envconfig.MapLookuper(env), daemon.Telemetry{Logger: slog.New(slog.DiscardHandler)}, nil)
+	})
 	servicetest.Stop(t, stop, done, addr, 5*time.Second)
 }

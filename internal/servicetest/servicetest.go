@@ -4,6 +4,7 @@
 package servicetest
 
 import (
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -20,6 +21,19 @@ func FreeAddr(t testing.TB) string {
 	}
 	defer l.Close()
 	return l.Addr().String()
+}
+
+// Start runs a service's main (run) in the background on a context that
+// stop cancels, as SIGTERM would, and waits until it serves addr (see
+// WaitServing); done receives what run returns.
+func Start(t testing.TB, addr string, run func(ctx context.Context) error) (stop func(), done <-chan error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	ch := make(chan error, 1)
+	go func() { ch <- run(ctx) }()
+	WaitServing(t, addr, ch)
+	return cancel, ch
 }
 
 // WaitServing waits until the service at addr answers GET /healthz,
