@@ -83,10 +83,17 @@ func newHarness(t *testing.T, edit func(*Config)) *harness {
 			t.Errorf("run: %v", err)
 		}
 	})
-	_, js := ns.Connect()
+	h := harnessFor(t, svc.Addr())
+	h.nats = ns
+	_, h.js = ns.Connect()
+	return h
+}
+
+// harnessFor is a harness that sends its requests to the ingest at addr.
+func harnessFor(t *testing.T, addr string) *harness {
 	client := &http.Client{Transport: &http.Transport{}, Timeout: 30 * time.Second}
 	t.Cleanup(client.CloseIdleConnections)
-	return &harness{t: t, nats: ns, js: js, addr: svc.Addr(), client: client}
+	return &harness{t: t, addr: addr, client: client}
 }
 
 // do sends a request and returns the status, headers and body.

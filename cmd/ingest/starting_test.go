@@ -24,9 +24,7 @@ func TestServesWhileNATSIsDown(t *testing.T) {
 	ns := natstest.Start(t)
 	ns.Stop()
 	addr := servicetest.FreeAddr(t)
-	client := &http.Client{Transport: &http.Transport{}, Timeout: 10 * time.Second}
-	t.Cleanup(client.CloseIdleConnections)
-	h := &harness{t: t, addr: addr, client: client}
+	h := harnessFor(t, addr)
 	stop, done := servicetest.Start(t, addr, func(ctx context.Context) error {
 		return realMain(ctx, envconfig.MapLookuper(map[string]string{
 			"NATS_URL": ns.URL(), "INGEST_ADDR": addr, "MEND_ORG_TOKEN": "o",
@@ -89,9 +87,7 @@ func TestServesWhileJetStreamCannotAnswer(t *testing.T) {
 	t.Parallel()
 	srv := natstest.StartCore(t, nil)
 	addr := servicetest.FreeAddr(t)
-	client := &http.Client{Transport: &http.Transport{}, Timeout: 10 * time.Second}
-	t.Cleanup(client.CloseIdleConnections)
-	h := &harness{t: t, addr: addr, client: client}
+	h := harnessFor(t, addr)
 	stop, done := servicetest.Start(t, addr, func(ctx context.Context) error {
 		return realMain(ctx, envconfig.MapLookuper(map[string]string{
 			"NATS_URL": srv.URL(), "INGEST_ADDR": addr, "MEND_ORG_TOKEN": "o",
