@@ -280,17 +280,7 @@ rules:
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := event.New()
-	e.SetID("1")
-	e.SetSource("/s")
-	e.SetType("com.example.encode")
-	if err := e.SetData(event.ApplicationJSON, []byte(`{"name":"naïve\u2028\u0001","count":12.50,"draft":true,"labels":{"team":"päy","tier":"1"}}`)); err != nil {
-		t.Fatal(err)
-	}
-	got, err := router.Route(e)
-	if err != nil {
-		t.Fatalf("Route: %v", err)
-	}
+	got := routeEncode(t, router, `{"name":"naïve\u2028\u0001","count":12.50,"draft":true,"labels":{"team":"päy","tier":"1"}}`)
 	want := []events.Command{{Name: events.CommandProjectCreate, Data: &events.ProjectCreate{
 		ProductName:        `say "hi" \ to Zoë`,
 		ProjectName:        "naïve\u2028\u0001 <b>&\t",
@@ -318,23 +308,26 @@ rules:
 	if err != nil {
 		t.Fatal(err)
 	}
-	route := func(data string) []events.Command {
-		e := event.New()
-		e.SetID("1")
-		e.SetSource("/s")
-		e.SetType("com.example.encode")
-		if err := e.SetData(event.ApplicationJSON, []byte(data)); err != nil {
-			t.Fatal(err)
-		}
-		got, err := router.Route(e)
-		if err != nil {
-			t.Fatalf("Route: %v", err)
-		}
-		return got
-	}
 	checkCommands(t, []events.Command{{Name: events.CommandProjectCreate, Data: &events.ProjectCreate{
 		ProductName: "p", ProjectName: "a\uFFFDb", Tags: map[string]string{"k": "c\uFFFDd"},
-	}}}, route("{\"name\":\"a\xffb\",\"labels\":{\"k\":\"c\xffd\"}}"))
+	}}}, routeEncode(t, router, "{\"name\":\"a\xffb\",\"labels\":{\"k\":\"c\xffd\"}}"))
 	// Half a pair, then a whole one: read apart by decoders.
-	checkCommandJSON(t, route(`{"name":"n","labels":{"k":"\ud800\ud800\udc00"}}`))
+	checkCommandJSON(t, routeEncode(t, router, `{"name":"n","labels":{"k":"\ud800\ud800\udc00"}}`))
+}
+
+// routeEncode routes an event of type com.example.encode with data.
+func routeEncode(t *testing.T, router *Router, data string) []events.Command {
+	t.Helper()
+	e := event.New()
+	e.SetID("1")
+	e.SetSource("/s")
+	e.SetType("com.example.encode")
+	if err := e.SetData(event.ApplicationJSON, []byte(data)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := router.Route(e)
+	if err != nil {
+		t.Fatalf("Route: %v", err)
+	}
+	return got
 }
