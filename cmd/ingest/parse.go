@@ -152,7 +152,8 @@ func unmarshalEvent(raw []byte) (e event.Event, dataChecked bool, err error) {
 	if e, ok := readSimpleEvent(raw); ok {
 		return e, true, nil
 	}
-	return e, false, e.UnmarshalJSON(raw)
+	err = e.UnmarshalJSON(raw) // before e is read: a return's operands have no set order
+	return e, false, err
 }
 
 // readSimpleEvent is unmarshalEvent's reading of the common event; ok is
