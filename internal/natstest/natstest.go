@@ -103,19 +103,19 @@ func (s *Server) Connect() (*nats.Conn, jetstream.JetStream) {
 // them by sequence so that no consumer is left behind.
 func StreamMsgs(t testing.TB, js jetstream.JetStream, stream string) []*jetstream.RawStreamMsg {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	s, err := js.Stream(ctx, stream)
+	// Each request has 10 seconds: one deadline for all would fail a test
+	// that stored ten thousand messages on a busy machine.
+	s, err := within10s(func(ctx context.Context) (jetstream.Stream, error) { return js.Stream(ctx, stream) })
 	if err != nil {
 		t.Fatalf("natstest: stream %s: %v", stream, err)
 	}
-	info, err := s.Info(ctx)
+	info, err := within10s(func(ctx context.Context) (*jetstream.StreamInfo, error) { return s.Info(ctx) })
 	if err != nil {
 		t.Fatalf("natstest: stream %s: %v", stream, err)
 	}
 	var out []*jetstream.RawStreamMsg
 	for seq := info.State.FirstSeq; info.State.Msgs > 0 && seq <= info.State.LastSeq; seq++ {
-		m, err := s.GetMsg(ctx, seq)
+		m, err := within10s(func(ctx context.Context) (*jetstream.RawStreamMsg, error) { return s.GetMsg(ctx, seq) })
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
 			continue // deleted, as a work queue deletes what was consumed
 		}
@@ -125,4 +125,11 @@ func StreamMsgs(t testing.TB, js jetstream.JetStream, stream string) []*jetstrea
 		out = append(out, m)
 	}
 	return out
+}
+
+// within10s calls f with a context that ends after 10 seconds.
+func within10s[T any](f func(context.Context) (T, error)) (T, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return f(ctx)
 }
