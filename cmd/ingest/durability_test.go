@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/nats-io/nats.go"
+
 	"github.com/mendflow/mendflow/internal/servicetest"
 )
 
@@ -217,6 +219,24 @@ func TestCommandOverMaxPayloadQueuesNothing(t *testing.T) {
 	}
 	if p := decodeProblem(t, header, body); p.Type != problemTypeBase+"body-too-large" || !strings.Contains(p.Detail, "over the NATS max_payload") {
 		t.Errorf("problem %+v, want body-too-large", p)
+	}
+	if n := len(h.msgs()); n != 0 {
+		t.Errorf("%d messages stored after a 413, want none", n)
+	}
+}
+
+// A request of one command over the NATS max_payload needs no check of its
+// own: the NATS client refuses it before sending, and it is answered 413.
+func TestSingleCommandOverMaxPayload(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(c *Config) { c.MaxBodyBytes = 4 << 20 })
+	ev := structured("large", "request.track", `{"requestToken":"`+strings.Repeat("x", 1<<20)+`"}`)
+	status, header, body := h.do(http.MethodPost, "/events", http.Header{"Content-Type": {mediaStructured}}, ev)
+	if status != http.StatusRequestEntityTooLarge {
+		t.Fatalf("status %d, want 413: %.300s", status, body)
+	}
+	if p := decodeProblem(t, header, body); p.Type != problemTypeBase+"body-too-large" || !strings.Contains(p.Detail, nats.ErrMaxPayload.Error()) {
+		t.Errorf("problem %+v, want body-too-large naming the max payload", p)
 	}
 	if n := len(h.msgs()); n != 0 {
 		t.Errorf("%d messages stored after a 413, want none", n)

@@ -142,10 +142,12 @@ func publishAll(ctx context.Context, js publisher, cmds []*command) error {
 
 // checkSizes refuses, before anything is published, commands that NATS
 // would refuse as over its max_payload (maxPayload; zero: unknown, no
-// check): publishing the others first would store part of a request that is
-// answered 413.
+// check), when a request has several: publishing the others first would
+// store part of a request that is answered 413. A lone command needs no
+// check (measuring it encodes its headers): the NATS client refuses it
+// before sending.
 func checkSizes(cmds []*command, maxPayload int64) error {
-	if maxPayload <= 0 {
+	if maxPayload <= 0 || len(cmds) < 2 {
 		return nil
 	}
 	for _, c := range cmds {
