@@ -21,18 +21,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/mendflow/mendflow/pkg/daemon"
 	"github.com/mendflow/mendflow/pkg/events"
+	"github.com/mendflow/mendflow/pkg/events/routing"
 )
 
 var (
 	benchDuration = flag.Duration("ingest.duration", 2*time.Second, "BenchmarkIngest: length of each measurement")
 	benchConns    = flag.Int("ingest.conns", 32, "BenchmarkIngest: concurrent connections")
 	benchRounds   = flag.Int("ingest.rounds", 3, "BenchmarkIngest: peak measurements of each handler, alternated")
+	benchCore     = flag.Bool("ingest.core", false, "BenchmarkIngest: also measure ingest's required work alone (coreHandler)")
 )
 
 // BenchmarkIngest measures durable ingest against a minimal handler that
@@ -43,9 +46,10 @@ var (
 // are 1 KiB structured CloudEvents (CDEvents repository.created), each with
 // a new id, so each queues one command. The peaks are measured in
 // alternating rounds and the medians compared, because a shared machine's
-// load drifts. It ignores b.N: run it once with
+// load drifts. With -ingest.core it measures coreHandler's peak too. It
+// ignores b.N: run it once with
 //
-//	go test -run '^$' -bench '^BenchmarkIngest$' -benchtime 1x ./cmd/ingest/
+//	go test -run '^$' -bench '^BenchmarkIngest$' -benchtime 1x ./cmd/ingest/ [-args -ingest.core]
 func BenchmarkIngest(b *testing.B) {
 	natsURL, natsPID := startNATSProcess(b)
 	cfg := testConfig(natsURL)
@@ -95,20 +99,24 @@ func BenchmarkIngest(b *testing.B) {
 		return r
 	}
 	ingestURL := "http://" + svc.Addr() + "/events"
-	run("warm-up", ingestURL, 0)
-	run("warm-up", minimal, 0)
-
-	var minimalPeaks, ingestPeaks []loadResult
+	type handler struct {
+		name, url string
+		peaks     []loadResult
+	}
+	handlers := []*handler{{name: "minimal handler", url: minimal}, {name: "ingest", url: ingestURL}}
+	if *benchCore {
+		handlers = append(handlers, &handler{name: "ingest's core alone", url: startCore(b, cfg, js)})
+	}
+	for _, h := range handlers {
+		run("warm-up", h.url, 0)
+	}
 	for round := range *benchRounds {
-		if round%2 == 0 {
-			minimalPeaks = append(minimalPeaks, run("minimal handler, peak", minimal, 0))
-			ingestPeaks = append(ingestPeaks, run("ingest, peak", ingestURL, 0))
-		} else {
-			ingestPeaks = append(ingestPeaks, run("ingest, peak", ingestURL, 0))
-			minimalPeaks = append(minimalPeaks, run("minimal handler, peak", minimal, 0))
+		for k := range handlers { // each round in another order
+			h := handlers[(k+round)%len(handlers)]
+			h.peaks = append(h.peaks, run(h.name+", peak", h.url, 0))
 		}
 	}
-	m, i := median(minimalPeaks), median(ingestPeaks)
+	m, i := median(handlers[0].peaks), median(handlers[1].peaks)
 	mh := run("minimal handler, half peak", minimal, i.rate/2)
 	ih := run("ingest, half of its peak", ingestURL, i.rate/2)
 
@@ -116,6 +124,11 @@ func BenchmarkIngest(b *testing.B) {
 		m.rate, float64(m.cpuPerEvent)/1e3, i.rate, float64(i.cpuPerEvent)/1e3, ms(i.p50), ms(i.p99))
 	report("ingest / minimal handler at peak: %.2f (target >= 0.8); ingest p99 at half its peak: %.2f ms (target <= 10 ms)",
 		i.rate/m.rate, ms(ih.p99))
+	if *benchCore {
+		c := median(handlers[2].peaks)
+		report("ingest's core alone / minimal handler at peak: %.2f (CPU %.0f µs/event)", c.rate/m.rate, float64(c.cpuPerEvent)/1e3)
+		b.ReportMetric(c.rate/m.rate, "core-ratio")
+	}
 	b.ReportMetric(m.rate, "minimal-events/s")
 	b.ReportMetric(i.rate, "ingest-events/s")
 	b.ReportMetric(i.rate/m.rate, "ratio")
@@ -182,6 +195,72 @@ func minimalHandler(js publisher) http.Handler {
 			return
 		}
 		w.WriteHeader(http.StatusAccepted)
+	})
+}
+
+// startCore serves coreHandler, with its own connection to NATS.
+func startCore(b *testing.B, cfg *Config, js jetstream.JetStream) string {
+	router, err := routing.New(events.NewRegistry())
+	if err != nil {
+		b.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := &http.Server{Handler: coreHandler(cfg, router, js)}
+	go srv.Serve(l)
+	b.Cleanup(func() { srv.Close() })
+	return "http://" + l.Addr().String() + "/events"
+}
+
+// coreHandler does with a structured event what the contract requires of
+// ingest and nothing more, with ingest's own functions: it reads the body
+// within its limit, parses and checks the event, routes it, builds its
+// commands (CloudEvents in NATS binary mode, each with its Nats-Msg-Id),
+// publishes them and answers with the JSON body. Ingest adds to that its
+// request and event spans, its metrics, its HTTP server's timeouts and
+// its method dispatch.
+func coreHandler(cfg *Config, router *routing.Router, js publisher) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, p := readBody(w, r, cfg.MaxBodyBytes)
+		var evs []event.Event
+		if p == nil {
+			evs, p = parseStructured(body)
+		}
+		if p != nil {
+			p.write(w)
+			return
+		}
+		e := evs[0]
+		cmds, err := router.RouteChecked(e)
+		var plan []command
+		if err == nil {
+			plan, err = buildCommands(r.Context(), e, cmds, time.Now())
+		}
+		if err != nil {
+			invalidEvents([]eventError{{ID: e.ID(), Detail: err.Error()}}).write(w)
+			return
+		}
+		res := eventResult{ID: e.ID(), Source: e.Source(), Type: e.Type(), Status: statusIgnored}
+		if len(plan) > 0 {
+			all := make([]*command, len(plan))
+			for j := range plan {
+				all[j] = &plan[j]
+			}
+			ctx, cancel := context.WithTimeout(r.Context(), cfg.PublishTimeout)
+			err := publishAll(ctx, js, all)
+			cancel()
+			if err != nil {
+				errUnavailable(err.Error(), cfg.RetryAfter).write(w)
+				return
+			}
+			res.Status = statusQueued
+			for _, c := range plan {
+				res.Commands = append(res.Commands, c.view)
+			}
+		}
+		writeAnswer(w, http.StatusAccepted, answer{Events: []eventResult{res}})
 	})
 }
 
