@@ -236,7 +236,7 @@ func coreHandler(cfg *Config, router *routing.Router, js publisher) http.Handler
 		cmds, err := router.RouteChecked(e)
 		var plan []command
 		if err == nil {
-			plan, err = buildCommands(r.Context(), e, cmds, time.Now())
+			plan, err = buildCommands(r.Context(), e, e.ID(), cmds, time.Now())
 		}
 		if err != nil {
 			invalidEvents([]eventError{{ID: e.ID(), Detail: err.Error()}}).write(w)

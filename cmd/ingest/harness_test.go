@@ -155,7 +155,9 @@ func gitlabHeaders(uuid string) http.Header {
 		"X-Gitlab-Instance":     {"https://gitlab.acme.example.com"},
 		"X-Gitlab-Webhook-Uuid": {"2c3d4e5f-0a1b-4c2d-8e9f-7a6b5c4d3e2f"},
 		"X-Gitlab-Event-Uuid":   {uuid},
-		"Idempotency-Key":       {"9d8c7b6a-5e4f-4a3b-9c2d-1e0f9a8b7c6d"},
+		// One per delivery, as GitLab sends it; equal to the event UUID
+		// here, so that the Nats-Msg-Ids are those of (source, uuid).
+		"Idempotency-Key": {uuid},
 	}
 }
 

@@ -64,12 +64,14 @@ func msgID(source, id string, index int) string {
 // posted directly (its type is the command's) is queued as is, keeping its
 // id; any other becomes a new event whose id is its Nats-Msg-Id, carrying
 // the extensions that tie it to in. Each carries the trace context of the
-// span in ctx, in's span, which the worker continues.
-func buildCommands(ctx context.Context, in event.Event, cmds []events.Command, now time.Time) ([]command, error) {
+// span in ctx, in's span, which the worker continues. delivery is what
+// names in's delivery in the Nats-Msg-Ids: its id, or what stays the same
+// when its sender repeats it (a GitLab hook's Idempotency-Key).
+func buildCommands(ctx context.Context, in event.Event, delivery string, cmds []events.Command, now time.Time) ([]command, error) {
 	out := make([]command, 0, len(cmds))
 	source := in.Source() // formatted anew by each call
 	for i, c := range cmds {
-		id := msgID(source, in.ID(), i)
+		id := msgID(source, delivery, i)
 		var e event.Event
 		if in.Type() == events.CommandType(c.Name) {
 			e = in.Clone()

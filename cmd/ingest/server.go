@@ -131,7 +131,7 @@ func (s *server) postEvents(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, p)
 		return
 	}
-	s.accept(w, r, evs, http.StatusAccepted)
+	s.accept(w, r, evs, nil, http.StatusAccepted)
 }
 
 // refuse answers a request whose events are refused before they are routed
@@ -216,8 +216,9 @@ type eventResult struct {
 // accept routes the events of one request, queues their commands and
 // answers: okStatus once JetStream acknowledged every command, 400 when any
 // event cannot be routed (nothing is queued), 503 when JetStream cannot take
-// the commands.
-func (s *server) accept(w http.ResponseWriter, r *http.Request, evs []event.Event, okStatus int) {
+// the commands. deliveries, when not nil, names each event's delivery for
+// deduplication (see buildCommands); nil: each event's id.
+func (s *server) accept(w http.ResponseWriter, r *http.Request, evs []event.Event, deliveries []string, okStatus int) {
 	dryRun, err := parseDryRun(r)
 	if err != nil {
 		s.refuse(w, errMalformed(err.Error()))
@@ -234,7 +235,11 @@ func (s *server) accept(w http.ResponseWriter, r *http.Request, evs []event.Even
 		defer span.End()
 		cmds, err := s.router.RouteChecked(e) // parseEvents and the webhooks checked the data
 		if err == nil {
-			plans[i], err = buildCommands(ctxs[i], e, cmds, now)
+			delivery := e.ID()
+			if deliveries != nil {
+				delivery = deliveries[i]
+			}
+			plans[i], err = buildCommands(ctxs[i], e, delivery, cmds, now)
 		}
 		if err != nil {
 			errs = append(errs, eventError{Index: i, ID: e.ID(), Detail: err.Error()})

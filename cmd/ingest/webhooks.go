@@ -55,7 +55,7 @@ func (s *server) github(w http.ResponseWriter, r *http.Request) {
 		writeAnswer(w, http.StatusOK, answer{Events: []eventResult{{ID: e.ID(), Source: e.Source(), Type: e.Type(), Status: statusIgnored}}})
 		return
 	}
-	s.accept(w, r, []event.Event{e}, http.StatusAccepted)
+	s.accept(w, r, []event.Event{e}, nil, http.StatusAccepted)
 }
 
 // githubEvent verifies a GitHub delivery and makes a CloudEvent of it. The
@@ -129,7 +129,15 @@ func (s *server) gitlab(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.accept(w, r, []event.Event{e}, http.StatusAccepted)
+	// GitLab resends a delivery (a retry, the hook log's "Resend request")
+	// with a new X-Gitlab-Event-UUID, one per hook and request, but the same
+	// Idempotency-Key (GitLab 17.4 and later): that key names the delivery,
+	// so that a resend queues nothing new.
+	delivery := e.ID()
+	if key := r.Header.Get("Idempotency-Key"); key != "" {
+		delivery = key
+	}
+	s.accept(w, r, []event.Event{e}, []string{delivery}, http.StatusAccepted)
 }
 
 // gitlabEvent verifies a GitLab hook (project, group or system hook) and
