@@ -76,7 +76,12 @@ func (x *exchange) fault() bool {
 			secs := int((f.RetryAfter + time.Second - 1) / time.Second)
 			x.w.Header().Set("Retry-After", strconv.Itoa(secs))
 		}
-		x.writeJSON(f.Status, map[string]any{"supportToken": supportToken(), "retVal": map[string]string{
+		// v3.0 answers keep their data, errors included, under "response".
+		key := "retVal"
+		if x.call.API == "v3.0" {
+			key = "response"
+		}
+		x.writeJSON(f.Status, map[string]any{"supportToken": supportToken(), key: map[string]string{
 			"errorMessage": x.echo(f, http.StatusText(f.Status)),
 		}})
 		return true

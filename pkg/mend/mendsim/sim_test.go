@@ -393,3 +393,28 @@ func TestEchoFault(t *testing.T) {
 		t.Errorf("REST echo: %d %s, want 500 quoting the headers", hresp.StatusCode, data)
 	}
 }
+
+// TestStatusFaultKeepsTheV3Envelope: a v3.0 answer keeps its data under
+// "response", not "retVal", errors included, as the simulator's own v3.0
+// errors do; an injected status must answer in the same envelope.
+func TestStatusFaultKeepsTheV3Envelope(t *testing.T) {
+	t.Parallel()
+	srv := mendsim.NewServer(mendsim.Config{})
+	t.Cleanup(srv.Close)
+	login := `{"email":"` + mendsim.DefaultUserEmail + `","userKey":"` + mendsim.DefaultUserKey + `"}`
+
+	for _, tt := range []struct{ op, path, key string }{
+		{"loginV3", "/api/v3.0/login", "response"},
+		{"login", "/api/v2.0/login", "retVal"},
+	} {
+		mustSet(t, srv, mendsim.Fault{Op: tt.op, Status: http.StatusServiceUnavailable, Count: 1})
+		resp, body := post(t, srv.URL+tt.path, login)
+		if resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
+			t.Fatalf("%s: answer %v, want 503", tt.op, resp)
+		}
+		inner, ok := body[tt.key].(map[string]any)
+		if !ok || inner["errorMessage"] == nil {
+			t.Errorf("%s: 503 answer %v holds no %q.errorMessage", tt.op, body, tt.key)
+		}
+	}
+}
