@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -260,5 +261,38 @@ func TestSecretsNeverShown(t *testing.T) {
 				t.Errorf("%.200q shows a secret", s)
 			}
 		}
+	}
+}
+
+// TestLoginErrorsCarryMendsMessage: v2.0 keeps an error's message under
+// retVal, v3.0 under response; either way the error says what Mend said
+// rather than quote the whole answer.
+func TestLoginErrorsCarryMendsMessage(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name string
+		opts []mend.Option
+	}{
+		{"v2.0", nil},
+		{"v3.0", []mend.Option{mend.WithLoginV3()}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			sim := mendsim.NewServer(mendsim.Config{})
+			t.Cleanup(sim.Close)
+			opts := append([]mend.Option{mend.WithUserEmail("nobody@example.com"), mend.WithRetry(fastRetry)}, tt.opts...)
+			c, err := mend.NewClient(sim.URL, mendsim.DefaultUserKey, opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _, err = c.Groups.List(context.Background(), orgToken, nil)
+			var httpErr *mend.HTTPError
+			if !errors.As(err, &httpErr) {
+				t.Fatalf("error %v is no *mend.HTTPError", err)
+			}
+			if httpErr.Message != "invalid credentials" {
+				t.Errorf("Message = %q, want Mend's errorMessage %q", httpErr.Message, "invalid credentials")
+			}
+		})
 	}
 }

@@ -355,6 +355,13 @@ func redactURL(u *url.URL) string {
 	return c.String()
 }
 
+// envelopeMessage is the message of an error answer of the REST API, under
+// its envelope's key.
+type envelopeMessage struct {
+	Message      string `json:"message"`
+	ErrorMessage string `json:"errorMessage"`
+}
+
 // errorMessage pulls a message out of an error body, or an excerpt of it.
 // An excerpt is cleaned by clean before it is cut: cut first, a secret cut
 // in two would no longer be found, and half of it would remain. The rest
@@ -363,13 +370,15 @@ func errorMessage(body []byte, clean func(string) string) string {
 	var shape struct {
 		Message      string `json:"message"`
 		ErrorMessage string `json:"errorMessage"`
-		RetVal       struct {
-			Message      string `json:"message"`
-			ErrorMessage string `json:"errorMessage"`
-		} `json:"retVal"`
+		// v2.0 wraps its answers in retVal, v3.0 in response.
+		RetVal   envelopeMessage `json:"retVal"`
+		Response envelopeMessage `json:"response"`
 	}
 	if json.Unmarshal(body, &shape) == nil {
-		for _, m := range []string{shape.RetVal.ErrorMessage, shape.RetVal.Message, shape.ErrorMessage, shape.Message} {
+		for _, m := range []string{
+			shape.RetVal.ErrorMessage, shape.RetVal.Message, shape.Response.ErrorMessage, shape.Response.Message,
+			shape.ErrorMessage, shape.Message,
+		} {
 			if m != "" {
 				return m
 			}
