@@ -297,6 +297,18 @@ func (s *Set) projectReassign(ctx context.Context, _ *Command, d *events.Project
 	if !ok {
 		return Result{}, notFound("%s", describeProject(d.ProjectRef))
 	}
+	if p.product != to {
+		// The old product came from the command or from a cached list:
+		// an earlier delivery, here or in another worker, may have moved
+		// the project since. Only a fresh list of the new product tells.
+		names, err := s.projectNames.refresh(ctx, to, s.listProjects(to))
+		if err != nil {
+			return Result{}, err
+		}
+		if slices.Contains(slices.Collect(maps.Values(names)), p.token) {
+			p.product = to
+		}
+	}
 	res.ProjectToken, res.OldProductToken = p.token, p.product
 	if p.product == to {
 		return resultOf(events.TypeProjectReassigned, res), nil
