@@ -1,6 +1,14 @@
 package main
 
 import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -39,5 +47,62 @@ func TestReassignByTokenWithItsProductTwice(t *testing.T) {
 	}
 	if n := h.okCalls(mend.ReqChangeProjectAssignment); n != 1 {
 		t.Errorf("changeProjectAssignment succeeded %d times in Mend, want once", n)
+	}
+}
+
+// answerLost is a proxy in front of the simulator that lets the first call
+// of op through and then answers it 502, as a gateway timing out on a
+// slow Mend does: the change is made, its answer lost.
+func answerLost(t *testing.T, target, op string) string {
+	t.Helper()
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	var once atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if strings.Contains(string(body), `"requestType":"`+op+`"`) && once.CompareAndSwap(false, true) {
+			rec := httptest.NewRecorder()
+			proxy.ServeHTTP(rec, r)
+			http.Error(w, "upstream timed out", http.StatusBadGateway)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// TestInDoubtCreateIsNotRepeatedInTheCall: with the client's own quick
+// retries on (MEND_RETRY_ATTEMPTS), a createGlobalOrg or addPolicy whose
+// answer is lost must not be sent again within the call: Mend refuses
+// neither a second global organization nor a second policy of one name.
+func TestInDoubtCreateIsNotRepeatedInTheCall(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		op, command string
+		data        func(f *fixture) any
+	}{
+		{mend.ReqCreateGlobalOrg, events.CommandGlobalOrgCreate, func(*fixture) any {
+			return events.GlobalOrgCreate{Name: "holding-2", AccountAdminEmail: admin}
+		}},
+		{mend.ReqAddProductPolicy, events.CommandPolicyAdd, func(f *fixture) any {
+			return events.PolicyAdd{PolicyScope: events.PolicyScope{Scope: events.ScopeProduct, Token: f.product}, Policy: policySpec("approve MIT")}
+		}},
+	} {
+		t.Run(tt.op, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, nil)
+			f := newFixture(t, h)
+			h.startWorker(map[string]string{"MEND_URL": answerLost(t, h.sim.URL, tt.op), "MEND_RETRY_ATTEMPTS": "3"})
+			cmd := h.send(tt.command, tt.data(f))
+			h.waitAnswer(cmd.ID(), 15*time.Second)
+			if n := h.okCalls(tt.op); n != 1 {
+				t.Errorf("%s succeeded %d times in Mend, want once", tt.op, n)
+			}
+		})
 	}
 }

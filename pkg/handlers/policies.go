@@ -72,7 +72,9 @@ func (s *Set) policyAdd(ctx context.Context, _ *Command, d *events.PolicyAdd) (R
 		res.PolicyID = p.ID
 		return resultOf(events.TypePolicyAdded, res), nil
 	}
-	resp, _, err := s.policies.Add(ctx, sc, &d.Policy)
+	// Sent once: a retry in the call could add a second policy of the
+	// name; a redelivery looks first.
+	resp, _, err := s.policies.Add(mend.Once(ctx), sc, &d.Policy)
 	if err != nil {
 		return Result{}, scopeMissing(sc, err)
 	}

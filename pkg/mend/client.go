@@ -229,7 +229,11 @@ type request struct {
 func (c *Client) send(ctx context.Context, req request, decode func(resp *Response, body []byte) error) (*Response, error) {
 	var last *Response
 	attempts := 0
-	err := c.retry.run(ctx, func() error {
+	policy := c.retry
+	if once, _ := ctx.Value(onceKey{}).(bool); once {
+		policy.MaxAttempts = 1
+	}
+	err := policy.run(ctx, func() error {
 		attempts++
 		resp, err := c.attempt(withCall(ctx, Call{Operation: req.op, Attempt: attempts}), req, decode)
 		if resp != nil {
@@ -328,6 +332,17 @@ type Call struct {
 }
 
 type callKey struct{}
+
+type onceKey struct{}
+
+// Once returns ctx for a call that must not be repeated blindly: one whose
+// change Mend neither refuses a second time nor lets be told from the
+// first (createGlobalOrg, a policy of a name already used). The client
+// sends its request once, without its quick retries, whatever the failure;
+// the caller, which can look before it tries again, decides.
+func Once(ctx context.Context) context.Context {
+	return context.WithValue(ctx, onceKey{}, true)
+}
 
 func withCall(ctx context.Context, c Call) context.Context {
 	return context.WithValue(ctx, callKey{}, c)
