@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"maps"
 	"sync"
 	"time"
 )
@@ -68,7 +69,7 @@ func (c *nameCache) relist(ctx context.Context, scope, name string, list listFun
 }
 
 // refresh lists scope again, or waits for a list call already under way,
-// and returns the names listed.
+// and returns a copy of the names listed.
 func (c *nameCache) refresh(ctx context.Context, scope string, list listFunc) (map[string]string, error) {
 	c.mu.Lock()
 	s := c.scopes[scope]
@@ -85,7 +86,7 @@ func (c *nameCache) refresh(ctx context.Context, scope string, list listFunc) (m
 		}
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		return s.names, s.err
+		return maps.Clone(s.names), s.err
 	}
 	ch := make(chan struct{})
 	s.loading = ch
@@ -101,7 +102,9 @@ func (c *nameCache) refresh(ctx context.Context, scope string, list listFunc) (m
 	}
 	s.loading = nil
 	close(ch)
-	return s.names, err
+	// A copy: put and forget change the cached map under c.mu, while
+	// callers read what they get without it.
+	return maps.Clone(s.names), err
 }
 
 // put records a name the worker just created, so that the next command
