@@ -106,3 +106,18 @@ func TestInDoubtCreateIsNotRepeatedInTheCall(t *testing.T) {
 		})
 	}
 }
+
+// TestProjectCreatedNamesItsProduct: the contract's project.created holds
+// productName, also for a command naming the product by its token.
+func TestProjectCreatedNamesItsProduct(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	f := newFixture(t, h)
+	h.startWorker(nil)
+	cmd := h.send(events.CommandProjectCreate, events.ProjectCreate{ProductToken: f.product, ProjectName: "ledger"})
+	e := h.waitAnswer(cmd.ID(), 10*time.Second)
+	d := data(t, e)
+	if e.Type() != events.TypeProjectCreated || d["productName"] != "demo-product" || d["productToken"] != f.product || d["created"] != true {
+		t.Errorf("answer %s %s, want project.created with productName demo-product", e.Type(), e.Data())
+	}
+}

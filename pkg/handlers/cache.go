@@ -153,3 +153,20 @@ func (c *nameCache) peek(scope, name string) (string, bool) {
 	tok, ok := s.names[name]
 	return tok, ok
 }
+
+// nameOf returns the name of token in scope if a fresh list holds it,
+// without any call.
+func (c *nameCache) nameOf(scope, token string) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.scopes[scope]
+	if s == nil || s.names == nil || c.now().Sub(s.fetched) >= c.ttl {
+		return "", false
+	}
+	for name, tok := range s.names {
+		if tok == token {
+			return name, true
+		}
+	}
+	return "", false
+}

@@ -59,6 +59,25 @@ func (s *Set) ensureProduct(ctx context.Context, org, name string) (string, bool
 	}
 }
 
+// productName returns the name of the product of token in org, from the
+// cached list while it is fresh, else from a new one; "" when the
+// organization lists no such product.
+func (s *Set) productName(ctx context.Context, org, token string) (string, error) {
+	if name, ok := s.productNames.nameOf(org, token); ok {
+		return name, nil
+	}
+	names, err := s.productNames.refresh(ctx, org, s.listProducts(org))
+	if err != nil {
+		return "", err
+	}
+	for name, tok := range names {
+		if tok == token {
+			return name, nil
+		}
+	}
+	return "", nil
+}
+
 // resolveProduct returns the token of the product ref names, and whether
 // it exists. A token is taken as given; Mend's answer to the request
 // using it tells whether it exists.

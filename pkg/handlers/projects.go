@@ -119,6 +119,13 @@ func (s *Set) projectCreate(ctx context.Context, cmd *Command, d *events.Project
 		return Result{}, notFound("product %q", d.ProductName)
 	}
 	res.ProductToken = product
+	if res.ProductName == "" {
+		// The contract's project.created names the product, also when
+		// the command gave its token alone.
+		if res.ProductName, err = s.productName(ctx, org, product); err != nil {
+			return Result{}, err
+		}
+	}
 
 	tok, exists := s.projectNames.peek(product, d.ProjectName)
 	if !exists && cmd.Attempt > 1 {
