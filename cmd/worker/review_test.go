@@ -92,6 +92,11 @@ func TestInDoubtCreateIsNotRepeatedInTheCall(t *testing.T) {
 		{mend.ReqAddProductPolicy, events.CommandPolicyAdd, func(f *fixture) any {
 			return events.PolicyAdd{PolicyScope: events.PolicyScope{Scope: events.ScopeProduct, Token: f.product}, Policy: policySpec("approve MIT")}
 		}},
+		{mend.ReqUpdateProductPolicy, events.CommandPolicyUpdate, func(f *fixture) any {
+			p := policySpec("approve Apache 2.0, renamed")
+			p.ID = f.productPolicy
+			return events.PolicyUpdate{PolicyScope: events.PolicyScope{Scope: events.ScopeProduct, Token: f.product}, Policy: p}
+		}},
 	} {
 		t.Run(tt.op, func(t *testing.T) {
 			t.Parallel()
@@ -99,7 +104,9 @@ func TestInDoubtCreateIsNotRepeatedInTheCall(t *testing.T) {
 			f := newFixture(t, h)
 			h.startWorker(map[string]string{"MEND_URL": answerLost(t, h.sim.URL, tt.op), "MEND_RETRY_ATTEMPTS": "3"})
 			cmd := h.send(tt.command, tt.data(f))
-			h.waitAnswer(cmd.ID(), 15*time.Second)
+			if e := h.waitAnswer(cmd.ID(), 15*time.Second); e.Type() == events.TypeCommandFailed && tt.command != events.CommandGlobalOrgCreate {
+				t.Errorf("answer %s %s", e.Type(), e.Data())
+			}
 			if n := h.okCalls(tt.op); n != 1 {
 				t.Errorf("%s succeeded %d times in Mend, want once", tt.op, n)
 			}

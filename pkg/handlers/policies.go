@@ -102,7 +102,9 @@ func (s *Set) policyUpdate(ctx context.Context, _ *Command, d *events.PolicyUpda
 		}
 		return Result{}, notFound("policy %d at %s", d.Policy.ID, sc)
 	}
-	resp, _, err := s.policies.Update(ctx, sc, &d.Policy)
+	// Sent once: Mend gives the policy a new id, so a retry in the call
+	// after a lost answer is refused; a redelivery finds it done.
+	resp, _, err := s.policies.Update(mend.Once(ctx), sc, &d.Policy)
 	if err != nil {
 		return Result{}, scopeMissing(sc, err)
 	}
