@@ -92,6 +92,9 @@ func TestInDoubtCreateIsNotRepeatedInTheCall(t *testing.T) {
 		{mend.ReqAddProductPolicy, events.CommandPolicyAdd, func(f *fixture) any {
 			return events.PolicyAdd{PolicyScope: events.PolicyScope{Scope: events.ScopeProduct, Token: f.product}, Policy: policySpec("approve MIT")}
 		}},
+		{mend.ReqRemoveProductPolicies, events.CommandPolicyRemove, func(f *fixture) any {
+			return events.PolicyRemove{PolicyScope: events.PolicyScope{Scope: events.ScopeProduct, Token: f.product}, PolicyIDs: []int{f.productPolicy}}
+		}},
 		{mend.ReqUpdateProductPolicy, events.CommandPolicyUpdate, func(f *fixture) any {
 			p := policySpec("approve Apache 2.0, renamed")
 			p.ID = f.productPolicy

@@ -133,7 +133,9 @@ func (s *Set) policyRemove(ctx context.Context, _ *Command, d *events.PolicyRemo
 	if len(present) == 0 {
 		return resultOf(events.TypePolicyRemoved, res), nil
 	}
-	resp, _, err := s.policies.Remove(ctx, sc, present)
+	// Sent once: a retry in the call after a lost answer would remove
+	// nothing and report no policy removed; a redelivery looks first.
+	resp, _, err := s.policies.Remove(mend.Once(ctx), sc, present)
 	if err != nil {
 		return Result{}, scopeMissing(sc, err)
 	}
