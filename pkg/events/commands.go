@@ -186,7 +186,7 @@ func (c *PoliciesApply) Validate() error {
 	case ScopeOrganization:
 		return nil
 	case ScopeProduct, ScopeProject:
-		if c.Token == "" {
+		if blank(c.Token) {
 			return fieldError(CommandPoliciesApply, "token is required for scope %s", c.Scope)
 		}
 		return nil

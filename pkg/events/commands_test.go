@@ -35,6 +35,7 @@ func TestValidate(t *testing.T) {
 		{name: "policies.apply organization", data: &PoliciesApply{Scope: ScopeOrganization}},
 		{name: "policies.apply project", data: &PoliciesApply{Scope: ScopeProject, Token: "p"}},
 		{name: "policies.apply product without token", data: &PoliciesApply{Scope: ScopeProduct}, wantErr: "policies.apply: token is required for scope product"},
+		{name: "policies.apply product with a blank token", data: &PoliciesApply{Scope: ScopeProduct, Token: " "}, wantErr: "policies.apply: token is required for scope product"},
 		{name: "policies.apply without scope", data: &PoliciesApply{}, wantErr: "policies.apply: scope is required (organization|product|project)"},
 		{name: "policies.apply bad scope", data: &PoliciesApply{Scope: "global", Token: "x"}, wantErr: `policies.apply: scope must be organization|product|project, not "global"`},
 		{name: "request.track", data: &RequestTrack{RequestToken: "r"}},
