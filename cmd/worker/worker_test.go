@@ -579,6 +579,7 @@ func TestBadConfiguration(t *testing.T) {
 		{name: "negative rate", set: map[string]string{"MEND_RATE_LIMIT": "-1"}, wantVar: "MEND_RATE_LIMIT"},
 		{name: "address in use", set: map[string]string{"WORKER_ADDR": taken.Addr().String()}, wantVar: "WORKER_ADDR"},
 		{name: "NATS URL malformed", set: map[string]string{"NATS_URL": "nats://user:hunter2@127.0.0.1:42x2"}, wantVar: "NATS_URL"},
+		{name: "empty organization", set: map[string]string{"MEND_ORG_TOKEN": ""}, wantVar: "MEND_ORG_TOKEN"},
 		{name: "empty Mend URL", set: map[string]string{"MEND_URL": ""}, wantVar: "MEND_URL"},
 		{name: "Mend URL without scheme", set: map[string]string{"MEND_URL": "saas.mend.io"}, wantVar: "MEND_URL"},
 		{name: "API URL without scheme", set: map[string]string{"MEND_API_URL": "api-saas.mend.io"}, wantVar: "MEND_API_URL"},
