@@ -99,7 +99,7 @@ func newService(ctx context.Context, cfg *Config, tel daemon.Telemetry) (_ *serv
 		nats.ReconnectBufSize(-1),
 	)
 	if err != nil {
-		return nil, fmt.Errorf("connect to NATS at %s: %w", redactURLs(cfg.NATSURL), err)
+		return nil, fmt.Errorf("NATS_URL: connect to NATS at %s: %w", redactURLs(cfg.NATSURL), err)
 	}
 	defer func() {
 		if err != nil {
