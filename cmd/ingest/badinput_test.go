@@ -197,11 +197,16 @@ func TestBadInput(t *testing.T) {
 			wantStatus: 400, wantType: "malformed-request", wantDetail: "not valid JSON"},
 		{name: "github body over the limit", path: "/webhooks/github",
 			header: githubHeaders("repository", "d", big), body: big, wantStatus: 413, wantType: "body-too-large"},
+		{name: "github body over the limit without signature", path: "/webhooks/github",
+			header: withHeader(githubHeaders("repository", "d", big), "X-Hub-Signature-256", ""), body: big,
+			wantStatus: 401, wantType: "unauthorized", wantDetail: "X-Hub-Signature-256 is missing"},
 
 		// GitLab
 		{name: "gitlab without token", path: "/webhooks/gitlab", header: withHeader(gitlabHeaders("u"), "X-Gitlab-Token", ""), body: glBody,
 			wantStatus: 401, wantType: "unauthorized", wantDetail: "X-Gitlab-Token is missing"},
 		{name: "gitlab with a wrong token", path: "/webhooks/gitlab", header: withHeader(gitlabHeaders("u"), "X-Gitlab-Token", testGitLabToken+"x"), body: glBody,
+			wantStatus: 401, wantType: "unauthorized", wantDetail: "X-Gitlab-Token is wrong"},
+		{name: "gitlab body over the limit with a wrong token", path: "/webhooks/gitlab", header: withHeader(gitlabHeaders("u"), "X-Gitlab-Token", testGitLabToken+"x"), body: big,
 			wantStatus: 401, wantType: "unauthorized", wantDetail: "X-Gitlab-Token is wrong"},
 		{name: "gitlab without event uuid", path: "/webhooks/gitlab", header: withHeader(gitlabHeaders("u"), "X-Gitlab-Event-Uuid", ""), body: glBody,
 			wantStatus: 400, wantType: "malformed-request", wantDetail: "X-Gitlab-Event-UUID is missing"},

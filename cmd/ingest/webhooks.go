@@ -20,14 +20,20 @@ import (
 var hookNameRE = regexp.MustCompile(`^[a-z0-9_]{1,64}$`)
 
 // webhookEvent is what the webhook endpoints share: 404 while the hook is
-// disabled (its secret, named by variable, is empty), then the body read and
-// made into an event by parse, a refusal answered (see refuse). ok
-// is false when the request was answered.
+// disabled (its secret, named by variable, is empty), then the credential
+// headers checked by precheck before anything else, the body read and
+// made into an event by parse, a refusal answered (see refuse). ok is
+// false when the request was answered.
 func (s *server) webhookEvent(w http.ResponseWriter, r *http.Request, secret, variable, hook string,
+	precheck func(h http.Header, secret string) *problem,
 	parse func(h http.Header, body []byte, secret string, now time.Time) (event.Event, *problem),
 ) (_ event.Event, ok bool) {
 	if secret == "" {
 		errNotFound(fmt.Sprintf("the %s webhook is disabled (%s is empty)", hook, variable)).write(w)
+		return event.Event{}, false
+	}
+	if p := precheck(r.Header, secret); p != nil {
+		s.refuse(w, p)
 		return event.Event{}, false
 	}
 	body, p := readBody(w, r, s.cfg.MaxBodyBytes)
@@ -42,7 +48,7 @@ func (s *server) webhookEvent(w http.ResponseWriter, r *http.Request, secret, va
 }
 
 func (s *server) github(w http.ResponseWriter, r *http.Request) {
-	e, ok := s.webhookEvent(w, r, s.cfg.GitHubSecret, "GITHUB_WEBHOOK_SECRET", "GitHub",
+	e, ok := s.webhookEvent(w, r, s.cfg.GitHubSecret, "GITHUB_WEBHOOK_SECRET", "GitHub", githubSignaturePresent,
 		func(h http.Header, body []byte, secret string, now time.Time) (event.Event, *problem) {
 			return githubEvent(h, body, []byte(secret), now)
 		})
@@ -58,16 +64,26 @@ func (s *server) github(w http.ResponseWriter, r *http.Request) {
 	s.accept(w, r, []event.Event{e}, nil, http.StatusAccepted)
 }
 
-// githubEvent verifies a GitHub delivery and makes a CloudEvent of it. The
-// signature is checked over the raw body before anything of it is parsed.
-func githubEvent(h http.Header, body, secret []byte, now time.Time) (event.Event, *problem) {
+// githubSignaturePresent refuses, before the body is read, a delivery
+// without a signature that could match.
+func githubSignaturePresent(h http.Header, _ string) *problem {
 	sig := h.Get("X-Hub-Signature-256")
 	switch {
 	case sig == "":
-		return event.Event{}, errUnauthorized("X-Hub-Signature-256 is missing", nil)
+		return errUnauthorized("X-Hub-Signature-256 is missing", nil)
 	case !strings.HasPrefix(sig, "sha256="):
-		return event.Event{}, errUnauthorized("X-Hub-Signature-256 must be sha256=<hex HMAC>", nil)
+		return errUnauthorized("X-Hub-Signature-256 must be sha256=<hex HMAC>", nil)
 	}
+	return nil
+}
+
+// githubEvent verifies a GitHub delivery and makes a CloudEvent of it. The
+// signature is checked over the raw body before anything of it is parsed.
+func githubEvent(h http.Header, body, secret []byte, now time.Time) (event.Event, *problem) {
+	if p := githubSignaturePresent(h, ""); p != nil {
+		return event.Event{}, p
+	}
+	sig := h.Get("X-Hub-Signature-256")
 	if github.ValidateSignature(sig, body, secret) != nil {
 		return event.Event{}, errUnauthorized("X-Hub-Signature-256 does not match the body", nil)
 	}
@@ -125,7 +141,7 @@ func githubEvent(h http.Header, body, secret []byte, now time.Time) (event.Event
 }
 
 func (s *server) gitlab(w http.ResponseWriter, r *http.Request) {
-	e, ok := s.webhookEvent(w, r, s.cfg.GitLabToken, "GITLAB_WEBHOOK_TOKEN", "GitLab", gitlabEvent)
+	e, ok := s.webhookEvent(w, r, s.cfg.GitLabToken, "GITLAB_WEBHOOK_TOKEN", "GitLab", gitlabToken, gitlabEvent)
 	if !ok {
 		return
 	}
@@ -140,15 +156,24 @@ func (s *server) gitlab(w http.ResponseWriter, r *http.Request) {
 	s.accept(w, r, []event.Event{e}, []string{delivery}, http.StatusAccepted)
 }
 
-// gitlabEvent verifies a GitLab hook (project, group or system hook) and
-// makes a CloudEvent of it.
-func gitlabEvent(h http.Header, body []byte, token string, now time.Time) (event.Event, *problem) {
+// gitlabToken verifies a GitLab hook's token; a header, it is checked
+// before the body is read.
+func gitlabToken(h http.Header, token string) *problem {
 	given := h.Get("X-Gitlab-Token")
 	switch {
 	case given == "":
-		return event.Event{}, errUnauthorized("X-Gitlab-Token is missing", nil)
+		return errUnauthorized("X-Gitlab-Token is missing", nil)
 	case !equalSecret(given, token):
-		return event.Event{}, errUnauthorized("X-Gitlab-Token is wrong", nil)
+		return errUnauthorized("X-Gitlab-Token is wrong", nil)
+	}
+	return nil
+}
+
+// gitlabEvent verifies a GitLab hook (project, group or system hook) and
+// makes a CloudEvent of it.
+func gitlabEvent(h http.Header, body []byte, token string, now time.Time) (event.Event, *problem) {
+	if p := gitlabToken(h, token); p != nil {
+		return event.Event{}, p
 	}
 	id := h.Get("X-Gitlab-Event-UUID")
 	if id == "" {
