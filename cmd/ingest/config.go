@@ -51,8 +51,6 @@ func (c *Config) Validate() error {
 	switch {
 	case c.NATSURL == "":
 		return fmt.Errorf("NATS_URL: must not be empty")
-	case c.MendOrgToken == "":
-		return fmt.Errorf("MEND_ORG_TOKEN: missing required value")
 	case c.MaxBodyBytes < 1:
 		return fmt.Errorf("INGEST_MAX_BODY_BYTES: must be positive, not %d", c.MaxBodyBytes)
 	case c.PublishTimeout <= 0:

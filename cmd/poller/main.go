@@ -55,10 +55,6 @@ func realMain(ctx context.Context, env envconfig.Lookuper, tel daemon.Telemetry,
 	if err := config.Load(ctx, env, &cfg); err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
-	if cfg.OrgToken == "" {
-		// go-envconfig's required lets a variable set empty through.
-		return errors.New("configuration: MEND_ORG_TOKEN: missing required value")
-	}
 	if err := cfg.Streams.Validate(); err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}

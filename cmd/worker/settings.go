@@ -95,10 +95,6 @@ func loadSettings(ctx context.Context, env envconfig.Lookuper) (settings, error)
 	if err := config.Load(ctx, env, &s); err != nil {
 		return settings{}, err
 	}
-	if s.OrgToken == "" {
-		// go-envconfig's required lets a variable set empty through.
-		return settings{}, fmt.Errorf("MEND_ORG_TOKEN: missing required value")
-	}
 	if err := s.Streams.Validate(); err != nil {
 		return settings{}, err
 	}

@@ -20,10 +20,15 @@ type Validator interface {
 
 // Load fills target, a pointer to a struct with `env` tags, from env
 // (envconfig.OsLookuper() in main, a map in tests), then validates it when
-// it is a Validator. An error names the variable at fault, never its value.
+// it is a Validator. A required string must also not be blank: go-envconfig
+// takes a variable set empty as given. An error names the variable at fault,
+// never its value.
 func Load(ctx context.Context, env envconfig.Lookuper, target any) error {
 	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: target, Lookuper: env}); err != nil {
 		return rename(err, variables(reflect.TypeOf(target), "", ""))
+	}
+	if err := requireValues(reflect.ValueOf(target), ""); err != nil {
+		return err
 	}
 	if v, ok := target.(Validator); ok {
 		return v.Validate()
@@ -89,6 +94,44 @@ func variables(t reflect.Type, path, prefix string) map[string]string {
 		}
 	}
 	return out
+}
+
+// requireValues refuses a blank string in a field tagged required, in v or
+// in the structs it holds.
+func requireValues(v reflect.Value, prefix string) error {
+	for v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return nil
+		}
+		v = v.Elem()
+	}
+	if v.Kind() != reflect.Struct {
+		return nil
+	}
+	for i := range v.NumField() {
+		f, field := v.Type().Field(i), v.Field(i)
+		name, opts, _ := strings.Cut(f.Tag.Get("env"), ",")
+		name = strings.TrimSpace(name)
+		if name == "" {
+			if err := requireValues(field, prefix+prefixOf(opts)); err != nil {
+				return err
+			}
+			continue
+		}
+		if field.Kind() == reflect.String && hasOption(opts, "required") && strings.TrimSpace(field.String()) == "" {
+			return &variableError{variable: prefix + name, msg: envconfig.ErrMissingRequired.Error(), err: envconfig.ErrMissingRequired}
+		}
+	}
+	return nil
+}
+
+func hasOption(opts, option string) bool {
+	for _, o := range strings.Split(opts, ",") {
+		if strings.TrimSpace(o) == option {
+			return true
+		}
+	}
+	return false
 }
 
 func prefixOf(opts string) string {

@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -61,5 +62,34 @@ func TestLoadNamesTheVariable(t *testing.T) {
 				t.Fatalf("Load error %q, want it to start with %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+type credentials struct {
+	Key string `env:"KEY, required"`
+}
+
+type client struct {
+	URL  string      `env:"URL, required"`
+	Auth credentials `env:", prefix=AUTH_"`
+}
+
+// A required variable set empty or blank is refused as missing:
+// go-envconfig's own check passes it.
+func TestLoadRefusesBlankRequired(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		env     map[string]string
+		wantErr string
+	}{
+		{map[string]string{"URL": "u", "AUTH_KEY": "k"}, ""},
+		{map[string]string{"URL": "", "AUTH_KEY": "k"}, "URL: missing required value"},
+		{map[string]string{"URL": "u", "AUTH_KEY": " "}, "AUTH_KEY: missing required value"},
+	} {
+		var c client
+		err := config.Load(context.Background(), envconfig.MapLookuper(tt.env), &c)
+		if (tt.wantErr == "" && err != nil) || (tt.wantErr != "" && (err == nil || err.Error() != tt.wantErr || !errors.Is(err, envconfig.ErrMissingRequired))) {
+			t.Errorf("%v: Load error %v, want %q", tt.env, err, tt.wantErr)
+		}
 	}
 }

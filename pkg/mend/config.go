@@ -39,7 +39,7 @@ type Config struct {
 // and may override it.
 func NewClientFromConfig(cfg Config, opts ...Option) (*Client, error) {
 	// A bad value is reported by its variable, which is what an operator
-	// sets (go-envconfig's "required" lets a variable set empty through).
+	// sets.
 	if _, err := baseURL(cfg.URL); err != nil {
 		return nil, fmt.Errorf("MEND_URL: %w", err)
 	}
@@ -47,9 +47,6 @@ func NewClientFromConfig(cfg Config, opts ...Option) (*Client, error) {
 		if _, err := baseURL(cfg.APIURL); err != nil {
 			return nil, fmt.Errorf("MEND_API_URL: %w", err)
 		}
-	}
-	if cfg.UserKey == "" {
-		return nil, errors.New("MEND_USER_KEY: missing required value")
 	}
 	if cfg.RateLimit < 0 || cfg.RateBurst < 0 {
 		return nil, errors.New("mend: MEND_RATE_LIMIT and MEND_RATE_BURST must not be negative")
