@@ -27,6 +27,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -131,10 +132,11 @@ func realMain(ctx context.Context, args []string, env envconfig.Lookuper, out io
 }
 
 // connectNATS connects to NATS_URL; the caller closes the connection.
+// Errors never hold the URL, which may hold a password.
 func connectNATS(s *settings) (*nats.Conn, jetstream.JetStream, error) {
 	nc, err := nats.Connect(s.NATSURL, nats.Name("mendflowctl"))
 	if err != nil {
-		return nil, nil, fmt.Errorf("connecting to NATS_URL: %w", err)
+		return nil, nil, fmt.Errorf("connecting to NATS_URL: %w", withoutURL(err))
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {
@@ -142,4 +144,17 @@ func connectNATS(s *settings) (*nats.Conn, jetstream.JetStream, error) {
 		return nil, nil, fmt.Errorf("JetStream: %w", err)
 	}
 	return nc, js, nil
+}
+
+// withoutURL drops the URL that a *url.Error quotes (a NATS URL may hold a
+// password), and the characters of a bad %-escape, which may be part of it.
+func withoutURL(err error) error {
+	ue, ok := errors.AsType[*url.Error](err)
+	if !ok {
+		return err
+	}
+	if _, ok := errors.AsType[url.EscapeError](ue.Err); ok {
+		return errors.New("not a valid URL: a % not followed by two hexadecimal digits (escape it as %25)")
+	}
+	return fmt.Errorf("not a valid URL: %w", ue.Err)
 }
