@@ -142,6 +142,7 @@ func TestConnectNATSFailsAtOnce(t *testing.T) {
 	}{
 		{"malformed URL", "nats://mendflow:hunter2@" + addr + "x", "invalid port"},
 		{"port out of range", "nats://mendflow:hunter2@" + addr + "0000", "invalid port"},
+		{"unescaped % in the password", "nats://mendflow:hunter2%zz@" + addr, "escape"},
 		{"wrong password", "nats://mendflow:hunter2@" + addr, "nats: Authorization Violation"},
 		{"TLS the server lacks", "tls://mendflow:hunter2@" + addr, nats.ErrSecureConnWanted.Error()},
 	}
@@ -157,7 +158,7 @@ func TestConnectNATSFailsAtOnce(t *testing.T) {
 			if err == nil || errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("ConnectNATS = %v, want at once an error with %q", err, tt.wantErr)
 			}
-			if strings.Contains(err.Error(), "hunter2") {
+			if strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "%zz") {
 				t.Errorf("the error holds the password: %v", err)
 			}
 		})

@@ -50,6 +50,10 @@ func ConnectNATS(ctx context.Context, gate *Gate, logger *slog.Logger, servers s
 		}
 		if uerr := (*url.Error)(nil); errors.As(err, &uerr) {
 			err = uerr.Err // without the URL
+			if errors.As(err, new(url.EscapeError)) {
+				// Its text quotes the bad escape, which may be part of a password.
+				err = errors.New("invalid URL escape: a % not followed by two hexadecimal digits (escape it as %25)")
+			}
 		}
 		if !unreachable(err) {
 			return nil, err
