@@ -31,6 +31,9 @@ func TestRunExitsWithOneLineNamingTheVariable(t *testing.T) {
 		{name: "bad format", env: map[string]string{"LOG_FORMAT": "xml"}, wantCode: 1, wantLine: `svc: LOG_FORMAT: must be json or text, not "xml"`},
 		{name: "bad exporter", env: map[string]string{"OTEL_TRACES_EXPORTER": "zipkin"}, wantCode: 1, wantLine: `svc: OTEL_TRACES_EXPORTER: must be otlp or none, not "zipkin"`},
 		{name: "grpc", env: map[string]string{"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, wantCode: 1, wantLine: `svc: OTEL_EXPORTER_OTLP_PROTOCOL: only http/protobuf is supported, not "grpc"`},
+		{name: "endpoint not a URL", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://otel:s3cret%zz@collector:4318"}, wantCode: 1, wantLine: `svc: OTEL_EXPORTER_OTLP_ENDPOINT: must be an http or https URL with a host`},
+		{name: "endpoint without a scheme", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "collector:4318"}, wantCode: 1, wantLine: `svc: OTEL_EXPORTER_OTLP_ENDPOINT: must be an http or https URL with a host`},
+		{name: "traces endpoint not a URL", env: map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://collector:43 18/v1/traces"}, wantCode: 1, wantLine: `svc: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: must be an http or https URL with a host`},
 		{name: "realMain fails over lines", env: map[string]string{}, err: errors.Join(errors.New("A: first"), errors.New("second")), wantCode: 1, wantLine: "svc: A: first second"},
 	}
 	for _, tt := range tests {

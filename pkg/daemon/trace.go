@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
+	"net/url"
 
 	"github.com/sethvargo/go-envconfig"
 	"go.opentelemetry.io/otel/attribute"
@@ -40,6 +41,15 @@ func (c *TraceConfig) Validate() error {
 	case "", "otlp", "none":
 	default:
 		return fmt.Errorf("OTEL_TRACES_EXPORTER: must be otlp or none, not %q", c.Exporter)
+	}
+	for _, e := range []struct{ name, value string }{
+		{"OTEL_EXPORTER_OTLP_ENDPOINT", c.Endpoint}, {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", c.TracesEndpoint},
+	} {
+		// The SDK would log a URL it cannot parse, password and all, and
+		// go on without it. The value is left out: it may hold credentials.
+		if u, err := url.Parse(e.value); e.value != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+			return fmt.Errorf("%s: must be an http or https URL with a host", e.name)
+		}
 	}
 	for _, p := range []struct{ name, value string }{
 		{"OTEL_EXPORTER_OTLP_PROTOCOL", c.Protocol}, {"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", c.TracesProtocol},
