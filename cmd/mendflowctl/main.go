@@ -43,15 +43,24 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	err := realMain(ctx, os.Args[1:], envconfig.OsLookuper(), os.Stdout)
+	code := exitCode(realMain(ctx, os.Args[1:], envconfig.OsLookuper(), os.Stdout), os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// exitCode reports err on stderr and returns the exit status: 2 with the
+// usage for bad flags, 1 with one line for any other failure, whatever
+// lines the error spans (errors.Join, a cause of several lines).
+func exitCode(err error, stderr io.Writer) int {
 	switch {
 	case errors.Is(err, errUsage):
-		fmt.Fprint(os.Stderr, usage)
-		os.Exit(2)
+		fmt.Fprint(stderr, usage)
+		return 2
 	case err != nil:
-		fmt.Fprintln(os.Stderr, "mendflowctl:", err)
-		os.Exit(1)
+		fmt.Fprintln(stderr, "mendflowctl:", strings.Join(strings.Fields(err.Error()), " "))
+		return 1
 	}
+	return 0
 }
 
 const usage = `usage:

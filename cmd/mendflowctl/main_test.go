@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 
@@ -30,5 +31,33 @@ func TestNATSURLPasswordNotPrinted(t *testing.T) {
 		if !strings.Contains(err.Error(), "NATS_URL") {
 			t.Errorf("%q: error %q does not name NATS_URL", args, err)
 		}
+	}
+}
+
+// Any failure but bad flags prints one line and exits 1, however many
+// lines the error has: rules test joins the refusal of each event.
+func TestFailurePrintsOneLine(t *testing.T) {
+	t.Parallel()
+	batch := writeFile(t, "batch.json", `[
+		{"specversion":"1.0","id":"e-1","source":"/s","type":"io.mendflow.command.product.create","datacontenttype":"application/json","data":{"productname":"a"}},
+		{"specversion":"1.0","id":"e-2","source":"/s","type":"io.mendflow.command.product.create","datacontenttype":"application/json","data":{"productname":"b"}}]`)
+	_, err := run(t, envconfig.MapLookuper(nil), "rules", "test", "-event", batch)
+	if err == nil {
+		t.Fatal("rules test of two invalid events succeeded")
+	}
+	if !strings.Contains(err.Error(), "\n") {
+		t.Fatalf("the error %q is one line already: the test proves nothing", err)
+	}
+	var stderr bytes.Buffer
+	if code := exitCode(err, &stderr); code != 1 {
+		t.Errorf("exit code %d, want 1", code)
+	}
+	got := stderr.String()
+	if strings.Count(got, "\n") != 1 || !strings.Contains(got, "event e-1") || !strings.Contains(got, "event e-2") {
+		t.Errorf("stderr = %q, want one line naming both events", got)
+	}
+	stderr.Reset()
+	if code := exitCode(errUsage, &stderr); code != 2 || !strings.HasPrefix(stderr.String(), "usage:") {
+		t.Errorf("bad flags: exit code %d, stderr %q; want 2 and the usage", code, stderr.String())
 	}
 }
