@@ -31,7 +31,8 @@ type benchRun struct {
 	accepted []time.Time
 	resulted []time.Time
 	failed   int    // results that are io.mendflow.command.failed
-	refused  int    // requests ingest did not answer 202
+	taken    int    // requests ingest answered 202
+	refused  int    // requests ingest did not answer 202, or that failed before the timeout
 	firstErr string // the first refusal, for the report
 	done     int    // results arrived
 	expected int    // results to wait for: n, then those accepted
@@ -99,7 +100,7 @@ func bench(ctx context.Context, s *settings, args []string, out io.Writer) error
 	fmt.Fprintf(out, "sending %d project.create commands to %s, %d at once…\n", *n, ic.base.Redacted(), *c)
 	sent := r.send(ctx, ic, *n, *c)
 	r.mu.Lock()
-	r.expect(*n - r.refused) // no result comes for a refused command
+	r.expect(r.taken) // no result comes for a command refused or never sent
 	r.mu.Unlock()
 	select {
 	case <-r.allDone:
@@ -126,10 +127,12 @@ func (r *benchRun) send(ctx context.Context, ic *ingestClient, n, c int) time.Du
 			}
 		})
 	}
+send:
 	for i := range n {
 		select {
 		case next <- i:
 		case <-ctx.Done():
+			break send
 		}
 	}
 	close(next)
@@ -158,11 +161,14 @@ func (r *benchRun) post(ctx context.Context, ic *ingestClient, i int) {
 	switch {
 	case err == nil && a.Status == http.StatusAccepted:
 		r.accepted[i] = now
+		r.taken++
 		return
 	case err == nil:
 		err = fmt.Errorf("ingest answered %s: %s", a.Text, excerpt(strings.TrimSpace(string(a.Body)), 200))
+	case ctx.Err() != nil:
+		return // cut short by the timeout: reported as not sent
 	}
-	if r.refused == 0 && ctx.Err() == nil {
+	if r.refused == 0 {
 		r.firstErr = err.Error()
 	}
 	r.refused++
@@ -205,10 +211,13 @@ func (r *benchRun) report(out io.Writer, n int, sent time.Duration) {
 			last = at
 		}
 	}
-	accepted := n - r.refused
+	accepted := r.taken
 	fmt.Fprintf(out, "accepted  %d of %d in %v (%.0f events/s into ingest)\n", accepted, n, sent.Round(time.Millisecond), float64(accepted)/sent.Seconds())
 	if r.refused > 0 {
 		fmt.Fprintf(out, "refused   %d; the first: %s\n", r.refused, r.firstErr)
+	}
+	if unsent := n - accepted - r.refused; unsent > 0 {
+		fmt.Fprintf(out, "not sent  %d: the timeout came first\n", unsent)
 	}
 	fmt.Fprintf(out, "results   %d (%d io.mendflow.command.failed), %d missing\n", r.done, r.failed, accepted-len(lat))
 	if len(lat) == 0 {

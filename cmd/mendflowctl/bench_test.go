@@ -2,11 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/sethvargo/go-envconfig"
@@ -61,5 +64,40 @@ func TestBenchRefused(t *testing.T) {
 	}
 	if !strings.Contains(out, "accepted  0 of 5") || !strings.Contains(out, "refused   5; the first: ingest answered 503 Service Unavailable") {
 		t.Errorf("report:\n%s", out)
+	}
+}
+
+// TestBenchTimeoutWhileSending: what was never sent, or sent after the
+// timeout, is not reported as accepted.
+func TestBenchTimeoutWhileSending(t *testing.T) {
+	t.Parallel()
+	env, _ := setup(t)
+	var mu sync.Mutex
+	got := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(300 * time.Millisecond)
+		mu.Lock()
+		got++
+		mu.Unlock()
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer srv.Close()
+	url, _ := env.Lookup("NATS_URL")
+	out, err := run(t, envconfig.MapLookuper(map[string]string{"NATS_URL": url, "INGEST_URL": srv.URL}), "bench", "-n", "40", "-c", "1", "-timeout", "1s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	answered := got
+	mu.Unlock()
+	var accepted, n int
+	if _, err := fmt.Sscanf(out[strings.Index(out, "accepted"):], "accepted %d of %d", &accepted, &n); err != nil {
+		t.Fatalf("report without accepted: %v\n%s", err, out)
+	}
+	if accepted > answered || n != 40 {
+		t.Errorf("report says %d of %d accepted, but ingest answered %d requests:\n%s", accepted, n, answered, out)
+	}
+	if !strings.Contains(out, "not sent") {
+		t.Errorf("report does not say what the timeout left unsent:\n%s", out)
 	}
 }
