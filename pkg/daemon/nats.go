@@ -39,7 +39,7 @@ func ConnectNATS(ctx context.Context, gate *Gate, logger *slog.Logger, servers s
 			}
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
-			logger.Info("NATS reconnected", "server", nc.ConnectedUrlRedacted())
+			logger.Info("NATS reconnected", "server", serverOf(nc))
 		}),
 	}, opts...)
 	for {
@@ -107,4 +107,16 @@ func DrainNATS(nc *nats.Conn, timeout time.Duration) error {
 		nc.Close()
 		return ErrDrainTimedOut
 	}
+}
+
+// serverOf is the URL of the server nc is connected to, without its user
+// information: ConnectedUrlRedacted hides a password but leaves a token
+// (nats://TOKEN@host) or a user name in place.
+func serverOf(nc *nats.Conn) string {
+	u, err := url.Parse(nc.ConnectedUrl())
+	if err != nil {
+		return nc.ConnectedAddr()
+	}
+	u.User = nil
+	return u.String()
 }

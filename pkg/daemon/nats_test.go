@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
 	"github.com/mendflow/mendflow/internal/natstest"
@@ -51,5 +52,28 @@ func TestConnectNATSReconnects(t *testing.T) {
 	}
 	if !nc.IsClosed() {
 		t.Errorf("connection is %v after DrainNATS, want closed", nc.Status())
+	}
+}
+
+// TestConnectNATSLogsNoToken: a token in NATS_URL (nats://TOKEN@host, as
+// NATS documents token authentication) is a secret; the reconnect line
+// must not carry it, as url.URL.Redacted leaves a user without password
+// in place.
+func TestConnectNATSLogsNoToken(t *testing.T) {
+	t.Parallel()
+	const token = "s3cr3t-nats-token"
+	ns := natstest.StartCore(t, func(o *server.Options) { o.Authorization = token })
+	logs := &lockedBuffer{}
+	nc, err := ConnectNATS(t.Context(), NewGate(), slog.New(slog.NewTextHandler(logs, nil)), "nats://"+token+"@"+ns.Addr(), nats.ReconnectWait(50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	ns.Stop()
+	waitUntil(t, func() bool { return strings.Contains(logs.String(), "NATS disconnected") }, "the disconnect to be logged")
+	ns.Restart()
+	waitUntil(t, func() bool { return nc.IsConnected() && strings.Contains(logs.String(), "NATS reconnected") }, "a logged reconnect")
+	if strings.Contains(logs.String(), token) {
+		t.Errorf("the NATS token is logged:\n%s", logs.String())
 	}
 }
