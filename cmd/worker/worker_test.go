@@ -583,6 +583,8 @@ func TestBadConfiguration(t *testing.T) {
 		{name: "empty Mend URL", set: map[string]string{"MEND_URL": ""}, wantVar: "MEND_URL"},
 		{name: "Mend URL without scheme", set: map[string]string{"MEND_URL": "saas.mend.io"}, wantVar: "MEND_URL"},
 		{name: "API URL without scheme", set: map[string]string{"MEND_API_URL": "api-saas.mend.io"}, wantVar: "MEND_API_URL"},
+		{name: "Mend URL malformed, with a password", set: map[string]string{"MEND_URL": "https://svc:hunter2%zz@saas.mend.io"}, wantVar: "MEND_URL"},
+		{name: "API URL not http, with a password", set: map[string]string{"MEND_API_URL": "ftp://svc:hunter2@api-saas.mend.io"}, wantVar: "MEND_API_URL"},
 		{name: "empty user key", set: map[string]string{"MEND_USER_KEY": ""}, wantVar: "MEND_USER_KEY"},
 	}
 	for _, tt := range tests {
@@ -602,8 +604,8 @@ func TestBadConfiguration(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.wantVar) {
 				t.Fatalf("realMain = %v, want at once an error naming %s", err, tt.wantVar)
 			}
-			if strings.Contains(err.Error(), "hunter2") {
-				t.Errorf("the NATS password is in the error: %v", err)
+			if strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "%zz") {
+				t.Errorf("a password is in the error: %v", err)
 			}
 		})
 	}

@@ -38,14 +38,12 @@ type Config struct {
 // NewClientFromConfig returns a client configured by cfg; opts come after
 // and may override it.
 func NewClientFromConfig(cfg Config, opts ...Option) (*Client, error) {
-	// A bad value is reported by its variable, which is what an operator
-	// sets.
-	if _, err := baseURL(cfg.URL); err != nil {
-		return nil, fmt.Errorf("MEND_URL: %w", err)
-	}
-	if cfg.APIURL != "" {
-		if _, err := baseURL(cfg.APIURL); err != nil {
-			return nil, fmt.Errorf("MEND_API_URL: %w", err)
+	// A bad URL is reported by its variable, which is what an operator
+	// sets, and not quoted: it may hold a password, which a parse error
+	// would repeat.
+	for _, v := range []struct{ name, value string }{{"MEND_URL", cfg.URL}, {"MEND_API_URL", cfg.APIURL}} {
+		if _, err := baseURL(v.value); err != nil && (v.value != "" || v.name == "MEND_URL") {
+			return nil, fmt.Errorf("%s: must be an http or https URL with a host and no credentials", v.name)
 		}
 	}
 	if cfg.RateLimit < 0 || cfg.RateBurst < 0 {
