@@ -73,8 +73,9 @@ func (s *Set) groupCreate(ctx context.Context, _ *Command, d *events.GroupCreate
 	return resultOf(events.TypeGroupCreated, res), nil
 }
 
-// groupUpdate sets a group's name and description; the same again changes
-// nothing. A redelivery after a rename finds the group by its new name.
+// groupUpdate sets a group's name and description, unless the group has
+// them already: a redelivery after a rename finds the group by its new
+// name, as asked, and changes nothing.
 func (s *Set) groupUpdate(ctx context.Context, _ *Command, d *events.GroupUpdate) (Result, error) {
 	org := s.org(d.OrgToken)
 	uuid, ok, err := s.resolveGroup(ctx, org, d.GroupRef)
@@ -87,6 +88,17 @@ func (s *Set) groupUpdate(ctx context.Context, _ *Command, d *events.GroupUpdate
 	if !ok {
 		return Result{}, notFound("%s", describeGroup(d.GroupRef))
 	}
+	res := events.GroupChanged{OrgToken: org, GroupUUID: uuid, Name: d.Name, Description: d.Description}
+	g, _, err := s.groups.Get(ctx, org, uuid)
+	if mend.IsNotFound(err) {
+		return Result{}, notFound("%s", describeGroup(d.GroupRef))
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	if g.Name == d.Name && g.Description == d.Description {
+		return resultOf(events.TypeGroupUpdated, res), nil
+	}
 	if _, _, err := s.groups.Update(ctx, org, uuid, &mend.GroupRequest{Name: d.Name, Description: d.Description}); err != nil {
 		if mend.IsNotFound(err) {
 			return Result{}, notFound("%s", describeGroup(d.GroupRef))
@@ -94,9 +106,8 @@ func (s *Set) groupUpdate(ctx context.Context, _ *Command, d *events.GroupUpdate
 		return Result{}, err
 	}
 	s.groupNames.drop(org)
-	return resultOf(events.TypeGroupUpdated, events.GroupChanged{
-		OrgToken: org, GroupUUID: uuid, Name: d.Name, Description: d.Description, Changed: true,
-	}), nil
+	res.Changed = true
+	return resultOf(events.TypeGroupUpdated, res), nil
 }
 
 // groupDelete deletes a group; like the other deletes, it waits for a group

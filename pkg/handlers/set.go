@@ -88,6 +88,7 @@ type (
 	}
 	groupService interface {
 		All(ctx context.Context, org string, opts *mend.ListOptions) iter.Seq2[mend.GroupSummary, error]
+		Get(ctx context.Context, org, groupUUID string) (*mend.Group, *mend.Response, error)
 		Create(ctx context.Context, org string, req *mend.GroupRequest) (*mend.Group, *mend.Response, error)
 		Update(ctx context.Context, org, groupUUID string, req *mend.GroupRequest) (*mend.Group, *mend.Response, error)
 		Delete(ctx context.Context, org, groupUUID string) (*mend.MessageResponse, *mend.Response, error)
