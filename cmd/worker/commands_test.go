@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -674,5 +675,64 @@ func TestProjectCreatedNamesItsProduct(t *testing.T) {
 	d := data(t, e)
 	if e.Type() != events.TypeProjectCreated || d["productName"] != "demo-product" || d["productToken"] != f.product || d["created"] != true {
 		t.Errorf("answer %s %s, want project.created with productName demo-product", e.Type(), e.Data())
+	}
+}
+
+// orgUUID is the demo organization's UUID, which the v2.0 login answers.
+func orgUUID(t *testing.T, h *harness) string {
+	t.Helper()
+	body := `{"email":"` + admin + `","userKey":"` + mendsim.DefaultUserKey + `","orgToken":"` + h.sim.OrgToken() + `"}`
+	resp, err := http.Post(h.sim.URL+"/api/v2.0/login", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		RetVal struct {
+			OrgUUID string `json:"orgUuid"`
+		} `json:"retVal"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.RetVal.OrgUUID == "" {
+		t.Fatalf("login: %v, orgUuid %q", err, out.RetVal.OrgUUID)
+	}
+	return out.RetVal.OrgUUID
+}
+
+// TestGroupRoleOnOrgByUUIDTwice: a role on the organization may name it by
+// its UUID, as Mend's pages do; Mend lists the role by the organization's
+// token. Stored twice, group.roles.add grants it once, and one answer says
+// so; group.roles.remove then takes it away once.
+func TestGroupRoleOnOrgByUUIDTwice(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	role := events.GroupRole{GroupRef: events.GroupRef{GroupName: "users"}, ContextToken: orgUUID(t, h), ContextType: mend.ContextOrgs, Role: "AUDITOR"}
+	add := h.command(events.CommandGroupRolesAdd, events.GroupRolesAdd{GroupRole: role})
+	h.publish(add, "copy-1")
+	h.publish(add, "copy-2")
+	h.startWorker(nil)
+	var got []event.Event
+	waitFor(t, 15*time.Second, func() bool { got = h.answers(add.ID()); return len(got) == 2 }, "two answers to the add")
+	changed := 0
+	for _, e := range got {
+		if e.Type() != events.TypeGroupRolesAdded {
+			t.Fatalf("answer %s %s", e.Type(), e.Data())
+		}
+		if data(t, e)["changed"] == true {
+			changed++
+		}
+	}
+	if changed != 1 {
+		t.Errorf("%d answers to the add say changed, want exactly one", changed)
+	}
+	if n := h.okCalls("addGroupRole"); n != 1 {
+		t.Errorf("addGroupRole succeeded %d times in Mend, want once", n)
+	}
+
+	remove := h.send(events.CommandGroupRolesRemove, events.GroupRolesRemove{GroupRole: role})
+	if e := h.waitAnswer(remove.ID(), 10*time.Second); e.Type() != events.TypeGroupRolesRemoved || data(t, e)["changed"] != true {
+		t.Errorf("remove answered %s %s, want the role removed", e.Type(), e.Data())
+	}
+	if n := h.okCalls("removeGroupRole"); n != 1 {
+		t.Errorf("removeGroupRole succeeded %d times in Mend, want once", n)
 	}
 }

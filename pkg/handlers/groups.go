@@ -238,7 +238,11 @@ func (s *Set) groupRole(ctx context.Context, d *events.GroupRole, add bool) (Res
 		if err != nil {
 			return Result{}, err
 		}
-		has = has || cr.ContextToken == d.ContextToken && cr.ContextType == d.ContextType && slices.Contains(cr.Roles, d.Role)
+		// A role on an organization is on the group's own: the command
+		// may name it by its token or its UUID, and Mend lists one of
+		// them, not necessarily the same.
+		same := cr.ContextToken == d.ContextToken || d.ContextType == mend.ContextOrgs
+		has = has || same && cr.ContextType == d.ContextType && slices.Contains(cr.Roles, d.Role)
 	}
 	if has == add {
 		return resultOf(typ, res), nil
