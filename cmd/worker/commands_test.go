@@ -736,3 +736,51 @@ func TestGroupRoleOnOrgByUUIDTwice(t *testing.T) {
 		t.Errorf("removeGroupRole succeeded %d times in Mend, want once", n)
 	}
 }
+
+// TestGroupNamedWithSpacesRedelivered: Mend trims a group's name and
+// refuses one that differs from another only in letter case. A
+// group.create whose name has a trailing space, carried out by a worker
+// that then died before acknowledging, is delivered to a fresh worker:
+// that one finds the group, rather than being refused and giving up for a
+// group "not found". Likewise a group.update renaming to such a name.
+func TestGroupNamedWithSpacesRedelivered(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name, command, op, wantTyp string
+		data                       any
+	}{
+		{"create", events.CommandGroupCreate, "createGroup", events.TypeGroupCreated, events.GroupCreate{Name: "Developers "}},
+		{"update", events.CommandGroupUpdate, "updateGroup", events.TypeGroupUpdated, events.GroupUpdate{GroupRef: events.GroupRef{GroupName: "admins"}, Name: " Administrators", Description: "they administer"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, nil)
+			cmd := h.command(tt.command, tt.data)
+			h.publish(cmd, "copy-1")
+			first := h.startWorker(nil)
+			h.waitAnswer(cmd.ID(), 10*time.Second)
+			if err := first.stop(); err != nil {
+				t.Fatal(err)
+			}
+			h.publish(cmd, "copy-2") // as the first delivery again, to a worker knowing nothing
+			h.startWorker(nil)
+			var got []event.Event
+			waitFor(t, 15*time.Second, func() bool { got = h.answers(cmd.ID()); return len(got) == 2 }, "two answers")
+			changed := 0
+			for _, e := range got {
+				if e.Type() != tt.wantTyp {
+					t.Fatalf("answer %s %s, want %s", e.Type(), e.Data(), tt.wantTyp)
+				}
+				if data(t, e)["changed"] == true {
+					changed++
+				}
+			}
+			if changed != 1 {
+				t.Errorf("%d answers say changed, want exactly one", changed)
+			}
+			if n := h.okCalls(tt.op); n != 1 {
+				t.Errorf("%s succeeded %d times in Mend, want once", tt.op, n)
+			}
+		})
+	}
+}

@@ -11,7 +11,8 @@ import (
 	"github.com/mendflow/mendflow/pkg/mend"
 )
 
-// listGroups lists the groups of an organization as names to uuids.
+// listGroups lists the groups of an organization as names (by groupKey)
+// to uuids.
 func (s *Set) listGroups(org string) listFunc {
 	return func(ctx context.Context) (map[string]string, error) {
 		names := map[string]string{}
@@ -19,11 +20,17 @@ func (s *Set) listGroups(org string) listFunc {
 			if err != nil {
 				return nil, err
 			}
-			names[g.Name] = g.UUID
+			names[groupKey(g.Name)] = g.UUID
 		}
 		return names, nil
 	}
 }
+
+// groupKey is a group name as Mend tells groups apart: it trims the names
+// it is given and refuses a name that differs from another only in letter
+// case. A command naming a group with a space too many, or in other
+// letters, names that group.
+func groupKey(name string) string { return strings.ToLower(strings.TrimSpace(name)) }
 
 // resolveGroup returns the uuid of the group ref names, and whether it
 // exists. A uuid is taken as given; Mend's 404 tells whether it exists.
@@ -31,7 +38,7 @@ func (s *Set) resolveGroup(ctx context.Context, org string, ref events.GroupRef)
 	if ref.GroupUUID != "" {
 		return ref.GroupUUID, true, nil
 	}
-	return s.groupNames.lookup(ctx, org, ref.GroupName, s.listGroups(org))
+	return s.groupNames.lookup(ctx, org, groupKey(ref.GroupName), s.listGroups(org))
 }
 
 // describeGroup names a group for messages.
@@ -47,7 +54,7 @@ func describeGroup(ref events.GroupRef) string {
 func (s *Set) groupCreate(ctx context.Context, _ *Command, d *events.GroupCreate) (Result, error) {
 	org := s.org(d.OrgToken)
 	res := events.GroupChanged{OrgToken: org, Name: d.Name, Description: d.Description}
-	uuid, ok, err := s.groupNames.lookup(ctx, org, d.Name, s.listGroups(org))
+	uuid, ok, err := s.groupNames.lookup(ctx, org, groupKey(d.Name), s.listGroups(org))
 	if err != nil {
 		return Result{}, err
 	}
@@ -56,10 +63,10 @@ func (s *Set) groupCreate(ctx context.Context, _ *Command, d *events.GroupCreate
 		switch {
 		case err == nil:
 			uuid, res.Changed = g.UUID, true
-			s.groupNames.put(org, d.Name, uuid)
+			s.groupNames.put(org, groupKey(d.Name), uuid)
 		case mend.IsStatus(err, http.StatusConflict):
 			// Only a fresh list can show the group another made just now.
-			if uuid, ok, err = s.groupNames.relist(ctx, org, d.Name, s.listGroups(org)); err != nil {
+			if uuid, ok, err = s.groupNames.relist(ctx, org, groupKey(d.Name), s.listGroups(org)); err != nil {
 				return Result{}, err
 			}
 			if !ok {
@@ -80,7 +87,7 @@ func (s *Set) groupUpdate(ctx context.Context, _ *Command, d *events.GroupUpdate
 	org := s.org(d.OrgToken)
 	uuid, ok, err := s.resolveGroup(ctx, org, d.GroupRef)
 	if err == nil && !ok {
-		uuid, ok, err = s.groupNames.lookup(ctx, org, d.Name, s.listGroups(org))
+		uuid, ok, err = s.groupNames.lookup(ctx, org, groupKey(d.Name), s.listGroups(org))
 	}
 	if err != nil {
 		return Result{}, err
@@ -96,7 +103,7 @@ func (s *Set) groupUpdate(ctx context.Context, _ *Command, d *events.GroupUpdate
 	if err != nil {
 		return Result{}, err
 	}
-	if g.Name == d.Name && g.Description == d.Description {
+	if (g.Name == d.Name || g.Name == strings.TrimSpace(d.Name)) && g.Description == d.Description {
 		return resultOf(events.TypeGroupUpdated, res), nil
 	}
 	if _, _, err := s.groups.Update(ctx, org, uuid, &mend.GroupRequest{Name: d.Name, Description: d.Description}); err != nil {

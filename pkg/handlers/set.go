@@ -35,7 +35,7 @@ type Set struct {
 
 	productNames *nameCache // organization token → product name → token
 	projectNames *nameCache // product token → project name → token
-	groupNames   *nameCache // organization token → group name → uuid
+	groupNames   *nameCache // organization token → groupKey(name) → uuid
 
 	// creatingProducts lets one command at a time create a product of a
 	// given name: the commands of a new product's first projects arrive
