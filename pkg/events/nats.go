@@ -12,8 +12,12 @@ import (
 )
 
 // Header names of the NATS protocol binding in binary content mode: every
-// attribute and extension is a header "ce-<name>", except datacontenttype,
-// which is "content-type"; the message payload is the event data.
+// attribute and extension, datacontenttype included, is a header
+// "ce-<name>" (binding 1.0.3, section 3.1.3.1); the message payload is the
+// event data. A Content-Type header is not an attribute there: it marks
+// structured mode when it is application/cloudevents. FromMsg still takes
+// it as datacontenttype when there is no ce-datacontenttype, as the
+// CloudEvents SDK for Go does, and as messages written before followed.
 const (
 	headerPrefix      = "ce-"
 	headerContentType = "content-type"
@@ -63,7 +67,7 @@ func ToMsg(subject string, e event.Event) (*nats.Msg, error) {
 		{headerPrefix + "subject", e.Subject()},
 		{headerPrefix + "dataschema", e.DataSchema()},
 		{headerPrefix + "time", timeText},
-		{headerContentType, e.DataContentType()},
+		{headerPrefix + "datacontenttype", e.DataContentType()},
 	} {
 		if a.value == "" {
 			continue
@@ -99,14 +103,14 @@ func FromJetStreamMsg(msg jetstream.Msg) (event.Event, error) {
 
 func fromParts(header nats.Header, data []byte) (event.Event, error) {
 	e := event.New(event.CloudEventsVersionV1)
-	var specVersion string
+	var specVersion, contentType, legacyContentType string
 	for key, values := range header {
 		if len(values) == 0 {
 			continue
 		}
 		key, value := strings.ToLower(key), values[0]
 		if key == headerContentType {
-			e.SetDataContentType(value)
+			legacyContentType = value
 			continue
 		}
 		name, ok := strings.CutPrefix(key, headerPrefix)
@@ -126,6 +130,8 @@ func fromParts(header nats.Header, data []byte) (event.Event, error) {
 			e.SetSubject(value)
 		case "dataschema":
 			e.SetDataSchema(value)
+		case "datacontenttype":
+			contentType = value
 		case "time":
 			t, err := types.ParseTime(value)
 			if err != nil {
@@ -144,6 +150,12 @@ func fromParts(header nats.Header, data []byte) (event.Event, error) {
 	case event.CloudEventsVersionV1:
 	default:
 		return event.Event{}, fmt.Errorf("from NATS message: specversion %q: only %s is supported", specVersion, event.CloudEventsVersionV1)
+	}
+	if contentType == "" {
+		contentType = legacyContentType
+	}
+	if contentType != "" {
+		e.SetDataContentType(contentType)
 	}
 	if len(data) > 0 {
 		e.DataEncoded = data

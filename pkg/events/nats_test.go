@@ -55,17 +55,17 @@ func TestMsgRoundTrip(t *testing.T) {
 			name:  "every attribute and extension",
 			event: full,
 			wantHeader: nats.Header{
-				"ce-specversion":   {"1.0"},
-				"ce-id":            {"4c1f0a9e-7b4e-4c55-a7f1-1b2c3d4e5f60"},
-				"ce-source":        {"https://github.com/acme-corp/payments-api"},
-				"ce-type":          {"io.mendflow.command.project.create"},
-				"ce-subject":       {"acme-corp/payments-api"},
-				"ce-dataschema":    {"https://mendflow.example.com/schemas/project.create.json"},
-				"ce-time":          {"2024-06-03T09:14:22.512Z"},
-				"ce-correlationid": {"3f9a2c1e"},
-				"ce-causationid":   {"3f9a2c1e"},
-				"ce-traceparent":   {"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"},
-				"content-type":     {"application/json"},
+				"ce-specversion":     {"1.0"},
+				"ce-id":              {"4c1f0a9e-7b4e-4c55-a7f1-1b2c3d4e5f60"},
+				"ce-source":          {"https://github.com/acme-corp/payments-api"},
+				"ce-type":            {"io.mendflow.command.project.create"},
+				"ce-subject":         {"acme-corp/payments-api"},
+				"ce-dataschema":      {"https://mendflow.example.com/schemas/project.create.json"},
+				"ce-time":            {"2024-06-03T09:14:22.512Z"},
+				"ce-correlationid":   {"3f9a2c1e"},
+				"ce-causationid":     {"3f9a2c1e"},
+				"ce-traceparent":     {"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"},
+				"ce-datacontenttype": {"application/json"},
 			},
 		},
 		{
@@ -73,7 +73,7 @@ func TestMsgRoundTrip(t *testing.T) {
 			event: text,
 			wantHeader: nats.Header{
 				"ce-specversion": {"1.0"}, "ce-id": {"2"}, "ce-source": {"/s"}, "ce-type": {"t"},
-				"content-type": {"text/plain"},
+				"ce-datacontenttype": {"text/plain"},
 			},
 		},
 	}
@@ -124,6 +124,35 @@ func TestFromMsgHeaderCase(t *testing.T) {
 	}
 	if e.ID() != "1" || e.DataContentType() != "application/json" || len(e.Extensions()) != 0 {
 		t.Errorf("FromMsg = %v, want id 1, JSON data and no extensions", e)
+	}
+}
+
+// TestFromMsgSpecBinaryMode reads the binary mode example of the NATS
+// protocol binding (1.0.3, section 3.1.4), as the CloudEvents SDK for Go
+// writes it too: datacontenttype travels as ce-datacontenttype, like every
+// other attribute.
+func TestFromMsgSpecBinaryMode(t *testing.T) {
+	t.Parallel()
+	msg := nats.NewMsg("mySubject")
+	msg.Header.Set("ce-specversion", "1.0")
+	msg.Header.Set("ce-type", "com.example.someevent")
+	msg.Header.Set("ce-time", "2018-04-05T03:56:24Z")
+	msg.Header.Set("ce-id", "1234-1234-1234")
+	msg.Header.Set("ce-source", "/mycontext/subcontext")
+	msg.Header.Set("ce-datacontenttype", "application/json")
+	msg.Data = []byte(`{"a":1}`)
+	e, err := FromMsg(msg)
+	if err != nil {
+		t.Fatalf("FromMsg: %v", err)
+	}
+	if e.DataContentType() != "application/json" || len(e.Extensions()) != 0 {
+		t.Errorf("FromMsg = %v, want datacontenttype application/json and no extensions", e)
+	}
+
+	// A Content-Type header is read only when ce-datacontenttype is absent.
+	msg.Header.Set("Content-Type", "text/plain")
+	if e, err := FromMsg(msg); err != nil || e.DataContentType() != "application/json" {
+		t.Errorf("FromMsg with Content-Type too = %v, %v, want datacontenttype application/json", e, err)
 	}
 }
 
@@ -179,7 +208,7 @@ func FuzzFromMsg(f *testing.F) {
 	f.Fuzz(func(t *testing.T, specversion, id, source, typ, contentType, correlation, ts string, data []byte) {
 		msg := nats.NewMsg("mendflow.cmd.x")
 		for k, v := range map[string]string{"ce-specversion": specversion, "ce-id": id, "ce-source": source, "ce-type": typ,
-			"content-type": contentType, "ce-correlationid": correlation, "ce-time": ts} {
+			"ce-datacontenttype": contentType, "ce-correlationid": correlation, "ce-time": ts} {
 			if v != "" {
 				msg.Header.Set(k, v)
 			}
