@@ -98,9 +98,13 @@ func (c *ProjectCreate) Validate() error {
 	if c.CreateProduct && blank(c.ProductName) {
 		return fieldError(CommandProjectCreate, "createProduct needs productName")
 	}
-	for k := range c.Tags {
+	// Each tag is one saveProjectTag, which requires tagKey and tagValue.
+	for k, v := range c.Tags {
 		if blank(k) {
 			return fieldError(CommandProjectCreate, "tags: a tag key is empty")
+		}
+		if blank(v) {
+			return fieldError(CommandProjectCreate, "tags: the value of tag %q is empty", k)
 		}
 	}
 	return nil

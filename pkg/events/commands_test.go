@@ -21,6 +21,7 @@ func TestValidate(t *testing.T) {
 		{name: "project.create without project", data: &ProjectCreate{ProductName: "acme"}, wantErr: "project.create: projectName is required"},
 		{name: "project.create without product", data: &ProjectCreate{ProjectName: "api"}, wantErr: "project.create: productToken or productName is required"},
 		{name: "project.create createProduct by token", data: &ProjectCreate{ProductToken: "t", ProjectName: "api", CreateProduct: true}, wantErr: "project.create: createProduct needs productName"},
+		{name: "project.create empty tag value", data: &ProjectCreate{ProductName: "acme", ProjectName: "api", Tags: map[string]string{"team": "payments", "environment": " "}}, wantErr: `project.create: tags: the value of tag "environment" is empty`},
 		{name: "project.create empty tag key", data: &ProjectCreate{ProductName: "acme", ProjectName: "api", Tags: map[string]string{" ": "x"}}, wantErr: "project.create: tags: a tag key is empty"},
 		{name: "project.delete by names", data: &ProjectDelete{ProjectRef: ref}},
 		{name: "project.delete by token", data: &ProjectDelete{ProjectRef: ProjectRef{ProjectToken: "p"}}},
