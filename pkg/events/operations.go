@@ -159,7 +159,7 @@ func (s PolicyScope) validate(command string) error {
 	case ScopeOrganization:
 		return nil
 	case ScopeGlobalOrganization, ScopeProduct, ScopeProject:
-		if s.Token == "" {
+		if blank(s.Token) {
 			return fieldError(command, "token is required for scope %s", s.Scope)
 		}
 		return nil
@@ -396,7 +396,7 @@ type GroupRef struct {
 }
 
 func (r GroupRef) validate(command string) error {
-	if r.GroupUUID == "" && r.GroupName == "" {
+	if blank(r.GroupUUID) && blank(r.GroupName) {
 		return fieldError(command, "groupUuid or groupName is required")
 	}
 	return nil

@@ -162,6 +162,15 @@ func TestOperationCommandsDecode(t *testing.T) {
 			name: "group delete needs the group", command: events.CommandGroupDelete,
 			data: `{}`, wantErr: "groupUuid or groupName is required",
 		},
+		// Blank is missing here too, as in the contract's commands.
+		{
+			name: "policy remove with a blank token", command: events.CommandPolicyRemove,
+			data: `{"scope":"product","token":" ","policyIds":[3]}`, wantErr: "token is required for scope product",
+		},
+		{
+			name: "group delete with a blank name", command: events.CommandGroupDelete,
+			data: `{"groupName":"  "}`, wantErr: "groupUuid or groupName is required",
+		},
 		{
 			name: "group users add", command: events.CommandGroupUsersAdd,
 			data: `{"groupUuid":"u","userEmails":["a@example.com"]}`,
