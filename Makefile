@@ -25,9 +25,13 @@ run:
 	./scripts/run.sh
 
 # Images FROM scratch of static binaries built here: no registry needed.
+# CA_CERTS is the host's CA bundle, copied into the images so that they can
+# verify HTTPS servers (Mend); scratch has none.
 IMAGES := nats-server mendsim ingest worker poller mendflowctl
+CA_CERTS ?= /etc/ssl/certs/ca-certificates.crt
 images:
 	@mkdir -p bin
+	cp $(CA_CERTS) bin/ca-certificates.crt
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o bin/ ./cmd/...
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o bin/nats-server github.com/nats-io/nats-server/v2
 	@for b in $(IMAGES); do \

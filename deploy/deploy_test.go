@@ -284,3 +284,37 @@ func TestCompose(t *testing.T) {
 		}
 	}
 }
+
+// The images are FROM scratch: without a CA bundle of their own a Go binary
+// finds no root certificates, and every HTTPS call (Mend at
+// https://saas.mend.io, an OTLP endpoint) fails with "certificate signed by
+// unknown authority". Both Dockerfiles install one where Go looks for it.
+func TestImagesCarryCACertificates(t *testing.T) {
+	t.Parallel()
+	const bundle = "/etc/ssl/certs/ca-certificates.crt"
+	for _, f := range []string{"Dockerfile", "scratch.Dockerfile"} {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, line := range strings.Split(string(data), "\n") {
+			fields := strings.Fields(line)
+			if len(fields) >= 3 && strings.EqualFold(fields[0], "COPY") && fields[len(fields)-1] == bundle {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%s: no COPY of a CA bundle to %s", f, bundle)
+		}
+	}
+	// make images builds scratch.Dockerfile with bin/ as the context: the
+	// bundle must be put there.
+	makefile, err := os.ReadFile("../Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)^\t.*cp .*bin/ca-certificates\.crt`).Match(makefile) {
+		t.Error("Makefile: images does not copy a CA bundle to bin/ca-certificates.crt, the context of scratch.Dockerfile")
+	}
+}

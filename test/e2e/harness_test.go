@@ -86,6 +86,15 @@ func buildBinary(t *testing.T, program string) string {
 		if err == nil {
 			err = os.WriteFile(filepath.Join(binDir, "Dockerfile"), dockerfile, 0o644)
 		}
+		// The Dockerfile copies the CA bundle from its context, as
+		// `make images` provides it.
+		var certs []byte
+		if err == nil {
+			certs, err = os.ReadFile("/etc/ssl/certs/ca-certificates.crt")
+		}
+		if err == nil {
+			err = os.WriteFile(filepath.Join(binDir, "ca-certificates.crt"), certs, 0o644)
+		}
 		if buildErr = err; err != nil {
 			t.Fatal(err)
 		}
