@@ -41,6 +41,14 @@ type object struct {
 						Name  string `yaml:"name"`
 						Value string `yaml:"value"`
 					} `yaml:"env"`
+					Args      []string `yaml:"args"`
+					Lifecycle struct {
+						PreStop struct {
+							Exec struct {
+								Command []string `yaml:"command"`
+							} `yaml:"exec"`
+						} `yaml:"preStop"`
+					} `yaml:"lifecycle"`
 					StartupProbe   *probe `yaml:"startupProbe"`
 					LivenessProbe  *probe `yaml:"livenessProbe"`
 					ReadinessProbe *probe `yaml:"readinessProbe"`
@@ -160,6 +168,32 @@ func TestKubernetesBase(t *testing.T) {
 	if nats.Spec.Replicas == nil || *nats.Spec.Replicas != 3 || len(nats.Spec.VolumeClaimTemplates) == 0 || !pdbs["nats"] {
 		t.Errorf("NATS: want 3 replicas, a volume each and a PodDisruptionBudget")
 	}
+	// nats-server exits at once on SIGTERM; only lame duck mode (SIGUSR2,
+	// nats-server --signal ldm) moves its clients to the other nodes over
+	// lame_duck_duration. A preStop hook must enter it before Kubernetes
+	// sends SIGTERM, and the pod be given the time it takes.
+	for _, cm := range byKind["ConfigMap"] {
+		if cm.Metadata.Name != "nats" {
+			continue
+		}
+		m := regexp.MustCompile(`(?m)^\s*lame_duck_duration:\s*(\S+)`).FindStringSubmatch(cm.Data["nats.conf"])
+		if m == nil {
+			continue
+		}
+		ldm, err := time.ParseDuration(m[1])
+		if err != nil {
+			t.Fatalf("nats.conf: lame_duck_duration %q: %v", m[1], err)
+		}
+		c := nats.Spec.Template.Spec.Containers[0]
+		if cmd := strings.Join(c.Lifecycle.PreStop.Exec.Command, " "); !regexp.MustCompile(`--signal ldm=\S+|-sl ldm=\S+`).MatchString(cmd) {
+			t.Errorf("NATS: preStop %q does not put the server in lame duck mode: lame_duck_duration %v never applies", cmd, ldm)
+		}
+		// lame_duck_grace_period defaults to 10s.
+		if kill := time.Duration(nats.Spec.Template.Spec.TerminationGracePeriodSeconds) * time.Second; kill <= ldm+10*time.Second {
+			t.Errorf("NATS: terminationGracePeriodSeconds %v, want more than lame_duck_duration and its grace period (%v)", kill, ldm+10*time.Second)
+		}
+	}
+
 	var config map[string]string // the mendflow ConfigMap's data
 	for _, cm := range byKind["ConfigMap"] {
 		if cm.Metadata.Name == "mendflow" {
