@@ -164,6 +164,10 @@ func TestBadInput(t *testing.T) {
 			body: []byte(`{"requestToken":`), wantStatus: 400, wantType: "invalid-event", wantField: "data", wantDetail: "not valid JSON"},
 		{name: "binary command as text", path: "/events", header: binary(map[string]string{"Content-Type": "text/plain"}),
 			body: []byte(`requestToken=r`), wantStatus: 400, wantType: "invalid-command", wantDetail: "datacontenttype must be application/json"},
+		{name: "binary header with a bad percent escape", path: "/events", header: binary(map[string]string{"Ce-Id": "b%zz"}),
+			body: []byte(`{"requestToken":"r"}`), wantStatus: 400, wantType: "invalid-event", wantField: "id", wantDetail: "invalid percent-encoding"},
+		{name: "binary header percent-encoding bytes that are not UTF-8", path: "/events", header: binary(map[string]string{"Ce-Id": "b%C0%A0"}),
+			body: []byte(`{"requestToken":"r"}`), wantStatus: 400, wantType: "invalid-event", wantField: "id", wantDetail: "not UTF-8"},
 		{name: "bad dryRun", path: "/events?dryRun=maybe", header: structuredAuth, body: structured("a", "request.track", `{"requestToken":"r"}`),
 			wantStatus: 400, wantType: "malformed-request", wantDetail: `dryRun must be true or false, not "maybe"`},
 

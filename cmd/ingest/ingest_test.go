@@ -220,6 +220,37 @@ func TestAcceptedEventsAreInTheStream(t *testing.T) {
 				Data: map[string]any{"scope": "product", "token": "prod-8c2f"},
 			}},
 		},
+		{
+			// HTTP protocol binding 3.1.3.2: a header value is unquoted, then
+			// percent-decoded, before it is an attribute.
+			name: "binary mode header values are percent-decoded", path: "/events",
+			header: http.Header{
+				"Content-Type":     {"application/json"},
+				"Ce-Specversion":   {"1.0"},
+				"Ce-Id":            {"tool%2043"},
+				"Ce-Source":        {"/platform/tooling"},
+				"Ce-Type":          {"io.mendflow.command.policies.apply"},
+				"Ce-Subject":       {`"release \"2024\""`},
+				"Ce-Correlationid": {"caf%C3%A9%20%25%2f"},
+			},
+			body:       []byte(`{"scope":"product","token":"prod-8c2f"}`),
+			wantStatus: http.StatusAccepted,
+			want:       eventResult{ID: "tool 43", Source: "/platform/tooling", Type: "io.mendflow.command.policies.apply", Status: statusQueued},
+			wantMsgs: []stored{{
+				Subject: "mendflow.cmd.policies.apply",
+				Header: nats.Header{
+					"ce-specversion":     {"1.0"},
+					"ce-id":              {"tool 43"},
+					"ce-source":          {"/platform/tooling"},
+					"ce-type":            {"io.mendflow.command.policies.apply"},
+					"ce-subject":         {`release "2024"`},
+					"ce-correlationid":   {"café %/"},
+					"ce-datacontenttype": {"application/json"},
+					"Nats-Msg-Id":        {wantMsgID("/platform/tooling", "tool 43", "0")},
+				},
+				Data: map[string]any{"scope": "product", "token": "prod-8c2f"},
+			}},
+		},
 	}
 	for _, tc := range cases { // in turn: they share the stream
 		t.Run(tc.name, func(t *testing.T) {

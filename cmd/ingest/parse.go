@@ -10,8 +10,10 @@ import (
 	"maps"
 	"mime"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -303,6 +305,10 @@ func sdkJSON(mt string) bool {
 }
 
 func parseBinary(h http.Header, body []byte) ([]event.Event, *problem) {
+	h, eerr := decodeHeaders(h)
+	if eerr != nil {
+		return nil, invalidEvents([]eventError{*eerr})
+	}
 	if sv := h.Get("Ce-Specversion"); sv != event.CloudEventsVersionV1 {
 		return nil, invalidEvents([]eventError{{Field: "specversion", Detail: fmt.Sprintf("unsupported specversion %q: send %s", sv, event.CloudEventsVersionV1)}})
 	}
@@ -315,6 +321,59 @@ func parseBinary(h http.Header, body []byte) ([]event.Event, *problem) {
 		return nil, invalidEvents(errs)
 	}
 	return []event.Event{*e}, nil
+}
+
+// decodeHeaders returns h with the value of each ce- header decoded as the
+// HTTP protocol binding says (3.1.3.2): a double-quoted string unquoted,
+// then one round of percent-decoding; an invalid escape, or bytes that are
+// not UTF-8, refuse the event. h itself is not changed; without any value
+// to decode, it is returned as is.
+func decodeHeaders(h http.Header) (http.Header, *eventError) {
+	var out http.Header
+	for name, values := range h {
+		if len(name) < 3 || !strings.EqualFold(name[:3], "ce-") {
+			continue
+		}
+		for i, v := range values {
+			if !strings.ContainsAny(v, `%"`) {
+				continue
+			}
+			d, err := decodeHeaderValue(v)
+			if err != nil {
+				return nil, &eventError{Field: strings.ToLower(name[3:]), Detail: fmt.Sprintf("header %s: %v", name, err)}
+			}
+			if out == nil {
+				out = h.Clone()
+			}
+			out[name][i] = d
+		}
+	}
+	if out == nil {
+		return h, nil
+	}
+	return out, nil
+}
+
+// decodeHeaderValue decodes one header value of binary mode.
+func decodeHeaderValue(v string) (string, error) {
+	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' { // RFC 9110 5.6.4 quoted-string
+		var b strings.Builder
+		for i := 1; i < len(v)-1; i++ {
+			if v[i] == '\\' && i+1 < len(v)-1 {
+				i++
+			}
+			b.WriteByte(v[i])
+		}
+		v = b.String()
+	}
+	d, err := url.PathUnescape(v)
+	if err != nil {
+		return "", fmt.Errorf("invalid percent-encoding: %v", err)
+	}
+	if !utf8.ValidString(d) {
+		return "", fmt.Errorf("percent-encoded bytes %q are not UTF-8", v)
+	}
+	return d, nil
 }
 
 // checkEvent checks what the CloudEvents SDK leaves to its user: the
