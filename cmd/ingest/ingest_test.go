@@ -251,6 +251,26 @@ func TestAcceptedEventsAreInTheStream(t *testing.T) {
 				Data: map[string]any{"scope": "product", "token": "prod-8c2f"},
 			}},
 		},
+		{
+			// JSON format 2.2: a null attribute is unset, not invalid.
+			name: "structured command with null attributes", path: "/events", header: structuredHeader,
+			body: []byte(`{"specversion":"1.0","id":"tool-43","source":"/platform/tooling","type":"io.mendflow.command.policies.apply",
+				"datacontenttype":null,"subject":null,"time":null,"dataschema":null,"correlationid":null,"data":{"scope":"product","token":"prod-8c2f"}}`),
+			wantStatus: http.StatusAccepted,
+			want:       eventResult{ID: "tool-43", Source: "/platform/tooling", Type: "io.mendflow.command.policies.apply", Status: statusQueued},
+			wantMsgs: []stored{{
+				Subject: "mendflow.cmd.policies.apply",
+				Header: nats.Header{
+					"ce-specversion":   {"1.0"},
+					"ce-id":            {"tool-43"},
+					"ce-source":        {"/platform/tooling"},
+					"ce-type":          {"io.mendflow.command.policies.apply"},
+					"ce-correlationid": {"tool-43"},
+					"Nats-Msg-Id":      {wantMsgID("/platform/tooling", "tool-43", "0")},
+				},
+				Data: map[string]any{"scope": "product", "token": "prod-8c2f"},
+			}},
+		},
 	}
 	for _, tc := range cases { // in turn: they share the stream
 		t.Run(tc.name, func(t *testing.T) {

@@ -118,11 +118,47 @@ func parseBatch(body []byte) ([]event.Event, *problem) {
 // decodeEvent decodes one event in the JSON format and checks it. raw is
 // part of a body already found to be valid JSON.
 func decodeEvent(index int, raw []byte) (event.Event, []eventError) {
+	if e, ok := readSimpleEvent(raw); ok {
+		return e, checkEvent(index, e, true)
+	}
+	raw, errs := checkMembers(index, raw)
+	if errs != nil {
+		return event.Event{}, errs
+	}
 	e, dataChecked, err := unmarshalEvent(raw)
 	if err != nil {
 		return e, fieldErrors(index, e, err)
 	}
 	return e, checkEvent(index, e, dataChecked)
+}
+
+// checkMembers does what the SDK leaves undone of the JSON event format,
+// for an event that readSimpleEvent leaves to it. A member whose value is
+// null, other than data, is an attribute unset (JSON format 2.2): it is
+// dropped, and raw rebuilt without it.
+func checkMembers(index int, raw []byte) ([]byte, []eventError) {
+	var errs []eventError
+	nulls := false
+	obj := events.ParseJSON(raw)
+	obj.ForEach(func(key, value gjson.Result) bool {
+		nulls = nulls || (value.Type == gjson.Null && key.Str != "data")
+		return true
+	})
+	if errs != nil || !nulls {
+		return raw, errs
+	}
+	out := make([]byte, 0, len(raw))
+	out = append(out, '{')
+	obj.ForEach(func(key, value gjson.Result) bool {
+		if value.Type != gjson.Null || key.Str == "data" {
+			if len(out) > 1 {
+				out = append(out, ',')
+			}
+			out = append(append(append(out, key.Raw...), ':'), value.Raw...)
+		}
+		return true
+	})
+	return append(out, '}'), nil
 }
 
 // unmarshalEvent is event.Event's UnmarshalJSON of valid JSON (see
