@@ -135,13 +135,33 @@ func decodeEvent(index int, raw []byte) (event.Event, []eventError) {
 // checkMembers does what the SDK leaves undone of the JSON event format,
 // for an event that readSimpleEvent leaves to it. A member whose value is
 // null, other than data, is an attribute unset (JSON format 2.2): it is
-// dropped, and raw rebuilt without it.
+// dropped, and raw rebuilt without it. An extension's name is lower-case
+// letters and digits (core spec, attribute naming), where the SDK takes
+// upper case too and changes the name; its value is a string, a boolean
+// or an integer, which JSON writes without a fraction or an exponent
+// (JSON format 2.2), where the SDK would truncate 1.5 to 1.
 func checkMembers(index int, raw []byte) ([]byte, []eventError) {
 	var errs []eventError
+	fail := func(field, format string, args ...any) {
+		errs = append(errs, eventError{Index: index, Field: field, Detail: fmt.Sprintf(format, args...)})
+	}
 	nulls := false
 	obj := events.ParseJSON(raw)
 	obj.ForEach(func(key, value gjson.Result) bool {
-		nulls = nulls || (value.Type == gjson.Null && key.Str != "data")
+		name := key.Str
+		if value.Type == gjson.Null {
+			nulls = nulls || name != "data"
+			return true
+		}
+		switch name {
+		case "specversion", "id", "source", "type", "subject", "time", "datacontenttype", "dataschema", "data", "data_base64":
+		default:
+			if !lowerAlphanumeric(name) {
+				fail(name, "extension name %q: attribute names are lower-case letters ('a' to 'z') and digits", name)
+			} else if value.Type == gjson.Number && strings.ContainsAny(value.Raw, ".eE") {
+				fail(name, "extension %s: %s is not an integer (a JSON number is a CloudEvents Integer)", name, value.Raw)
+			}
+		}
 		return true
 	})
 	if errs != nil || !nulls {
