@@ -139,7 +139,9 @@ func decodeEvent(index int, raw []byte) (event.Event, []eventError) {
 // letters and digits (core spec, attribute naming), where the SDK takes
 // upper case too and changes the name; its value is a string, a boolean
 // or an integer, which JSON writes without a fraction or an exponent
-// (JSON format 2.2), where the SDK would truncate 1.5 to 1.
+// (JSON format 2.2), where the SDK would truncate 1.5 to 1. subject and
+// dataschema, if present, are not empty (core spec), where the SDK takes
+// an empty one for absent.
 func checkMembers(index int, raw []byte) ([]byte, []eventError) {
 	var errs []eventError
 	fail := func(field, format string, args ...any) {
@@ -154,7 +156,11 @@ func checkMembers(index int, raw []byte) ([]byte, []eventError) {
 			return true
 		}
 		switch name {
-		case "specversion", "id", "source", "type", "subject", "time", "datacontenttype", "dataschema", "data", "data_base64":
+		case "specversion", "id", "source", "type", "time", "datacontenttype", "data", "data_base64":
+		case "subject", "dataschema":
+			if value.Type == gjson.String && value.Str == "" {
+				fail(name, "%s, if present, is a non-empty string", name)
+			}
 		default:
 			if !lowerAlphanumeric(name) {
 				fail(name, "extension name %q: attribute names are lower-case letters ('a' to 'z') and digits", name)
