@@ -121,13 +121,16 @@ func decodeEvent(index int, raw []byte) (event.Event, []eventError) {
 	if e, ok := readSimpleEvent(raw); ok {
 		return e, checkEvent(index, e, true)
 	}
-	raw, errs := checkMembers(index, raw)
+	raw, data, errs := checkMembers(index, raw)
 	if errs != nil {
 		return event.Event{}, errs
 	}
 	e, dataChecked, err := unmarshalEvent(raw)
 	if err != nil {
 		return e, fieldErrors(index, e, err)
+	}
+	if data != nil {
+		e.DataEncoded, e.DataBase64, dataChecked = data, false, true
 	}
 	return e, checkEvent(index, e, dataChecked)
 }
@@ -142,15 +145,33 @@ func decodeEvent(index int, raw []byte) (event.Event, []eventError) {
 // (JSON format 2.2), where the SDK would truncate 1.5 to 1. subject and
 // dataschema, if present, are not empty (core spec), where the SDK takes
 // an empty one for absent.
-func checkMembers(index int, raw []byte) ([]byte, []eventError) {
+//
+// The data of a JSON type that the SDK does not take for JSON (such as
+// application/vnd.acme+json) is any JSON value, a string being a JSON
+// string, never a document to decode (JSON format 3.1.2), where the SDK
+// wants a string and decodes it: such data is taken out of raw before the
+// SDK reads it, and returned, as written, for the event's data.
+func checkMembers(index int, raw []byte) (_ []byte, data []byte, _ []eventError) {
 	var errs []eventError
 	fail := func(field, format string, args ...any) {
 		errs = append(errs, eventError{Index: index, Field: field, Detail: fmt.Sprintf(format, args...)})
 	}
-	nulls := false
+	nulls, datas, base64 := false, 0, false
+	var contentType *string
+	var dataValue gjson.Result
 	obj := events.ParseJSON(raw)
 	obj.ForEach(func(key, value gjson.Result) bool {
 		name := key.Str
+		switch name {
+		case "data":
+			datas, dataValue = datas+1, value
+		case "data_base64":
+			base64 = true
+		case "datacontenttype":
+			if value.Type == gjson.String {
+				contentType = &value.Str
+			}
+		}
 		if value.Type == gjson.Null {
 			nulls = nulls || name != "data"
 			return true
@@ -170,12 +191,26 @@ func checkMembers(index int, raw []byte) ([]byte, []eventError) {
 		}
 		return true
 	})
-	if errs != nil || !nulls {
-		return raw, errs
+	if errs != nil {
+		return raw, nil, errs
+	}
+	vendorJSON := false
+	if datas == 1 && !base64 && contentType != nil && events.IsJSON(*contentType) {
+		mt, _ := (&event.EventContextV1{DataContentType: contentType}).GetDataMediaType()
+		vendorJSON = !sdkJSON(mt)
+	}
+	if !nulls && !vendorJSON {
+		return raw, nil, nil
+	}
+	if vendorJSON {
+		data = []byte(dataValue.Raw)
 	}
 	out := make([]byte, 0, len(raw))
 	out = append(out, '{')
 	obj.ForEach(func(key, value gjson.Result) bool {
+		if key.Str == "data" && vendorJSON {
+			return true
+		}
 		if value.Type != gjson.Null || key.Str == "data" {
 			if len(out) > 1 {
 				out = append(out, ',')
@@ -184,7 +219,7 @@ func checkMembers(index int, raw []byte) ([]byte, []eventError) {
 		}
 		return true
 	})
-	return append(out, '}'), nil
+	return append(out, '}'), data, nil
 }
 
 // unmarshalEvent is event.Event's UnmarshalJSON of valid JSON (see

@@ -38,3 +38,30 @@ func TestAttributesDoNotShareTheBody(t *testing.T) {
 		t.Errorf("data %q is a copy; want it read in place", d)
 	}
 }
+
+// JSON format 3.1.2: the data of a JSON type is a JSON value as written;
+// a string is a JSON string, never a document to decode, whether the SDK
+// reads the event or not.
+func TestVendorJSONDataIsAJSONValue(t *testing.T) {
+	for data, want := range map[string]string{
+		`"hello"`:        `"hello"`,
+		`"{\"a\":1}"`:    `"{\"a\":1}"`,
+		`5`:              `5`,
+		`true`:           `true`,
+		`null`:           `null`,
+		`{"a":"\u0031"}`: `{"a":"\u0031"}`,
+	} {
+		for _, subject := range []string{`s`, `s\u0031`} { // an escape leaves the event to the SDK
+			body := `{"specversion":"1.0","id":"e-1","source":"/s","type":"com.example.t","subject":"` + subject +
+				`","datacontenttype":"application/vnd.acme+json","data":` + data + `}`
+			evs, p := parseStructured([]byte(body))
+			if p != nil {
+				t.Errorf("%s: refused: %s", body, p.Detail)
+				continue
+			}
+			if got := string(evs[0].Data()); got != want {
+				t.Errorf("%s: data %s, want %s", body, got, want)
+			}
+		}
+	}
+}
