@@ -487,6 +487,9 @@ func checkEvent(index int, e event.Event, dataChecked bool) []eventError {
 	if e.SpecVersion() != event.CloudEventsVersionV1 {
 		return fail("specversion", "unsupported specversion %q: send %s", e.SpecVersion(), event.CloudEventsVersionV1)
 	}
+	if field := controlCharacters(e); field != "" {
+		return fail(field, "%s holds a control character (U+0000 to U+001F, U+007F to U+009F), which no CloudEvents string may", field)
+	}
 	data, isJSON := e.Data(), events.IsJSON(e.DataContentType())
 	if isJSON && !dataChecked && len(data) > 0 && !events.ValidJSON(data) {
 		return fail("data", "data is not valid JSON (datacontenttype %q)", e.DataContentType())
@@ -500,6 +503,40 @@ func checkEvent(index int, e event.Event, dataChecked bool) []eventError {
 		}
 	}
 	return nil
+}
+
+// controlCharacters names an attribute of e whose string value holds a
+// control character, which the core spec's type system excludes from a
+// String; "" when none does. The SDK leaves them: a JSON escape
+// ("\u0000") or a percent-encoded header value ("%0A") brings them in.
+func controlCharacters(e event.Event) string {
+	ec, ok := e.Context.(*event.EventContextV1)
+	if !ok {
+		return ""
+	}
+	for _, a := range [...]struct {
+		name  string
+		value *string
+	}{{"id", &ec.ID}, {"type", &ec.Type}, {"subject", ec.Subject}, {"datacontenttype", ec.DataContentType}} {
+		if a.value != nil && hasControl(*a.value) {
+			return a.name
+		}
+	}
+	for name, v := range ec.Extensions {
+		if s, ok := v.(string); ok && hasControl(s) {
+			return name
+		}
+	}
+	return ""
+}
+
+func hasControl(s string) bool {
+	for _, r := range s {
+		if r < 0x20 || (r >= 0x7f && r <= 0x9f) {
+			return true
+		}
+	}
+	return false
 }
 
 // fieldErrors lists an SDK error by attribute when it names them.
