@@ -144,7 +144,8 @@ func decodeEvent(index int, raw []byte) (event.Event, []eventError) {
 // or an integer, which JSON writes without a fraction or an exponent
 // (JSON format 2.2), where the SDK would truncate 1.5 to 1. subject and
 // dataschema, if present, are not empty (core spec), where the SDK takes
-// an empty one for absent.
+// an empty one for absent. An attribute appears at most once (core spec),
+// where the SDK keeps the last of most; data too.
 //
 // The data of a JSON type that the SDK does not take for JSON (such as
 // application/vnd.acme+json) is any JSON value, a string being a JSON
@@ -159,9 +160,15 @@ func checkMembers(index int, raw []byte) (_ []byte, data []byte, _ []eventError)
 	nulls, datas, base64 := false, 0, false
 	var contentType *string
 	var dataValue gjson.Result
+	seen := make(map[string]bool)
 	obj := events.ParseJSON(raw)
 	obj.ForEach(func(key, value gjson.Result) bool {
 		name := key.Str
+		if seen[name] {
+			fail(name, "%s appears more than once", name)
+			return true
+		}
+		seen[name] = true
 		switch name {
 		case "data":
 			datas, dataValue = datas+1, value
