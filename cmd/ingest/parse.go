@@ -145,7 +145,9 @@ func decodeEvent(index int, raw []byte) (event.Event, []eventError) {
 // (JSON format 2.2), where the SDK would truncate 1.5 to 1. subject and
 // dataschema, if present, are not empty (core spec), where the SDK takes
 // an empty one for absent. An attribute appears at most once (core spec),
-// where the SDK keeps the last of most; data too.
+// where the SDK keeps the last of most; data too. A time may write its T
+// and Z in lower case (RFC 3339 5.6), which the SDK refuses: they are
+// written in upper case for it.
 //
 // The data of a JSON type that the SDK does not take for JSON (such as
 // application/vnd.acme+json) is any JSON value, a string being a JSON
@@ -160,6 +162,7 @@ func checkMembers(index int, raw []byte) (_ []byte, data []byte, _ []eventError)
 	nulls, datas, base64 := false, 0, false
 	var contentType *string
 	var dataValue gjson.Result
+	var upperTime string
 	seen := make(map[string]bool)
 	obj := events.ParseJSON(raw)
 	obj.ForEach(func(key, value gjson.Result) bool {
@@ -177,6 +180,10 @@ func checkMembers(index int, raw []byte) (_ []byte, data []byte, _ []eventError)
 		case "datacontenttype":
 			if value.Type == gjson.String {
 				contentType = &value.Str
+			}
+		case "time":
+			if value.Type == gjson.String && strings.ContainsAny(value.Str, "tz") {
+				upperTime = strings.ToUpper(value.Str)
 			}
 		}
 		if value.Type == gjson.Null {
@@ -206,7 +213,7 @@ func checkMembers(index int, raw []byte) (_ []byte, data []byte, _ []eventError)
 		mt, _ := (&event.EventContextV1{DataContentType: contentType}).GetDataMediaType()
 		vendorJSON = !sdkJSON(mt)
 	}
-	if !nulls && !vendorJSON {
+	if !nulls && !vendorJSON && upperTime == "" {
 		return raw, nil, nil
 	}
 	if vendorJSON {
@@ -222,7 +229,12 @@ func checkMembers(index int, raw []byte) (_ []byte, data []byte, _ []eventError)
 			if len(out) > 1 {
 				out = append(out, ',')
 			}
-			out = append(append(append(out, key.Raw...), ':'), value.Raw...)
+			out = append(append(out, key.Raw...), ':')
+			if key.Str == "time" && upperTime != "" {
+				out = gjson.AppendJSONString(out, upperTime)
+			} else {
+				out = append(out, value.Raw...)
+			}
 		}
 		return true
 	})
@@ -438,13 +450,17 @@ func decodeHeaders(h http.Header) (http.Header, *eventError) {
 		if len(name) < 3 || !strings.EqualFold(name[:3], "ce-") {
 			continue
 		}
+		isTime := strings.EqualFold(name, "ce-time")
 		for i, v := range values {
-			if !strings.ContainsAny(v, `%"`) {
+			if !strings.ContainsAny(v, `%"`) && !(isTime && strings.ContainsAny(v, "tz")) {
 				continue
 			}
 			d, err := decodeHeaderValue(v)
 			if err != nil {
 				return nil, &eventError{Field: strings.ToLower(name[3:]), Detail: fmt.Sprintf("header %s: %v", name, err)}
+			}
+			if isTime {
+				d = strings.ToUpper(d) // RFC 3339 5.6: t and z may be lower case, which the SDK refuses
 			}
 			if out == nil {
 				out = h.Clone()

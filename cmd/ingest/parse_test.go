@@ -1,7 +1,9 @@
 package main
 
 import (
+	"net/http"
 	"testing"
+	"time"
 	"unsafe"
 )
 
@@ -63,5 +65,25 @@ func TestVendorJSONDataIsAJSONValue(t *testing.T) {
 				t.Errorf("%s: data %s, want %s", body, got, want)
 			}
 		}
+	}
+}
+
+// RFC 3339 5.6: the T and Z of a timestamp may be lower case.
+func TestTimeInLowerCase(t *testing.T) {
+	want := time.Date(2024, 6, 3, 9, 14, 22, 512e6, time.UTC)
+	evs, p := parseStructured([]byte(`{"specversion":"1.0","id":"e-1","source":"/s","type":"com.example.t","time":"2024-06-03t09:14:22.512z"}`))
+	if p != nil {
+		t.Fatalf("structured: refused: %s", p.Detail)
+	}
+	if got := evs[0].Time(); !got.Equal(want) {
+		t.Errorf("structured: time %v, want %v", got, want)
+	}
+	h := http.Header{"Ce-Specversion": {"1.0"}, "Ce-Id": {"e-1"}, "Ce-Source": {"/s"}, "Ce-Type": {"com.example.t"},
+		"Ce-Time": {"2024-06-03t09:14:22.512z"}}
+	if evs, p = parseBinary(h, nil); p != nil {
+		t.Fatalf("binary: refused: %s", p.Detail)
+	}
+	if got := evs[0].Time(); !got.Equal(want) {
+		t.Errorf("binary: time %v, want %v", got, want)
 	}
 }
