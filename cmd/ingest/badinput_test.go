@@ -191,6 +191,8 @@ func TestBadInput(t *testing.T) {
 			body: []byte(`{"requestToken":"r"}`), wantStatus: 400, wantType: "invalid-event", wantField: "id", wantDetail: "not UTF-8"},
 		{name: "binary header percent-encoding a control character", path: "/events", header: binary(map[string]string{"Ce-Subject": "a%0Ab"}),
 			body: []byte(`{"requestToken":"r"}`), wantStatus: 400, wantType: "invalid-event", wantField: "subject", wantDetail: "control character"},
+		{name: "binary header ce-data", path: "/events", header: binary(map[string]string{"Ce-Data": "x"}),
+			body: []byte(`{"requestToken":"r"}`), wantStatus: 400, wantType: "invalid-event", wantField: "data", wantDetail: "named data"},
 		{name: "bad dryRun", path: "/events?dryRun=maybe", header: structuredAuth, body: structured("a", "request.track", `{"requestToken":"r"}`),
 			wantStatus: 400, wantType: "malformed-request", wantDetail: `dryRun must be true or false, not "maybe"`},
 

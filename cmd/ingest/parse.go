@@ -510,6 +510,9 @@ func checkEvent(index int, e event.Event, dataChecked bool) []eventError {
 	if e.SpecVersion() != event.CloudEventsVersionV1 {
 		return fail("specversion", "unsupported specversion %q: send %s", e.SpecVersion(), event.CloudEventsVersionV1)
 	}
+	if ec, ok := e.Context.(*event.EventContextV1); ok && ec.Extensions["data"] != nil { // binary mode: a ce-data header
+		return fail("data", "no attribute may be named data (core spec): ce-data is not an extension")
+	}
 	if field := controlCharacters(e); field != "" {
 		return fail(field, "%s holds a control character (U+0000 to U+001F, U+007F to U+009F), which no CloudEvents string may", field)
 	}
