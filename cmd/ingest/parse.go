@@ -145,7 +145,8 @@ func decodeEvent(index int, raw []byte) (event.Event, []eventError) {
 // (JSON format 2.2), where the SDK would truncate 1.5 to 1. subject and
 // dataschema, if present, are not empty (core spec), where the SDK takes
 // an empty one for absent. An attribute appears at most once (core spec),
-// where the SDK keeps the last of most; data too. A time may write its T
+// where the SDK keeps the last of most; data too. data and data_base64
+// exclude each other (JSON format 3.1.1), where the SDK keeps one. A time may write its T
 // and Z in lower case (RFC 3339 5.6), which the SDK refuses: they are
 // written in upper case for it.
 //
@@ -205,6 +206,9 @@ func checkMembers(index int, raw []byte) (_ []byte, data []byte, _ []eventError)
 		}
 		return true
 	})
+	if datas > 0 && base64 {
+		fail("data_base64", "an event has data or data_base64, not both (JSON format 3.1.1)")
+	}
 	if errs != nil {
 		return raw, nil, errs
 	}
