@@ -146,9 +146,9 @@ func decodeEvent(index int, raw []byte) (event.Event, []eventError) {
 // dataschema, if present, are not empty (core spec), where the SDK takes
 // an empty one for absent. An attribute appears at most once (core spec),
 // where the SDK keeps the last of most; data too. data and data_base64
-// exclude each other (JSON format 3.1.1), where the SDK keeps one. A time may write its T
-// and Z in lower case (RFC 3339 5.6), which the SDK refuses: they are
-// written in upper case for it.
+// exclude each other (JSON format 3.1.1), where the SDK keeps one. A time
+// may write its T and Z in lower case (RFC 3339 5.6), which the SDK
+// refuses: they are written in upper case for it.
 //
 // The data of a JSON type that the SDK does not take for JSON (such as
 // application/vnd.acme+json) is any JSON value, a string being a JSON
@@ -177,7 +177,7 @@ func checkMembers(index int, raw []byte) (_ []byte, data []byte, _ []eventError)
 		case "data":
 			datas, dataValue = datas+1, value
 		case "data_base64":
-			base64 = true
+			base64 = value.Type != gjson.Null // a null one is absent
 		case "datacontenttype":
 			if value.Type == gjson.String {
 				contentType = &value.Str

@@ -87,3 +87,15 @@ func TestTimeInLowerCase(t *testing.T) {
 		t.Errorf("binary: time %v, want %v", got, want)
 	}
 }
+
+// JSON format 2.2: a null member is unset, data_base64 included, so it is
+// no second payload beside data.
+func TestNullDataBase64IsAbsent(t *testing.T) {
+	evs, p := parseStructured([]byte(`{"specversion":"1.0","id":"e-1","source":"/s","type":"com.example.t","data":{"a":1},"data_base64":null}`))
+	if p != nil {
+		t.Fatalf("refused: %s", p.Detail)
+	}
+	if got := string(evs[0].Data()); got != `{"a":1}` || evs[0].DataBase64 {
+		t.Errorf("data %s (base64 %v), want {\"a\":1}", got, evs[0].DataBase64)
+	}
+}
