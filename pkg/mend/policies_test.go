@@ -422,6 +422,15 @@ func TestPolicyErrors(t *testing.T) {
 		}
 	}
 	jira := &mend.IssueSettings{Summary: "s", Description: "d", IssueTrackerType: mend.IssueTrackerJira}
+	// legacy is a complete legacy JIRA or WORK_ITEMS issue of a type and
+	// priority.
+	legacy := func(tracker, issueType, priority string) *mend.IssueSettings {
+		return &mend.IssueSettings{
+			Summary: "s", Description: "d", IssueTrackerType: tracker,
+			IssueAssignee: &mend.IssueAssignee{DisplayName: "Lewis Grove"}, IssueProject: &mend.IssueProject{Key: "Proj"},
+			IssueType: &mend.IssueName{Name: issueType}, IssuePriorityInfo: &mend.IssueName{Name: priority},
+		}
+	}
 
 	tests := []struct {
 		name string
@@ -464,6 +473,21 @@ func TestPolicyErrors(t *testing.T) {
 		})},
 		{name: "unknown issue tracker", code: mend.CodeInvalidOptionValue, call: add(org, func(p *mend.PolicySpec) {
 			p.Action = &mend.PolicyAction{Type: mend.ActionCreateIssue, IssueSettings: &mend.IssueSettings{Summary: "s", Description: "d", IssueTrackerType: "CARRIER_PIGEON"}}
+		})},
+		{name: "legacy Jira issue of an undocumented issue type", code: mend.CodeInvalidOptionValue, call: add(org, func(p *mend.PolicySpec) {
+			p.Action = &mend.PolicyAction{Type: mend.ActionCreateIssue, IssueSettings: legacy(mend.IssueTrackerJira, "Incident", "High")}
+		})},
+		{name: "legacy Jira issue type in the wrong case", code: mend.CodeInvalidOptionValue, call: add(org, func(p *mend.PolicySpec) {
+			p.Action = &mend.PolicyAction{Type: mend.ActionCreateIssue, IssueSettings: legacy(mend.IssueTrackerJira, "bug", "High")}
+		})},
+		{name: "legacy Jira issue priority in the wrong case", code: mend.CodeInvalidOptionValue, call: add(org, func(p *mend.PolicySpec) {
+			p.Action = &mend.PolicyAction{Type: mend.ActionCreateIssue, IssueSettings: legacy(mend.IssueTrackerJira, "Bug", "high")}
+		})},
+		{name: "legacy Work Items issue of a Jira-only issue type", code: mend.CodeInvalidOptionValue, call: add(org, func(p *mend.PolicySpec) {
+			p.Action = &mend.PolicyAction{Type: mend.ActionCreateIssue, IssueSettings: legacy(mend.IssueTrackerWorkItems, "Story", "High")}
+		})},
+		{name: "legacy Work Items issue of an undocumented priority", code: mend.CodeInvalidOptionValue, call: add(org, func(p *mend.PolicySpec) {
+			p.Action = &mend.PolicyAction{Type: mend.ActionCreateIssue, IssueSettings: legacy(mend.IssueTrackerWorkItems, "User Story", "Urgent")}
 		})},
 		{name: "issue settings on an approve action", code: mend.CodeInvalidOptionValue, call: add(org, func(p *mend.PolicySpec) {
 			p.Action = &mend.PolicyAction{Type: mend.ActionApprove, IssueSettings: jira}
@@ -565,6 +589,34 @@ func TestPolicyCreateIssueActions(t *testing.T) {
 				t.Errorf("action got back (-want, +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestPolicyCreateIssueDocumentedValues adds legacy CREATE_ISSUE actions
+// with values the page lists: case sensitive for JIRA only.
+func TestPolicyCreateIssueDocumentedValues(t *testing.T) {
+	t.Parallel()
+	c, _ := setup(t)
+	ctx := context.Background()
+	admin := demoAdmin(t, c)
+	for i, tt := range []struct{ tracker, issueType, priority string }{
+		{mend.IssueTrackerJira, "New feature", "Lowest"},
+		{mend.IssueTrackerJira, "Story", "Highest"},
+		{mend.IssueTrackerWorkItems, "User Story", "Medium"},
+		{mend.IssueTrackerWorkItems, "code review request", "low"},
+	} {
+		_, _, err := c.Policies.Add(ctx, mend.OrgScope(orgToken), &mend.PolicySpec{
+			Name: fmt.Sprintf("issue %d", i), Owner: &mend.PolicyOwner{ID: admin.ID},
+			Filter: &mend.PolicyFilter{Type: mend.FilterLibraryStaleness, MonthsBack: 6},
+			Action: &mend.PolicyAction{Type: mend.ActionCreateIssue, IssueSettings: &mend.IssueSettings{
+				Summary: "s", Description: "d", IssueTrackerType: tt.tracker,
+				IssueAssignee: &mend.IssueAssignee{DisplayName: "Lewis Grove"}, IssueProject: &mend.IssueProject{Key: "Proj"},
+				IssueType: &mend.IssueName{Name: tt.issueType}, IssuePriorityInfo: &mend.IssueName{Name: tt.priority},
+			}},
+		})
+		if err != nil {
+			t.Errorf("%s issue %q of priority %q: %v", tt.tracker, tt.issueType, tt.priority, err)
+		}
 	}
 }
 

@@ -574,5 +574,46 @@ func checkIssueSettings(is *mend.IssueSettings) error {
 	if len(missing) > 0 {
 		return missingFieldsError(missing...)
 	}
+	if is.IssueTrackerType == mend.IssueTrackerCommon {
+		return nil
+	}
+	// The page lists the values of issueType (per tracker) and
+	// issuePriorityInfo, case sensitive for a JIRA project.
+	jira := is.IssueTrackerType == mend.IssueTrackerJira
+	types := workItemsIssueTypes
+	if jira {
+		types = jiraIssueTypes
+	}
+	if !oneOf(is.IssueType.Name, types, jira) {
+		return apiError(mend.CodeInvalidOptionValue, "Invalid issueType %q for %s: must be one of %s",
+			is.IssueType.Name, is.IssueTrackerType, strings.Join(types, ", "))
+	}
+	if !oneOf(is.IssuePriorityInfo.Name, issuePriorities, jira) {
+		return apiError(mend.CodeInvalidOptionValue, "Invalid issuePriorityInfo %q: must be one of %s",
+			is.IssuePriorityInfo.Name, strings.Join(issuePriorities, ", "))
+	}
 	return nil
+}
+
+// The values the page gives for issueType and issuePriorityInfo of a
+// legacy JIRA or WORK_ITEMS CREATE_ISSUE action.
+var (
+	jiraIssueTypes      = []string{"Bug", "Improvement", "Task", "New feature", "Epic", "Story"}
+	workItemsIssueTypes = []string{
+		"Bug", "Code Review Request", "Test Case", "Shared Steps", "Epic", "Task", "Feature",
+		"Code Review Response", "Feedback Request", "Feedback Response", "Test Plan", "User Story",
+		"Shared Parameter", "Test Suite", "Issue",
+	}
+	issuePriorities = []string{"Highest", "High", "Medium", "Low", "Lowest"}
+)
+
+// oneOf reports whether v is one of values, ignoring case unless
+// caseSensitive.
+func oneOf(v string, values []string, caseSensitive bool) bool {
+	for _, x := range values {
+		if v == x || !caseSensitive && strings.EqualFold(v, x) {
+			return true
+		}
+	}
+	return false
 }
