@@ -56,7 +56,7 @@ func (c *restCall) decode(v any) error {
 	if len(c.body) == 0 {
 		return httpError(http.StatusBadRequest, "request body is required")
 	}
-	if err := json.Unmarshal(c.body, v); err != nil {
+	if err := unmarshalExact(c.body, v); err != nil {
 		return httpError(http.StatusBadRequest, "invalid request body: "+err.Error())
 	}
 	return nil

@@ -1,12 +1,14 @@
 package mendsim
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -173,10 +175,110 @@ func (c *v1Call) require(names ...string) error {
 
 // decode reads the request into v, the client's request struct.
 func (c *v1Call) decode(v any) error {
-	if err := json.Unmarshal(c.body, v); err != nil {
+	if err := unmarshalExact(c.body, v); err != nil {
 		return apiError(mend.CodeInvalidParameters, "Invalid request parameters: %v", err)
 	}
 	return nil
+}
+
+// unmarshalExact is json.Unmarshal with the field names of the pages
+// matched exactly. encoding/json matches them ignoring case, which would
+// let "Name" or "aggregatepolicies" pass for "name" or "aggregatePolicies";
+// Mend reads JSON field names as written, so such a field counts as absent.
+func unmarshalExact(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var tree any
+	if err := dec.Decode(&tree); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("invalid character after top-level value")
+	}
+	exact, err := json.Marshal(exactFields(tree, reflect.TypeOf(v)))
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(exact, v)
+}
+
+var jsonUnmarshaler = reflect.TypeFor[json.Unmarshaler]()
+
+// exactFields drops from the decoded JSON value tree the object members
+// that are not, letter for letter, fields of t, the type it is to decode
+// into.
+func exactFields(tree any, t reflect.Type) any {
+	for t.Kind() == reflect.Pointer {
+		if t.Implements(jsonUnmarshaler) {
+			return tree
+		}
+		t = t.Elem()
+	}
+	if reflect.PointerTo(t).Implements(jsonUnmarshaler) {
+		return tree // it reads its own JSON
+	}
+	switch v := tree.(type) {
+	case map[string]any:
+		switch t.Kind() {
+		case reflect.Struct:
+			fields := jsonFields(t)
+			for k, x := range v {
+				ft, ok := fields[k]
+				if !ok {
+					delete(v, k)
+					continue
+				}
+				v[k] = exactFields(x, ft)
+			}
+		case reflect.Map:
+			for k, x := range v {
+				v[k] = exactFields(x, t.Elem())
+			}
+		}
+	case []any:
+		if t.Kind() == reflect.Slice || t.Kind() == reflect.Array {
+			for i, x := range v {
+				v[i] = exactFields(x, t.Elem())
+			}
+		}
+	}
+	return tree
+}
+
+// jsonFields returns the JSON names of the fields of struct type t, those
+// of embedded structs included, with their types.
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		if f.Anonymous && name == "" {
+			ft := f.Type
+			if ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct {
+				for k, v := range jsonFields(ft) {
+					if _, ok := out[k]; !ok {
+						out[k] = v
+					}
+				}
+				continue
+			}
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		out[name] = f.Type
+	}
+	return out
 }
 
 // str returns a string field, or "" when absent.

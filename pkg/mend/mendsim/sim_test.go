@@ -204,6 +204,62 @@ func TestUnknownRequestTypeAndBadKey(t *testing.T) {
 	}
 }
 
+// TestFieldNamesMatchExactly: Mend reads the pages' field names as written,
+// so a field in another case is not that field, however encoding/json would
+// read it: a required one is missing, an optional one keeps its default.
+func TestFieldNamesMatchExactly(t *testing.T) {
+	t.Parallel()
+	srv := mendsim.NewServer(mendsim.Config{})
+	t.Cleanup(srv.Close)
+	v1 := func(body string) map[string]any {
+		t.Helper()
+		_, out := post(t, srv.URL+"/api/v1.4", `{"userKey":"`+mendsim.DefaultUserKey+`",`+body[1:])
+		return out
+	}
+	_, products := post(t, srv.URL+"/api/v1.4", listProducts)
+	product := products["products"].([]any)[0].(map[string]any)["productToken"].(string)
+	policies := func(aggregate string) int {
+		t.Helper()
+		out := v1(`{"requestType":"getProductPolicies","productToken":"` + product + `",` + aggregate + `}`)
+		list, ok := out["policies"].([]any)
+		if !ok {
+			t.Fatalf("getProductPolicies with %s: %v", aggregate, out)
+		}
+		return len(list)
+	}
+	// The demo product has one policy, its organization one more.
+	if n := policies(`"aggregatePolicies":true`); n != 2 {
+		t.Errorf("aggregatePolicies true: %d policies, want 2", n)
+	}
+	if n := policies(`"AggregatePolicies":true`); n != 1 {
+		t.Errorf("AggregatePolicies true: %d policies, want 1 (the field is unknown, aggregatePolicies stays false)", n)
+	}
+
+	out := v1(`{"requestType":"addOrganizationPolicy","orgToken":"` + mendsim.DefaultOrgToken + `","policy":{` +
+		`"Name":"p","owner":{"email":"` + mendsim.DefaultUserEmail + `"},"filter":{"type":"LIBRARY_STALENESS","monthsBack":6},"action":{"type":"REJECT"}}}`)
+	if out["errorCode"] != float64(mend.CodeMissingFields) || !strings.Contains(out["errorMessage"].(string), "policy.name") {
+		t.Errorf("a policy with Name for name: %v, want errorCode %d for policy.name", out, mend.CodeMissingFields)
+	}
+
+	// v2.0 bodies alike.
+	_, login := post(t, srv.URL+"/api/v2.0/login", `{"email":"`+mendsim.DefaultUserEmail+`","userKey":"`+mendsim.DefaultUserKey+`"}`)
+	jwt := login["retVal"].(map[string]any)["jwtToken"].(string)
+	req, err := http.NewRequest(http.MethodPost, srv.URL+"/api/v2.0/orgs/"+mendsim.DefaultOrgToken+"/groups",
+		strings.NewReader(`{"Name":"release managers"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+jwt)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("createGroup with Name for name: HTTP %d, want 400", resp.StatusCode)
+	}
+}
+
 func mustSet(t *testing.T, srv *mendsim.Server, f mendsim.Fault) {
 	t.Helper()
 	if err := srv.SetFault(f); err != nil {
