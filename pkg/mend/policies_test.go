@@ -620,6 +620,91 @@ func TestPolicyCreateIssueDocumentedValues(t *testing.T) {
 	}
 }
 
+// TestPolicyChangesNeedAnAdministrator: the page lets the ORG Admin group
+// change an organization's policies, and the Product Admin or Admin group a
+// product's or project's. Out of the organization's admins group, the demo
+// user may still read policies but change only those of a product it
+// administers, and its projects'.
+func TestPolicyChangesNeedAnAdministrator(t *testing.T) {
+	t.Parallel()
+	c, sim := setup(t)
+	ctx := context.Background()
+	admin := demoAdmin(t, c)
+	product, project := demoTokens(t, sim)
+	spec := func(name string) *mend.PolicySpec {
+		return &mend.PolicySpec{
+			Name: name, Owner: &mend.PolicyOwner{ID: admin.ID},
+			Filter: &mend.PolicyFilter{Type: mend.FilterLibraryStaleness, MonthsBack: 12},
+			Action: &mend.PolicyAction{Type: mend.ActionReject},
+		}
+	}
+	org := mend.OrgScope(orgToken)
+	seeded, _, err := c.Policies.List(ctx, org, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	orgPolicy := seeded.Policies[0]
+
+	// Take the demo user out of the admins group.
+	groups, _, err := c.Groups.List(ctx, orgToken, &mend.ListOptions{Search: "name:equals:admins"})
+	if err != nil || len(groups) != 1 {
+		t.Fatalf("admins group: %+v, %v", groups, err)
+	}
+	users, _, err := c.Groups.ListUsers(ctx, orgToken, groups[0].UUID, &mend.ListOptions{Search: "email:equals:" + admin.Email})
+	if err != nil || len(users) != 1 {
+		t.Fatalf("the demo user in admins: %+v, %v", users, err)
+	}
+	if _, _, err := c.Groups.RemoveUser(ctx, orgToken, groups[0].UUID, users[0].UUID); err != nil {
+		t.Fatal(err)
+	}
+
+	notAllowed := func(what string, err error) {
+		t.Helper()
+		if !mend.IsCode(err, mend.CodeNotAllowed) {
+			t.Errorf("%s without being an administrator: %v, want errorCode %d", what, err, mend.CodeNotAllowed)
+		}
+	}
+	_, _, err = c.Policies.Add(ctx, org, spec("org"))
+	notAllowed("add an organization policy", err)
+	_, _, err = c.Policies.Update(ctx, org, &mend.PolicySpec{ID: orgPolicy.ID, Name: "renamed", Owner: &mend.PolicyOwner{ID: admin.ID}})
+	notAllowed("update an organization policy", err)
+	_, _, err = c.Policies.Reorder(ctx, org, []mend.PolicyPriority{{PolicyID: orgPolicy.ID, Priority: 1}})
+	notAllowed("reorder organization policies", err)
+	_, _, err = c.Policies.Remove(ctx, org, []int{orgPolicy.ID})
+	notAllowed("remove an organization policy", err)
+	_, _, err = c.Policies.ChangeOwner(ctx, &mend.ChangePolicyOwnerRequest{
+		OrgToken: orgToken, CurrentPolicyOwnerEmail: admin.Email, NewPolicyOwnerEmail: "appsec.lead@example.com",
+	})
+	notAllowed("change the policy owner", err)
+	_, _, err = c.Policies.Add(ctx, mend.ProductScope(product), spec("product"))
+	notAllowed("add a product policy", err)
+	_, _, err = c.Policies.Add(ctx, mend.ProjectScope(project), spec("project"))
+	notAllowed("add a project policy", err)
+	if got, _, err := c.Policies.List(ctx, org, nil); err != nil || len(got.Policies) != 1 || got.Policies[0].Name != orgPolicy.Name {
+		t.Errorf("organization policies after the refusals: %+v, %v; want the seeded one unchanged", got, err)
+	}
+
+	// A group that administers the product.
+	g, _, err := c.Groups.Create(ctx, orgToken, &mend.GroupRequest{Name: "product admins"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.Groups.AddUsers(ctx, orgToken, g.UUID, []string{admin.Email}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.Groups.AddRole(ctx, orgToken, g.UUID, mend.RoleAssignment{ContextToken: product, ContextType: mend.ContextProducts, Role: "ADMIN"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.Policies.Add(ctx, mend.ProductScope(product), spec("product")); err != nil {
+		t.Errorf("add a product policy as its administrator: %v", err)
+	}
+	if _, _, err := c.Policies.Add(ctx, mend.ProjectScope(project), spec("project")); err != nil {
+		t.Errorf("add a policy to a project of the product as its administrator: %v", err)
+	}
+	_, _, err = c.Policies.Add(ctx, org, spec("org"))
+	notAllowed("add an organization policy as a product administrator", err)
+}
+
 func TestChangeOrganizationPolicyOwner(t *testing.T) {
 	t.Parallel()
 	c, sim := setup(t)

@@ -3,6 +3,7 @@ package mendsim
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -72,6 +73,8 @@ type policyScope struct {
 	// org is the organization whose users may own the policies; nil for a
 	// global organization, where any user may.
 	org *org
+	// product is the product of a product or project scope.
+	product *product
 	// above are the policies of the levels above, nearest first, which
 	// aggregatePolicies adds.
 	above [][]*policy
@@ -101,7 +104,7 @@ func (s *Simulator) policyScopeOf(l policyLevel, t mend.ScopeTokens) (*policySco
 	default:
 		sc.list = &o.policies
 	}
-	sc.org = o
+	sc.org, sc.product = o, p
 	if g := s.st.globalOrgs[o.globalOrg]; g != nil {
 		sc.above = append(sc.above, g.policies)
 	}
@@ -212,6 +215,9 @@ func (s *Simulator) addPolicy(l policyLevel) v1Handler {
 		if err != nil {
 			return nil, err
 		}
+		if err := s.mayChangePolicies(sc); err != nil {
+			return nil, err
+		}
 		owner, err := s.policyOwner(sc, spec.Owner)
 		if err != nil {
 			return nil, err
@@ -249,6 +255,9 @@ func (s *Simulator) updatePolicy(l policyLevel) v1Handler {
 		}
 		sc, err := s.policyScopeOf(l, req.ScopeTokens)
 		if err != nil {
+			return nil, err
+		}
+		if err := s.mayChangePolicies(sc); err != nil {
 			return nil, err
 		}
 		i, old := sc.find(spec.ID)
@@ -294,6 +303,9 @@ func (s *Simulator) removePolicies(l policyLevel) v1Handler {
 		if err != nil {
 			return nil, err
 		}
+		if err := s.mayChangePolicies(sc); err != nil {
+			return nil, err
+		}
 		drop := make(map[int]bool, len(req.PolicyIDs))
 		for _, id := range req.PolicyIDs {
 			drop[id] = true
@@ -322,6 +334,9 @@ func (s *Simulator) reorderPolicies(l policyLevel) v1Handler {
 		}
 		sc, err := s.policyScopeOf(l, req.ScopeTokens)
 		if err != nil {
+			return nil, err
+		}
+		if err := s.mayChangePolicies(sc); err != nil {
 			return nil, err
 		}
 		n := len(*sc.list)
@@ -359,6 +374,10 @@ func (s *Simulator) changeOrganizationPolicyOwner(c *v1Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	// "You must be a member of the Organization Administrator group."
+	if err := s.mayChangePolicies(&policyScope{org: o}); err != nil {
+		return nil, err
+	}
 	// The current owner may have left the organization; the new one must be
 	// in it.
 	if s.st.users[strings.ToLower(req.CurrentPolicyOwnerEmail)] == nil {
@@ -385,6 +404,37 @@ func (s *Simulator) changeOrganizationPolicyOwner(c *v1Call) (any, error) {
 	}
 	return message("Successfully changed policy owners in the organization"), nil
 }
+
+// mayChangePolicies checks that the user of the user key may add, update,
+// remove or reorder the policies of sc. The page requires the ORG Admin
+// group for an organization's policies, and the Product Admin or Admin
+// group for a product's or project's: here, a group of the organization,
+// with the user in it, that holds the ADMIN role on the organization, or on
+// the scope's product. The Global Admin group of a global organization is
+// not modelled: anyone may.
+func (s *Simulator) mayChangePolicies(sc *policyScope) error {
+	if sc.org == nil {
+		return nil
+	}
+	email := strings.ToLower(s.cfg.UserEmail)
+	for _, g := range sc.org.groups {
+		if !slices.Contains(g.users, email) {
+			continue
+		}
+		for _, r := range g.roles {
+			switch {
+			case r.role != roleAdmin:
+			case r.contextType == mend.ContextOrgs && r.contextToken == sc.org.token,
+				r.contextType == mend.ContextProducts && sc.product != nil && r.contextToken == sc.product.token:
+				return nil
+			}
+		}
+	}
+	return apiError(mend.CodeNotAllowed, "User is not allowed to perform this action")
+}
+
+// roleAdmin is the role of administrators.
+const roleAdmin = "ADMIN"
 
 // orgMemberByEmail finds a user of o by e-mail.
 func (s *Simulator) orgMemberByEmail(o *org, email string) (*user, error) {
