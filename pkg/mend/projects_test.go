@@ -2,6 +2,7 @@ package mend_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -891,9 +892,17 @@ func TestProjectsInventory(t *testing.T) {
 		KeyUUID: log4jKey, KeyID: 43, Filename: "log4j-1.2.17.jar", Name: "log4j", GroupID: "log4j", ArtifactID: "log4j",
 		Version: "1.2.17", SHA1: "5af35056b4d257e4b64b9e8069c0746e8b08629f", Type: "MAVEN_ARTIFACT", MatchType: "SHA1",
 		Licenses: []mend.License{{Name: "Apache 2.0", URL: "http://www.opensource.org/licenses/Apache-2.0"}},
+		// The page shows "vulnerabilities":[] and "licenses":[]: empty
+		// lists are sent, not left out.
+		Vulnerabilities: []json.RawMessage{},
 	}
 	if diff := cmp.Diff(wantLog4j, got.Libraries[0]); diff != "" {
 		t.Errorf("log4j (-want, +got):\n%s", diff)
+	}
+	for _, l := range got.Libraries {
+		if l.KeyUUID == demoCommonKey && (l.Licenses == nil || len(l.Licenses) != 0) {
+			t.Errorf("demo-common, without licenses: licenses %#v, want an empty list", l.Licenses)
+		}
 	}
 }
 
@@ -926,11 +935,13 @@ func TestProjectsLibraryDetails(t *testing.T) {
 				{
 					KeyUUID: scalaKey, Name: "Scala Library", GroupID: "org.scala-lang", ArtifactID: "scala-library", Version: "2.11.11",
 					Scope: "COMPILE", Extension: "jar", SHA1: "e283d2b7fde6504f6a86458b1f6af465353907cc",
-					Licenses: []mend.License{{Name: "BSD 3", URL: "http://www.opensource.org/licenses/BSD-3-Clause"}},
+					Licenses:     []mend.License{{Name: "BSD 3", URL: "http://www.opensource.org/licenses/BSD-3-Clause"}},
+					Dependencies: []mend.Library{}, // the page shows "dependencies":[]
 				},
 				{
 					KeyUUID: configKey, Name: "config", GroupID: "com.typesafe", ArtifactID: "config", Version: "1.3.1",
 					Scope: "COMPILE", Extension: "jar", SHA1: "2cf7a6cc79732e3bdf1647d7404279900ca63eb0", Licenses: apache,
+					Dependencies: []mend.Library{},
 				},
 			}},
 		},

@@ -1,6 +1,7 @@
 package mendsim
 
 import (
+	"encoding/json"
 	"slices"
 
 	"github.com/mendflow/mendflow/pkg/mend"
@@ -339,13 +340,13 @@ func (s *Simulator) getProjectInventory(c *v1Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := mend.ProjectInventoryResponse{
+	out := inventoryResponse{
 		ProjectVitals: mend.ProjectVitals{
 			ProductName: s.st.products[j.product].name, Name: j.name, Token: j.token,
 			CreationDate:    j.created.UTC().Format(mend.ProjectVitalsTimeLayout),
 			LastUpdatedDate: j.updated.UTC().Format(mend.ProjectVitalsTimeLayout),
 		},
-		Libraries: []mend.Library{},
+		Libraries: []inventoryLibrary{},
 	}
 	inHouse := includeInHouse(req.IncludeInHouseData)
 	seen := map[string]bool{}
@@ -354,10 +355,13 @@ func (s *Simulator) getProjectInventory(c *v1Call) (any, error) {
 			return
 		}
 		seen[l.keyUUID] = true
-		lib := mend.Library{
-			KeyUUID: l.keyUUID, KeyID: l.keyID, Filename: l.filename, Name: l.name,
-			GroupID: l.groupID, ArtifactID: l.artifactID, Version: l.version, SHA1: l.sha1,
-			Type: l.libType, Licenses: licenses(l), MatchType: "SHA1",
+		lib := inventoryLibrary{
+			Library: mend.Library{
+				KeyUUID: l.keyUUID, KeyID: l.keyID, Filename: l.filename, Name: l.name,
+				GroupID: l.groupID, ArtifactID: l.artifactID, Version: l.version, SHA1: l.sha1,
+				Type: l.libType, MatchType: "SHA1",
+			},
+			Licenses: licenses(l), Vulnerabilities: []json.RawMessage{},
 		}
 		if req.IncludeOutdatedLibraryData {
 			// The simulator knows of no newer versions.
@@ -366,6 +370,21 @@ func (s *Simulator) getProjectInventory(c *v1Call) (any, error) {
 		out.Libraries = append(out.Libraries, lib)
 	})
 	return out, nil
+}
+
+// inventoryResponse is the answer of getProjectInventory.
+type inventoryResponse struct {
+	ProjectVitals mend.ProjectVitals `json:"projectVitals"`
+	Libraries     []inventoryLibrary `json:"libraries"`
+}
+
+// inventoryLibrary is a library of getProjectInventory, whose page shows
+// "licenses":[] and "vulnerabilities":[]: the lists are there when empty.
+// They hide the Library fields of the same names.
+type inventoryLibrary struct {
+	mend.Library
+	Licenses        []mend.License    `json:"licenses"`
+	Vulnerabilities []json.RawMessage `json:"vulnerabilities"`
 }
 
 // walkLibraries calls fn on every library of the tree, parents first.
@@ -424,20 +443,38 @@ func (s *Simulator) getProjectLibraryDependencies(c *v1Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := mend.LibraryDependenciesResponse{Dependencies: [][]mend.Library{}}
+	out := dependenciesResponse{Dependencies: [][]dependencyLibrary{}}
 	for _, l := range libs {
 		out.Dependencies = append(out.Dependencies, dependencies(l.dependencies))
 	}
 	return out, nil
 }
 
+// dependenciesResponse is the answer of getProjectLibraryDependencies.
+type dependenciesResponse struct {
+	Dependencies [][]dependencyLibrary `json:"dependencies"`
+}
+
+// dependencyLibrary is a library of getProjectLibraryDependencies, whose
+// page shows "classifier":"", "dependencies":[] and the licenses on every
+// library: they are there when empty. They hide the Library fields of the
+// same names.
+type dependencyLibrary struct {
+	mend.Library
+	Classifier   string              `json:"classifier"`
+	Dependencies []dependencyLibrary `json:"dependencies"`
+	Licenses     []mend.License      `json:"licenses"`
+}
+
 // dependencies answers libs as getProjectLibraryDependencies does.
-func dependencies(libs []*library) []mend.Library {
-	out := []mend.Library{}
+func dependencies(libs []*library) []dependencyLibrary {
+	out := []dependencyLibrary{}
 	for _, l := range libs {
-		out = append(out, mend.Library{
-			KeyUUID: l.keyUUID, Name: l.name, GroupID: l.groupID, ArtifactID: l.artifactID,
-			Version: l.version, Scope: l.scope, Extension: l.extension, SHA1: l.sha1,
+		out = append(out, dependencyLibrary{
+			Library: mend.Library{
+				KeyUUID: l.keyUUID, Name: l.name, GroupID: l.groupID, ArtifactID: l.artifactID,
+				Version: l.version, Scope: l.scope, Extension: l.extension, SHA1: l.sha1,
+			},
 			Dependencies: dependencies(l.dependencies), Licenses: licenses(l),
 		})
 	}
