@@ -216,6 +216,28 @@ func (h *harness) waitAnswer(id string, within time.Duration) event.Event {
 	return got[0]
 }
 
+// twoAnswers waits for the two answers to cmd, stored twice, and checks
+// that both are of type typ and that exactly one says flag, the result's
+// field telling that this delivery made the change ("": none is checked).
+func (h *harness) twoAnswers(cmd event.Event, typ, flag string) []event.Event {
+	h.t.Helper()
+	var got []event.Event
+	waitFor(h.t, 15*time.Second, func() bool { got = h.answers(cmd.ID()); return len(got) == 2 }, "two answers")
+	changed := 0
+	for _, e := range got {
+		if e.Type() != typ {
+			h.t.Fatalf("answer %s %s, want %s", e.Type(), e.Data(), typ)
+		}
+		if data(h.t, e)[flag] == true {
+			changed++
+		}
+	}
+	if flag != "" && changed != 1 {
+		h.t.Errorf("%d answers say %s, want exactly one", changed, flag)
+	}
+	return got
+}
+
 // commandsLeft is how many commands wait in MENDFLOW_COMMANDS.
 func (h *harness) commandsLeft() uint64 {
 	h.t.Helper()
