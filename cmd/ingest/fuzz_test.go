@@ -182,7 +182,7 @@ func FuzzGitLab(f *testing.F) {
 	f.Fuzz(func(t *testing.T, instance string, body []byte) {
 		h := http.Header{"Content-Type": {"application/json"}, "X-Gitlab-Token": {testGitLabToken},
 			"X-Gitlab-Event-Uuid": {"u-1"}, "X-Gitlab-Instance": {instance}}
-		e, p := gitlabEvent(h, body, testGitLabToken, fuzzNow)
+		e, p := gitlabEvent(h, body, fuzzNow)
 		if p != nil {
 			checkParsed(t, nil, p)
 			return

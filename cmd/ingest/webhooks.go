@@ -77,14 +77,11 @@ func githubSignaturePresent(h http.Header, _ string) *problem {
 	return nil
 }
 
-// githubEvent verifies a GitHub delivery and makes a CloudEvent of it. The
-// signature is checked over the raw body before anything of it is parsed.
+// githubEvent verifies a GitHub delivery's signature, which
+// githubSignaturePresent found, and makes a CloudEvent of it. The signature
+// is checked over the raw body before anything of it is parsed.
 func githubEvent(h http.Header, body, secret []byte, now time.Time) (event.Event, *problem) {
-	if p := githubSignaturePresent(h, ""); p != nil {
-		return event.Event{}, p
-	}
-	sig := h.Get("X-Hub-Signature-256")
-	if github.ValidateSignature(sig, body, secret) != nil {
+	if github.ValidateSignature(h.Get("X-Hub-Signature-256"), body, secret) != nil {
 		return event.Event{}, errUnauthorized("X-Hub-Signature-256 does not match the body", nil)
 	}
 
@@ -141,7 +138,10 @@ func githubEvent(h http.Header, body, secret []byte, now time.Time) (event.Event
 }
 
 func (s *server) gitlab(w http.ResponseWriter, r *http.Request) {
-	e, ok := s.webhookEvent(w, r, s.cfg.GitLabToken, "GITLAB_WEBHOOK_TOKEN", "GitLab", gitlabToken, gitlabEvent)
+	e, ok := s.webhookEvent(w, r, s.cfg.GitLabToken, "GITLAB_WEBHOOK_TOKEN", "GitLab", gitlabToken,
+		func(h http.Header, body []byte, _ string, now time.Time) (event.Event, *problem) {
+			return gitlabEvent(h, body, now)
+		})
 	if !ok {
 		return
 	}
@@ -169,12 +169,9 @@ func gitlabToken(h http.Header, token string) *problem {
 	return nil
 }
 
-// gitlabEvent verifies a GitLab hook (project, group or system hook) and
-// makes a CloudEvent of it.
-func gitlabEvent(h http.Header, body []byte, token string, now time.Time) (event.Event, *problem) {
-	if p := gitlabToken(h, token); p != nil {
-		return event.Event{}, p
-	}
+// gitlabEvent makes a CloudEvent of a GitLab hook (project, group or
+// system hook) whose token gitlabToken verified.
+func gitlabEvent(h http.Header, body []byte, now time.Time) (event.Event, *problem) {
 	id := h.Get("X-Gitlab-Event-UUID")
 	if id == "" {
 		return event.Event{}, errMalformed("X-Gitlab-Event-UUID is missing")
