@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/sethvargo/go-envconfig"
@@ -24,10 +25,11 @@ type Validator interface {
 // takes a variable set empty as given. An error names the variable at fault,
 // never its value.
 func Load(ctx context.Context, env envconfig.Lookuper, target any) error {
+	fields := envFields(reflect.TypeOf(target))
 	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: target, Lookuper: env}); err != nil {
-		return rename(err, variables(reflect.TypeOf(target), "", ""))
+		return rename(err, fields)
 	}
-	if err := requireValues(reflect.ValueOf(target), ""); err != nil {
+	if err := requireValues(reflect.ValueOf(target), fields); err != nil {
 		return err
 	}
 	if v, ok := target.(Validator); ok {
@@ -38,7 +40,11 @@ func Load(ctx context.Context, env envconfig.Lookuper, target any) error {
 
 // rename rewrites go-envconfig's "Outer: Field: cause", which names the Go
 // fields, as "VARIABLE: cause".
-func rename(err error, vars map[string]string) error {
+func rename(err error, fields []envField) error {
+	vars := make(map[string]string, len(fields))
+	for _, f := range fields {
+		vars[f.path] = f.variable
+	}
 	path, rest := "", err.Error()
 	for {
 		field, cause, ok := strings.Cut(rest, ": ")
@@ -70,13 +76,22 @@ type variableError struct {
 func (e *variableError) Error() string { return e.variable + ": " + e.msg }
 func (e *variableError) Unwrap() error { return e.err }
 
-// variables maps the field paths of t ("Outer.Field") to the variables
-// their tags name, following go-envconfig's prefix option.
-func variables(t reflect.Type, path, prefix string) map[string]string {
+// envField is a field of a configuration that an env tag names.
+type envField struct {
+	path     string // its Go field names, "Outer.Field", as go-envconfig's errors give them
+	index    []int  // for reflect.Value.FieldByIndex
+	variable string // with go-envconfig's prefix options applied
+	opts     string // the tag's options
+}
+
+// envFields lists the fields of t, a struct or a pointer to one, and of
+// the structs it holds, that env tags name.
+func envFields(t reflect.Type) []envField { return appendEnvFields(nil, t, "", "", nil) }
+
+func appendEnvFields(out []envField, t reflect.Type, path, prefix string, index []int) []envField {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	out := map[string]string{}
 	if t.Kind() != reflect.Struct {
 		return out
 	}
@@ -84,42 +99,26 @@ func variables(t reflect.Type, path, prefix string) map[string]string {
 		f := t.Field(i)
 		name, opts, _ := strings.Cut(f.Tag.Get("env"), ",")
 		name = strings.TrimSpace(name)
-		fieldPath := path + f.Name
+		fieldIndex := append(slices.Clone(index), i)
 		if name != "" {
-			out[fieldPath] = prefix + name
+			out = append(out, envField{path: path + f.Name, index: fieldIndex, variable: prefix + name, opts: opts})
 			continue
 		}
-		for k, v := range variables(f.Type, fieldPath+".", prefix+prefixOf(opts)) {
-			out[k] = v
-		}
+		out = appendEnvFields(out, f.Type, path+f.Name+".", prefix+prefixOf(opts), fieldIndex)
 	}
 	return out
 }
 
-// requireValues refuses a blank string in a field tagged required, in v or
-// in the structs it holds.
-func requireValues(v reflect.Value, prefix string) error {
-	for v.Kind() == reflect.Pointer {
-		if v.IsNil() {
-			return nil
+// requireValues refuses a blank string in a field tagged required.
+func requireValues(v reflect.Value, fields []envField) error {
+	v = reflect.Indirect(v)
+	for _, f := range fields {
+		field, err := v.FieldByIndexErr(f.index)
+		if err != nil || field.Kind() != reflect.String || !hasOption(f.opts, "required") {
+			continue // err: behind a nil pointer, nothing was loaded
 		}
-		v = v.Elem()
-	}
-	if v.Kind() != reflect.Struct {
-		return nil
-	}
-	for i := range v.NumField() {
-		f, field := v.Type().Field(i), v.Field(i)
-		name, opts, _ := strings.Cut(f.Tag.Get("env"), ",")
-		name = strings.TrimSpace(name)
-		if name == "" {
-			if err := requireValues(field, prefix+prefixOf(opts)); err != nil {
-				return err
-			}
-			continue
-		}
-		if field.Kind() == reflect.String && hasOption(opts, "required") && strings.TrimSpace(field.String()) == "" {
-			return &variableError{variable: prefix + name, msg: envconfig.ErrMissingRequired.Error(), err: envconfig.ErrMissingRequired}
+		if strings.TrimSpace(field.String()) == "" {
+			return &variableError{variable: f.variable, msg: envconfig.ErrMissingRequired.Error(), err: envconfig.ErrMissingRequired}
 		}
 	}
 	return nil
