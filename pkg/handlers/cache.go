@@ -163,7 +163,12 @@ func (c *nameCache) nameOf(scope, token string) (string, bool) {
 	if s == nil || s.names == nil || c.now().Sub(s.fetched) >= c.ttl {
 		return "", false
 	}
-	for name, tok := range s.names {
+	return nameOfToken(s.names, token)
+}
+
+// nameOfToken returns the name that names maps to token.
+func nameOfToken(names map[string]string, token string) (string, bool) {
+	for name, tok := range names {
 		if tok == token {
 			return name, true
 		}

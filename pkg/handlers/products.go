@@ -70,12 +70,8 @@ func (s *Set) productName(ctx context.Context, org, token string) (string, error
 	if err != nil {
 		return "", err
 	}
-	for name, tok := range names {
-		if tok == token {
-			return name, nil
-		}
-	}
-	return "", nil
+	name, _ := nameOfToken(names, token)
+	return name, nil
 }
 
 // resolveProduct returns the token of the product ref names, and whether

@@ -312,7 +312,7 @@ func (s *Set) projectReassign(ctx context.Context, _ *Command, d *events.Project
 		if err != nil {
 			return Result{}, err
 		}
-		if slices.Contains(slices.Collect(maps.Values(names)), p.token) {
+		if _, ok := nameOfToken(names, p.token); ok {
 			p.product = to
 		}
 	}
