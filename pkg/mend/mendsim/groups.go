@@ -51,7 +51,7 @@ func (s *Simulator) seedGroups(st *state, o *org) {
 		{
 			uuid: newUUID(), name: "admins", description: "Organization administrators",
 			users: []string{admin, "alice@example.com"},
-			roles: []groupRole{{contextToken: o.token, contextType: mend.ContextOrgs, role: "ADMIN"}},
+			roles: []groupRole{{contextToken: o.token, contextType: mend.ContextOrgs, role: roleAdmin}},
 		},
 		{
 			uuid: newUUID(), name: "users", description: "Organization members",

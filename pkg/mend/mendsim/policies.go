@@ -211,11 +211,8 @@ func (s *Simulator) addPolicy(l policyLevel) v1Handler {
 		if err := missingPolicyFields(spec, false); err != nil {
 			return nil, err
 		}
-		sc, err := s.policyScopeOf(l, req.ScopeTokens)
+		sc, err := s.policyScopeToChange(l, req.ScopeTokens)
 		if err != nil {
-			return nil, err
-		}
-		if err := s.mayChangePolicies(sc); err != nil {
 			return nil, err
 		}
 		owner, err := s.policyOwner(sc, spec.Owner)
@@ -253,11 +250,8 @@ func (s *Simulator) updatePolicy(l policyLevel) v1Handler {
 		if err := missingPolicyFields(spec, true); err != nil {
 			return nil, err
 		}
-		sc, err := s.policyScopeOf(l, req.ScopeTokens)
+		sc, err := s.policyScopeToChange(l, req.ScopeTokens)
 		if err != nil {
-			return nil, err
-		}
-		if err := s.mayChangePolicies(sc); err != nil {
 			return nil, err
 		}
 		i, old := sc.find(spec.ID)
@@ -299,11 +293,8 @@ func (s *Simulator) removePolicies(l policyLevel) v1Handler {
 		if len(req.PolicyIDs) == 0 {
 			return nil, missingFieldsError("policyIds")
 		}
-		sc, err := s.policyScopeOf(l, req.ScopeTokens)
+		sc, err := s.policyScopeToChange(l, req.ScopeTokens)
 		if err != nil {
-			return nil, err
-		}
-		if err := s.mayChangePolicies(sc); err != nil {
 			return nil, err
 		}
 		drop := make(map[int]bool, len(req.PolicyIDs))
@@ -332,11 +323,8 @@ func (s *Simulator) reorderPolicies(l policyLevel) v1Handler {
 		if len(req.PolicyPriorities) == 0 {
 			return nil, missingFieldsError("policyPriorities")
 		}
-		sc, err := s.policyScopeOf(l, req.ScopeTokens)
+		sc, err := s.policyScopeToChange(l, req.ScopeTokens)
 		if err != nil {
-			return nil, err
-		}
-		if err := s.mayChangePolicies(sc); err != nil {
 			return nil, err
 		}
 		n := len(*sc.list)
@@ -403,6 +391,16 @@ func (s *Simulator) changeOrganizationPolicyOwner(c *v1Call) (any, error) {
 		}
 	}
 	return message("Successfully changed policy owners in the organization"), nil
+}
+
+// policyScopeToChange is policyScopeOf for a request that changes the
+// scope's policies, which only an administrator may.
+func (s *Simulator) policyScopeToChange(l policyLevel, t mend.ScopeTokens) (*policyScope, error) {
+	sc, err := s.policyScopeOf(l, t)
+	if err != nil {
+		return nil, err
+	}
+	return sc, s.mayChangePolicies(sc)
 }
 
 // mayChangePolicies checks that the user of the user key may add, update,
