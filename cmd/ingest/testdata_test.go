@@ -4,8 +4,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-github/v75/github"
-	gitlab "gitlab.com/gitlab-org/api/client-go"
+	"github.com/google/go-github/v84/github"
+	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
 )
 
 // TestTestdataIsRealShaped parses the webhook payloads of testdata with the
