@@ -26,6 +26,7 @@ if [ -z "${MEND_URL:-}" ]; then
   export MEND_ORG_TOKEN=0d6f8e2a-5c4b-4a3e-9f1d-7b2c6e8a4f10
 fi
 : "${MEND_USER_KEY:?set MEND_USER_KEY for the Mend at MEND_URL}"
+: "${MEND_USER_EMAIL:?set MEND_USER_EMAIL, the login of MEND_USER_KEY, for the Mend at MEND_URL}"
 : "${MEND_ORG_TOKEN:?set MEND_ORG_TOKEN for the Mend at MEND_URL}"
 
 echo "building…"

@@ -36,6 +36,26 @@ type settings struct {
 	Faults string `env:"MENDSIM_FAULTS"`
 }
 
+// Validate implements config.Validator. mendsim.Config takes a duration of
+// 0 for its default and a poll count below 1 for no limit; from the
+// environment, where the defaults are written out, a 0 or a negative count
+// is a mistake.
+func (s *settings) Validate() error {
+	switch {
+	case s.JWTLifetime <= 0:
+		return fmt.Errorf("MENDSIM_JWT_LIFETIME: must be positive, not %v", s.JWTLifetime)
+	case s.ProcessDuration <= 0:
+		return fmt.Errorf("MENDSIM_PROCESS_DURATION: must be positive, not %v", s.ProcessDuration)
+	case s.ProcessPolls < 0:
+		return fmt.Errorf("MENDSIM_PROCESS_POLLS: must not be negative (0: no limit), not %d", s.ProcessPolls)
+	case s.RequestDuration <= 0:
+		return fmt.Errorf("MENDSIM_REQUEST_DURATION: must be positive, not %v", s.RequestDuration)
+	case s.RequestPolls < 0:
+		return fmt.Errorf("MENDSIM_REQUEST_POLLS: must not be negative (0: no limit), not %d", s.RequestPolls)
+	}
+	return nil
+}
+
 func main() {
 	daemon.Main("mendsim", func(ctx context.Context, env envconfig.Lookuper, tel daemon.Telemetry) error {
 		return realMain(ctx, env, tel.Logger, nil)

@@ -90,6 +90,14 @@ func TestRealMainBadConfig(t *testing.T) {
 		wantVar string
 	}{
 		{"bad duration", map[string]string{"MENDSIM_JWT_LIFETIME": "soon"}, "MENDSIM_JWT_LIFETIME"},
+		// A negative or zero duration, or a negative poll count, would be
+		// taken for the default or for no limit.
+		{"negative JWT lifetime", map[string]string{"MENDSIM_JWT_LIFETIME": "-1m"}, "MENDSIM_JWT_LIFETIME"},
+		{"zero JWT lifetime", map[string]string{"MENDSIM_JWT_LIFETIME": "0s"}, "MENDSIM_JWT_LIFETIME"},
+		{"negative process duration", map[string]string{"MENDSIM_PROCESS_DURATION": "-3s"}, "MENDSIM_PROCESS_DURATION"},
+		{"zero request duration", map[string]string{"MENDSIM_REQUEST_DURATION": "0"}, "MENDSIM_REQUEST_DURATION"},
+		{"negative process polls", map[string]string{"MENDSIM_PROCESS_POLLS": "-1"}, "MENDSIM_PROCESS_POLLS"},
+		{"negative request polls", map[string]string{"MENDSIM_REQUEST_POLLS": "-2"}, "MENDSIM_REQUEST_POLLS"},
 		{"bad faults JSON", map[string]string{"MENDSIM_FAULTS": "[{"}, "MENDSIM_FAULTS"},
 		{"fault that does nothing", map[string]string{"MENDSIM_FAULTS": `[{"op":"createProject"}]`}, "MENDSIM_FAULTS"},
 		{"bad address", map[string]string{"MENDSIM_ADDR": "nowhere:-1"}, "MENDSIM_ADDR"},
@@ -97,9 +105,16 @@ func TestRealMainBadConfig(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			err := realMain(context.Background(), envconfig.MapLookuper(tt.env), slog.New(slog.DiscardHandler), nil)
-			if err == nil || !strings.Contains(err.Error(), tt.wantVar) {
-				t.Fatalf("realMain = %v, want an error naming %s", err, tt.wantVar)
+			env := map[string]string{"MENDSIM_ADDR": "127.0.0.1:0"}
+			for k, v := range tt.env {
+				env[k] = v
+			}
+			// A setting let through would serve until the context ends.
+			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+			defer cancel()
+			err := realMain(ctx, envconfig.MapLookuper(env), slog.New(slog.DiscardHandler), nil)
+			if err == nil || !strings.Contains(err.Error(), tt.wantVar+":") {
+				t.Fatalf("realMain = %v, want at once an error naming %s", err, tt.wantVar)
 			}
 		})
 	}

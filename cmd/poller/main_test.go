@@ -180,11 +180,12 @@ func TestRealMainBadConfig(t *testing.T) {
 	}
 	t.Cleanup(func() { taken.Close() })
 	valid := map[string]string{
-		"NATS_URL":       "nats://127.0.0.1:1",
-		"POLLER_ADDR":    "127.0.0.1:0",
-		"MEND_URL":       "http://127.0.0.1:1",
-		"MEND_USER_KEY":  "s3cr3t-user-key",
-		"MEND_ORG_TOKEN": "org",
+		"NATS_URL":        "nats://127.0.0.1:1",
+		"POLLER_ADDR":     "127.0.0.1:0",
+		"MEND_URL":        "http://127.0.0.1:1",
+		"MEND_USER_KEY":   "s3cr3t-user-key",
+		"MEND_USER_EMAIL": "svc@example.com",
+		"MEND_ORG_TOKEN":  "org",
 	}
 	tests := []struct {
 		name    string
@@ -210,6 +211,13 @@ func TestRealMainBadConfig(t *testing.T) {
 		{name: "Mend URL without scheme", set: map[string]string{"MEND_URL": "saas.mend.io"}, wantVar: "MEND_URL"},
 		{name: "API URL without scheme", set: map[string]string{"MEND_API_URL": "api-saas.mend.io"}, wantVar: "MEND_API_URL"},
 		{name: "empty user key", set: map[string]string{"MEND_USER_KEY": ""}, wantVar: "MEND_USER_KEY"},
+		// Every process status is a v2.0 call, which needs the JWT login.
+		{name: "no user e-mail", unset: "MEND_USER_EMAIL", wantVar: "MEND_USER_EMAIL"},
+		{name: "blank user e-mail", set: map[string]string{"MEND_USER_EMAIL": " "}, wantVar: "MEND_USER_EMAIL"},
+		// A Mend timeout of 0 or below is not taken for the default.
+		{name: "negative Mend timeout", set: map[string]string{"MEND_TIMEOUT": "-1s"}, wantVar: "MEND_TIMEOUT"},
+		{name: "zero Mend timeout", set: map[string]string{"MEND_TIMEOUT": "0s"}, wantVar: "MEND_TIMEOUT"},
+		{name: "negative retry time", set: map[string]string{"MEND_RETRY_MAX_ELAPSED": "-15s"}, wantVar: "MEND_RETRY_MAX_ELAPSED"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -225,7 +233,7 @@ func TestRealMainBadConfig(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 			defer cancel()
 			err := realMain(ctx, envconfig.MapLookuper(env), daemon.Telemetry{Logger: slog.New(slog.DiscardHandler)}, nil)
-			if err == nil || !strings.Contains(err.Error(), tt.wantVar) {
+			if err == nil || !strings.Contains(err.Error(), tt.wantVar+":") {
 				t.Fatalf("realMain = %v, want at once an error naming %s", err, tt.wantVar)
 			}
 			if strings.Contains(err.Error(), valid["MEND_USER_KEY"]) || strings.Contains(err.Error(), "hunter2") {

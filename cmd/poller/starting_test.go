@@ -74,7 +74,7 @@ func TestStopsWhileWaitingForNATS(t *testing.T) {
 	stop, done := servicetest.Start(t, addr, func(ctx context.Context) error {
 		return realMain(ctx, envconfig.MapLookuper(map[string]string{
 			"NATS_URL": "nats://" + servicetest.FreeAddr(t), "POLLER_ADDR": addr, "MEND_URL": "http://127.0.0.1:1",
-			"MEND_USER_KEY": "k", "MEND_ORG_TOKEN": "o",
+			"MEND_USER_KEY": "k", "MEND_USER_EMAIL": "e", "MEND_ORG_TOKEN": "o",
 		}), daemon.Telemetry{Logger: slog.New(slog.DiscardHandler)}, nil)
 	})
 	servicetest.Stop(t, stop, done, addr, 5*time.Second)

@@ -58,7 +58,8 @@ type workerSettings struct {
 	ShutdownGrace time.Duration `env:"WORKER_SHUTDOWN_GRACE, default=20s"`
 }
 
-// validate reports the first value out of range, naming its variable.
+// validate reports the first value out of range, naming its variable;
+// config.Load has refused negative durations already.
 func (w workerSettings) validate() error {
 	switch {
 	case w.Consumer == "":
@@ -79,12 +80,6 @@ func (w workerSettings) validate() error {
 		return fmt.Errorf("WORKER_RETRY_MAX: must be at least WORKER_RETRY_BASE, not %v", w.RetryMax)
 	case w.RetryJitter < 0 || w.RetryJitter > 1:
 		return fmt.Errorf("WORKER_RETRY_JITTER: must be 0 to 1, not %v", w.RetryJitter)
-	case w.NotFoundWait < 0:
-		return fmt.Errorf("WORKER_NOT_FOUND_WAIT: must not be negative, not %v", w.NotFoundWait)
-	case w.CacheTTL < 0:
-		return fmt.Errorf("WORKER_CACHE_TTL: must not be negative, not %v", w.CacheTTL)
-	case w.ShutdownGrace < 0:
-		return fmt.Errorf("WORKER_SHUTDOWN_GRACE: must not be negative, not %v", w.ShutdownGrace)
 	}
 	return nil
 }

@@ -58,7 +58,7 @@ func TestStopsWhileWaitingForNATS(t *testing.T) {
 	addr := servicetest.FreeAddr(t)
 	env := map[string]string{
 		"NATS_URL": "nats://" + servicetest.FreeAddr(t), "MEND_URL": "http://127.0.0.1:1", "MEND_USER_KEY": "k",
-		"MEND_ORG_TOKEN": "o", "WORKER_ADDR": addr,
+		"MEND_USER_EMAIL": "e", "MEND_ORG_TOKEN": "o", "WORKER_ADDR": addr,
 	}
 	stop, done := servicetest.Start(t, addr, func(ctx context.Context) error {
 		return realMain(ctx, envconfig.MapLookuper(env), daemon.Telemetry{Logger: slog.New(slog.DiscardHandler)}, nil)

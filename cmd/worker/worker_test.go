@@ -572,13 +572,23 @@ func TestBadConfiguration(t *testing.T) {
 		{name: "Mend URL malformed, with a password", set: map[string]string{"MEND_URL": "https://svc:hunter2%zz@saas.mend.io"}, wantVar: "MEND_URL"},
 		{name: "API URL not http, with a password", set: map[string]string{"MEND_API_URL": "ftp://svc:hunter2@api-saas.mend.io"}, wantVar: "MEND_API_URL"},
 		{name: "empty user key", set: map[string]string{"MEND_USER_KEY": ""}, wantVar: "MEND_USER_KEY"},
+		// policies.apply and the group commands are v2.0 calls, which need
+		// the JWT login.
+		{name: "no user e-mail", unset: "MEND_USER_EMAIL", wantVar: "MEND_USER_EMAIL"},
+		{name: "empty user e-mail", set: map[string]string{"MEND_USER_EMAIL": ""}, wantVar: "MEND_USER_EMAIL"},
+		// A Mend timeout of 0 or below is not taken for the default, and no
+		// duration may be negative.
+		{name: "negative Mend timeout", set: map[string]string{"MEND_TIMEOUT": "-1s"}, wantVar: "MEND_TIMEOUT"},
+		{name: "zero Mend timeout", set: map[string]string{"MEND_TIMEOUT": "0"}, wantVar: "MEND_TIMEOUT"},
+		{name: "negative retry time", set: map[string]string{"MEND_RETRY_MAX_ELAPSED": "-1m"}, wantVar: "MEND_RETRY_MAX_ELAPSED"},
+		{name: "negative cache lifetime", set: map[string]string{"WORKER_CACHE_TTL": "-30s"}, wantVar: "WORKER_CACHE_TTL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			env := map[string]string{
 				"NATS_URL": "nats://127.0.0.1:1", "MEND_URL": "http://127.0.0.1:1", "MEND_USER_KEY": "k",
-				"MEND_ORG_TOKEN": "o", "WORKER_ADDR": "127.0.0.1:0",
+				"MEND_USER_EMAIL": "e", "MEND_ORG_TOKEN": "o", "WORKER_ADDR": "127.0.0.1:0",
 			}
 			delete(env, tt.unset)
 			for k, v := range tt.set {
@@ -587,7 +597,7 @@ func TestBadConfiguration(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 			defer cancel()
 			err := realMain(ctx, envconfig.MapLookuper(env), daemon.Telemetry{Logger: slog.New(slog.DiscardHandler)}, nil)
-			if err == nil || !strings.Contains(err.Error(), tt.wantVar) {
+			if err == nil || !strings.Contains(err.Error(), tt.wantVar+":") {
 				t.Fatalf("realMain = %v, want at once an error naming %s", err, tt.wantVar)
 			}
 			if strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "%zz") {

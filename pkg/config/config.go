@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/sethvargo/go-envconfig"
 )
@@ -21,15 +22,17 @@ type Validator interface {
 
 // Load fills target, a pointer to a struct with `env` tags, from env
 // (envconfig.OsLookuper() in main, a map in tests), then validates it when
-// it is a Validator. A required string must also not be blank: go-envconfig
-// takes a variable set empty as given. An error names the variable at fault,
-// never its value.
+// it is a Validator. Two rules hold for every configuration, as go-envconfig
+// takes any value it can parse: a required string must not be blank, and a
+// time.Duration must not be negative (no setting of mendflow's is a negative
+// span of time, and a service that ran with one would quietly misbehave).
+// An error names the variable at fault, never its value.
 func Load(ctx context.Context, env envconfig.Lookuper, target any) error {
 	fields := envFields(reflect.TypeOf(target))
 	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: target, Lookuper: env}); err != nil {
 		return rename(err, fields)
 	}
-	if err := requireValues(reflect.ValueOf(target), fields); err != nil {
+	if err := checkValues(reflect.ValueOf(target), fields); err != nil {
 		return err
 	}
 	if v, ok := target.(Validator); ok {
@@ -109,16 +112,24 @@ func appendEnvFields(out []envField, t reflect.Type, path, prefix string, index 
 	return out
 }
 
-// requireValues refuses a blank string in a field tagged required.
-func requireValues(v reflect.Value, fields []envField) error {
+// ErrNegative is the error of a negative time.Duration.
+var ErrNegative = errors.New("must not be negative")
+
+var durationType = reflect.TypeFor[time.Duration]()
+
+// checkValues refuses a blank string in a field tagged required and a
+// negative time.Duration in any field.
+func checkValues(v reflect.Value, fields []envField) error {
 	v = reflect.Indirect(v)
 	for _, f := range fields {
 		field, err := v.FieldByIndexErr(f.index)
-		if err != nil || field.Kind() != reflect.String || !hasOption(f.opts, "required") {
-			continue // err: behind a nil pointer, nothing was loaded
-		}
-		if strings.TrimSpace(field.String()) == "" {
+		switch {
+		case err != nil:
+			// Behind a nil pointer: nothing was loaded.
+		case field.Kind() == reflect.String && hasOption(f.opts, "required") && strings.TrimSpace(field.String()) == "":
 			return &variableError{variable: f.variable, msg: envconfig.ErrMissingRequired.Error(), err: envconfig.ErrMissingRequired}
+		case field.Type() == durationType && field.Int() < 0:
+			return &variableError{variable: f.variable, msg: ErrNegative.Error(), err: ErrNegative}
 		}
 	}
 	return nil

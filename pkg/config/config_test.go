@@ -93,3 +93,30 @@ func TestLoadRefusesBlankRequired(t *testing.T) {
 		}
 	}
 }
+
+type schedule struct {
+	Every   time.Duration `env:"EVERY, default=1m"`
+	Offset  int           `env:"OFFSET"`
+	Backoff retry         `env:", prefix=BACKOFF_"`
+}
+
+// A negative duration is refused, in a nested field too: go-envconfig
+// takes "-1s" as given. A negative
+// number of another type is left to the configuration's own checks.
+func TestLoadRefusesNegativeDurations(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		env     map[string]string
+		wantErr string
+	}{
+		{map[string]string{"EVERY": "0s", "OFFSET": "-3", "BACKOFF_WAIT": "0"}, ""},
+		{map[string]string{"EVERY": "-1s"}, "EVERY: must not be negative"},
+		{map[string]string{"BACKOFF_WAIT": "-1ns"}, "BACKOFF_WAIT: must not be negative"},
+	} {
+		var s schedule
+		err := config.Load(context.Background(), envconfig.MapLookuper(tt.env), &s)
+		if (tt.wantErr == "" && err != nil) || (tt.wantErr != "" && (err == nil || err.Error() != tt.wantErr || !errors.Is(err, config.ErrNegative))) {
+			t.Errorf("%v: Load error %v, want %q", tt.env, err, tt.wantErr)
+		}
+	}
+}

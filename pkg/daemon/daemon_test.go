@@ -34,6 +34,15 @@ func TestRunExitsWithOneLineNamingTheVariable(t *testing.T) {
 		{name: "endpoint not a URL", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://otel:s3cret%zz@collector:4318"}, wantCode: 1, wantLine: `svc: OTEL_EXPORTER_OTLP_ENDPOINT: must be an http or https URL with a host`},
 		{name: "endpoint without a scheme", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "collector:4318"}, wantCode: 1, wantLine: `svc: OTEL_EXPORTER_OTLP_ENDPOINT: must be an http or https URL with a host`},
 		{name: "traces endpoint not a URL", env: map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://collector:43 18/v1/traces"}, wantCode: 1, wantLine: `svc: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: must be an http or https URL with a host`},
+		// Timings the SDK reads, in milliseconds, which it would take as
+		// given when negative, or skip when not a number.
+		{name: "negative OTLP timeout", env: map[string]string{"OTEL_EXPORTER_OTLP_TIMEOUT": "-1"}, wantCode: 1, wantLine: `svc: OTEL_EXPORTER_OTLP_TIMEOUT: must be a number of milliseconds, at least 0, not "-1"`},
+		{name: "negative traces timeout", env: map[string]string{"OTEL_EXPORTER_OTLP_TRACES_TIMEOUT": "-10000"}, wantCode: 1, wantLine: `svc: OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: must be a number of milliseconds, at least 0, not "-10000"`},
+		{name: "OTLP timeout not a number", env: map[string]string{"OTEL_EXPORTER_OTLP_TIMEOUT": "10s"}, wantCode: 1, wantLine: `svc: OTEL_EXPORTER_OTLP_TIMEOUT: must be a number of milliseconds, at least 0, not "10s"`},
+		{name: "zero schedule delay", env: map[string]string{"OTEL_BSP_SCHEDULE_DELAY": "0"}, wantCode: 1, wantLine: `svc: OTEL_BSP_SCHEDULE_DELAY: must be a number of milliseconds, at least 1, not "0"`},
+		{name: "negative export timeout", env: map[string]string{"OTEL_BSP_EXPORT_TIMEOUT": "-30000"}, wantCode: 1, wantLine: `svc: OTEL_BSP_EXPORT_TIMEOUT: must be a number of milliseconds, at least 0, not "-30000"`},
+		// Empty is unset to the SDK, and 0 a timeout of none.
+		{name: "timings empty or zero", env: map[string]string{"OTEL_BSP_SCHEDULE_DELAY": "", "OTEL_EXPORTER_OTLP_TIMEOUT": "0", "OTEL_BSP_EXPORT_TIMEOUT": "30000"}, wantCode: 0},
 		{name: "realMain fails over lines", env: map[string]string{}, err: errors.Join(errors.New("A: first"), errors.New("second")), wantCode: 1, wantLine: "svc: A: first second"},
 	}
 	for _, tt := range tests {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/url"
+	"strconv"
 
 	"github.com/sethvargo/go-envconfig"
 	"go.opentelemetry.io/otel/attribute"
@@ -19,9 +20,10 @@ import (
 )
 
 // TraceConfig is the part of the standard OTEL_* variables that decides
-// whether spans are exported. The exporter reads the rest itself
-// (OTEL_EXPORTER_OTLP_HEADERS, _TIMEOUT, _COMPRESSION, the TRACES_ forms),
-// and the resource reads OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES.
+// whether spans are exported, and the timings that are checked here. The
+// exporter reads the rest itself (OTEL_EXPORTER_OTLP_HEADERS, _COMPRESSION,
+// the TRACES_ forms), and the resource reads OTEL_SERVICE_NAME and
+// OTEL_RESOURCE_ATTRIBUTES.
 type TraceConfig struct {
 	// Exporter is otlp or none; empty means otlp when an endpoint is set,
 	// else none: tracing is off unless asked for.
@@ -33,6 +35,16 @@ type TraceConfig struct {
 	// built in.
 	Protocol       string `env:"OTEL_EXPORTER_OTLP_PROTOCOL"`
 	TracesProtocol string `env:"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"`
+	// Timeout, TracesTimeout, ScheduleDelay and ExportTimeout are numbers
+	// of milliseconds that the SDK reads; they are loaded only to be
+	// checked. The SDK skips a value that is not a number, with a log
+	// line, and takes a negative one as given: a negative timeout as none,
+	// a schedule delay of 0 or below as a busy loop of exports. They are
+	// strings because the SDK takes an empty one as unset.
+	Timeout       string `env:"OTEL_EXPORTER_OTLP_TIMEOUT"`
+	TracesTimeout string `env:"OTEL_EXPORTER_OTLP_TRACES_TIMEOUT"`
+	ScheduleDelay string `env:"OTEL_BSP_SCHEDULE_DELAY"`
+	ExportTimeout string `env:"OTEL_BSP_EXPORT_TIMEOUT"`
 }
 
 // Validate implements config.Validator.
@@ -56,6 +68,17 @@ func (c *TraceConfig) Validate() error {
 	} {
 		if p.value != "" && p.value != "http/protobuf" {
 			return fmt.Errorf("%s: only http/protobuf is supported, not %q", p.name, p.value)
+		}
+	}
+	for _, ms := range []struct {
+		name, value string
+		least       int
+	}{
+		{"OTEL_EXPORTER_OTLP_TIMEOUT", c.Timeout, 0}, {"OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", c.TracesTimeout, 0},
+		{"OTEL_BSP_SCHEDULE_DELAY", c.ScheduleDelay, 1}, {"OTEL_BSP_EXPORT_TIMEOUT", c.ExportTimeout, 0},
+	} {
+		if n, err := strconv.Atoi(ms.value); ms.value != "" && (err != nil || n < ms.least) {
+			return fmt.Errorf("%s: must be a number of milliseconds, at least %d, not %q", ms.name, ms.least, ms.value)
 		}
 	}
 	return nil

@@ -1,7 +1,6 @@
 package mend
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
@@ -16,10 +15,14 @@ type Config struct {
 	URL string `env:"MEND_URL, required"`
 	// APIURL is the host of the v2.0/v3.0 REST API; URL when empty.
 	APIURL string `env:"MEND_API_URL"`
-	// UserKey and UserEmail are the credentials; the e-mail is needed only
-	// for v2.0/v3.0 calls.
+	// UserKey and UserEmail are the credentials. The e-mail serves only the
+	// JWT login of the v2.0/v3.0 calls, but both services that read this
+	// make such calls whatever they are asked to do (the worker for
+	// policies.apply and the group commands, the poller for every process
+	// status), so it is required: without it they would start and then
+	// fail that work one item at a time.
 	UserKey   Secret `env:"MEND_USER_KEY, required"`
-	UserEmail string `env:"MEND_USER_EMAIL"`
+	UserEmail string `env:"MEND_USER_EMAIL, required"`
 	// LoginV3 selects the two-step v3.0 login instead of the v2.0 one.
 	LoginV3 bool `env:"MEND_LOGIN_V3, default=false"`
 
@@ -29,8 +32,9 @@ type Config struct {
 	RateBurst int     `env:"MEND_RATE_BURST, default=10"`
 	// Timeout bounds each attempt of a request.
 	Timeout time.Duration `env:"MEND_TIMEOUT, default=60s"`
-	// RetryAttempts and RetryMaxElapsed bound the quick retries within one
-	// call; what still fails goes back to the caller's own redelivery.
+	// RetryAttempts and RetryMaxElapsed (0: no bound but the attempts)
+	// bound the quick retries within one call; what still fails goes back
+	// to the caller's own redelivery.
 	RetryAttempts   int           `env:"MEND_RETRY_ATTEMPTS, default=3"`
 	RetryMaxElapsed time.Duration `env:"MEND_RETRY_MAX_ELAPSED, default=15s"`
 }
@@ -46,21 +50,25 @@ func NewClientFromConfig(cfg Config, opts ...Option) (*Client, error) {
 			return nil, fmt.Errorf("%s: must be an http or https URL with a host and no credentials", v.name)
 		}
 	}
-	if cfg.RateLimit < 0 || cfg.RateBurst < 0 {
-		return nil, errors.New("mend: MEND_RATE_LIMIT and MEND_RATE_BURST must not be negative")
-	}
-	if cfg.RetryAttempts < 1 {
-		return nil, errors.New("mend: MEND_RETRY_ATTEMPTS must be at least 1")
+	switch {
+	case cfg.RateLimit < 0:
+		return nil, fmt.Errorf("MEND_RATE_LIMIT: must not be negative, not %v", cfg.RateLimit)
+	case cfg.RateBurst < 0:
+		return nil, fmt.Errorf("MEND_RATE_BURST: must not be negative, not %d", cfg.RateBurst)
+	case cfg.Timeout <= 0:
+		// A zero Config's timeout is not taken as the default: the
+		// environment always gives one, and an operator's 0 or -1s is a
+		// mistake to report, not to replace.
+		return nil, fmt.Errorf("MEND_TIMEOUT: must be positive, not %v", cfg.Timeout)
+	case cfg.RetryAttempts < 1:
+		return nil, fmt.Errorf("MEND_RETRY_ATTEMPTS: must be at least 1, not %d", cfg.RetryAttempts)
 	}
 	retry := DefaultRetryPolicy()
 	retry.MaxAttempts = cfg.RetryAttempts
 	retry.MaxElapsed = cfg.RetryMaxElapsed
-	base := []Option{WithRetry(retry), WithUserEmail(cfg.UserEmail)}
+	base := []Option{WithRetry(retry), WithUserEmail(cfg.UserEmail), WithTimeout(cfg.Timeout)}
 	if cfg.APIURL != "" {
 		base = append(base, WithAPIURL(cfg.APIURL))
-	}
-	if cfg.Timeout > 0 {
-		base = append(base, WithTimeout(cfg.Timeout))
 	}
 	if cfg.RateLimit > 0 {
 		burst := max(cfg.RateBurst, 1)

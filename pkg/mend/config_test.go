@@ -3,7 +3,9 @@ package mend_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/sethvargo/go-envconfig"
 
@@ -35,13 +37,23 @@ func TestNewClientFromConfig(t *testing.T) {
 	if _, _, err := c.Products.List(context.Background(), &mend.GetAllProductsRequest{OrgToken: orgToken}); err != nil {
 		t.Fatalf("List through a client from the environment: %v", err)
 	}
-	for _, bad := range []mend.Config{
-		{URL: sim.URL, UserKey: "k", RetryAttempts: 0},
-		{URL: sim.URL, UserKey: "k", RetryAttempts: 1, RateLimit: -1},
-		{URL: "ftp://x", UserKey: "k", RetryAttempts: 1},
+	// Each bad value is refused by its variable, a timeout of 0 too: it is
+	// not taken for the default.
+	for _, tt := range []struct {
+		edit    func(*mend.Config)
+		wantErr string
+	}{
+		{func(c *mend.Config) { c.RetryAttempts = 0 }, "MEND_RETRY_ATTEMPTS: "},
+		{func(c *mend.Config) { c.RateLimit = -1 }, "MEND_RATE_LIMIT: "},
+		{func(c *mend.Config) { c.RateBurst = -1 }, "MEND_RATE_BURST: "},
+		{func(c *mend.Config) { c.URL = "ftp://x" }, "MEND_URL: "},
+		{func(c *mend.Config) { c.Timeout = 0 }, "MEND_TIMEOUT: "},
+		{func(c *mend.Config) { c.Timeout = -time.Second }, "MEND_TIMEOUT: "},
 	} {
-		if _, err := mend.NewClientFromConfig(bad); err == nil {
-			t.Errorf("NewClientFromConfig(%+v) accepted a bad configuration", bad)
+		bad := cfg
+		tt.edit(&bad)
+		if _, err := mend.NewClientFromConfig(bad); err == nil || !strings.HasPrefix(err.Error(), tt.wantErr) {
+			t.Errorf("NewClientFromConfig = %v, want an error starting with %q", err, tt.wantErr)
 		}
 	}
 }
