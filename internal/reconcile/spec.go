@@ -28,15 +28,15 @@ import (
 	"github.com/mendflow/mendflow/pkg/mend"
 )
 
-// SchemaJSON is the JSON Schema of the spec, for editors; Parse checks
-// every spec against it.
+// schemaJSON is the JSON Schema of the spec, which editors read too;
+// Parse checks every spec against it.
 //
 //go:embed spec.schema.json
-var SchemaJSON []byte
+var schemaJSON []byte
 
 // schema is SchemaJSON compiled.
 var schema = func() *jsonschema.Schema {
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(SchemaJSON))
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schemaJSON))
 	if err != nil {
 		panic(err)
 	}
@@ -159,8 +159,7 @@ type Template struct {
 // PolicyEntry is one entry of policies: the scopes it governs and their
 // policies, highest priority first.
 type PolicyEntry struct {
-	// Index is the entry's place in the spec, and Field its path there.
-	Index int
+	// Field is the entry's path in the spec, for errors.
 	Field string
 	// Scope is events.ScopeOrganization, ScopeProduct or ScopeProject.
 	Scope string
@@ -456,7 +455,7 @@ func (p *parser) compile(raw *rawSpec) *Spec {
 
 	for i, e := range raw.Policies {
 		at := fmt.Sprintf("/policies/%d", i)
-		entry := PolicyEntry{Index: i, Field: fieldName(at), Scope: e.Scope}
+		entry := PolicyEntry{Field: fieldName(at), Scope: e.Scope}
 		if e.Name != nil && e.Scope == ScopeOrganizationLevel {
 			p.fail(at+"/name", "an organization entry governs the one organization: name is for product and project entries")
 		}

@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/mendflow/mendflow/pkg/mend"
 )
 
 func TestParseExample(t *testing.T) {
@@ -114,5 +112,3 @@ func TestSchemaExamples(t *testing.T) {
 		}
 	}
 }
-
-var _ = mend.PolicySpec{}
