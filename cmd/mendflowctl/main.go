@@ -13,9 +13,15 @@
 //	mendflowctl dlq inspect SEQ                             show one, with its command
 //	mendflowctl dlq replay [-keep] SEQ... | -all            queue their commands again
 //	mendflowctl bench [-n N] [-c CONCURRENCY] [-timeout D]  project.create commands end to end
+//	mendflowctl reconcile plan -f SPEC [-o text|json]       the changes that bring Mend to a spec
 //
 // It reads NATS_URL, INGEST_URL, INGEST_AUTH_TOKEN, GITHUB_WEBHOOK_SECRET and
-// GITLAB_WEBHOOK_TOKEN from the environment, and never prints the secrets.
+// GITLAB_WEBHOOK_TOKEN from the environment, reconcile the worker's MEND_*
+// variables and the SCM tokens its spec names (GITHUB_TOKEN, GITLAB_TOKEN),
+// and never prints the secrets.
+//
+// reconcile plan exits 2 when Mend differs from the spec, 0 when it does
+// not, and 1 on any error.
 //
 // A replayed command goes back to mendflow.cmd.<name> as it came, marked
 // as a replay, and its dead letter is removed unless -keep is given; if it
@@ -53,6 +59,8 @@ func main() {
 // lines the error spans (errors.Join, a cause of several lines).
 func exitCode(err error, stderr io.Writer) int {
 	switch {
+	case errors.Is(err, errDrift):
+		return 2
 	case errors.Is(err, errUsage):
 		fmt.Fprint(stderr, usage)
 		return 2
@@ -76,12 +84,17 @@ const usage = `usage:
   mendflowctl dlq inspect SEQ
   mendflowctl dlq replay [-keep] SEQ... | -all
   mendflowctl bench [-n COUNT] [-c CONCURRENCY] [-timeout DURATION]
+  mendflowctl reconcile plan -f SPEC [-o text|json]            exit 2: changes, 0: none, 1: error
 environment:
   NATS_URL               default nats://127.0.0.1:4222
   INGEST_URL             default http://127.0.0.1:8080
   INGEST_AUTH_TOKEN      bearer token for POST /events, when ingest requires one
   GITHUB_WEBHOOK_SECRET  signs send -github
   GITLAB_WEBHOOK_TOKEN   authenticates send -gitlab
+  MEND_URL, MEND_USER_KEY, MEND_ORG_TOKEN, MEND_API_URL, MEND_RATE_LIMIT, ...
+                         reconcile: Mend, as the worker reaches it
+  GITHUB_TOKEN, GITLAB_TOKEN
+                         reconcile: the tokens of the spec's sources (or the variables tokenEnv names)
 `
 
 // errUsage reports a command line that names no known subcommand, or bad
@@ -95,6 +108,10 @@ type settings struct {
 	AuthToken    string `env:"INGEST_AUTH_TOKEN"`
 	GitHubSecret string `env:"GITHUB_WEBHOOK_SECRET"`
 	GitLabToken  string `env:"GITLAB_WEBHOOK_TOKEN"`
+
+	// env is the environment itself, for the subcommands that read
+	// variables of their own.
+	env envconfig.Lookuper
 }
 
 // subcommand runs one subcommand with its arguments (after its name).
@@ -113,6 +130,8 @@ func lookup(name string) subcommand {
 		return status
 	case "bench":
 		return bench
+	case "reconcile plan":
+		return reconcilePlan
 	case "dlq list":
 		return withDLQ((*dlq).list)
 	case "dlq inspect":
@@ -137,6 +156,7 @@ func realMain(ctx context.Context, args []string, env envconfig.Lookuper, out io
 	if err := config.Load(ctx, env, &s); err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
+	s.env = env
 	return run(ctx, &s, rest, out)
 }
 

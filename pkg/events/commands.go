@@ -177,28 +177,20 @@ const (
 // PoliciesApply is the data of policies.apply: apply the policies of an
 // organization, product or project (an asynchronous Mend process). Token is
 // the token of that scope; for the organization scope it may be left out and
-// defaults to orgToken, then to MEND_ORG_TOKEN.
+// defaults to orgToken, then to MEND_ORG_TOKEN. A product or project may be
+// named instead, as in PolicyScope.
 type PoliciesApply struct {
-	OrgToken string `json:"orgToken,omitempty"`
-	Scope    string `json:"scope"`
-	Token    string `json:"token,omitempty"`
+	OrgToken    string `json:"orgToken,omitempty"`
+	Scope       string `json:"scope"`
+	Token       string `json:"token,omitempty"`
+	ProductName string `json:"productName,omitempty"`
+	ProjectName string `json:"projectName,omitempty"`
 }
 
 // Validate implements CommandData.
 func (c *PoliciesApply) Validate() error {
-	switch c.Scope {
-	case ScopeOrganization:
-		return nil
-	case ScopeProduct, ScopeProject:
-		if blank(c.Token) {
-			return fieldError(CommandPoliciesApply, "token is required for scope %s", c.Scope)
-		}
-		return nil
-	case "":
-		return fieldError(CommandPoliciesApply, "scope is required (organization|product|project)")
-	default:
-		return fieldError(CommandPoliciesApply, "scope must be organization|product|project, not %q", c.Scope)
-	}
+	return validateScope(CommandPoliciesApply, c.Scope, c.Token, c.ProductName, c.ProjectName,
+		ScopeOrganization, ScopeProduct, ScopeProject)
 }
 
 // RequestTrack is the data of request.track: follow a plugin request

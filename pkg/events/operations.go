@@ -3,6 +3,7 @@ package events
 import (
 	"net/mail"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/mendflow/mendflow/pkg/mend"
@@ -147,27 +148,48 @@ func (c *ProductTagRemove) Validate() error { return c.validate(CommandProductTa
 // PolicyScope names where policy.* commands act: a scope (globalOrganization,
 // organization, product or project) and the token of that scope. For the
 // organization scope the token may be left out and defaults to orgToken,
-// then to MEND_ORG_TOKEN.
+// then to MEND_ORG_TOKEN. A product or project scope may be named instead
+// of by its token: a product by ProductName, a project by ProductName and
+// ProjectName; a scope named so waits for its product or project as the
+// project commands do, so that policies can be queued with the project they
+// govern.
 type PolicyScope struct {
-	OrgToken string `json:"orgToken,omitempty"`
-	Scope    string `json:"scope"`
-	Token    string `json:"token,omitempty"`
+	OrgToken    string `json:"orgToken,omitempty"`
+	Scope       string `json:"scope"`
+	Token       string `json:"token,omitempty"`
+	ProductName string `json:"productName,omitempty"`
+	ProjectName string `json:"projectName,omitempty"`
 }
 
 func (s PolicyScope) validate(command string) error {
-	switch s.Scope {
-	case ScopeOrganization:
-		return nil
-	case ScopeGlobalOrganization, ScopeProduct, ScopeProject:
-		if blank(s.Token) {
-			return fieldError(command, "token is required for scope %s", s.Scope)
-		}
-		return nil
-	case "":
-		return fieldError(command, "scope is required (globalOrganization|organization|product|project)")
-	default:
-		return fieldError(command, "scope must be globalOrganization|organization|product|project, not %q", s.Scope)
+	if s.Scope == ScopeGlobalOrganization && blank(s.Token) {
+		return fieldError(command, "token is required for scope %s", s.Scope)
 	}
+	return validateScope(command, s.Scope, s.Token, s.ProductName, s.ProjectName,
+		ScopeGlobalOrganization, ScopeOrganization, ScopeProduct, ScopeProject)
+}
+
+// validateScope checks a scope of policies.apply or of the policy.*
+// commands: one of the scopes allowed, with its token or names.
+func validateScope(command, scope, token, productName, projectName string, allowed ...string) error {
+	switch {
+	case scope == "":
+		return fieldError(command, "scope is required (%s)", strings.Join(allowed, "|"))
+	case !slices.Contains(allowed, scope):
+		return fieldError(command, "scope must be %s, not %q", strings.Join(allowed, "|"), scope)
+	}
+	named := !blank(productName) || !blank(projectName)
+	switch {
+	case named && !blank(token):
+		return fieldError(command, "token and productName/projectName name the scope twice: give one")
+	case scope == ScopeProduct && blank(token) && (blank(productName) || !blank(projectName)):
+		return fieldError(command, "token or productName is required for scope product")
+	case scope == ScopeProject && blank(token) && (blank(productName) || blank(projectName)):
+		return fieldError(command, "token or productName+projectName is required for scope project")
+	case named && scope != ScopeProduct && scope != ScopeProject:
+		return fieldError(command, "productName and projectName name a product or project scope only")
+	}
+	return nil
 }
 
 // validatePolicy checks what both add and update need of a policy: a name
@@ -251,10 +273,15 @@ func (c *PolicyRemove) Validate() error {
 }
 
 // PolicyReorder is the data of policy.reorder: set the priorities of
-// policies at a scope (reorder<Scope>PolicyPriorities).
+// policies at a scope (reorder<Scope>PolicyPriorities), by id, or by name
+// with PolicyNames: those policies, highest priority first, above the
+// scope's others. Names let a reorder be queued with the additions it
+// orders, whose ids Mend has not given yet: a name not at the scope yet is
+// a target not there yet.
 type PolicyReorder struct {
 	PolicyScope
-	PolicyPriorities []mend.PolicyPriority `json:"policyPriorities"`
+	PolicyPriorities []mend.PolicyPriority `json:"policyPriorities,omitempty"`
+	PolicyNames      []string              `json:"policyNames,omitempty"`
 }
 
 // Validate implements CommandData.
@@ -262,8 +289,21 @@ func (c *PolicyReorder) Validate() error {
 	if err := c.PolicyScope.validate(CommandPolicyReorder); err != nil {
 		return err
 	}
-	if len(c.PolicyPriorities) == 0 {
-		return fieldError(CommandPolicyReorder, "policyPriorities is required")
+	switch {
+	case len(c.PolicyPriorities) == 0 && len(c.PolicyNames) == 0:
+		return fieldError(CommandPolicyReorder, "policyPriorities or policyNames is required")
+	case len(c.PolicyPriorities) > 0 && len(c.PolicyNames) > 0:
+		return fieldError(CommandPolicyReorder, "policyPriorities and policyNames both order the policies: give one")
+	}
+	names := map[string]bool{}
+	for _, n := range c.PolicyNames {
+		if blank(n) {
+			return fieldError(CommandPolicyReorder, "policyNames: a name is empty")
+		}
+		if names[n] {
+			return fieldError(CommandPolicyReorder, "policyNames: %q appears twice", n)
+		}
+		names[n] = true
 	}
 	seen := map[int]bool{}
 	for _, p := range c.PolicyPriorities {

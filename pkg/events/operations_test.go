@@ -165,7 +165,33 @@ func TestOperationCommandsDecode(t *testing.T) {
 		// Blank is missing here too, as in the contract's commands.
 		{
 			name: "policy remove with a blank token", command: events.CommandPolicyRemove,
-			data: `{"scope":"product","token":" ","policyIds":[3]}`, wantErr: "token is required for scope product",
+			data: `{"scope":"product","token":" ","policyIds":[3]}`, wantErr: "token or productName is required for scope product",
+		},
+		{
+			name: "policy add at a project by names", command: events.CommandPolicyAdd,
+			data: `{"scope":"project","productName":"acme","projectName":"api","policy":{"name":"p","owner":{"email":"a@example.com"},"filter":{"type":"LICENSE"},"action":{"type":"REJECT"}}}`,
+			want: &events.PolicyAdd{
+				PolicyScope: events.PolicyScope{Scope: events.ScopeProject, ProductName: "acme", ProjectName: "api"},
+				Policy:      mend.PolicySpec{Name: "p", Owner: &mend.PolicyOwner{Email: "a@example.com"}, Filter: &mend.PolicyFilter{Type: "LICENSE"}, Action: &mend.PolicyAction{Type: "REJECT"}},
+			},
+		},
+		{
+			name: "policy reorder by names", command: events.CommandPolicyReorder,
+			data: `{"scope":"product","productName":"acme","policyNames":["b","a"]}`,
+			want: &events.PolicyReorder{PolicyScope: events.PolicyScope{Scope: events.ScopeProduct, ProductName: "acme"}, PolicyNames: []string{"b", "a"}},
+		},
+		{
+			name: "policy reorder by names and ids", command: events.CommandPolicyReorder,
+			data:    `{"scope":"organization","policyNames":["b"],"policyPriorities":[{"policyId":1,"priority":1}]}`,
+			wantErr: "policyPriorities and policyNames both order the policies: give one",
+		},
+		{
+			name: "policy reorder with a name twice", command: events.CommandPolicyReorder,
+			data: `{"scope":"organization","policyNames":["b","b"]}`, wantErr: `policyNames: "b" appears twice`,
+		},
+		{
+			name: "policy reorder with nothing to order", command: events.CommandPolicyReorder,
+			data: `{"scope":"organization"}`, wantErr: "policyPriorities or policyNames is required",
 		},
 		{
 			name: "group delete with a blank name", command: events.CommandGroupDelete,

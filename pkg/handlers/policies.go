@@ -9,9 +9,11 @@ import (
 	"github.com/mendflow/mendflow/pkg/mend"
 )
 
-// scopeOf turns a command's scope and token into Mend's: one place for the
-// four levels, so that every policy command works at each of them.
-func (s *Set) scopeOf(d events.PolicyScope) (mend.Scope, error) {
+// scopeOf turns a command's scope and token, or names, into Mend's: one
+// place for the four levels, so that every policy command works at each of
+// them. A product or project named but not there (yet) is a target not
+// there yet, as for the project commands.
+func (s *Set) scopeOf(ctx context.Context, d events.PolicyScope) (mend.Scope, error) {
 	switch d.Scope {
 	case events.ScopeGlobalOrganization:
 		return mend.GlobalOrgScope(d.Token), nil
@@ -21,9 +23,25 @@ func (s *Set) scopeOf(d events.PolicyScope) (mend.Scope, error) {
 		}
 		return mend.OrgScope(s.org(d.OrgToken)), nil
 	case events.ScopeProduct:
-		return mend.ProductScope(d.Token), nil
+		if d.Token != "" {
+			return mend.ProductScope(d.Token), nil
+		}
+		ref := events.ProductRef{ProductName: d.ProductName}
+		tok, ok, err := s.resolveProduct(ctx, s.org(d.OrgToken), ref)
+		if err == nil && !ok {
+			err = notFound("%s", describeProduct(ref))
+		}
+		return mend.ProductScope(tok), err
 	case events.ScopeProject:
-		return mend.ProjectScope(d.Token), nil
+		if d.Token != "" {
+			return mend.ProjectScope(d.Token), nil
+		}
+		ref := events.ProjectRef{ProductName: d.ProductName, ProjectName: d.ProjectName}
+		p, ok, err := s.resolveProject(ctx, s.org(d.OrgToken), ref)
+		if err == nil && !ok {
+			err = notFound("%s", describeProject(ref))
+		}
+		return mend.ProjectScope(p.token), err
 	}
 	return mend.Scope{}, fmt.Errorf("scope %q: %w", d.Scope, events.ErrUnknownCommand)
 }
@@ -59,7 +77,7 @@ func policyNamed(ps []mend.Policy, name string) (mend.Policy, bool) {
 // Mend lets names repeat, so the name is what makes adding it twice a
 // no-op.
 func (s *Set) policyAdd(ctx context.Context, _ *Command, d *events.PolicyAdd) (Result, error) {
-	sc, err := s.scopeOf(d.PolicyScope)
+	sc, err := s.scopeOf(ctx, d.PolicyScope)
 	if err != nil {
 		return Result{}, err
 	}
@@ -86,7 +104,7 @@ func (s *Set) policyAdd(ctx context.Context, _ *Command, d *events.PolicyAdd) (R
 // id, so a redelivered update finds the old id gone; a policy of the new
 // name at the scope is then taken as this update, done before.
 func (s *Set) policyUpdate(ctx context.Context, _ *Command, d *events.PolicyUpdate) (Result, error) {
-	sc, err := s.scopeOf(d.PolicyScope)
+	sc, err := s.scopeOf(ctx, d.PolicyScope)
 	if err != nil {
 		return Result{}, err
 	}
@@ -115,7 +133,7 @@ func (s *Set) policyUpdate(ctx context.Context, _ *Command, d *events.PolicyUpda
 // policyRemove removes the policies of the ids given that the scope still
 // holds; when none is left, there is nothing to ask Mend.
 func (s *Set) policyRemove(ctx context.Context, _ *Command, d *events.PolicyRemove) (Result, error) {
-	sc, err := s.scopeOf(d.PolicyScope)
+	sc, err := s.scopeOf(ctx, d.PolicyScope)
 	if err != nil {
 		return Result{}, err
 	}
@@ -144,16 +162,53 @@ func (s *Set) policyRemove(ctx context.Context, _ *Command, d *events.PolicyRemo
 }
 
 // policyReorder sets priorities; setting them again changes nothing, so it
-// needs no look first.
+// needs no look first. Policies named rather than numbered are looked up:
+// they take the top priorities in the order given, and when they hold them
+// already there is no call.
 func (s *Set) policyReorder(ctx context.Context, _ *Command, d *events.PolicyReorder) (Result, error) {
-	sc, err := s.scopeOf(d.PolicyScope)
+	sc, err := s.scopeOf(ctx, d.PolicyScope)
 	if err != nil {
 		return Result{}, err
 	}
-	if _, _, err := s.policies.Reorder(ctx, sc, d.PolicyPriorities); err != nil {
+	res := events.PolicyReordered{Scope: d.Scope, Token: sc.Token, PolicyPriorities: d.PolicyPriorities}
+	if len(d.PolicyNames) > 0 {
+		ps, err := s.policiesAt(ctx, sc)
+		if err != nil {
+			return Result{}, err
+		}
+		var inPlace bool
+		if res.PolicyPriorities, inPlace, err = prioritiesByName(ps, d.PolicyNames); err != nil {
+			return Result{}, err
+		}
+		if inPlace {
+			return resultOf(events.TypePolicyReordered, res), nil
+		}
+	}
+	if _, _, err := s.policies.Reorder(ctx, sc, res.PolicyPriorities); err != nil {
+		if len(d.PolicyNames) > 0 && mend.IsCode(err, mend.CodeInvalidOptionValue) {
+			// A policy updated since the listing has a new id: list again.
+			return Result{}, notFound("the policies %q at %s", d.PolicyNames, sc)
+		}
 		return Result{}, scopeMissing(sc, err)
 	}
-	return resultOf(events.TypePolicyReordered, events.PolicyReordered{Scope: d.Scope, Token: sc.Token, PolicyPriorities: d.PolicyPriorities}), nil
+	return resultOf(events.TypePolicyReordered, res), nil
+}
+
+// prioritiesByName gives the named policies the top priorities of the
+// scope's n policies, the first name n, and reports whether they hold them
+// already.
+func prioritiesByName(ps []mend.Policy, names []string) ([]mend.PolicyPriority, bool, error) {
+	out := make([]mend.PolicyPriority, len(names))
+	inPlace := true
+	for i, name := range names {
+		p, ok := policyNamed(ps, name)
+		if !ok {
+			return nil, false, notFound("policy %q", name)
+		}
+		out[i] = mend.PolicyPriority{PolicyID: p.ID, Priority: len(ps) - i}
+		inPlace = inPlace && p.Priority == out[i].Priority
+	}
+	return out, inPlace, nil
 }
 
 // policyOwnerChange hands policies from one owner to another; done again,
@@ -177,7 +232,7 @@ func (s *Set) policyOwnerChange(ctx context.Context, _ *Command, d *events.Polic
 // first, since the track item keeps the id of the first delivery.
 func (s *Set) policiesApply(ctx context.Context, _ *Command, d *events.PoliciesApply) (Result, error) {
 	org := s.org(d.OrgToken)
-	sc, err := s.scopeOf(events.PolicyScope{OrgToken: d.OrgToken, Scope: d.Scope, Token: d.Token})
+	sc, err := s.scopeOf(ctx, events.PolicyScope{OrgToken: d.OrgToken, Scope: d.Scope, Token: d.Token, ProductName: d.ProductName, ProjectName: d.ProjectName})
 	if err != nil {
 		return Result{}, err
 	}

@@ -2,20 +2,25 @@ package routing
 
 import "strings"
 
-// glob is a pattern in which * stands for any run of characters, dots and
+// Glob is a pattern in which * stands for any run of characters, dots and
 // slashes included, so dev.cdevents.repository.created.* and
 // https://github.com/acme/* both do what they say. Nothing else is special.
-type glob struct {
+// The rules match types, sources and fields with it; reconcile matches
+// repository, product and project names with it, so that both read
+// patterns alike.
+type Glob struct {
 	parts []string // the literal text between the stars
 	exact bool     // no star at all
 }
 
-func compileGlob(pattern string) glob {
+// CompileGlob compiles a pattern; every string is a valid one.
+func CompileGlob(pattern string) Glob {
 	parts := strings.Split(pattern, "*")
-	return glob{parts: parts, exact: len(parts) == 1}
+	return Glob{parts: parts, exact: len(parts) == 1}
 }
 
-func (g glob) match(s string) bool {
+// Match reports whether s matches the whole pattern.
+func (g Glob) Match(s string) bool {
 	if g.exact {
 		return s == g.parts[0]
 	}

@@ -77,7 +77,7 @@ type condition struct {
 	ref    ref
 	equals []string // equals is a one-element in
 	exists *bool
-	glob   *glob
+	glob   *Glob
 }
 
 func compileCondition(r ref, c condSpec) (condition, error) {
@@ -99,7 +99,7 @@ func compileCondition(r ref, c condSpec) (condition, error) {
 		set++
 	}
 	if c.Glob != nil {
-		g := compileGlob(*c.Glob)
+		g := CompileGlob(*c.Glob)
 		out.glob = &g
 		set++
 	}
@@ -130,7 +130,7 @@ func (c condition) match(s *scope) (bool, error) {
 		return false, nil
 	}
 	if c.glob != nil {
-		return c.glob.match(text), nil
+		return c.glob.Match(text), nil
 	}
 	return slices.Contains(c.equals, text), nil
 }
@@ -138,8 +138,8 @@ func (c condition) match(s *scope) (bool, error) {
 // rule is a compiled ruleSpec.
 type rule struct {
 	name       string
-	typ        glob
-	source     *glob
+	typ        Glob
+	source     *Glob
 	conditions []condition
 	ignore     bool
 	commands   []commandTemplate
@@ -151,10 +151,10 @@ type commandTemplate struct {
 }
 
 func (r *rule) match(s *scope) (bool, error) {
-	if !r.typ.match(s.e.Type()) {
+	if !r.typ.Match(s.e.Type()) {
 		return false, nil
 	}
-	if r.source != nil && !r.source.match(s.e.Source()) {
+	if r.source != nil && !r.source.Match(s.e.Source()) {
 		return false, nil
 	}
 	for _, c := range r.conditions {
@@ -206,9 +206,9 @@ func compileRule(rs ruleSpec, reg *events.Registry) (rule, error) {
 	if rs.Match.Type == "" {
 		return rule{}, errors.New("match.type is required")
 	}
-	r.typ = compileGlob(rs.Match.Type)
+	r.typ = CompileGlob(rs.Match.Type)
 	if rs.Match.Source != "" {
-		g := compileGlob(rs.Match.Source)
+		g := CompileGlob(rs.Match.Source)
 		r.source = &g
 	}
 	for _, name := range slices.Sorted(maps.Keys(rs.Match.Attributes)) {

@@ -256,7 +256,7 @@ func TestGlob(t *testing.T) {
 		{"*", "", true},
 	}
 	for _, tc := range cases {
-		if got := compileGlob(tc.pattern).match(tc.s); got != tc.want {
+		if got := CompileGlob(tc.pattern).Match(tc.s); got != tc.want {
 			t.Errorf("glob %q match %q = %v, want %v", tc.pattern, tc.s, got, tc.want)
 		}
 	}

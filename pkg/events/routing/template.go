@@ -1,6 +1,7 @@
 package routing
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,6 +23,7 @@ import (
 // did), so that rules matching on type alone never pay for it.
 type scope struct {
 	e           *event.Event
+	noun        string // what the data is, in errors: "the event" when empty
 	dataChecked bool
 	data        []byte
 	dataErr     error
@@ -30,6 +32,12 @@ type scope struct {
 
 // errMissing marks a reference to a field the event does not have.
 var errMissing = errors.New("missing")
+
+// missingError is a template reading only fields the data lacks.
+type missingError struct{ msg string }
+
+func (e *missingError) Error() string { return e.msg }
+func (e *missingError) Unwrap() error { return errMissing }
 
 func (s *scope) attr(name string) (string, bool) {
 	var v string
@@ -227,7 +235,11 @@ func (x expr) eval(s *scope) (any, error) {
 		for i, r := range x.alts {
 			names[i] = r.text
 		}
-		return nil, fmt.Errorf("{{ %s }}: the event has no %s", x.text, strings.Join(names, " or "))
+		noun := s.noun
+		if noun == "" {
+			noun = "the event"
+		}
+		return nil, &missingError{fmt.Sprintf("{{ %s }}: %s has no %s", x.text, noun, strings.Join(names, " or "))}
 	}
 	if len(x.funcs) == 0 {
 		return v, nil
@@ -420,3 +432,49 @@ func compileTemplate(s string) (value, error) {
 		return in, nil
 	}
 }
+
+// Template is text in the template language of the rules file's command
+// data ({{ path ?? other | function }}), compiled once. Reconcile's mapping
+// names products, projects and tags with it, so that a spec and a rules file
+// read fields alike.
+type Template struct{ v value }
+
+// CompileTemplate compiles s; text without {{ }} is a constant.
+func CompileTemplate(s string) (Template, error) {
+	v, err := compileTemplate(s)
+	if err != nil {
+		return Template{}, err
+	}
+	return Template{v: v}, nil
+}
+
+// Text evaluates the template against a JSON object, read as rules read an
+// event's data, and returns its text; noun names that object in errors ("the
+// repository acme/api"). An object or array is not text. When every field
+// the template reads is missing, the error matches IsMissing.
+func (t Template) Text(data []byte, noun string) (string, error) {
+	s := &scope{e: &emptyEvent, noun: noun, data: data, read: true, dataChecked: true}
+	raw, err := t.v.appendJSON(nil, s)
+	if err != nil {
+		return "", err
+	}
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		return "", err
+	}
+	text, ok := scalarText(v)
+	if !ok {
+		return "", fmt.Errorf("%s: not text but a JSON %s", raw, kind(rawJSON(raw)))
+	}
+	return text, nil
+}
+
+// emptyEvent stands in for an event where a template reads plain data: it
+// has no attributes but its specversion, so $name reads (almost) nothing.
+var emptyEvent = event.New()
+
+// IsMissing reports whether err is a template reading only fields that are
+// missing from the data, or null.
+func IsMissing(err error) bool { return errors.Is(err, errMissing) }

@@ -1,0 +1,153 @@
+// Package scmtest serves fakes of the GitHub and GitLab APIs that list
+// repositories, for tests and benchmarks of reconcile: the documented
+// paths, authentication headers, answer shapes (the clients' own types)
+// and paging (GitHub's Link header; GitLab's X-Next-Page, X-Total-Pages
+// and the others).
+package scmtest
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+
+	"github.com/google/go-github/v84/github"
+	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
+)
+
+// Server is a fake SCM API on a loopback port.
+type Server struct {
+	*httptest.Server
+	// Calls counts the listing calls answered.
+	Calls atomic.Int64
+}
+
+// page returns the items of one page (from 1) of at most size, and the
+// number of pages.
+func page[T any](items []T, r *http.Request, maxSize int) ([]T, int, int, int) {
+	size, _ := strconv.Atoi(r.URL.Query().Get("per_page"))
+	if size <= 0 || size > maxSize {
+		size = maxSize
+	}
+	n, _ := strconv.Atoi(r.URL.Query().Get("page"))
+	n = max(n, 1)
+	pages := max((len(items)+size-1)/size, 1)
+	lo := min((n-1)*size, len(items))
+	hi := min(lo+size, len(items))
+	return items[lo:hi], n, pages, size
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// GitHub serves GET /orgs/{org}/repos (and /api/v3/orgs/{org}/repos, as
+// GitHub Enterprise Server does) for the organization org, answering
+// requests that carry the token, pageSize repositories a page at most.
+func GitHub(org, token string, repos []*github.Repository, pageSize int) *Server {
+	s := &Server{}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		path := strings.TrimPrefix(r.URL.Path, "/api/v3")
+		if r.Method != http.MethodGet || path != "/orgs/"+org+"/repos" {
+			w.WriteHeader(http.StatusNotFound)
+			writeJSON(w, map[string]string{"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+			return
+		}
+		if r.Header.Get("Authorization") != "Bearer "+token {
+			w.WriteHeader(http.StatusUnauthorized)
+			writeJSON(w, map[string]string{"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"})
+			return
+		}
+		s.Calls.Add(1)
+		items, n, pages, size := page(repos, r, pageSize)
+		link := func(p int, rel string) string {
+			u := *r.URL
+			u.Scheme, u.Host = "http", r.Host
+			q := u.Query()
+			q.Set("page", strconv.Itoa(p))
+			q.Set("per_page", strconv.Itoa(size))
+			u.RawQuery = q.Encode()
+			return fmt.Sprintf("<%s>; rel=%q", u.String(), rel)
+		}
+		var links []string
+		if n < pages {
+			links = append(links, link(n+1, "next"), link(pages, "last"))
+		}
+		if n > 1 {
+			links = append(links, link(1, "first"), link(n-1, "prev"))
+		}
+		if len(links) > 0 {
+			w.Header().Set("Link", strings.Join(links, ", "))
+		}
+		writeJSON(w, items)
+	}))
+	return s
+}
+
+// GitLab serves GET /api/v4/groups/{id}/projects for the group of that
+// full path, answering requests whose PRIVATE-TOKEN is token, pageSize
+// projects a page at most. The projects are given as listed with
+// include_subgroups=true.
+func GitLab(group, token string, projects []*gitlab.Project, pageSize int) *Server {
+	s := &Server{}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		want := "/api/v4/groups/" + url.PathEscape(group) + "/projects"
+		if r.Method != http.MethodGet || r.URL.EscapedPath() != want {
+			w.WriteHeader(http.StatusNotFound)
+			writeJSON(w, map[string]string{"message": "404 Group Not Found"})
+			return
+		}
+		if r.Header.Get("PRIVATE-TOKEN") != token {
+			w.WriteHeader(http.StatusUnauthorized)
+			writeJSON(w, map[string]string{"message": "401 Unauthorized"})
+			return
+		}
+		s.Calls.Add(1)
+		list := projects
+		if r.URL.Query().Get("include_subgroups") != "true" {
+			list = nil
+			for _, p := range projects {
+				if p.Namespace != nil && p.Namespace.FullPath == group {
+					list = append(list, p)
+				}
+			}
+		}
+		items, n, pages, size := page(list, r, pageSize)
+		h := w.Header()
+		h.Set("X-Page", strconv.Itoa(n))
+		h.Set("X-Per-Page", strconv.Itoa(size))
+		h.Set("X-Total", strconv.Itoa(len(list)))
+		h.Set("X-Total-Pages", strconv.Itoa(pages))
+		h.Set("X-Next-Page", "")
+		if n < pages {
+			h.Set("X-Next-Page", strconv.Itoa(n+1))
+		}
+		h.Set("X-Prev-Page", "")
+		if n > 1 {
+			h.Set("X-Prev-Page", strconv.Itoa(n-1))
+		}
+		writeJSON(w, items)
+	}))
+	return s
+}
+
+// GitHubRepos makes n repositories of an organization, named
+// <prefix>-00000 and on, with the topics topic(i) gives.
+func GitHubRepos(org, prefix string, n int, topics func(i int) []string) []*github.Repository {
+	out := make([]*github.Repository, n)
+	for i := range out {
+		name := fmt.Sprintf("%s-%05d", prefix, i)
+		out[i] = &github.Repository{
+			ID: github.Ptr(int64(100000 + i)), Name: github.Ptr(name), FullName: github.Ptr(org + "/" + name),
+			Owner:   &github.User{Login: github.Ptr(org), Type: github.Ptr("Organization")},
+			HTMLURL: github.Ptr("https://github.com/" + org + "/" + name), Topics: topics(i),
+			Archived: github.Ptr(false), Visibility: github.Ptr("private"), DefaultBranch: github.Ptr("main"),
+		}
+	}
+	return out
+}
