@@ -23,7 +23,7 @@ func TestReconcilePlan(t *testing.T) {
 	gh := scmtest.GitHub("acme", "ghp-token", scmtest.GitHubRepos("acme", "svc", 3, func(int) []string { return nil }), 100)
 	t.Cleanup(gh.Close)
 	env := map[string]string{
-		"MEND_URL": sim.URL, "MEND_USER_KEY": mendsim.DefaultUserKey, "MEND_ORG_TOKEN": sim.OrgToken(),
+		"MEND_URL": sim.URL, "MEND_USER_KEY": mendsim.DefaultUserKey, "MEND_USER_EMAIL": mendsim.DefaultUserEmail, "MEND_ORG_TOKEN": sim.OrgToken(),
 		"GITHUB_TOKEN": "ghp-token", "NATS_URL": "nats://127.0.0.1:1",
 	}
 	drift := writeFile(t, "drift.yaml", "repositories:\n  - github: {organization: acme, url: "+gh.URL+"}\n")
