@@ -519,26 +519,7 @@ func TestHealthAndReadiness(t *testing.T) {
 		`go_goroutines`,
 		`mendflow_worker_command_duration_seconds_count{command="product.create"} 1`,
 	}
-	// The answer is published before the command is acked and counted:
-	// scrape until the figures catch up.
-	var missing []string
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		metrics := get(t, w.addr, "/metrics")
-		missing = missing[:0]
-		for _, want := range wants {
-			if !strings.Contains(metrics, want) {
-				missing = append(missing, want)
-			}
-		}
-		if len(missing) == 0 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	for _, want := range missing {
-		t.Errorf("metrics lack %s", want)
-	}
+	waitForMetrics(t, w.addr, wants...)
 }
 
 // TestBadConfiguration: what waiting would not cure stops the worker at
