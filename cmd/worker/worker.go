@@ -91,6 +91,7 @@ func (s *service) fetchLoop(ctx, work context.Context, running *sync.WaitGroup) 
 
 // process carries out one delivery and ends it in exactly one of Ack,
 // NakWithDelay, Nak or TermWithReason, then logs and counts how it ended.
+// Until then, publishing included, it tells JetStream it is still at work.
 // It runs in a span that continues the trace the command carries; the Mend
 // calls, and the result events, carry that span on.
 func (s *service) process(ctx context.Context, msg jetstream.Msg) {
@@ -117,25 +118,26 @@ func (s *service) process(ctx context.Context, msg jetstream.Msg) {
 		))
 	defer span.End()
 	log := s.logger
+	stop := s.heartbeat(msg)
 	var end ending
 	if err == nil {
 		log = log.With(events.LogAttrs(e)...)
-		stop := s.heartbeat(msg)
 		res, err := s.handle(ctx, cmd)
-		stop()
-		end = s.finish(ctx, log, msg, meta, cmd, name, res, err)
+		end = s.finish(ctx, msg, meta, cmd, name, res, err)
 	} else {
 		// Not even a CloudEvent: nothing to hand to a handler.
 		log = log.With("command", name, "subject", msg.Subject())
-		end = s.giveUp(ctx, log, msg, meta, cmd, name, &handlers.Decision{Verdict: handlers.GiveUp, Reason: events.FailInvalid, Err: err})
+		end = s.giveUp(ctx, msg, meta, cmd, name, &handlers.Decision{Verdict: handlers.GiveUp, Reason: events.FailInvalid, Err: err})
 	}
+	stop()
+	s.settle(ctx, log, msg, end)
 	if end.err != nil {
 		span.SetStatus(codes.Error, end.err.Error())
 	}
 	s.ended(ctx, log, cmd, end, time.Since(start))
 }
 
-// ending is how a delivery ended: what JetStream was told, and why.
+// ending is how a delivery ends: what JetStream is told, and why.
 type ending struct {
 	outcome string        // one of handlers.Outcome*
 	reason  string        // why it was retried, handed back or given up
@@ -149,22 +151,17 @@ type ending struct {
 	omitted   string
 }
 
-// finish ends a delivery whose handler returned res and err. A command
-// that succeeded is acknowledged once its result is stored; a result that
-// cannot be stored is a failure like any other, decided by the retry
-// policy: it counts toward WORKER_MAX_ATTEMPTS, and one NATS will never
-// take is given up at once. Should the result be stored and the ack be
-// lost, the command comes back later and its handler finds its effect
+// finish decides how a delivery whose handler returned res and err ends.
+// A command that succeeded is acknowledged once its result is stored; a
+// result that cannot be stored is a failure like any other, decided by the
+// retry policy: it counts toward WORKER_MAX_ATTEMPTS, and one NATS will
+// never take is given up at once. Should the result be stored and the ack
+// be lost, the command comes back later and its handler finds its effect
 // already made.
-func (s *service) finish(ctx context.Context, log *slog.Logger, msg jetstream.Msg, meta *jetstream.MsgMetadata, cmd *handlers.Command, name string, res handlers.Result, err error) ending {
+func (s *service) finish(ctx context.Context, msg jetstream.Msg, meta *jetstream.MsgMetadata, cmd *handlers.Command, name string, res handlers.Result, err error) ending {
 	var d *handlers.Decision
 	if err == nil {
 		if err = s.publishResult(ctx, meta, cmd, res); err == nil {
-			// DoubleAck waits for the server to confirm, so that a lost ack is
-			// seen here rather than as a surprise redelivery.
-			ackCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			defer cancel()
-			s.settle(ctx, log, msg, "ack", msg.DoubleAck(ackCtx))
 			return ending{outcome: handlers.OutcomeSuccess, result: res.Type}
 		}
 		_, d = s.retry.Decide(ctx, cmd, err)
@@ -176,18 +173,17 @@ func (s *service) finish(ctx context.Context, log *slog.Logger, msg jetstream.Ms
 	}
 	switch d.Verdict {
 	case handlers.Retry:
-		s.settle(ctx, log, msg, "nak with delay", msg.NakWithDelay(d.Delay))
 		return ending{outcome: handlers.OutcomeRetry, reason: d.Reason, delay: d.Delay, err: d.Err}
 	case handlers.HandBack:
-		s.settle(ctx, log, msg, "nak", msg.Nak())
 		return ending{outcome: handlers.OutcomeHandBack, reason: d.Reason, err: d.Err}
 	}
-	return s.giveUp(ctx, log, msg, meta, cmd, name, d)
+	return s.giveUp(ctx, msg, meta, cmd, name, d)
 }
 
 // heartbeat tells JetStream the delivery is still being worked on, every
-// third of the ack wait, until stop is called: a long Mend call must not
-// make the command look abandoned.
+// third of the ack wait, until stop is called: a long Mend call, or
+// publishing to a NATS slow to answer, must not make the command look
+// abandoned.
 func (s *service) heartbeat(msg jetstream.Msg) (stop func()) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
@@ -242,14 +238,14 @@ func (s *service) answer(ctx context.Context, subject, typ, id string, cmd *hand
 	return nil
 }
 
-// giveUp keeps the command on the dead-letter stream with why it failed,
-// publishes io.mendflow.command.failed, and terminates the delivery. The
+// giveUp keeps the command on the dead-letter stream with why it failed and
+// publishes io.mendflow.command.failed; the delivery is then terminated. The
 // command is named as the router decoded it, or else by its subject's name.
 // Both are cut to fit in a NATS message, so that a command too large to
 // answer can still be kept. Should either not be stored (NATS unreachable),
 // the command comes back after a backoff and is decided again: a retry
 // counted like any other, until the dead letter is kept.
-func (s *service) giveUp(ctx context.Context, log *slog.Logger, msg jetstream.Msg, meta *jetstream.MsgMetadata, cmd *handlers.Command, subjectName string, d *handlers.Decision) ending {
+func (s *service) giveUp(ctx context.Context, msg jetstream.Msg, meta *jetstream.MsgMetadata, cmd *handlers.Command, subjectName string, d *handlers.Decision) ending {
 	name := cmp.Or(cmd.Name, subjectName)
 	errText := d.Err.Error()
 	now := time.Now().UTC()
@@ -272,12 +268,9 @@ func (s *service) giveUp(ctx context.Context, log *slog.Logger, msg jetstream.Ms
 		}
 	}
 	if err != nil {
-		delay := s.retry.Backoff(cmd.Attempt)
-		s.settle(ctx, log, msg, "nak with delay", msg.NakWithDelay(delay))
-		return ending{outcome: handlers.OutcomeRetry, reason: handlers.ReasonPublishFailed, delay: delay,
+		return ending{outcome: handlers.OutcomeRetry, reason: handlers.ReasonPublishFailed, delay: s.retry.Backoff(cmd.Attempt),
 			err: fmt.Errorf("keeping the command as a dead letter (%s: %v): %w", d.Reason, errText, err)}
 	}
-	s.settle(ctx, log, msg, "term", msg.TermWithReason(d.Reason))
 	return ending{outcome: handlers.OutcomeFailed, reason: d.Reason, err: d.Err,
 		dlSubject: dl.Subject, dlSeq: ack.Sequence, omitted: dl.Header.Get(events.HeaderDLQOmitted)}
 }
@@ -385,11 +378,27 @@ func (s *service) ended(ctx context.Context, log *slog.Logger, cmd *handlers.Com
 	}
 }
 
-// settle logs an ack, nak or term that did not reach the server; the
-// delivery then ends by itself when the ack wait runs out.
-func (s *service) settle(ctx context.Context, log *slog.Logger, msg jetstream.Msg, what string, err error) {
+// settle tells JetStream how the delivery ends. Should that not reach the
+// server, it logs so; the delivery then ends by itself when the ack wait
+// runs out.
+func (s *service) settle(ctx context.Context, log *slog.Logger, msg jetstream.Msg, end ending) {
+	var err error
+	switch end.outcome {
+	case handlers.OutcomeSuccess:
+		// DoubleAck waits for the server to confirm, so that a lost ack is
+		// seen here rather than as a surprise redelivery.
+		ackCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		err = msg.DoubleAck(ackCtx)
+	case handlers.OutcomeRetry:
+		err = msg.NakWithDelay(end.delay)
+	case handlers.OutcomeHandBack:
+		err = msg.Nak()
+	default:
+		err = msg.TermWithReason(end.reason)
+	}
 	if err != nil {
-		log.WarnContext(ctx, "could not "+what, "subject", msg.Subject(), "error", err)
+		log.WarnContext(ctx, "could not settle the delivery", "subject", msg.Subject(), "outcome", end.outcome, "error", err)
 	}
 }
 
