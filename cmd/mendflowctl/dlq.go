@@ -150,6 +150,9 @@ func (d *dlq) inspect(ctx context.Context, args []string, out io.Writer) error {
 	} {
 		fmt.Fprintf(tw, "%s:\t%s\n", row[0], row[1])
 	}
+	if dl.Omitted != "" {
+		fmt.Fprintf(tw, "omitted:\t%s\n", dl.Omitted)
+	}
 	for _, k := range sortedKeys(dl.msg.Header) {
 		if name, ok := strings.CutPrefix(strings.ToLower(k), "ce-"); ok {
 			fmt.Fprintf(tw, "%s:\t%s\n", name, dl.msg.Header.Get(k))

@@ -132,6 +132,34 @@ func TestInspect(t *testing.T) {
 	}
 }
 
+// TestInspectOmitted: a dead letter the worker had to cut to fit says what
+// it left out.
+func TestInspectOmitted(t *testing.T) {
+	t.Parallel()
+	env, js := setup(t)
+	e := event.New()
+	e.SetID("cmd-4")
+	e.SetSource("/test")
+	e.SetType(events.CommandType(events.CommandProductCreate))
+	e.SetExtension(events.ExtCorrelationID, strings.Repeat("c", 65_400))
+	m, err := events.ToMsg(events.CommandSubject(events.CommandProductCreate), e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dl := events.NewDeadLetterMsg(m, events.DeadLetter{Command: events.CommandProductCreate, Reason: events.FailTooLarge, Attempts: 1, FailedAt: time.Now()})
+	events.FitDeadLetter(dl, 1<<20)
+	if _, err := js.PublishMsg(t.Context(), dl); err != nil {
+		t.Fatal(err)
+	}
+	out, err := run(t, env, "dlq", "inspect", "4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "omitted:") || !strings.Contains(out, "ce-correlationid (65400 bytes)") || strings.Contains(out, "correlationid: c") {
+		t.Errorf("inspect does not say the correlation id was left out:\n%.2000s", out)
+	}
+}
+
 // commands returns the messages queued on MENDFLOW_COMMANDS.
 func commands(t *testing.T, js jetstream.JetStream) []*jetstream.RawStreamMsg {
 	t.Helper()

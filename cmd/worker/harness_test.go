@@ -277,6 +277,33 @@ func waitFor(t testing.TB, within time.Duration, cond func() bool, what string) 
 	}
 }
 
+// waitForMetrics scrapes the worker at addr until its metrics hold every
+// line of want: a delivery is counted once it has ended, after its events
+// are stored.
+func waitForMetrics(t *testing.T, addr string, want ...string) string {
+	t.Helper()
+	var metrics string
+	var missing []string
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		metrics = get(t, addr, "/metrics")
+		missing = missing[:0]
+		for _, w := range want {
+			if !strings.Contains(metrics, w) {
+				missing = append(missing, w)
+			}
+		}
+		if len(missing) == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, w := range missing {
+		t.Errorf("metrics lack %s", w)
+	}
+	return metrics
+}
+
 // data decodes an event's JSON data into a map.
 func data(t testing.TB, e event.Event) map[string]any {
 	t.Helper()

@@ -132,7 +132,6 @@ func newService(ctx context.Context, cfg settings, tel daemon.Telemetry) (_ *ser
 	// uses it: package mend keeps it, and its JWTs, out of every error it
 	// returns, so that the errors need no cleaning here.
 	router.Use(
-		handlers.Logging(logger),
 		svc.metrics.Middleware(),
 		handlers.Decide(svc.retry),
 		handlers.Serialize(kvLocks{kv: locks, renew: cfg.Worker.AckWait / 3}),

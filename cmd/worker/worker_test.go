@@ -275,10 +275,7 @@ func TestGivingUp(t *testing.T) {
 				t.Errorf("createProduct called %d times, want %d", n, tt.wantCalls)
 			}
 			waitFor(t, 5*time.Second, func() bool { return h.commandsLeft() == 0 }, "the command to be terminated")
-			metrics := get(t, w.addr, "/metrics")
-			if want := fmt.Sprintf(`mendflow_worker_dead_letters_total{command="product.create",reason=%q} 1`, tt.wantReason); !strings.Contains(metrics, want) {
-				t.Errorf("metrics lack %s:\n%s", want, grep(metrics, "dead_letters"))
-			}
+			waitForMetrics(t, w.addr, fmt.Sprintf(`mendflow_worker_dead_letters_total{command="product.create",reason=%q} 1`, tt.wantReason))
 			assertNoSecret(t, h)
 		})
 	}
@@ -391,10 +388,8 @@ func TestTwoWorkersShareTheWork(t *testing.T) {
 	if got := h.okCalls(mend.ReqCreateProduct); got != n {
 		t.Errorf("createProduct succeeded %d times, want %d", got, n)
 	}
-	for name, w := range map[string]worker{"a": a, "b": b} {
-		if !strings.Contains(get(t, w.addr, "/metrics"), `mendflow_worker_commands_total{command="product.create",outcome="success"}`) {
-			t.Errorf("worker %s did no command", name)
-		}
+	for _, w := range []worker{a, b} { // each did some
+		waitForMetrics(t, w.addr, `mendflow_worker_commands_total{command="product.create",outcome="success"}`)
 	}
 }
 
@@ -519,26 +514,7 @@ func TestHealthAndReadiness(t *testing.T) {
 		`go_goroutines`,
 		`mendflow_worker_command_duration_seconds_count{command="product.create"} 1`,
 	}
-	// The answer is published before the command is acked and counted:
-	// scrape until the figures catch up.
-	var missing []string
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		metrics := get(t, w.addr, "/metrics")
-		missing = missing[:0]
-		for _, want := range wants {
-			if !strings.Contains(metrics, want) {
-				missing = append(missing, want)
-			}
-		}
-		if len(missing) == 0 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	for _, want := range missing {
-		t.Errorf("metrics lack %s", want)
-	}
+	waitForMetrics(t, w.addr, wants...)
 }
 
 // TestBadConfiguration: what waiting would not cure stops the worker at
@@ -780,8 +756,9 @@ func TestLongCallKeepsItsDelivery(t *testing.T) {
 	if got.Type() != events.TypeProductCreated {
 		t.Fatalf("answer %s", got.Type())
 	}
-	metrics := get(t, w.addr, "/metrics")
-	if lines := grep(metrics, `mendflow_worker_commands_total{`); lines != `mendflow_worker_commands_total{command="product.create",outcome="success"} 1` {
+	const done = `mendflow_worker_commands_total{command="product.create",outcome="success"} 1`
+	metrics := waitForMetrics(t, w.addr, done)
+	if lines := grep(metrics, `mendflow_worker_commands_total{`); lines != done {
 		t.Errorf("deliveries:\n%s\nwant one, successful: the command was delivered again while running", lines)
 	}
 }

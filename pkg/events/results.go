@@ -206,6 +206,9 @@ const (
 	FailInvalid = "invalid"
 	// FailPanic: the handler crashed on it.
 	FailPanic = "panic"
+	// FailTooLarge: what it produced (its result event, say) is larger than
+	// NATS takes, which no retry can change.
+	FailTooLarge = "too large"
 )
 
 // CommandFailed is the data of io.mendflow.command.failed, published when a
@@ -223,4 +226,8 @@ type CommandFailed struct {
 	DeadLetterSeq     uint64 `json:"deadLetterSeq"`
 	// Data is the command's data as it came.
 	Data json.RawMessage `json:"data,omitempty"`
+	// Omitted names what this event leaves out so that it fits in a NATS
+	// message: extension attributes (a correlationid of tens of kilobytes,
+	// say), and "data". The dead letter keeps the command's data.
+	Omitted []string `json:"omitted,omitempty"`
 }

@@ -44,8 +44,9 @@ type Decision struct {
 	Verdict Verdict
 	// Delay is how long to wait before the next delivery (Retry).
 	Delay time.Duration
-	// Reason is one of the events.Fail* reasons for GiveUp; "transient" or
-	// "not found yet" for Retry; "stopping" for HandBack.
+	// Reason is one of the events.Fail* reasons for GiveUp; "transient",
+	// "not found yet", "busy" or "publish failed" for Retry; "stopping" for
+	// HandBack.
 	Reason string
 	Err    error
 }
@@ -82,6 +83,21 @@ func absentOr(res Result, format string, args ...any) error {
 	return &NotFoundError{What: fmt.Sprintf(format, args...), Otherwise: &res}
 }
 
+// ReasonPublishFailed is the reason of a retry because what the worker had
+// to store, a result event, a Track item or a dead letter, was not stored.
+const ReasonPublishFailed = "publish failed"
+
+// PublishError reports that what a command produced, its result event or
+// its Track item, could not be stored: its effect is made, but the command
+// is not done until its answer is. The worker returns it for Decide.
+type PublishError struct{ Err error }
+
+// Error implements error.
+func (e *PublishError) Error() string { return "publishing " + e.Err.Error() }
+
+// Unwrap returns why publishing failed.
+func (e *PublishError) Unwrap() error { return e.Err }
+
 // PanicError is a handler's panic, recovered.
 type PanicError struct{ Value any }
 
@@ -90,9 +106,11 @@ func (e *PanicError) Error() string { return fmt.Sprintf("panic: %v", e.Value) }
 
 // RetryPolicy decides what becomes of a failed delivery. It is the one
 // place where mendflow turns an error into a retry or a dead letter; whether
-// a Mend failure may pass on its own is mend.Classify's to say.
+// a Mend failure may pass on its own is mend.Classify's to say, whether
+// NATS can ever take a message events.TooLarge's.
 type RetryPolicy struct {
-	// MaxAttempts bounds the deliveries of a command failing transiently.
+	// MaxAttempts bounds the deliveries of a command failing in ways that
+	// may pass.
 	MaxAttempts int
 	// BaseDelay is the wait before the second delivery; each next one
 	// doubles, up to MaxDelay, and is spread by ±Jitter (0 to 1).
@@ -135,8 +153,17 @@ func (p RetryPolicy) Decide(ctx context.Context, cmd *Command, err error) (*Resu
 		nf       *NotFoundError
 		verr     *events.ValidationError
 		panicErr *PanicError
+		pubErr   *PublishError
+		busy     BusyError
 	)
 	switch {
+	case errors.As(err, &pubErr):
+		// The handler is done; only its answer is not stored. Publishing
+		// outlives a worker stopping, so ctx has no say here.
+		if events.TooLarge(err) {
+			return nil, &Decision{Verdict: GiveUp, Reason: events.FailTooLarge, Err: err}
+		}
+		return nil, p.retry(cmd, err, ReasonPublishFailed, p.Backoff(cmd.Attempt))
 	case ctx.Err() != nil:
 		// The handler was cut short because this worker is stopping: no
 		// verdict on the command itself.
@@ -145,11 +172,15 @@ func (p RetryPolicy) Decide(ctx context.Context, cmd *Command, err error) (*Resu
 		return nil, &Decision{Verdict: GiveUp, Reason: events.FailInvalid, Err: err}
 	case errors.As(err, &panicErr):
 		return nil, &Decision{Verdict: GiveUp, Reason: events.FailPanic, Err: err}
-	case errors.As(err, new(BusyError)):
+	case errors.As(err, &busy):
+		if busy.Err != nil {
+			// The lock could not be had: a failure like any other.
+			return nil, p.retry(cmd, err, "busy", p.Backoff(1))
+		}
 		// The other copy will be done soon; this one then finds its work
 		// done. MaxAttempts does not end this wait, but each busy retry is
 		// a delivery, and Attempt counts deliveries: a copy that waited
-		// has fewer attempts left should it then fail transiently.
+		// has fewer attempts left should it then fail.
 		return nil, &Decision{Verdict: Retry, Delay: p.Backoff(1), Reason: "busy", Err: err}
 	case errors.As(err, &nf):
 		left := cmd.Published.Add(p.NotFoundWait).Sub(p.now())
@@ -161,17 +192,23 @@ func (p RetryPolicy) Decide(ctx context.Context, cmd *Command, err error) (*Resu
 		}
 		return nil, &Decision{Verdict: GiveUp, Reason: events.FailNotFound, Err: err}
 	case mend.IsTransient(err):
-		if cmd.Attempt >= p.MaxAttempts {
-			return nil, &Decision{Verdict: GiveUp, Reason: events.FailAttemptsSpent, Err: err}
-		}
 		delay := p.Backoff(cmd.Attempt)
 		if wait, ok := mend.RetryAfter(err); ok && wait > delay {
 			delay = wait
 		}
-		return nil, &Decision{Verdict: Retry, Delay: delay, Reason: "transient", Err: err}
+		return nil, p.retry(cmd, err, "transient", delay)
 	default:
 		return nil, &Decision{Verdict: GiveUp, Reason: events.FailPermanent, Err: err}
 	}
+}
+
+// retry is the verdict on a failure that may pass: deliver cmd again after
+// delay, unless it has had MaxAttempts deliveries.
+func (p RetryPolicy) retry(cmd *Command, err error, reason string, delay time.Duration) *Decision {
+	if cmd.Attempt >= p.MaxAttempts {
+		return &Decision{Verdict: GiveUp, Reason: events.FailAttemptsSpent, Err: err}
+	}
+	return &Decision{Verdict: Retry, Delay: delay, Reason: reason, Err: err}
 }
 
 // Decide is the middleware that turns every failure into a *Decision by

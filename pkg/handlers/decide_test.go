@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/mendflow/mendflow/pkg/events"
 	"github.com/mendflow/mendflow/pkg/handlers"
@@ -105,6 +107,31 @@ func TestDecide(t *testing.T) {
 		{
 			name: "the lock store unavailable", attempt: 1, err: handlers.BusyError{Err: errors.New("nats: timeout")},
 			want: &handlers.Decision{Verdict: handlers.Retry, Delay: time.Second, Reason: "busy"},
+		},
+		{
+			name: "the lock store unavailable, attempts spent", attempt: 5, err: handlers.BusyError{Err: errors.New("nats: timeout")},
+			want: &handlers.Decision{Verdict: handlers.GiveUp, Reason: events.FailAttemptsSpent},
+		},
+		{
+			name: "a result not stored is retried", attempt: 2, err: &handlers.PublishError{Err: nats.ErrTimeout},
+			want: &handlers.Decision{Verdict: handlers.Retry, Delay: 2 * time.Second, Reason: handlers.ReasonPublishFailed},
+		},
+		{
+			name: "a result not stored counts toward the attempts", attempt: 5, err: &handlers.PublishError{Err: jetstream.ErrNoStreamResponse},
+			want: &handlers.Decision{Verdict: handlers.GiveUp, Reason: events.FailAttemptsSpent},
+		},
+		{
+			name: "a result not stored by a worker stopping still counts", attempt: 5, stopping: true, err: &handlers.PublishError{Err: nats.ErrTimeout},
+			want: &handlers.Decision{Verdict: handlers.GiveUp, Reason: events.FailAttemptsSpent},
+		},
+		{
+			name: "a result over max_payload is given up at once", attempt: 1, err: &handlers.PublishError{Err: nats.ErrMaxPayload},
+			want: &handlers.Decision{Verdict: handlers.GiveUp, Reason: events.FailTooLarge},
+		},
+		{
+			name: "a result with headers over 64 KiB is given up at once", attempt: 1,
+			err:  &handlers.PublishError{Err: fmt.Errorf("result: %w", &jetstream.APIError{Code: 400, ErrorCode: 10097, Description: "header size exceeds maximum allowed of 64k"})},
+			want: &handlers.Decision{Verdict: handlers.GiveUp, Reason: events.FailTooLarge},
 		},
 		{
 			name: "stopping hands back whatever the error", attempt: 1, stopping: true,

@@ -1,7 +1,7 @@
 // Package handlers carries out mendflow commands against Mend: one typed
-// handler per command, and the middleware around them that logs, counts,
-// recovers from panics and decides, in one place, whether a failure is
-// retried, and when.
+// handler per command, the middleware around them that times them, recovers
+// from panics and decides, in one place, whether a failure is retried, and
+// when, and the metrics that count how each delivery ended.
 //
 // A handler makes its command's effect exactly once however often the
 // command is delivered: it looks before it changes, and takes "already

@@ -2,41 +2,24 @@ package handlers
 
 import (
 	"context"
-	"errors"
-	"log/slog"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/mendflow/mendflow/pkg/events"
 )
 
-// Outcomes of a delivery, as logged and counted.
+// Outcomes of a delivery, as logged and counted: how it really ended, once
+// the result is stored and JetStream is told, not what its handler
+// returned.
 const (
-	OutcomeSuccess  = "success"
-	OutcomeRetry    = "retry"
-	OutcomeFailed   = "failed"
+	// OutcomeSuccess: its result stored, the command acknowledged.
+	OutcomeSuccess = "success"
+	// OutcomeRetry: delivered again later (NakWithDelay).
+	OutcomeRetry = "retry"
+	// OutcomeFailed: kept as a dead letter and terminated.
+	OutcomeFailed = "failed"
+	// OutcomeHandBack: handed back by a worker stopping (Nak).
 	OutcomeHandBack = "handed_back"
 )
-
-// outcome names what became of a delivery from its handler's error, as
-// decided by the Decide middleware further in.
-func outcome(err error) (string, *Decision) {
-	if err == nil {
-		return OutcomeSuccess, nil
-	}
-	var d *Decision
-	if !errors.As(err, &d) {
-		return OutcomeFailed, nil
-	}
-	switch d.Verdict {
-	case Retry:
-		return OutcomeRetry, d
-	case HandBack:
-		return OutcomeHandBack, d
-	}
-	return OutcomeFailed, d
-}
 
 // Metrics are the worker's Prometheus metrics. They are registered on a
 // registry of the caller's, never a global one.
@@ -59,7 +42,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		Commands: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "mendflow_worker_commands_total",
-			Help: "Command deliveries handled, by command and outcome (success, retry, failed, handed_back).",
+			Help: "Command deliveries by command and how they ended (success, retry, failed, handed_back).",
 		}, []string{"command", "outcome"}),
 		Duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "mendflow_worker_command_duration_seconds",
@@ -83,7 +66,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-// Middleware counts deliveries and their outcomes, and times them.
+// Middleware counts the commands running and times their handlers. What
+// became of a delivery is known only once the worker has settled it: it
+// reports that with Ended.
 func (m *Metrics) Middleware() Middleware {
 	return func(next Handler) Handler {
 		return func(ctx context.Context, cmd *Command) (Result, error) {
@@ -91,46 +76,21 @@ func (m *Metrics) Middleware() Middleware {
 			defer m.InFlight.Dec()
 			start := time.Now()
 			res, err := next(ctx, cmd)
-			label := cmd.Label()
-			m.Duration.WithLabelValues(label).Observe(time.Since(start).Seconds())
-			out, d := outcome(err)
-			m.Commands.WithLabelValues(label, out).Inc()
-			if out == OutcomeRetry {
-				m.Retries.WithLabelValues(label, d.Reason).Inc()
-			}
+			m.Duration.WithLabelValues(cmd.Label()).Observe(time.Since(start).Seconds())
 			return res, err
 		}
 	}
 }
 
-// Logging logs every delivery's outcome, with the command's event_id,
-// command and correlation_id (events.LogAttrs), and the trace_id of the
-// span in ctx. Only names, ids and errors are logged: errors of package
-// mend never hold the user key or the JWT, and command data holds no
-// credentials.
-func Logging(logger *slog.Logger) Middleware {
-	return func(next Handler) Handler {
-		return func(ctx context.Context, cmd *Command) (Result, error) {
-			start := time.Now()
-			res, err := next(ctx, cmd)
-			attrs := append(events.LogAttrs(cmd.Event),
-				"attempt", cmd.Attempt, "duration", time.Since(start).Round(time.Microsecond))
-			out, d := outcome(err)
-			switch out {
-			case OutcomeSuccess:
-				logger.InfoContext(ctx, "command done", append(attrs, "result", res.Type)...)
-			case OutcomeRetry:
-				logger.WarnContext(ctx, "command will be retried", append(attrs, "reason", d.Reason, "delay", d.Delay, "error", d.Err)...)
-			case OutcomeHandBack:
-				logger.InfoContext(ctx, "command handed back", attrs...)
-			default:
-				reason := "permanent"
-				if d != nil {
-					reason = d.Reason
-				}
-				logger.ErrorContext(ctx, "command failed", append(attrs, "reason", reason, "error", err)...)
-			}
-			return res, err
-		}
+// Ended counts a delivery of cmd that ended in outcome, one of the Outcome
+// constants; reason is why it was retried, or why the dead letter gave up.
+func (m *Metrics) Ended(cmd *Command, outcome, reason string) {
+	label := cmd.Label()
+	m.Commands.WithLabelValues(label, outcome).Inc()
+	switch outcome {
+	case OutcomeRetry:
+		m.Retries.WithLabelValues(label, reason).Inc()
+	case OutcomeFailed:
+		m.DeadLetters.WithLabelValues(label, reason).Inc()
 	}
 }
