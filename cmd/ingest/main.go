@@ -71,13 +71,16 @@ func newService(ctx context.Context, cfg *Config, tel daemon.Telemetry) (_ *serv
 	}
 
 	metrics := newMetrics()
+	bodies := newBodyBudget(cfg.MaxInflightBytes)
+	metrics.watchBodies(bodies)
 	gate := daemon.NewGate()
 	endpoints := &startingHandler{retryAfter: cfg.RetryAfter, refused: metrics.publishFailures.WithLabelValues(reasonStarting)}
 	srv, err := daemon.Listen("INGEST_ADDR", cfg.Addr, daemon.ServerConfig{
-		Metrics: metrics.registry,
-		Ready:   gate.Ready,
-		Handler: endpoints,
-		Logger:  logger,
+		Metrics:  metrics.registry,
+		Ready:    gate.Ready,
+		Handler:  endpoints,
+		Logger:   logger,
+		MaxConns: cfg.MaxConns,
 	})
 	if err != nil {
 		return nil, err
@@ -118,6 +121,7 @@ func newService(ctx context.Context, cfg *Config, tel daemon.Telemetry) (_ *serv
 		cfg:     cfg,
 		router:  router,
 		js:      js,
+		bodies:  bodies,
 		metrics: metrics,
 		logger:  logger,
 		tracer:  tp.Tracer("github.com/mendflow/mendflow/cmd/ingest"),

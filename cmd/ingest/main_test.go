@@ -25,14 +25,16 @@ import (
 func TestConfig(t *testing.T) {
 	t.Parallel()
 	defaults := Config{
-		NATSURL:         "nats://127.0.0.1:4222",
-		Addr:            ":8080",
-		MendOrgToken:    "org",
-		MaxBodyBytes:    1 << 20,
-		PublishTimeout:  5 * time.Second,
-		RetryAfter:      5 * time.Second,
-		ShutdownTimeout: 25 * time.Second,
-		WebhookRate:     "*",
+		NATSURL:          "nats://127.0.0.1:4222",
+		Addr:             ":8080",
+		MendOrgToken:     "org",
+		MaxBodyBytes:     1 << 20,
+		MaxInflightBytes: 64 << 20,
+		MaxConns:         1024,
+		PublishTimeout:   5 * time.Second,
+		RetryAfter:       5 * time.Second,
+		ShutdownTimeout:  25 * time.Second,
+		WebhookRate:      "*",
 		Streams: events.StreamConfig{
 			Replicas: 1, DedupWindow: 24 * time.Hour,
 			EventsMaxAge: 168 * time.Hour, EventsMaxBytes: 1 << 30,
@@ -51,7 +53,7 @@ func TestConfig(t *testing.T) {
 			env: map[string]string{
 				"MEND_ORG_TOKEN": "org", "NATS_URL": "nats://a:4222,nats://b:4222", "INGEST_ADDR": "127.0.0.1:9000",
 				"INGEST_AUTH_TOKEN": "t", "GITHUB_WEBHOOK_SECRET": "g", "GITLAB_WEBHOOK_TOKEN": "l", "RULES_FILE": "/etc/rules.yaml",
-				"INGEST_MAX_BODY_BYTES": "2048", "INGEST_PUBLISH_TIMEOUT": "1s", "INGEST_RETRY_AFTER": "30s",
+				"INGEST_MAX_BODY_BYTES": "2048", "INGEST_MAX_INFLIGHT_BYTES": "4096", "INGEST_MAX_CONNS": "0", "INGEST_PUBLISH_TIMEOUT": "1s", "INGEST_RETRY_AFTER": "30s",
 				"INGEST_SHUTDOWN_TIMEOUT": "10s", "INGEST_WEBHOOK_ORIGINS": "https://a.example,https://b.example",
 				"INGEST_WEBHOOK_RATE": "120", "STREAM_REPLICAS": "3", "STREAM_DEDUP_WINDOW": "72h",
 				"STREAM_EVENTS_MAX_AGE": "24h", "STREAM_EVENTS_MAX_BYTES": "-1", "STREAM_DLQ_MAX_AGE": "0s", "STREAM_DLQ_MAX_BYTES": "1000",
@@ -59,7 +61,8 @@ func TestConfig(t *testing.T) {
 			want: func(c *Config) {
 				c.NATSURL, c.Addr = "nats://a:4222,nats://b:4222", "127.0.0.1:9000"
 				c.AuthToken, c.GitHubSecret, c.GitLabToken, c.RulesFile = "t", "g", "l", "/etc/rules.yaml"
-				c.MaxBodyBytes, c.PublishTimeout, c.RetryAfter, c.ShutdownTimeout = 2048, time.Second, 30*time.Second, 10*time.Second
+				c.MaxBodyBytes, c.MaxInflightBytes, c.MaxConns = 2048, 4096, 0
+				c.PublishTimeout, c.RetryAfter, c.ShutdownTimeout = time.Second, 30*time.Second, 10*time.Second
 				c.WebhookOrigins, c.WebhookRate = []string{"https://a.example", "https://b.example"}, "120"
 				c.Streams = events.StreamConfig{Replicas: 3, DedupWindow: 72 * time.Hour, EventsMaxAge: 24 * time.Hour,
 					EventsMaxBytes: -1, DLQMaxAge: 0, DLQMaxBytes: 1000}
@@ -69,6 +72,8 @@ func TestConfig(t *testing.T) {
 		{name: "empty org token", env: map[string]string{"MEND_ORG_TOKEN": ""}, wantErr: "MEND_ORG_TOKEN: missing required value"},
 		{name: "body limit not a number", env: map[string]string{"MEND_ORG_TOKEN": "o", "INGEST_MAX_BODY_BYTES": "1MiB"}, wantErr: "INGEST_MAX_BODY_BYTES: "},
 		{name: "body limit zero", env: map[string]string{"MEND_ORG_TOKEN": "o", "INGEST_MAX_BODY_BYTES": "0"}, wantErr: "INGEST_MAX_BODY_BYTES: must be positive"},
+		{name: "in-flight limit under the body limit", env: map[string]string{"MEND_ORG_TOKEN": "o", "INGEST_MAX_BODY_BYTES": "2048", "INGEST_MAX_INFLIGHT_BYTES": "2047"}, wantErr: "INGEST_MAX_INFLIGHT_BYTES: must be at least INGEST_MAX_BODY_BYTES (2048)"},
+		{name: "negative connection limit", env: map[string]string{"MEND_ORG_TOKEN": "o", "INGEST_MAX_CONNS": "-1"}, wantErr: "INGEST_MAX_CONNS: must be 0 (no limit) or positive"},
 		{name: "timeout not a duration", env: map[string]string{"MEND_ORG_TOKEN": "o", "INGEST_PUBLISH_TIMEOUT": "5"}, wantErr: "INGEST_PUBLISH_TIMEOUT: "},
 		{name: "retry after too short", env: map[string]string{"MEND_ORG_TOKEN": "o", "INGEST_RETRY_AFTER": "100ms"}, wantErr: "INGEST_RETRY_AFTER: must be at least 1s"},
 		{name: "bad rate", env: map[string]string{"MEND_ORG_TOKEN": "o", "INGEST_WEBHOOK_RATE": "fast"}, wantErr: "INGEST_WEBHOOK_RATE: "},

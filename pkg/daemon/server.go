@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/net/netutil"
 )
 
 // NewRegistry returns a Prometheus registry of a process's own, with the
@@ -36,6 +37,11 @@ type ServerConfig struct {
 	Handler http.Handler
 	// Logger logs what the HTTP server itself reports.
 	Logger *slog.Logger
+	// MaxConns, when positive, bounds the connections served at once:
+	// those beyond it wait, unaccepted, until one closes. It bounds what
+	// idle and slow connections hold of memory (a goroutine and buffers
+	// each). /healthz and /readyz wait with them.
+	MaxConns int
 }
 
 // readyTimeout bounds a readiness check, so that a NATS server that does
@@ -56,6 +62,9 @@ func Listen(variable, addr string, cfg ServerConfig) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("%s: listen on %s: %w", variable, addr, err)
+	}
+	if cfg.MaxConns > 0 {
+		ln = netutil.LimitListener(ln, cfg.MaxConns)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/healthz", getOnly(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
