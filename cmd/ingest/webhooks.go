@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"mime"
@@ -51,9 +53,14 @@ func (s *server) webhookEvent(w http.ResponseWriter, r *http.Request, secret, va
 }
 
 func (s *server) github(w http.ResponseWriter, r *http.Request) {
+	var digest [sha256.Size]byte
 	e, release, ok := s.webhookEvent(w, r, s.cfg.GitHubSecret, "GITHUB_WEBHOOK_SECRET", "GitHub", githubSignaturePresent,
 		func(h http.Header, body []byte, secret string, now time.Time) (event.Event, *problem) {
-			return githubEvent(h, body, []byte(secret), now)
+			e, p := githubEvent(h, body, []byte(secret), now)
+			if p == nil {
+				digest = sha256.Sum256(body)
+			}
+			return e, p
 		})
 	defer release()
 	if !ok {
@@ -65,7 +72,11 @@ func (s *server) github(w http.ResponseWriter, r *http.Request) {
 		writeAnswer(w, http.StatusOK, answer{Events: []eventResult{{ID: e.ID(), Source: e.Source(), Type: e.Type(), Status: statusIgnored}}})
 		return
 	}
-	s.accept(w, r, []event.Event{e}, nil, http.StatusAccepted)
+	// The signed body names the delivery, not X-GitHub-Delivery: a header
+	// is not signed, so a body replayed under a new delivery id would
+	// otherwise queue its commands again. GitHub's own redelivery repeats
+	// id and body alike, and stays a duplicate.
+	s.accept(w, r, []event.Event{e}, []string{hex.EncodeToString(digest[:])}, http.StatusAccepted)
 }
 
 // githubSignaturePresent refuses, before the body is read, a delivery
