@@ -242,6 +242,10 @@ func TestSingleCommandOverMaxPayload(t *testing.T) {
 	if n := len(h.msgs()); n != 0 {
 		t.Errorf("%d messages stored after a 413, want none", n)
 	}
+	// The sender's fault, not JetStream's: ingest stays ready.
+	if status, body := h.readyz(); status != http.StatusOK {
+		t.Errorf("readyz after a 413: %d %s, want 200", status, body)
+	}
 }
 
 // TestGitLabResendIsDuplicate: GitLab resends a delivery (the hook log's

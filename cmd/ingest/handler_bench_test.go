@@ -34,7 +34,7 @@ func BenchmarkHandler(b *testing.B) {
 	}
 	tel := benchTelemetry(b)
 	cfg := testConfig("nats://unused")
-	s := &server{cfg: cfg, router: router, js: &ackingPublisher{}, bodies: newBodyBudget(cfg.MaxInflightBytes), metrics: newMetrics(),
+	s := &server{cfg: cfg, router: router, js: &ackingPublisher{}, bodies: newBodyBudget(cfg.MaxInflightBytes), writes: &writeHealth{}, metrics: newMetrics(),
 		logger: tel.Logger, tracer: tel.Tracer.Tracer("bench"), now: time.Now}
 	b.Run("ingest", func(b *testing.B) { benchHandler(b, s.handler()) })
 	b.Run("minimal", func(b *testing.B) { benchHandler(b, minimalHandler(&ackingPublisher{})) })

@@ -63,7 +63,12 @@ func testConfig(natsURL string) *Config {
 
 func newHarness(t *testing.T, edit func(*Config)) *harness {
 	t.Helper()
-	ns := natstest.Start(t)
+	return newHarnessOn(t, natstest.Start(t), edit)
+}
+
+// newHarnessOn is newHarness in front of the NATS server ns.
+func newHarnessOn(t *testing.T, ns *natstest.Server, edit func(*Config)) *harness {
+	t.Helper()
 	cfg := testConfig(ns.URL())
 	if edit != nil {
 		edit(cfg)

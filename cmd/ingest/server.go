@@ -35,7 +35,9 @@ type server struct {
 	// when ingest connected; zero skips checkSizes.
 	maxPayload int64
 	// bodies is what the bodies of the requests in flight may hold.
-	bodies  *bodyBudget
+	bodies *bodyBudget
+	// writes is whether JetStream took the last publish, for readiness.
+	writes  *writeHealth
 	metrics *metrics
 	logger  *slog.Logger
 	// tracer makes a span per request, continuing a traceparent header,
@@ -250,9 +252,10 @@ func (s *server) accept(w http.ResponseWriter, r *http.Request, evs []event.Even
 				cancel()
 			}
 			if err != nil {
-				s.publishFailed(r.Context(), w, err, len(evs))
+				s.publishFailed(r.Context(), w, err, len(evs), all)
 				return
 			}
+			s.writes.succeeded()
 		}
 	}
 
@@ -372,7 +375,10 @@ func (s *server) eventSpan(ctx context.Context, e event.Event) (_ context.Contex
 	return ctx, span
 }
 
-func (s *server) publishFailed(ctx context.Context, w http.ResponseWriter, err error, n int) {
+// publishFailed answers a request of n events whose commands cmds were
+// not all acknowledged.
+func (s *server) publishFailed(ctx context.Context, w http.ResponseWriter, err error, n int, cmds []*command) {
+	s.writes.failed(err, cmds)
 	reason := failureReason(err)
 	s.metrics.publishFailures.WithLabelValues(reason).Inc()
 	s.metrics.eventsUnavailable(n)
