@@ -185,21 +185,26 @@ func prepareStreams(ctx context.Context, js streamAdmin, cfg events.StreamConfig
 	})
 }
 
-// run serves until ctx ends, then stops accepting, lets in-flight requests
-// finish and drains NATS, so that every 202 given was stored.
+// run serves until ctx ends, then stops accepting, answers the requests in
+// flight (see daemon.Server.Shutdown) and drains NATS, so that every 202
+// given was stored; INGEST_SHUTDOWN_TIMEOUT bounds the whole stop. NATS is
+// drained after the last answer: a request still publishing would be
+// refused by a draining connection.
 func (s *service) run(ctx context.Context) error {
 	var err error
+	deadline := time.Now().Add(s.cfg.ShutdownTimeout)
 	select {
 	case err = <-s.served:
 		err = fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 		s.logger.Info("shutting down")
-		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
+		deadline = time.Now().Add(s.cfg.ShutdownTimeout)
+		shutdownCtx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
 		defer cancel()
 		err = s.srv.Shutdown(shutdownCtx)
 	}
 
-	if derr := daemon.DrainNATS(s.nc, s.cfg.ShutdownTimeout); derr != nil && !errors.Is(derr, daemon.ErrDrainTimedOut) {
+	if derr := daemon.DrainNATS(s.nc, time.Until(deadline)); derr != nil && !errors.Is(derr, daemon.ErrDrainTimedOut) {
 		err = errors.Join(err, derr)
 	}
 	return err
