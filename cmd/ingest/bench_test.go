@@ -224,8 +224,8 @@ func startCore(b *testing.B, cfg *Config, js jetstream.JetStream) string {
 func coreHandler(cfg *Config, router *routing.Router, js publisher) http.Handler {
 	bodies := newBodyBudget(cfg.MaxInflightBytes)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, release, p := readBody(r, cfg.MaxBodyBytes, bodies, cfg.RetryAfter)
-		defer release()
+		body, held, p := readBody(r, cfg.MaxBodyBytes, bodies, cfg.RetryAfter)
+		defer bodies.give(held)
 		var evs []event.Event
 		if p == nil {
 			evs, p = parseStructured(body)

@@ -47,43 +47,42 @@ var chunks = sync.Pool{New: func() any { return new([bodyChunk]byte) }}
 // when the bodies in flight would pass the budget's ceiling, the request
 // is answered 503 (unavailable, with Retry-After). Once the body is
 // complete it is copied into memory of its exact size, and what it held
-// beyond that goes back to the budget. release gives the rest back: call
-// it, whatever the outcome, once nothing uses the body any more.
-func readBody(r *http.Request, limit int64, budget *bodyBudget, retryAfter time.Duration) (body []byte, release func(), _ *problem) {
-	noop := func() {}
+// beyond that goes back to the budget. held is what the body keeps of the
+// budget (0 with a problem): give it back once nothing uses the body any
+// more.
+func readBody(r *http.Request, limit int64, budget *bodyBudget, retryAfter time.Duration) (body []byte, held int64, _ *problem) {
 	tooLarge := func() *problem {
 		return newProblem(http.StatusRequestEntityTooLarge, "body-too-large", "Body too large",
 			fmt.Sprintf("the body is over the limit of %d bytes (INGEST_MAX_BODY_BYTES)", limit))
 	}
 	readFailed := func(err error) *problem { return errMalformed(fmt.Sprintf("reading the body: %v", err)) }
 	if r.ContentLength > limit {
-		return nil, noop, tooLarge()
+		return nil, 0, tooLarge()
 	}
 	if r.ContentLength == 0 {
-		return []byte{}, noop, nil
+		return []byte{}, 0, nil
 	}
 	// Nothing is reserved before the first byte arrives: a sender that
 	// announces a body and sends nothing holds none of the budget.
 	var first [1]byte
 	if _, err := io.ReadFull(r.Body, first[:]); err != nil {
 		if errors.Is(err, io.EOF) && r.ContentLength < 0 {
-			return []byte{}, noop, nil // chunked, and empty
+			return []byte{}, 0, nil // chunked, and empty
 		}
-		return nil, noop, readFailed(err)
+		return nil, 0, readFailed(err)
 	}
 	if r.ContentLength > 0 && r.ContentLength <= bodyChunk {
 		n := r.ContentLength
 		if !budget.take(n) {
-			return nil, noop, errBusy(budget.max, retryAfter)
+			return nil, 0, errBusy(budget.max, retryAfter)
 		}
-		release = func() { budget.give(n) }
 		body = make([]byte, n)
 		body[0] = first[0]
 		if _, err := io.ReadFull(r.Body, body[1:]); err != nil {
-			release()
-			return nil, noop, readFailed(err)
+			budget.give(n)
+			return nil, 0, readFailed(err)
 		}
-		return body, release, nil
+		return body, n, nil
 	}
 
 	// end is the most that is read: the announced length (the server
@@ -93,52 +92,52 @@ func readBody(r *http.Request, limit int64, budget *bodyBudget, retryAfter time.
 	if r.ContentLength >= 0 {
 		end = r.ContentLength
 	}
-	var held []*[bodyChunk]byte
+	var read []*[bodyChunk]byte
 	grow := func() bool {
 		if !budget.take(bodyChunk) {
 			return false
 		}
-		held = append(held, chunks.Get().(*[bodyChunk]byte))
+		read = append(read, chunks.Get().(*[bodyChunk]byte))
 		return true
 	}
 	// putBack returns the chunks, and their reservation but for keep bytes.
 	putBack := func(keep int64) {
-		for _, c := range held {
+		for _, c := range read {
 			chunks.Put(c)
 		}
-		budget.give(int64(len(held))*bodyChunk - keep)
+		budget.give(int64(len(read))*bodyChunk - keep)
 	}
 	if !grow() {
-		return nil, noop, errBusy(budget.max, retryAfter)
+		return nil, 0, errBusy(budget.max, retryAfter)
 	}
-	held[0][0] = first[0]
+	read[0][0] = first[0]
 	n := int64(1)
 	for n < end {
-		if n == int64(len(held))*bodyChunk && !grow() {
+		if n == int64(len(read))*bodyChunk && !grow() {
 			putBack(0)
-			return nil, noop, errBusy(budget.max, retryAfter)
+			return nil, 0, errBusy(budget.max, retryAfter)
 		}
 		off := n % bodyChunk
-		m, err := r.Body.Read(held[len(held)-1][off:min(bodyChunk, off+end-n)])
+		m, err := r.Body.Read(read[len(read)-1][off:min(bodyChunk, off+end-n)])
 		n += int64(m)
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
 			putBack(0)
-			return nil, noop, readFailed(err)
+			return nil, 0, readFailed(err)
 		}
 	}
 	if n > limit {
 		putBack(0)
-		return nil, noop, tooLarge()
+		return nil, 0, tooLarge()
 	}
 	body = make([]byte, n)
-	for i, c := range held {
+	for i, c := range read {
 		copy(body[i*bodyChunk:], c[:])
 	}
 	putBack(n) // the body keeps n bytes of the chunks' reservation
-	return body, func() { budget.give(n) }, nil
+	return body, n, nil
 }
 
 // errBusy is the answer to a request whose body would pass

@@ -136,7 +136,7 @@ func TestReadBody(t *testing.T) {
 						r.ContentLength = -1
 					}
 					budget := newBodyBudget(4 * limit)
-					got, release, p := readBody(r, limit, budget, time.Second)
+					got, held, p := readBody(r, limit, budget, time.Second)
 					switch {
 					case size > limit:
 						if p == nil || p.Status != http.StatusRequestEntityTooLarge {
@@ -146,12 +146,12 @@ func TestReadBody(t *testing.T) {
 						t.Fatalf("problem %+v", p)
 					case !bytes.Equal(got, want):
 						t.Fatalf("read %d bytes, not the %d sent", len(got), size)
-					case budget.used.Load() != int64(size):
-						t.Errorf("the body holds %d bytes of the budget, want %d", budget.used.Load(), size)
+					case held != int64(size) || budget.used.Load() != held:
+						t.Errorf("the body holds %d bytes of the budget (%d reserved), want %d", held, budget.used.Load(), size)
 					}
-					release()
+					budget.give(held)
 					if n := budget.used.Load(); n != 0 {
-						t.Errorf("%d bytes of the budget kept after release", n)
+						t.Errorf("%d bytes of the budget kept once given back", n)
 					}
 				})
 			}

@@ -123,8 +123,8 @@ func (s *server) postEvents(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, p)
 		return
 	}
-	body, release, p := readBody(r, s.cfg.MaxBodyBytes, s.bodies, s.cfg.RetryAfter)
-	defer release()
+	body, held, p := readBody(r, s.cfg.MaxBodyBytes, s.bodies, s.cfg.RetryAfter)
+	defer s.bodies.give(held)
 	if p != nil {
 		s.refuse(w, p)
 		return

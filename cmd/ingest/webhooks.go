@@ -25,36 +25,36 @@ var hookNameRE = regexp.MustCompile(`^[a-z0-9_]{1,64}$`)
 // disabled (its secret, named by variable, is empty), then the credential
 // headers checked by precheck before anything else, the body read (see
 // readBody) and made into an event by parse, a refusal answered (see
-// refuse). ok is false when the request was answered. release gives back
-// the body's share of INGEST_MAX_INFLIGHT_BYTES: the event's data is the
-// body's memory, so call it once the request is answered.
+// refuse). ok is false when the request was answered. held is what the
+// body keeps of INGEST_MAX_INFLIGHT_BYTES: the event's data is the body's
+// memory, so give it back once the request is answered.
 func (s *server) webhookEvent(w http.ResponseWriter, r *http.Request, secret, variable, hook string,
 	precheck func(h http.Header, secret string) *problem,
 	parse func(h http.Header, body []byte, secret string, now time.Time) (event.Event, *problem),
-) (_ event.Event, release func(), ok bool) {
+) (_ event.Event, held int64, ok bool) {
 	if secret == "" {
 		errNotFound(fmt.Sprintf("the %s webhook is disabled (%s is empty)", hook, variable)).write(w)
-		return event.Event{}, func() {}, false
+		return event.Event{}, 0, false
 	}
 	if p := precheck(r.Header, secret); p != nil {
 		s.refuse(w, p)
-		return event.Event{}, func() {}, false
+		return event.Event{}, 0, false
 	}
-	body, release, p := readBody(r, s.cfg.MaxBodyBytes, s.bodies, s.cfg.RetryAfter)
+	body, held, p := readBody(r, s.cfg.MaxBodyBytes, s.bodies, s.cfg.RetryAfter)
 	if p == nil {
 		var e event.Event
 		if e, p = parse(r.Header, body, secret, s.now()); p == nil {
-			return e, release, true
+			return e, held, true
 		}
 	}
-	release()
+	s.bodies.give(held)
 	s.refuse(w, p)
-	return event.Event{}, func() {}, false
+	return event.Event{}, 0, false
 }
 
 func (s *server) github(w http.ResponseWriter, r *http.Request) {
 	var digest [sha256.Size]byte
-	e, release, ok := s.webhookEvent(w, r, s.cfg.GitHubSecret, "GITHUB_WEBHOOK_SECRET", "GitHub", githubSignaturePresent,
+	e, held, ok := s.webhookEvent(w, r, s.cfg.GitHubSecret, "GITHUB_WEBHOOK_SECRET", "GitHub", githubSignaturePresent,
 		func(h http.Header, body []byte, secret string, now time.Time) (event.Event, *problem) {
 			e, p := githubEvent(h, body, []byte(secret), now)
 			if p == nil {
@@ -62,7 +62,7 @@ func (s *server) github(w http.ResponseWriter, r *http.Request) {
 			}
 			return e, p
 		})
-	defer release()
+	defer s.bodies.give(held)
 	if !ok {
 		return
 	}
@@ -153,11 +153,11 @@ func githubEvent(h http.Header, body, secret []byte, now time.Time) (event.Event
 }
 
 func (s *server) gitlab(w http.ResponseWriter, r *http.Request) {
-	e, release, ok := s.webhookEvent(w, r, s.cfg.GitLabToken, "GITLAB_WEBHOOK_TOKEN", "GitLab", gitlabToken,
+	e, held, ok := s.webhookEvent(w, r, s.cfg.GitLabToken, "GITLAB_WEBHOOK_TOKEN", "GitLab", gitlabToken,
 		func(h http.Header, body []byte, _ string, now time.Time) (event.Event, *problem) {
 			return gitlabEvent(h, body, now)
 		})
-	defer release()
+	defer s.bodies.give(held)
 	if !ok {
 		return
 	}
