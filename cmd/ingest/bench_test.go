@@ -222,8 +222,10 @@ func startCore(b *testing.B, cfg *Config, js jetstream.JetStream) string {
 // request and event spans, its metrics, its HTTP server's timeouts and
 // its method dispatch.
 func coreHandler(cfg *Config, router *routing.Router, js publisher) http.Handler {
+	bodies := newBodyBudget(cfg.MaxInflightBytes)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, p := readBody(w, r, cfg.MaxBodyBytes)
+		body, held, p := readBody(r, cfg.MaxBodyBytes, bodies, cfg.RetryAfter)
+		defer bodies.give(held)
 		var evs []event.Event
 		if p == nil {
 			evs, p = parseStructured(body)

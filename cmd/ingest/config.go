@@ -30,6 +30,11 @@ type Config struct {
 
 	// MaxBodyBytes limits request bodies (413 beyond).
 	MaxBodyBytes int64 `env:"INGEST_MAX_BODY_BYTES, default=1048576"`
+	// MaxInflightBytes limits the memory the bodies of all requests in
+	// flight hold together (503 beyond).
+	MaxInflightBytes int64 `env:"INGEST_MAX_INFLIGHT_BYTES, default=67108864"`
+	// MaxConns limits the connections served at once; 0: no limit.
+	MaxConns int `env:"INGEST_MAX_CONNS, default=1024"`
 	// PublishTimeout bounds the wait for JetStream's acknowledgements.
 	PublishTimeout time.Duration `env:"INGEST_PUBLISH_TIMEOUT, default=5s"`
 	// RetryAfter is what a 503 tells the sender to wait.
@@ -53,6 +58,10 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("NATS_URL: must not be empty")
 	case c.MaxBodyBytes < 1:
 		return fmt.Errorf("INGEST_MAX_BODY_BYTES: must be positive, not %d", c.MaxBodyBytes)
+	case c.MaxInflightBytes < c.MaxBodyBytes:
+		return fmt.Errorf("INGEST_MAX_INFLIGHT_BYTES: must be at least INGEST_MAX_BODY_BYTES (%d), not %d", c.MaxBodyBytes, c.MaxInflightBytes)
+	case c.MaxConns < 0:
+		return fmt.Errorf("INGEST_MAX_CONNS: must be 0 (no limit) or positive, not %d", c.MaxConns)
 	case c.PublishTimeout <= 0:
 		return fmt.Errorf("INGEST_PUBLISH_TIMEOUT: must be positive, not %v", c.PublishTimeout)
 	case c.RetryAfter < time.Second:

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -241,6 +242,10 @@ func TestSingleCommandOverMaxPayload(t *testing.T) {
 	if n := len(h.msgs()); n != 0 {
 		t.Errorf("%d messages stored after a 413, want none", n)
 	}
+	// The sender's fault, not JetStream's: ingest stays ready.
+	if status, body := h.readyz(); status != http.StatusOK {
+		t.Errorf("readyz after a 413: %d %s, want 200", status, body)
+	}
 }
 
 // TestGitLabResendIsDuplicate: GitLab resends a delivery (the hook log's
@@ -276,5 +281,33 @@ func TestGitLabResendIsDuplicate(t *testing.T) {
 	other.Set("Idempotency-Key", "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d")
 	if status, _, b := h.do(http.MethodPost, "/webhooks/gitlab", other, body); status != http.StatusAccepted || decodeAnswer(t, b).Events[0].Status != statusQueued {
 		t.Errorf("another delivery: %d %s, want it queued", status, b)
+	}
+}
+
+// TestGitHubReplayIsDuplicate: X-GitHub-Delivery is not signed, so whoever
+// saw a delivery can send its signed body again under a new delivery id;
+// the body names the delivery, and the replay queues nothing new. A change
+// to the body is another delivery, which needs the secret to sign.
+func TestGitHubReplayIsDuplicate(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	body := readFile(t, "github/repository.created.json")
+	for i, delivery := range []string{"72d3162e-0001", "72d3162e-0002"} {
+		status, _, b := h.do(http.MethodPost, "/webhooks/github", githubHeaders("repository", delivery, body), body)
+		want := statusQueued
+		if i > 0 {
+			want = statusDuplicate
+		}
+		if status != http.StatusAccepted || decodeAnswer(t, b).Events[0].Status != want {
+			t.Fatalf("delivery %s: %d %s, want 202 %s", delivery, status, b, want)
+		}
+	}
+	if n := len(h.msgs()); n != 1 {
+		t.Errorf("%d commands stored for one body sent under two delivery ids, want 1", n)
+	}
+
+	other := bytes.Replace(body, []byte(`"payments-api"`), []byte(`"ledger-api"`), 1)
+	if status, _, b := h.do(http.MethodPost, "/webhooks/github", githubHeaders("repository", "72d3162e-0003", other), other); status != http.StatusAccepted || decodeAnswer(t, b).Events[0].Status != statusQueued {
+		t.Errorf("another body: %d %s, want it queued", status, b)
 	}
 }

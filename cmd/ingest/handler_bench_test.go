@@ -33,7 +33,8 @@ func BenchmarkHandler(b *testing.B) {
 		b.Fatal(err)
 	}
 	tel := benchTelemetry(b)
-	s := &server{cfg: testConfig("nats://unused"), router: router, js: &ackingPublisher{}, metrics: newMetrics(),
+	cfg := testConfig("nats://unused")
+	s := &server{cfg: cfg, router: router, js: &ackingPublisher{}, bodies: newBodyBudget(cfg.MaxInflightBytes), writes: &writeHealth{}, metrics: newMetrics(),
 		logger: tel.Logger, tracer: tel.Tracer.Tracer("bench"), now: time.Now}
 	b.Run("ingest", func(b *testing.B) { benchHandler(b, s.handler()) })
 	b.Run("minimal", func(b *testing.B) { benchHandler(b, minimalHandler(&ackingPublisher{})) })

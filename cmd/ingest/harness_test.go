@@ -42,16 +42,18 @@ type harness struct {
 
 func testConfig(natsURL string) *Config {
 	return &Config{
-		NATSURL:         natsURL,
-		Addr:            "127.0.0.1:0",
-		GitHubSecret:    testGitHubSecret,
-		GitLabToken:     testGitLabToken,
-		MendOrgToken:    "org-token-not-for-events",
-		MaxBodyBytes:    64 << 10,
-		PublishTimeout:  2 * time.Second,
-		RetryAfter:      3 * time.Second,
-		ShutdownTimeout: 5 * time.Second,
-		WebhookRate:     "*",
+		NATSURL:          natsURL,
+		Addr:             "127.0.0.1:0",
+		GitHubSecret:     testGitHubSecret,
+		GitLabToken:      testGitLabToken,
+		MendOrgToken:     "org-token-not-for-events",
+		MaxBodyBytes:     64 << 10,
+		MaxInflightBytes: 64 << 20,
+		MaxConns:         1024,
+		PublishTimeout:   2 * time.Second,
+		RetryAfter:       3 * time.Second,
+		ShutdownTimeout:  5 * time.Second,
+		WebhookRate:      "*",
 		Streams: events.StreamConfig{
 			Replicas: 1, DedupWindow: time.Hour,
 			EventsMaxAge: time.Hour, EventsMaxBytes: 1 << 20, DLQMaxAge: time.Hour, DLQMaxBytes: -1,
@@ -61,7 +63,12 @@ func testConfig(natsURL string) *Config {
 
 func newHarness(t *testing.T, edit func(*Config)) *harness {
 	t.Helper()
-	ns := natstest.Start(t)
+	return newHarnessOn(t, natstest.Start(t), edit)
+}
+
+// newHarnessOn is newHarness in front of the NATS server ns.
+func newHarnessOn(t *testing.T, ns *natstest.Server, edit func(*Config)) *harness {
+	t.Helper()
 	cfg := testConfig(ns.URL())
 	if edit != nil {
 		edit(cfg)

@@ -50,6 +50,16 @@ func commandMsg(name, source, id string, data map[string]any) stored {
 	}
 }
 
+// githubCommandMsg is commandMsg for a GitHub delivery, whose commands' ids
+// key on its signed body rather than on its id (see server.github).
+func githubCommandMsg(name, source, delivery string, body []byte, data map[string]any) stored {
+	m := commandMsg(name, source, delivery, data)
+	digest := sha256.Sum256(body)
+	cid := wantMsgID(source, hex.EncodeToString(digest[:]), "0")
+	m.Header["ce-id"], m.Header["Nats-Msg-Id"] = []string{cid}, []string{cid}
+	return m
+}
+
 func TestAcceptedEventsAreInTheStream(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
@@ -81,7 +91,7 @@ func TestAcceptedEventsAreInTheStream(t *testing.T) {
 			header: githubHeaders("repository", ghDelivery+"-1", repoCreated), body: repoCreated,
 			wantStatus: http.StatusAccepted,
 			want:       eventResult{ID: ghDelivery + "-1", Source: "https://github.com/acme-corp/payments-api", Type: "com.github.repository.created", Status: statusQueued},
-			wantMsgs: []stored{commandMsg("project.create", "https://github.com/acme-corp/payments-api", ghDelivery+"-1",
+			wantMsgs: []stored{githubCommandMsg("project.create", "https://github.com/acme-corp/payments-api", ghDelivery+"-1", repoCreated,
 				map[string]any{"productName": "acme-corp", "projectName": "payments-api", "createProduct": true})},
 		},
 		{
@@ -89,7 +99,7 @@ func TestAcceptedEventsAreInTheStream(t *testing.T) {
 			header: githubHeaders("repository", ghDelivery+"-2", deleted), body: deleted,
 			wantStatus: http.StatusAccepted,
 			want:       eventResult{ID: ghDelivery + "-2", Source: "https://github.com/acme-corp/payments-api", Type: "com.github.repository.deleted", Status: statusQueued},
-			wantMsgs: []stored{commandMsg("project.delete", "https://github.com/acme-corp/payments-api", ghDelivery+"-2",
+			wantMsgs: []stored{githubCommandMsg("project.delete", "https://github.com/acme-corp/payments-api", ghDelivery+"-2", deleted,
 				map[string]any{"productName": "acme-corp", "projectName": "payments-api"})},
 		},
 		{
@@ -97,7 +107,7 @@ func TestAcceptedEventsAreInTheStream(t *testing.T) {
 			header: githubHeaders("repository", ghDelivery+"-3", transfer), body: transfer,
 			wantStatus: http.StatusAccepted,
 			want:       eventResult{ID: ghDelivery + "-3", Source: "https://github.com/acme-corp/ledger-tools", Type: "com.github.repository.transferred", Status: statusQueued},
-			wantMsgs: []stored{commandMsg("project.reassign", "https://github.com/acme-corp/ledger-tools", ghDelivery+"-3",
+			wantMsgs: []stored{githubCommandMsg("project.reassign", "https://github.com/acme-corp/ledger-tools", ghDelivery+"-3", transfer,
 				map[string]any{"productName": "jdoe", "projectName": "ledger-tools", "newProductName": "acme-corp"})},
 		},
 		{
@@ -105,7 +115,7 @@ func TestAcceptedEventsAreInTheStream(t *testing.T) {
 			header: githubHeaders("deployment_status", ghDelivery+"-4", deployment), body: deployment,
 			wantStatus: http.StatusAccepted,
 			want:       eventResult{ID: ghDelivery + "-4", Source: "https://github.com/acme-corp/payments-api", Type: "com.github.deployment_status.created", Status: statusQueued},
-			wantMsgs: []stored{commandMsg("project.tag.save", "https://github.com/acme-corp/payments-api", ghDelivery+"-4",
+			wantMsgs: []stored{githubCommandMsg("project.tag.save", "https://github.com/acme-corp/payments-api", ghDelivery+"-4", deployment,
 				map[string]any{"productName": "acme-corp", "projectName": "payments-api", "tagKey": "environment", "tagValue": "production"})},
 		},
 		{

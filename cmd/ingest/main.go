@@ -71,13 +71,16 @@ func newService(ctx context.Context, cfg *Config, tel daemon.Telemetry) (_ *serv
 	}
 
 	metrics := newMetrics()
+	bodies := newBodyBudget(cfg.MaxInflightBytes)
+	metrics.watchBodies(bodies)
 	gate := daemon.NewGate()
 	endpoints := &startingHandler{retryAfter: cfg.RetryAfter, refused: metrics.publishFailures.WithLabelValues(reasonStarting)}
 	srv, err := daemon.Listen("INGEST_ADDR", cfg.Addr, daemon.ServerConfig{
-		Metrics: metrics.registry,
-		Ready:   gate.Ready,
-		Handler: endpoints,
-		Logger:  logger,
+		Metrics:  metrics.registry,
+		Ready:    gate.Ready,
+		Handler:  endpoints,
+		Logger:   logger,
+		MaxConns: cfg.MaxConns,
 	})
 	if err != nil {
 		return nil, err
@@ -113,11 +116,14 @@ func newService(ctx context.Context, cfg *Config, tel daemon.Telemetry) (_ *serv
 	if err := prepareStreams(ctx, js, cfg.Streams, logger, gate.Retrying(events.LogRetry(logger))); err != nil {
 		return nil, err
 	}
+	writes := &writeHealth{logger: logger}
 
 	s := &server{
 		cfg:     cfg,
 		router:  router,
 		js:      js,
+		bodies:  bodies,
+		writes:  writes,
 		metrics: metrics,
 		logger:  logger,
 		tracer:  tp.Tracer("github.com/mendflow/mendflow/cmd/ingest"),
@@ -131,7 +137,12 @@ func newService(ctx context.Context, cfg *Config, tel daemon.Telemetry) (_ *serv
 		if st := nc.Status(); st != nats.CONNECTED {
 			return fmt.Errorf("NATS connection is %s", st)
 		}
-		return events.CheckStreams(ctx, js)
+		if err := events.CheckStreams(ctx, js); err != nil {
+			return err
+		}
+		return writes.check(ctx, func(ctx context.Context, need int64) error {
+			return probeWrites(ctx, js, cfg.Streams.Replicas, need)
+		})
 	})
 	logger.Info("ingest ready")
 	return &service{cfg: cfg, logger: logger, nc: nc, srv: srv, served: served}, nil
@@ -143,15 +154,19 @@ type streamAdmin interface {
 	UpdateStream(ctx context.Context, cfg jetstream.StreamConfig) (jetstream.Stream, error)
 }
 
-// prepareStreams creates missing streams, waiting for a cluster still
-// forming, and applies the duplicate window to an existing
-// MENDFLOW_COMMANDS: ingest is the one publisher that deduplicates, so its
-// setting wins. Changing the window keeps every message; nothing else of an
-// existing stream is touched. onRetry hears of each failure that may pass.
+// prepareStreams creates missing streams, ingest's probe stream among
+// them (see probeWrites), waiting for a cluster still forming, and applies
+// the duplicate window to an existing MENDFLOW_COMMANDS: ingest is the one
+// publisher that deduplicates, so its setting wins. Changing the window
+// keeps every message; nothing else of an existing stream is touched.
+// onRetry hears of each failure that may pass.
 func prepareStreams(ctx context.Context, js streamAdmin, cfg events.StreamConfig, logger *slog.Logger, onRetry func(err error, wait time.Duration)) error {
 	return events.RetrySetup(ctx, onRetry, func(ctx context.Context) error {
 		if err := events.EnsureStreams(ctx, js, cfg); err != nil {
 			return fmt.Errorf("streams: %w", err)
+		}
+		if _, err := js.CreateStream(ctx, probeStreamConfig(cfg.Replicas)); err != nil && !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			return fmt.Errorf("streams: create stream %s: %w", streamProbe, err)
 		}
 		stream, err := js.Stream(ctx, events.StreamCommands)
 		if err != nil {
@@ -170,21 +185,26 @@ func prepareStreams(ctx context.Context, js streamAdmin, cfg events.StreamConfig
 	})
 }
 
-// run serves until ctx ends, then stops accepting, lets in-flight requests
-// finish and drains NATS, so that every 202 given was stored.
+// run serves until ctx ends, then stops accepting, answers the requests in
+// flight (see daemon.Server.Shutdown) and drains NATS, so that every 202
+// given was stored; INGEST_SHUTDOWN_TIMEOUT bounds the whole stop. NATS is
+// drained after the last answer: a request still publishing would be
+// refused by a draining connection.
 func (s *service) run(ctx context.Context) error {
 	var err error
+	deadline := time.Now().Add(s.cfg.ShutdownTimeout)
 	select {
 	case err = <-s.served:
 		err = fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 		s.logger.Info("shutting down")
-		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
+		deadline = time.Now().Add(s.cfg.ShutdownTimeout)
+		shutdownCtx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
 		defer cancel()
 		err = s.srv.Shutdown(shutdownCtx)
 	}
 
-	if derr := daemon.DrainNATS(s.nc, s.cfg.ShutdownTimeout); derr != nil && !errors.Is(derr, daemon.ErrDrainTimedOut) {
+	if derr := daemon.DrainNATS(s.nc, time.Until(deadline)); derr != nil && !errors.Is(derr, daemon.ErrDrainTimedOut) {
 		err = errors.Join(err, derr)
 	}
 	return err

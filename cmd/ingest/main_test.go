@@ -1,14 +1,21 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -25,14 +32,16 @@ import (
 func TestConfig(t *testing.T) {
 	t.Parallel()
 	defaults := Config{
-		NATSURL:         "nats://127.0.0.1:4222",
-		Addr:            ":8080",
-		MendOrgToken:    "org",
-		MaxBodyBytes:    1 << 20,
-		PublishTimeout:  5 * time.Second,
-		RetryAfter:      5 * time.Second,
-		ShutdownTimeout: 25 * time.Second,
-		WebhookRate:     "*",
+		NATSURL:          "nats://127.0.0.1:4222",
+		Addr:             ":8080",
+		MendOrgToken:     "org",
+		MaxBodyBytes:     1 << 20,
+		MaxInflightBytes: 64 << 20,
+		MaxConns:         1024,
+		PublishTimeout:   5 * time.Second,
+		RetryAfter:       5 * time.Second,
+		ShutdownTimeout:  25 * time.Second,
+		WebhookRate:      "*",
 		Streams: events.StreamConfig{
 			Replicas: 1, DedupWindow: 24 * time.Hour,
 			EventsMaxAge: 168 * time.Hour, EventsMaxBytes: 1 << 30,
@@ -51,7 +60,7 @@ func TestConfig(t *testing.T) {
 			env: map[string]string{
 				"MEND_ORG_TOKEN": "org", "NATS_URL": "nats://a:4222,nats://b:4222", "INGEST_ADDR": "127.0.0.1:9000",
 				"INGEST_AUTH_TOKEN": "t", "GITHUB_WEBHOOK_SECRET": "g", "GITLAB_WEBHOOK_TOKEN": "l", "RULES_FILE": "/etc/rules.yaml",
-				"INGEST_MAX_BODY_BYTES": "2048", "INGEST_PUBLISH_TIMEOUT": "1s", "INGEST_RETRY_AFTER": "30s",
+				"INGEST_MAX_BODY_BYTES": "2048", "INGEST_MAX_INFLIGHT_BYTES": "4096", "INGEST_MAX_CONNS": "0", "INGEST_PUBLISH_TIMEOUT": "1s", "INGEST_RETRY_AFTER": "30s",
 				"INGEST_SHUTDOWN_TIMEOUT": "10s", "INGEST_WEBHOOK_ORIGINS": "https://a.example,https://b.example",
 				"INGEST_WEBHOOK_RATE": "120", "STREAM_REPLICAS": "3", "STREAM_DEDUP_WINDOW": "72h",
 				"STREAM_EVENTS_MAX_AGE": "24h", "STREAM_EVENTS_MAX_BYTES": "-1", "STREAM_DLQ_MAX_AGE": "0s", "STREAM_DLQ_MAX_BYTES": "1000",
@@ -59,7 +68,8 @@ func TestConfig(t *testing.T) {
 			want: func(c *Config) {
 				c.NATSURL, c.Addr = "nats://a:4222,nats://b:4222", "127.0.0.1:9000"
 				c.AuthToken, c.GitHubSecret, c.GitLabToken, c.RulesFile = "t", "g", "l", "/etc/rules.yaml"
-				c.MaxBodyBytes, c.PublishTimeout, c.RetryAfter, c.ShutdownTimeout = 2048, time.Second, 30*time.Second, 10*time.Second
+				c.MaxBodyBytes, c.MaxInflightBytes, c.MaxConns = 2048, 4096, 0
+				c.PublishTimeout, c.RetryAfter, c.ShutdownTimeout = time.Second, 30*time.Second, 10*time.Second
 				c.WebhookOrigins, c.WebhookRate = []string{"https://a.example", "https://b.example"}, "120"
 				c.Streams = events.StreamConfig{Replicas: 3, DedupWindow: 72 * time.Hour, EventsMaxAge: 24 * time.Hour,
 					EventsMaxBytes: -1, DLQMaxAge: 0, DLQMaxBytes: 1000}
@@ -69,6 +79,8 @@ func TestConfig(t *testing.T) {
 		{name: "empty org token", env: map[string]string{"MEND_ORG_TOKEN": ""}, wantErr: "MEND_ORG_TOKEN: missing required value"},
 		{name: "body limit not a number", env: map[string]string{"MEND_ORG_TOKEN": "o", "INGEST_MAX_BODY_BYTES": "1MiB"}, wantErr: "INGEST_MAX_BODY_BYTES: "},
 		{name: "body limit zero", env: map[string]string{"MEND_ORG_TOKEN": "o", "INGEST_MAX_BODY_BYTES": "0"}, wantErr: "INGEST_MAX_BODY_BYTES: must be positive"},
+		{name: "in-flight limit under the body limit", env: map[string]string{"MEND_ORG_TOKEN": "o", "INGEST_MAX_BODY_BYTES": "2048", "INGEST_MAX_INFLIGHT_BYTES": "2047"}, wantErr: "INGEST_MAX_INFLIGHT_BYTES: must be at least INGEST_MAX_BODY_BYTES (2048)"},
+		{name: "negative connection limit", env: map[string]string{"MEND_ORG_TOKEN": "o", "INGEST_MAX_CONNS": "-1"}, wantErr: "INGEST_MAX_CONNS: must be 0 (no limit) or positive"},
 		{name: "timeout not a duration", env: map[string]string{"MEND_ORG_TOKEN": "o", "INGEST_PUBLISH_TIMEOUT": "5"}, wantErr: "INGEST_PUBLISH_TIMEOUT: "},
 		{name: "retry after too short", env: map[string]string{"MEND_ORG_TOKEN": "o", "INGEST_RETRY_AFTER": "100ms"}, wantErr: "INGEST_RETRY_AFTER: must be at least 1s"},
 		{name: "bad rate", env: map[string]string{"MEND_ORG_TOKEN": "o", "INGEST_WEBHOOK_RATE": "fast"}, wantErr: "INGEST_WEBHOOK_RATE: "},
@@ -152,97 +164,147 @@ func TestRealMainRefusesToStart(t *testing.T) {
 	}
 }
 
-// TestRealMainServesAndShutsDownGracefully starts ingest as main does, sends
-// a request whose body is still arriving when shutdown begins, and expects
-// that request to be answered and stored, and realMain to return nil.
-func TestRealMainServesAndShutsDownGracefully(t *testing.T) {
+// TestRealMainStopsGracefully starts ingest as main does and stops it, as
+// SIGTERM does, while requests are in flight: some with their bodies still
+// arriving, others sent one after another on kept-alive connections. Every
+// request sent is answered (the only failure allowed is a connection
+// refused, once ingest stopped accepting: nothing was sent), every 202's
+// command is stored, and realMain returns nil.
+func TestRealMainStopsGracefully(t *testing.T) {
 	t.Parallel()
 	ns := natstest.Start(t)
-	rules := filepath.Join(t.TempDir(), "rules.yaml")
-	if err := os.WriteFile(rules, []byte("rules:\n  - match: {type: com.example.hello}\n    commands: [{name: product.create, data: {productName: '{{ name }}'}}]\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	addr := servicetest.FreeAddr(t)
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- realMain(ctx, envconfig.MapLookuper(map[string]string{
-			"NATS_URL": ns.URL(), "INGEST_ADDR": addr, "MEND_ORG_TOKEN": "o", "RULES_FILE": rules,
-		}), daemon.Telemetry{Logger: slog.New(slog.DiscardHandler)})
-	}()
-	client := &http.Client{Timeout: 20 * time.Second}
-	base := "http://" + addr
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		resp, err := client.Get(base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
+	stop, done := servicetest.Start(t, addr, func(ctx context.Context) error {
+		return realMain(ctx, envconfig.MapLookuper(map[string]string{"NATS_URL": ns.URL(), "INGEST_ADDR": addr, "MEND_ORG_TOKEN": "o"}),
+			daemon.Telemetry{Logger: slog.New(slog.DiscardHandler)})
+	})
+	servicetest.WaitReady(t, addr, 10*time.Second)
+	h := harnessFor(t, addr)
+	url := "http://" + addr + "/events"
+
+	var mu sync.Mutex
+	accepted := map[string]bool{}
+	var cut []string
+	answer := func(id string, resp *http.Response, err error) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case err != nil && errors.Is(err, syscall.ECONNREFUSED):
+			return false
+		case err != nil:
+			cut = append(cut, fmt.Sprintf("%s: %v", id, err))
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not ready: %v", err)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		switch resp.StatusCode {
+		case http.StatusAccepted:
+			accepted[id] = true
+		case http.StatusServiceUnavailable:
+		default:
+			cut = append(cut, fmt.Sprintf("%s: %d %s", id, resp.StatusCode, b))
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if resp, err := client.Get(base + "/healthz"); err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("healthz: %v %v", resp, err)
+		return true
 	}
 
-	body, write := io.Pipe()
-	req, err := http.NewRequest(http.MethodPost, base+"/events", body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", mediaStructured)
-	answered := make(chan *http.Response, 1)
-	go func() {
-		resp, err := client.Do(req)
+	// Requests whose bodies are still arriving when the stop begins.
+	const slow = 8
+	var wg sync.WaitGroup
+	finish := make([]func(), slow)
+	held := 0
+	for i := range slow {
+		id := fmt.Sprintf("slow-%d", i)
+		body := structured(id, "request.track", `{"requestToken":"r"}`)
+		held += len(body)
+		r, w := io.Pipe()
+		req, err := http.NewRequest(http.MethodPost, url, r)
 		if err != nil {
-			t.Errorf("in-flight request: %v", err)
+			t.Fatal(err)
 		}
-		answered <- resp
-	}()
-	if _, err := io.WriteString(write, `{"specversion":"1.0","id":"inflight-1","source":"/s",`); err != nil {
-		t.Fatal(err)
+		req.Header.Set("Content-Type", mediaStructured)
+		req.ContentLength = int64(len(body))
+		wg.Go(func() {
+			resp, err := h.client.Do(req)
+			if answer(id, resp, err) && resp.StatusCode != http.StatusAccepted {
+				t.Errorf("%s: answered %d, want 202", id, resp.StatusCode)
+			}
+		})
+		if _, err := w.Write(body[:1]); err != nil {
+			t.Fatal(err)
+		}
+		finish[i] = func() {
+			if _, err := w.Write(body[1:]); err != nil {
+				t.Error(err)
+			}
+			w.Close()
+		}
 	}
-	time.Sleep(100 * time.Millisecond) // the request is being read
-	stop()                             // SIGTERM
-	time.Sleep(100 * time.Millisecond)
-	if _, err := io.WriteString(write, `"type":"com.example.hello","data":{"name":"acme"}}`); err != nil {
-		t.Fatal(err)
+	// Each is in its handler once its first byte is: its body holds memory.
+	h.waitMetric("mendflow_ingest_inflight_body_bytes", float64(held))
+
+	// Senders of one request after another, each on a kept-alive connection.
+	var sent atomic.Int64
+	for i := range 32 {
+		wg.Go(func() {
+			client := &http.Client{Transport: &http.Transport{}}
+			defer client.CloseIdleConnections()
+			for j := 0; ; j++ {
+				id := fmt.Sprintf("keep-%d-%d", i, j)
+				req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(structured(id, "request.track", `{"requestToken":"r"}`)))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				req.Header.Set("Content-Type", mediaStructured)
+				resp, err := client.Do(req)
+				sent.Add(1)
+				if !answer(id, resp, err) {
+					return
+				}
+			}
+		})
 	}
-	write.Close()
-	resp := <-answered
-	if resp == nil || resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("in-flight request answered %v, want 202", resp)
+	for sent.Load() < 300 {
+		runtime.Gosched()
 	}
-	resp.Body.Close()
+
+	stop() // SIGTERM
+	// Once ingest stops accepting, the slow bodies arrive in full.
+	for {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			break
+		}
+		c.Close()
+		runtime.Gosched()
+	}
+	for _, f := range finish {
+		f()
+	}
+	wg.Wait()
 	select {
 	case err := <-done:
 		if err != nil {
-			t.Fatalf("realMain = %v, want nil after a graceful shutdown", err)
+			t.Fatalf("realMain = %v, want nil after a graceful stop", err)
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("realMain did not return")
 	}
-	if _, err := client.Get(base + "/healthz"); err == nil {
-		t.Error("still serving after shutdown")
-	}
 
+	if len(cut) > 0 {
+		t.Errorf("%d of %d requests got no answer: %q", len(cut), sent.Load()+slow, cut)
+	}
 	_, js := ns.Connect()
-	s, err := js.Stream(t.Context(), events.StreamCommands)
-	if err != nil {
-		t.Fatal(err)
+	stored := map[string]bool{}
+	for _, m := range natstest.StreamMsgs(t, js, events.StreamCommands) {
+		stored[m.Header.Get("ce-id")] = true
 	}
-	m, err := s.GetLastMsgForSubject(t.Context(), "mendflow.cmd.product.create")
-	if err != nil {
-		t.Fatalf("the in-flight request's command is not stored: %v", err)
+	for id := range accepted {
+		if !stored[id] {
+			t.Errorf("%s was answered 202 but is not stored", id)
+		}
 	}
-	if got := m.Header.Get("ce-correlationid"); got != "inflight-1" {
-		t.Errorf("stored command correlationid = %q", got)
-	}
+	t.Logf("%d requests sent, %d answered 202, %d stored", sent.Load()+slow, len(accepted), len(stored))
 }
 
 func TestDedupWindowAppliedToExistingStream(t *testing.T) {

@@ -15,6 +15,7 @@ type metrics struct {
 	publishFailures *prometheus.CounterVec
 	duplicates      prometheus.Counter
 	duration        *prometheus.HistogramVec
+	shed            prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -39,14 +40,26 @@ func newMetrics() *metrics {
 			Help:    "HTTP request latency, by path and status code.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"path", "code"}),
+		shed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "mendflow_ingest_shed_requests_total",
+			Help: "Requests answered 503 because the bodies of the requests in flight held INGEST_MAX_INFLIGHT_BYTES.",
+		}),
 	}
-	m.registry.MustRegister(m.events, m.publishFailures, m.duplicates, m.duration)
+	m.registry.MustRegister(m.events, m.publishFailures, m.duplicates, m.duration, m.shed)
 	// Every reason is exported from the start, at 0, so that rate() and the
 	// alerts see the first failure rather than a series appearing.
 	for _, reason := range failureReasons {
 		m.publishFailures.WithLabelValues(reason)
 	}
 	return m
+}
+
+// watchBodies exports what the bodies in flight hold of b's ceiling.
+func (m *metrics) watchBodies(b *bodyBudget) {
+	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "mendflow_ingest_inflight_body_bytes",
+		Help: "Memory held by the bodies of the requests in flight, against INGEST_MAX_INFLIGHT_BYTES.",
+	}, func() float64 { return float64(b.used.Load()) }))
 }
 
 // event counts one event; the type label is kept only for routed events.

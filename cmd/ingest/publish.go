@@ -66,7 +66,8 @@ func msgID(source, id string, index int) string {
 // the extensions that tie it to in. Each carries the trace context of the
 // span in ctx, in's span, which the worker continues. delivery is what
 // names in's delivery in the Nats-Msg-Ids: its id, or what stays the same
-// when its sender repeats it (a GitLab hook's Idempotency-Key).
+// when its sender repeats it (a GitLab hook's Idempotency-Key, the digest
+// of a GitHub delivery's signed body).
 func buildCommands(ctx context.Context, in event.Event, delivery string, cmds []events.Command, now time.Time) ([]command, error) {
 	out := make([]command, 0, len(cmds))
 	source := in.Source() // formatted anew by each call

@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"maps"
 	"net/http"
@@ -36,8 +34,12 @@ type server struct {
 	// maxPayload is the largest message the NATS server takes, as it said
 	// when ingest connected; zero skips checkSizes.
 	maxPayload int64
-	metrics    *metrics
-	logger     *slog.Logger
+	// bodies is what the bodies of the requests in flight may hold.
+	bodies *bodyBudget
+	// writes is whether JetStream took the last publish, for readiness.
+	writes  *writeHealth
+	metrics *metrics
+	logger  *slog.Logger
 	// tracer makes a span per request, continuing a traceparent header,
 	// and one per event, continuing the event's traceparent extension.
 	tracer trace.Tracer
@@ -121,7 +123,8 @@ func (s *server) postEvents(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, p)
 		return
 	}
-	body, p := readBody(w, r, s.cfg.MaxBodyBytes)
+	body, held, p := readBody(r, s.cfg.MaxBodyBytes, s.bodies, s.cfg.RetryAfter)
+	defer s.bodies.give(held)
 	if p != nil {
 		s.refuse(w, p)
 		return
@@ -136,9 +139,16 @@ func (s *server) postEvents(w http.ResponseWriter, r *http.Request) {
 
 // refuse answers a request whose events are refused before they are routed
 // one by one (unauthorized, unreadable, too large, not events, a bad query),
-// counting it as one invalid event, alike on every endpoint.
+// counting it as one invalid event, alike on every endpoint; or, answered
+// 503 because the bodies in flight hold INGEST_MAX_INFLIGHT_BYTES, as one
+// unavailable event and one request shed.
 func (s *server) refuse(w http.ResponseWriter, p *problem) {
-	s.metrics.invalid(1)
+	if p.Status == http.StatusServiceUnavailable {
+		s.metrics.shed.Inc()
+		s.metrics.eventsUnavailable(1)
+	} else {
+		s.metrics.invalid(1)
+	}
 	p.write(w)
 }
 
@@ -159,36 +169,6 @@ func checkBearer(authorization, token string) *problem {
 func equalSecret(given, want string) bool {
 	g, w := sha256.Sum256([]byte(given)), sha256.Sum256([]byte(want))
 	return subtle.ConstantTimeCompare(g[:], w[:]) == 1
-}
-
-// readBody reads the body up to limit bytes: 413 beyond.
-func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, *problem) {
-	tooLarge := func() *problem {
-		return newProblem(http.StatusRequestEntityTooLarge, "body-too-large", "Body too large",
-			fmt.Sprintf("the body is over the limit of %d bytes (INGEST_MAX_BODY_BYTES)", limit))
-	}
-	if r.ContentLength > limit {
-		return nil, tooLarge()
-	}
-	if r.ContentLength >= 0 {
-		// The server reads no further than Content-Length: the body fits
-		// exactly.
-		body := make([]byte, r.ContentLength)
-		if _, err := io.ReadFull(r.Body, body); err != nil {
-			return nil, errMalformed(fmt.Sprintf("reading the body: %v", err))
-		}
-		return body, nil
-	}
-	buf := new(bytes.Buffer) // chunked: read up to the limit
-	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
-	var maxErr *http.MaxBytesError
-	switch {
-	case errors.As(err, &maxErr):
-		return nil, tooLarge()
-	case err != nil:
-		return nil, errMalformed(fmt.Sprintf("reading the body: %v", err))
-	}
-	return buf.Bytes(), nil
 }
 
 // Statuses of an event in an answer.
@@ -272,9 +252,10 @@ func (s *server) accept(w http.ResponseWriter, r *http.Request, evs []event.Even
 				cancel()
 			}
 			if err != nil {
-				s.publishFailed(r.Context(), w, err, len(evs))
+				s.publishFailed(r.Context(), w, err, len(evs), all)
 				return
 			}
+			s.writes.succeeded()
 		}
 	}
 
@@ -394,7 +375,10 @@ func (s *server) eventSpan(ctx context.Context, e event.Event) (_ context.Contex
 	return ctx, span
 }
 
-func (s *server) publishFailed(ctx context.Context, w http.ResponseWriter, err error, n int) {
+// publishFailed answers a request of n events whose commands cmds were
+// not all acknowledged.
+func (s *server) publishFailed(ctx context.Context, w http.ResponseWriter, err error, n int, cmds []*command) {
+	s.writes.failed(err, cmds)
 	reason := failureReason(err)
 	s.metrics.publishFailures.WithLabelValues(reason).Inc()
 	s.metrics.eventsUnavailable(n)

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"mime"
@@ -21,37 +23,46 @@ var hookNameRE = regexp.MustCompile(`^[a-z0-9_]{1,64}$`)
 
 // webhookEvent is what the webhook endpoints share: 404 while the hook is
 // disabled (its secret, named by variable, is empty), then the credential
-// headers checked by precheck before anything else, the body read and
-// made into an event by parse, a refusal answered (see refuse). ok is
-// false when the request was answered.
+// headers checked by precheck before anything else, the body read (see
+// readBody) and made into an event by parse, a refusal answered (see
+// refuse). ok is false when the request was answered. held is what the
+// body keeps of INGEST_MAX_INFLIGHT_BYTES: the event's data is the body's
+// memory, so give it back once the request is answered.
 func (s *server) webhookEvent(w http.ResponseWriter, r *http.Request, secret, variable, hook string,
 	precheck func(h http.Header, secret string) *problem,
 	parse func(h http.Header, body []byte, secret string, now time.Time) (event.Event, *problem),
-) (_ event.Event, ok bool) {
+) (_ event.Event, held int64, ok bool) {
 	if secret == "" {
 		errNotFound(fmt.Sprintf("the %s webhook is disabled (%s is empty)", hook, variable)).write(w)
-		return event.Event{}, false
+		return event.Event{}, 0, false
 	}
 	if p := precheck(r.Header, secret); p != nil {
 		s.refuse(w, p)
-		return event.Event{}, false
+		return event.Event{}, 0, false
 	}
-	body, p := readBody(w, r, s.cfg.MaxBodyBytes)
+	body, held, p := readBody(r, s.cfg.MaxBodyBytes, s.bodies, s.cfg.RetryAfter)
 	if p == nil {
 		var e event.Event
 		if e, p = parse(r.Header, body, secret, s.now()); p == nil {
-			return e, true
+			return e, held, true
 		}
 	}
+	s.bodies.give(held)
 	s.refuse(w, p)
-	return event.Event{}, false
+	return event.Event{}, 0, false
 }
 
 func (s *server) github(w http.ResponseWriter, r *http.Request) {
-	e, ok := s.webhookEvent(w, r, s.cfg.GitHubSecret, "GITHUB_WEBHOOK_SECRET", "GitHub", githubSignaturePresent,
+	var digest [sha256.Size]byte
+	e, held, ok := s.webhookEvent(w, r, s.cfg.GitHubSecret, "GITHUB_WEBHOOK_SECRET", "GitHub", githubSignaturePresent,
 		func(h http.Header, body []byte, secret string, now time.Time) (event.Event, *problem) {
-			return githubEvent(h, body, []byte(secret), now)
+			e, p := githubEvent(h, body, []byte(secret), now)
+			if p == nil {
+				digest = sha256.Sum256(body)
+			}
+			return e, p
 		})
+	defer s.bodies.give(held)
 	if !ok {
 		return
 	}
@@ -61,7 +72,11 @@ func (s *server) github(w http.ResponseWriter, r *http.Request) {
 		writeAnswer(w, http.StatusOK, answer{Events: []eventResult{{ID: e.ID(), Source: e.Source(), Type: e.Type(), Status: statusIgnored}}})
 		return
 	}
-	s.accept(w, r, []event.Event{e}, nil, http.StatusAccepted)
+	// The signed body names the delivery, not X-GitHub-Delivery: a header
+	// is not signed, so a body replayed under a new delivery id would
+	// otherwise queue its commands again. GitHub's own redelivery repeats
+	// id and body alike, and stays a duplicate.
+	s.accept(w, r, []event.Event{e}, []string{hex.EncodeToString(digest[:])}, http.StatusAccepted)
 }
 
 // githubSignaturePresent refuses, before the body is read, a delivery
@@ -138,10 +153,11 @@ func githubEvent(h http.Header, body, secret []byte, now time.Time) (event.Event
 }
 
 func (s *server) gitlab(w http.ResponseWriter, r *http.Request) {
-	e, ok := s.webhookEvent(w, r, s.cfg.GitLabToken, "GITLAB_WEBHOOK_TOKEN", "GitLab", gitlabToken,
+	e, held, ok := s.webhookEvent(w, r, s.cfg.GitLabToken, "GITLAB_WEBHOOK_TOKEN", "GitLab", gitlabToken,
 		func(h http.Header, body []byte, _ string, now time.Time) (event.Event, *problem) {
 			return gitlabEvent(h, body, now)
 		})
+	defer s.bodies.give(held)
 	if !ok {
 		return
 	}

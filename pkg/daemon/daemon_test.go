@@ -1,15 +1,21 @@
 package daemon
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptrace"
+	"os"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sethvargo/go-envconfig"
@@ -235,5 +241,94 @@ func TestIDTracer(t *testing.T) {
 	defer tp.Shutdown(context.Background())
 	if _, ok := tp.(*sdktrace.TracerProvider); !ok {
 		t.Errorf("with an OTLP endpoint the provider is %T, want the SDK's", tp)
+	}
+}
+
+// TestShutdownAnswersKeptAliveConnections: a client that sends on a
+// kept-alive connection after Shutdown began gets its answer, which closes
+// the connection, rather than a connection closed under its request; and
+// a new connection is refused.
+func TestShutdownAnswersKeptAliveConnections(t *testing.T) {
+	t.Parallel()
+	srv, err := Listen("TEST_ADDR", "127.0.0.1:0", ServerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.idleQuiet = time.Hour // only an answer closes the connection
+	srv.Start()
+	client := &http.Client{Transport: &http.Transport{}}
+	get := func() (*http.Response, bool) {
+		t.Helper()
+		var reused bool
+		ctx := httptrace.WithClientTrace(t.Context(), &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) { reused = i.Reused }})
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+srv.Addr()+"/healthz", nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp, reused
+	}
+	if resp, _ := get(); resp.Close {
+		t.Fatal("the first answer closes its connection")
+	}
+
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	shut := make(chan error, 1)
+	go func() { shut <- srv.Shutdown(ctx) }()
+	for {
+		c, err := net.Dial("tcp", srv.Addr())
+		if err != nil {
+			break // no longer accepting
+		}
+		c.Close()
+		runtime.Gosched()
+	}
+	resp, reused := get()
+	if resp.StatusCode != http.StatusOK || !resp.Close || !reused {
+		t.Errorf("request on the kept-alive connection during shutdown: %d, closes %v, reused %v; want 200 closing the reused connection",
+			resp.StatusCode, resp.Close, reused)
+	}
+	if err := <-shut; err != nil {
+		t.Errorf("Shutdown = %v", err)
+	}
+}
+
+// TestMaxConns: a connection beyond ServerConfig.MaxConns waits,
+// unaccepted, until one closes.
+func TestMaxConns(t *testing.T) {
+	t.Parallel()
+	srv, err := Listen("TEST_ADDR", "127.0.0.1:0", ServerConfig{MaxConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Start()
+	t.Cleanup(func() { srv.Close() })
+	dial := func() net.Conn {
+		t.Helper()
+		c, err := net.Dial("tcp", srv.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	first := dial()
+	dial()
+	third := dial()
+	if _, err := io.WriteString(third, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	third.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if n, err := third.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("a third connection was served (%d bytes, %v)", n, err)
+	}
+	first.Close()
+	third.SetReadDeadline(time.Now().Add(10 * time.Second))
+	line, err := bufio.NewReader(third).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "HTTP/1.1 200") {
+		t.Errorf("once a connection closed, the third got %q, %v; want 200", line, err)
 	}
 }
