@@ -20,6 +20,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/mendflow/mendflow/internal/natstest"
+	"github.com/mendflow/mendflow/internal/servicetest"
 	"github.com/mendflow/mendflow/pkg/daemon"
 	"github.com/mendflow/mendflow/pkg/events"
 )
@@ -38,6 +39,7 @@ type harness struct {
 	js     jetstream.JetStream
 	addr   string // host:port of the server
 	client *http.Client
+	logs   *servicetest.Logs // what the service logged, in JSON lines
 }
 
 func testConfig(natsURL string) *Config {
@@ -69,8 +71,9 @@ func newHarness(t *testing.T, edit func(*Config)) *harness {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
+	logs := &servicetest.Logs{}
 	ctx, cancel := context.WithCancel(context.Background())
-	svc, err := newService(ctx, cfg, daemon.Telemetry{Logger: slog.New(slog.DiscardHandler), Tracer: sdktrace.NewTracerProvider()})
+	svc, err := newService(ctx, cfg, daemon.Telemetry{Logger: slog.New(slog.NewJSONHandler(logs, nil)), Tracer: sdktrace.NewTracerProvider()})
 	if err != nil {
 		cancel()
 		t.Fatalf("newService: %v", err)
@@ -84,7 +87,7 @@ func newHarness(t *testing.T, edit func(*Config)) *harness {
 		}
 	})
 	h := harnessFor(t, svc.Addr())
-	h.nats = ns
+	h.nats, h.logs = ns, logs
 	_, h.js = ns.Connect()
 	return h
 }
