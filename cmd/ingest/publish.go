@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"sync"
 	"time"
@@ -180,16 +181,56 @@ func publishOne(ctx context.Context, js publisher, c *command) error {
 	return nil
 }
 
+// JetStream's error codes that the jetstream package does not name.
+const (
+	jsErrCodeAccountResourcesExceeded jetstream.ErrorCode = 10002
+	jsErrCodeClusterNoPeers           jetstream.ErrorCode = 10005
+	jsErrCodeHeaderExceedsMaximum     jetstream.ErrorCode = 10097
+)
+
 // tooLarge reports whether a publish failed because the message is larger
-// than NATS or the stream accepts: retrying cannot help.
+// than NATS or the stream accepts: sending it again cannot help.
 func tooLarge(err error) bool {
 	var apiErr *jetstream.APIError
 	return errors.Is(err, nats.ErrMaxPayload) ||
-		(errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamMessageExceedsMaximum)
+		(errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamMessageExceedsMaximum ||
+			apiErr.ErrorCode == jsErrCodeHeaderExceedsMaximum))
+}
+
+// refusedForGood reports whether JetStream refused a publish in a way
+// that does not pass with time, such as a sealed stream: its code 400
+// says the request is wrong for the stream as it is, except where the
+// account's storage (freed as the worker consumes) or the cluster's peers
+// are short. Its 5xx, 404 (stream not found) and 409 (the same id in
+// flight) do pass.
+func refusedForGood(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.Code == 400 &&
+		apiErr.ErrorCode != jsErrCodeAccountResourcesExceeded && apiErr.ErrorCode != jsErrCodeClusterNoPeers
+}
+
+// publishProblem is the answer to a request whose commands JetStream did
+// not all acknowledge, for the reason err: 413 when a command is too large
+// (tooLarge), 409 when JetStream refuses it for good (refusedForGood),
+// both stating what sending again would meet; otherwise 503, asking to
+// send again after retryAfter.
+func publishProblem(err error, retryAfter time.Duration) *problem {
+	switch {
+	case tooLarge(err):
+		return newProblem(http.StatusRequestEntityTooLarge, "body-too-large", "Event too large to store",
+			fmt.Sprintf("a command is too large to store (%v); nothing of the request was stored", err))
+	case refusedForGood(err):
+		return newProblem(http.StatusConflict, "refused-by-stream", "JetStream refuses the commands",
+			fmt.Sprintf("JetStream refused a command (%v), as it will until its stream %s is changed; nothing of the request was stored",
+				err, events.StreamCommands))
+	default:
+		return errUnavailable(fmt.Sprintf("JetStream did not acknowledge the commands (%s); nothing was acknowledged to you: send again after Retry-After",
+			failureReason(err)), retryAfter)
+	}
 }
 
 // failureReasons are the values of failureReason, and reasonStarting.
-var failureReasons = []string{"no_responders", "timeout", "disconnected", "too_large", "jetstream", "other", reasonStarting}
+var failureReasons = []string{"no_responders", "timeout", "disconnected", "too_large", "refused", "jetstream", "other", reasonStarting}
 
 // reasonStarting counts the requests answered 503 before ingest's JetStream
 // set-up is done.
@@ -208,6 +249,8 @@ func failureReason(err error) string {
 		return "disconnected"
 	case tooLarge(err):
 		return "too_large"
+	case refusedForGood(err):
+		return "refused"
 	case errors.As(err, &apiErr):
 		return "jetstream"
 	default:

@@ -398,14 +398,11 @@ func (s *server) publishFailed(ctx context.Context, w http.ResponseWriter, err e
 	reason := failureReason(err)
 	s.metrics.publishFailures.WithLabelValues(reason).Inc()
 	s.metrics.eventsUnavailable(n)
-	if tooLarge(err) {
-		newProblem(http.StatusRequestEntityTooLarge, "body-too-large", "Event too large for JetStream",
-			fmt.Sprintf("a command is larger than NATS or the stream accepts (%v)", err)).write(w)
-		return
+	p := publishProblem(err, s.cfg.RetryAfter)
+	if p.Status != http.StatusRequestEntityTooLarge { // a sender's event, not a matter for the operator
+		s.logger.WarnContext(ctx, fmt.Sprintf("publish failed; answering %d", p.Status), "reason", reason, "error", err)
 	}
-	s.logger.WarnContext(ctx, "publish failed; answering 503", "reason", reason, "error", err)
-	errUnavailable(fmt.Sprintf("JetStream did not acknowledge the commands (%s); nothing was acknowledged to you: send again after Retry-After", reason),
-		s.cfg.RetryAfter).write(w)
+	p.write(w)
 }
 
 // writeAnswer answers with ans in JSON.
