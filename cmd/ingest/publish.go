@@ -143,18 +143,24 @@ func publishAll(ctx context.Context, js publisher, cmds []*command) error {
 	return context.Cause(ctx)
 }
 
-// checkSizes refuses, before anything is published, commands that NATS
-// would refuse as over its max_payload (maxPayload; zero: unknown, no
-// check), when a request has several: publishing the others first would
-// store part of a request that is answered 413. A lone command needs no
-// check (measuring it encodes its headers): the NATS client refuses it
-// before sending.
+// errHeadersTooLarge is checkSizes' refusal of a command whose headers
+// pass maxCommandHeaderBytes.
+var errHeadersTooLarge = errors.New("the event's attributes and extensions are too long together")
+
+// checkSizes refuses, before anything is published, a command whose
+// header block passes maxCommandHeaderBytes, and, when a request has
+// several commands, one that NATS would refuse as over its max_payload
+// (maxPayload; zero: unknown, no check): publishing the others first would
+// store part of a request that is answered 413. A lone command over
+// max_payload is refused by the NATS client before it sends it.
 func checkSizes(cmds []*command, maxPayload int64) error {
-	if maxPayload <= 0 || len(cmds) < 2 {
-		return nil
-	}
 	for _, c := range cmds {
-		if n := wireSize(c); int64(n) > maxPayload {
+		headers := headerSize(c)
+		if headers > maxCommandHeaderBytes {
+			return fmt.Errorf("publish %s: the command's header block %s: %w",
+				c.msg.Subject, overLimit(headers, maxCommandHeaderBytes), errHeadersTooLarge)
+		}
+		if n := headers + len(c.msg.Data); maxPayload > 0 && len(cmds) > 1 && int64(n) > maxPayload {
 			return fmt.Errorf("publish %s: the command is %d bytes, over the NATS max_payload of %d: %w",
 				c.msg.Subject, n, maxPayload, nats.ErrMaxPayload)
 		}
@@ -162,10 +168,11 @@ func checkSizes(cmds []*command, maxPayload int64) error {
 	return nil
 }
 
-// wireSize is what NATS counts against max_payload: the data and the
-// encoded headers, with the Nats-Msg-Id that publishOne adds.
-func wireSize(c *command) int {
-	n := c.msg.Size() - len(c.msg.Subject) - len(c.msg.Reply)
+// headerSize is the size of a command's header block as NATS encodes it
+// (counted against max_payload and JetStream's header limit), with the
+// Nats-Msg-Id that publishOne adds.
+func headerSize(c *command) int {
+	n := c.msg.Size() - len(c.msg.Subject) - len(c.msg.Reply) - len(c.msg.Data)
 	if c.msg.Header.Get(jetstream.MsgIDHeader) == "" {
 		n += len(jetstream.MsgIDHeader) + len(": \r\n") + len(c.msgID)
 	}
@@ -189,10 +196,10 @@ const (
 )
 
 // tooLarge reports whether a publish failed because the message is larger
-// than NATS or the stream accepts: sending it again cannot help.
+// than ingest, NATS or the stream accepts: sending it again cannot help.
 func tooLarge(err error) bool {
 	var apiErr *jetstream.APIError
-	return errors.Is(err, nats.ErrMaxPayload) ||
+	return errors.Is(err, nats.ErrMaxPayload) || errors.Is(err, errHeadersTooLarge) ||
 		(errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamMessageExceedsMaximum ||
 			apiErr.ErrorCode == jsErrCodeHeaderExceedsMaximum))
 }
