@@ -205,3 +205,55 @@ func extension(attrs map[string]string) string {
 	}
 	return ""
 }
+
+// An answer or a log line quotes a bounded part of what a request holds,
+// however large.
+func TestRefusalsQuoteBoundedInput(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(c *Config) { c.MaxBodyBytes = 2 << 20 })
+	huge := strings.Repeat("i", 900<<10)
+	const maxAnswer = 2 << 10
+	for _, r := range []struct {
+		name   string
+		path   string
+		header http.Header
+		body   []byte
+	}{
+		{"structured id with a control character", "/events", structuredHeader,
+			[]byte(`{"specversion":"1.0","id":"` + huge + `\u0001","source":"/s","type":"t"}`)},
+		{"command with a huge id and invalid data", "/events", structuredHeader, structured(huge, "request.track", `{}`)},
+		{"binary id", "/events", binaryHeader(map[string]string{"Ce-Id": huge}), []byte(`{"requestToken":"r"}`)},
+		{"binary specversion", "/events", binaryHeader(map[string]string{"Ce-Specversion": huge}), []byte(`{"requestToken":"r"}`)},
+		{"extension name", "/events", structuredHeader, []byte(`{"specversion":"1.0","id":"1","source":"/s","type":"t","` + strings.ToUpper(huge) + `":"v"}`)},
+		{"content type", "/events", http.Header{"Content-Type": {"application/cloudevents+" + huge}}, []byte(`{}`)},
+		{"unknown path", "/" + huge, nil, nil},
+	} {
+		status, _, body := h.do(http.MethodPost, r.path, r.header, r.body)
+		if status < 400 || status > 499 || len(body) > maxAnswer {
+			t.Errorf("%s: status %d with %d bytes, want a 4xx of at most %d bytes: %.300s", r.name, status, len(body), maxAnswer, body)
+		}
+	}
+
+	// An event refused after it is read is logged, with its id quoted in part.
+	id := strings.Repeat("j", maxAttributeBytes)
+	status, _, body := h.do(http.MethodPost, "/events", structuredHeader, structured(id, "request.track", `{}`))
+	if status != http.StatusBadRequest {
+		t.Fatalf("invalid command: status %d, want 400: %.300s", status, body)
+	}
+	const maxLine = 1 << 10
+	refused := 0
+	for line := range strings.Lines(h.logs.String()) {
+		if len(line) > maxLine {
+			t.Errorf("a log line of %d bytes, want at most %d: %.300s", len(line), maxLine, line)
+		}
+		if strings.Contains(line, "event refused") {
+			refused++
+			if !strings.Contains(line, fmt.Sprintf("… (%d bytes)", maxAttributeBytes)) {
+				t.Errorf("the refusal's line does not say how long the id was: %s", line)
+			}
+		}
+	}
+	if refused != 1 {
+		t.Errorf("%d lines say an event was refused, want 1:\n%s", refused, h.logs)
+	}
+}

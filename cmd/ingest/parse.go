@@ -46,7 +46,7 @@ func modeOf(h http.Header) (contentMode, *problem) {
 	} else if ct != "" {
 		var err error
 		if mt, _, err = mime.ParseMediaType(ct); err != nil {
-			return 0, errUnsupportedMediaType(fmt.Sprintf("Content-Type %q: %v", ct, err))
+			return 0, errUnsupportedMediaType(fmt.Sprintf("Content-Type %q: %v", excerpt(ct, quoteLimit), err))
 		}
 	}
 	switch {
@@ -55,7 +55,7 @@ func modeOf(h http.Header) (contentMode, *problem) {
 	case mt == mediaBatch:
 		return modeBatch, nil
 	case strings.HasPrefix(mt, "application/cloudevents"):
-		return 0, errUnsupportedMediaType(fmt.Sprintf("event format %s is not supported; send %s or %s", mt, mediaStructured, mediaBatch))
+		return 0, errUnsupportedMediaType(fmt.Sprintf("event format %s is not supported; send %s or %s", excerpt(mt, quoteLimit), mediaStructured, mediaBatch))
 	case h.Get("Ce-Specversion") != "":
 		return modeBinary, nil
 	default:
@@ -230,7 +230,7 @@ func checkMembers(index int, raw []byte) (_ []byte, data []byte, _ []eventError)
 				fail(name, "%s", p)
 				return true
 			} else if value.Type == gjson.Number && strings.ContainsAny(value.Raw, ".eE") {
-				fail(name, "extension %s: %s is not an integer (a JSON number is a CloudEvents Integer)", name, value.Raw)
+				fail(name, "extension %s: %s is not an integer (a JSON number is a CloudEvents Integer)", name, excerpt(value.Raw, quoteLimit))
 				return true
 			}
 		}
@@ -443,11 +443,11 @@ func (r *simpleEvent) read(key, value gjson.Result) bool {
 // SDK keeps it, and at most maxExtensionNameBytes long.
 func extensionNameProblem(name string) string {
 	if len(name) > maxExtensionNameBytes {
-		return fmt.Sprintf("extension name %q %s", name, overLimit(len(name), maxExtensionNameBytes))
+		return fmt.Sprintf("extension name %q %s", excerpt(name, quoteLimit), overLimit(len(name), maxExtensionNameBytes))
 	}
 	for i := range len(name) {
 		if c := name[i]; (c < 'a' || c > 'z') && (c < '0' || c > '9') {
-			return fmt.Sprintf("extension name %q: attribute names are lower-case letters ('a' to 'z') and digits", name)
+			return fmt.Sprintf("extension name %q: attribute names are lower-case letters ('a' to 'z') and digits", excerpt(name, quoteLimit))
 		}
 	}
 	if name == "" {
@@ -475,7 +475,7 @@ func parseBinary(h http.Header, body []byte) ([]event.Event, *problem) {
 		return nil, invalidEvents([]eventError{{Field: "datacontenttype", Detail: "Content-Type " + p}})
 	}
 	if sv := h.Get("Ce-Specversion"); sv != event.CloudEventsVersionV1 {
-		return nil, invalidEvents([]eventError{{Field: "specversion", Detail: fmt.Sprintf("unsupported specversion %q: send %s", sv, event.CloudEventsVersionV1)}})
+		return nil, invalidEvents([]eventError{{Field: "specversion", Detail: fmt.Sprintf("unsupported specversion %q: send %s", excerpt(sv, quoteLimit), event.CloudEventsVersionV1)}})
 	}
 	msg := cehttp.NewMessage(h, io.NopCloser(bytes.NewReader(body)))
 	e, err := binding.ToEvent(context.Background(), msg)
@@ -564,7 +564,7 @@ func checkEvent(index int, e event.Event, dataChecked bool) []eventError {
 		return []eventError{{Index: index, ID: e.ID(), Field: field, Detail: fmt.Sprintf(format, args...)}}
 	}
 	if e.SpecVersion() != event.CloudEventsVersionV1 {
-		return fail("specversion", "unsupported specversion %q: send %s", e.SpecVersion(), event.CloudEventsVersionV1)
+		return fail("specversion", "unsupported specversion %q: send %s", excerpt(e.SpecVersion(), quoteLimit), event.CloudEventsVersionV1)
 	}
 	if ec, ok := e.Context.(*event.EventContextV1); ok && ec.Extensions["data"] != nil { // binary mode: a ce-data header
 		return fail("data", "no attribute may be named data (core spec): ce-data is not an extension")
@@ -572,7 +572,7 @@ func checkEvent(index int, e event.Event, dataChecked bool) []eventError {
 	data, isJSON := e.Data(), events.IsJSON(e.DataContentType())
 	if isJSON && len(data) > 0 {
 		if !dataChecked && !events.ValidJSON(data) {
-			return fail("data", "data is not valid JSON (datacontenttype %q)", e.DataContentType())
+			return fail("data", "data is not valid JSON (datacontenttype %q)", excerpt(e.DataContentType(), quoteLimit))
 		}
 		if p := jsonTextProblem(data); p != "" {
 			return fail("data", "data %s", p)
@@ -580,7 +580,7 @@ func checkEvent(index int, e event.Event, dataChecked bool) []eventError {
 	}
 	if strings.HasPrefix(e.Type(), events.TypePrefixCDEvents) {
 		if !isJSON || len(data) == 0 {
-			return fail("data", "a CDEvent's data is a JSON object (datacontenttype %q)", e.DataContentType())
+			return fail("data", "a CDEvent's data is a JSON object (datacontenttype %q)", excerpt(e.DataContentType(), quoteLimit))
 		}
 		if err := events.CheckCDEvent(e.Type(), data); err != nil {
 			return fail("data", "%v", err)
@@ -623,16 +623,31 @@ func checkJSON(body []byte, want byte, what string) *problem {
 	return nil
 }
 
+// maxListedErrors bounds the errors an answer lists: a batch of a
+// mebibyte can hold a hundred thousand invalid events.
+const maxListedErrors = 100
+
+// invalidEvents is the 400 answer listing errs, the first of them in its
+// detail. What each error quotes of the request is bounded (see excerpt),
+// and so is the list.
 func invalidEvents(errs []eventError) *problem {
-	first := errs[0]
+	listed := errs[:min(len(errs), maxListedErrors)]
+	for i := range listed {
+		e := &listed[i]
+		e.ID, e.Field, e.Detail = excerpt(e.ID, quoteLimit), excerpt(e.Field, quoteLimit), excerpt(e.Detail, messageLimit)
+	}
+	first := listed[0]
 	detail := first.Detail
 	if first.Field != "" && !strings.Contains(detail, first.Field) {
 		detail = first.Field + ": " + detail
 	}
-	if len(errs) > 1 {
-		detail += fmt.Sprintf(" (and %d more; see errors)", len(errs)-1)
+	switch n := len(errs) - 1; {
+	case len(errs) > len(listed):
+		detail += fmt.Sprintf(" (and %d more; the first %d are listed in errors)", n, len(listed))
+	case n > 0:
+		detail += fmt.Sprintf(" (and %d more; see errors)", n)
 	}
 	p := newProblem(http.StatusBadRequest, "invalid-event", "Invalid event", fmt.Sprintf("event %d: %s", first.Index, detail))
-	p.Errors = errs
+	p.Errors = listed
 	return p
 }

@@ -56,7 +56,7 @@ func (s *server) handler() http.Handler {
 	mux.Handle("/webhooks/github", s.methods(map[string]http.HandlerFunc{http.MethodPost: s.github}))
 	mux.Handle("/webhooks/gitlab", s.methods(map[string]http.HandlerFunc{http.MethodPost: s.gitlab}))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		errNotFound(fmt.Sprintf("no endpoint %s", r.URL.Path)).write(w)
+		errNotFound(fmt.Sprintf("no endpoint %s", excerpt(r.URL.Path, quoteLimit))).write(w)
 	})
 	return s.instrument(mux)
 }
@@ -100,7 +100,7 @@ func (s *server) methods(handlers map[string]http.HandlerFunc) http.Handler {
 		h, ok := handlers[r.Method]
 		if !ok {
 			p := newProblem(http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed",
-				fmt.Sprintf("%s %s: allowed: %s", r.Method, r.URL.Path, allow))
+				fmt.Sprintf("%s %s: allowed: %s", excerpt(r.Method, quoteLimit), excerpt(r.URL.Path, quoteLimit), allow))
 			p.header = http.Header{"Allow": {allow}}
 			p.write(w)
 			return
@@ -244,7 +244,7 @@ func (s *server) accept(w http.ResponseWriter, r *http.Request, evs []event.Even
 		if err != nil {
 			errs = append(errs, eventError{Index: i, ID: e.ID(), Detail: err.Error()})
 			causes = append(causes, err)
-			s.logger.InfoContext(ctxs[i], "event refused", append(events.LogAttrs(e), "type", e.Type(), "source", e.Source(), "error", err)...)
+			s.logger.InfoContext(ctxs[i], "event refused", append(eventLogAttrs(e), "error", excerpt(err.Error(), messageLimit))...)
 		}
 	}
 	if errs != nil {
@@ -314,14 +314,26 @@ func (s *server) accept(w http.ResponseWriter, r *http.Request, evs []event.Even
 			for j, c := range plans[i] {
 				names[j] = strings.TrimPrefix(c.view.Type, events.CommandTypePrefix)
 			}
-			s.logger.DebugContext(ctxs[i], "event "+res.Status,
-				append(events.LogAttrs(e), "type", e.Type(), "source", e.Source(), "commands", names)...)
+			s.logger.DebugContext(ctxs[i], "event "+res.Status, append(eventLogAttrs(e), "commands", names)...)
 		}
 	}
 	if dryRun {
 		okStatus = http.StatusOK
 	}
 	writeAnswer(w, okStatus, ans)
+}
+
+// eventLogAttrs are the attributes of a log line about e: events.LogAttrs,
+// its type and its source, each an excerpt, so that the line stays small
+// whatever e holds.
+func eventLogAttrs(e event.Event) []any {
+	attrs := append(events.LogAttrs(e), "type", e.Type(), "source", e.Source())
+	for i := 1; i < len(attrs); i += 2 {
+		if v, ok := attrs[i].(string); ok {
+			attrs[i] = excerpt(v, quoteLimit)
+		}
+	}
+	return attrs
 }
 
 func allDuplicates(cmds []command) bool {
@@ -343,7 +355,7 @@ func parseDryRun(r *http.Request) (bool, error) {
 	}
 	b, err := strconv.ParseBool(v)
 	if err != nil {
-		return false, fmt.Errorf("dryRun must be true or false, not %q", v)
+		return false, fmt.Errorf("dryRun must be true or false, not %q", excerpt(v, quoteLimit))
 	}
 	return b, nil
 }
@@ -477,7 +489,7 @@ func (s *server) handshake(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(s.cfg.WebhookOrigins) > 0 && !slices.Contains(s.cfg.WebhookOrigins, origin) {
 		newProblem(http.StatusForbidden, "origin-not-allowed", "Origin not allowed",
-			fmt.Sprintf("origin %q is not in INGEST_WEBHOOK_ORIGINS", origin)).write(w)
+			fmt.Sprintf("origin %q is not in INGEST_WEBHOOK_ORIGINS", excerpt(origin, quoteLimit))).write(w)
 		return
 	}
 	w.Header().Set("Allow", "OPTIONS, POST")

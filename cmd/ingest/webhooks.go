@@ -107,7 +107,7 @@ func githubEvent(h http.Header, body, secret []byte, now time.Time) (event.Event
 		payload = []byte(form.Get("payload"))
 	default:
 		return event.Event{}, errUnsupportedMediaType(fmt.Sprintf("Content-Type %q: a GitHub webhook sends application/json or application/x-www-form-urlencoded",
-			h.Get("Content-Type")))
+			excerpt(h.Get("Content-Type"), quoteLimit)))
 	}
 
 	var fields struct {
@@ -126,7 +126,7 @@ func githubEvent(h http.Header, body, secret []byte, now time.Time) (event.Event
 		return event.Event{}, errMalformed(fmt.Sprintf("GitHub payload: %v", err))
 	}
 	if fields.Action != "" && !hookNameRE.MatchString(fields.Action) {
-		return event.Event{}, errMalformed(fmt.Sprintf("GitHub payload: action %q is not an action name", fields.Action))
+		return event.Event{}, errMalformed(fmt.Sprintf("GitHub payload: action %q is not an action name", excerpt(fields.Action, quoteLimit)))
 	}
 
 	// The source names the repository (html_url also covers GitHub
@@ -184,7 +184,7 @@ func gitlabEvent(h http.Header, body []byte, now time.Time) (event.Event, *probl
 		return event.Event{}, p
 	}
 	if mt, _, _ := mime.ParseMediaType(h.Get("Content-Type")); mt != "application/json" {
-		return event.Event{}, errUnsupportedMediaType(fmt.Sprintf("Content-Type %q: a GitLab hook sends application/json", h.Get("Content-Type")))
+		return event.Event{}, errUnsupportedMediaType(fmt.Sprintf("Content-Type %q: a GitLab hook sends application/json", excerpt(h.Get("Content-Type"), quoteLimit)))
 	}
 	if p := checkJSON(body, '{', "a GitLab payload is a JSON object"); p != nil {
 		return event.Event{}, p
