@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -11,8 +12,10 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/mendflow/mendflow/internal/servicetest"
+	"github.com/mendflow/mendflow/pkg/events"
 )
 
 // structured builds a structured-mode CloudEvent carrying a command.
@@ -148,6 +151,55 @@ func TestStreamGoneGives503(t *testing.T) {
 	}
 	if p := decodeProblem(t, header, body); !strings.Contains(p.Detail, "no_responders") {
 		t.Errorf("detail = %q, want it to name the cause", p.Detail)
+	}
+}
+
+// JetStream's refusals that sending again cannot cure are 4xx: a command
+// too large (10054, 10097) 413, any other (a sealed stream) 409.
+func TestPermanentPublishFailuresAre4xx(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	// Errors as the server gives them.
+	header := nats.Header{"Big": {strings.Repeat("h", 70<<10)}}
+	_, headerErr := h.js.PublishMsg(t.Context(), &nats.Msg{Subject: events.CommandSubject("request.track"), Header: header})
+	var apiErr *jetstream.APIError
+	if !errors.As(headerErr, &apiErr) || apiErr.ErrorCode != jetstream.ErrorCode(10097) {
+		t.Fatalf("publishing 70 KiB of headers: %v, want JetStream's error 10097", headerErr)
+	}
+	for _, tc := range []struct {
+		err  error
+		want int
+	}{
+		{fmt.Errorf("publish x: %w", headerErr), http.StatusRequestEntityTooLarge},
+		{&jetstream.APIError{Code: 400, ErrorCode: jetstream.JSErrCodeStreamMessageExceedsMaximum}, http.StatusRequestEntityTooLarge},
+		{nats.ErrMaxPayload, http.StatusRequestEntityTooLarge},
+		{&jetstream.APIError{Code: 400, ErrorCode: 10109, Description: "invalid operation on sealed stream"}, http.StatusConflict},
+		{&jetstream.APIError{Code: 503, ErrorCode: 10077, Description: "maximum bytes exceeded"}, http.StatusServiceUnavailable},
+		{&jetstream.APIError{Code: 400, ErrorCode: 10002, Description: "resource limits exceeded for account"}, http.StatusServiceUnavailable},
+		{&jetstream.APIError{Code: 409, ErrorCode: 10158, Description: "duplicate message id is in process"}, http.StatusServiceUnavailable},
+		{jetstream.ErrNoStreamResponse, http.StatusServiceUnavailable},
+	} {
+		if got := publishProblem(tc.err, time.Second).Status; got != tc.want {
+			t.Errorf("%v: answered %d, want %d", tc.err, got, tc.want)
+		}
+	}
+
+	// A sealed stream, through ingest.
+	stream, err := h.js.Stream(t.Context(), events.StreamCommands)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := stream.CachedInfo().Config
+	cfg.Sealed = true
+	if _, err := h.js.UpdateStream(t.Context(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	status, hd, body := h.do(http.MethodPost, "/events", structuredHeader, structured("s-1", "request.track", `{"requestToken":"r"}`))
+	if status != http.StatusConflict || hd.Get("Retry-After") != "" {
+		t.Fatalf("sealed stream: status %d, Retry-After %q; want 409 without Retry-After: %s", status, hd.Get("Retry-After"), body)
+	}
+	if p := decodeProblem(t, hd, body); p.Type != problemTypeBase+"refused-by-stream" || !strings.Contains(p.Detail, "sealed") {
+		t.Errorf("problem %+v, want refused-by-stream naming the cause", p)
 	}
 }
 

@@ -38,7 +38,35 @@ func checkParsed(t *testing.T, evs []event.Event, p *problem) {
 		if e.SpecVersion() != event.CloudEventsVersionV1 {
 			t.Errorf("event %d accepted with specversion %q", i, e.SpecVersion())
 		}
+		if name, p := badAttribute(e); p != "" {
+			t.Errorf("event %d accepted with %s, which %s", i, name, p)
+		}
+		if p := jsonTextProblem(e.Data()); p != "" && events.IsJSON(e.DataContentType()) {
+			t.Errorf("event %d accepted with JSON data that %s", i, p)
+		}
 	}
+}
+
+// badAttribute names an attribute or extension of e that is not text
+// within its limit (valueProblem), and says what is wrong with it. The
+// limit holds for the values as sent, which the URIs are not: the SDK
+// writes source and dataschema anew, percent-encoding what needs it.
+func badAttribute(e event.Event) (name, problem string) {
+	values := map[string]string{"id": e.ID(), "type": e.Type(), "subject": e.Subject(), "datacontenttype": e.DataContentType()}
+	for name := range e.Extensions() {
+		values[name] = events.Extension(e, name)
+	}
+	for name, v := range values {
+		if p := valueProblem(v); p != "" {
+			return name, p
+		}
+	}
+	for name, v := range map[string]string{"source": e.Source(), "dataschema": e.DataSchema()} {
+		if p := textProblem(v); p != "" {
+			return name, p
+		}
+	}
+	return "", ""
 }
 
 func FuzzStructured(f *testing.F) {

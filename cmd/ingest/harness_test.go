@@ -20,6 +20,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/mendflow/mendflow/internal/natstest"
+	"github.com/mendflow/mendflow/internal/servicetest"
 	"github.com/mendflow/mendflow/pkg/daemon"
 	"github.com/mendflow/mendflow/pkg/events"
 )
@@ -38,6 +39,7 @@ type harness struct {
 	js     jetstream.JetStream
 	addr   string // host:port of the server
 	client *http.Client
+	logs   *servicetest.Logs // what the service logged, in JSON lines
 }
 
 func testConfig(natsURL string) *Config {
@@ -76,8 +78,9 @@ func newHarnessOn(t *testing.T, ns *natstest.Server, edit func(*Config)) *harnes
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
+	logs := &servicetest.Logs{}
 	ctx, cancel := context.WithCancel(context.Background())
-	svc, err := newService(ctx, cfg, daemon.Telemetry{Logger: slog.New(slog.DiscardHandler), Tracer: sdktrace.NewTracerProvider()})
+	svc, err := newService(ctx, cfg, daemon.Telemetry{Logger: slog.New(slog.NewJSONHandler(logs, nil)), Tracer: sdktrace.NewTracerProvider()})
 	if err != nil {
 		cancel()
 		t.Fatalf("newService: %v", err)
@@ -91,7 +94,7 @@ func newHarnessOn(t *testing.T, ns *natstest.Server, edit func(*Config)) *harnes
 		}
 	})
 	h := harnessFor(t, svc.Addr())
-	h.nats = ns
+	h.nats, h.logs = ns, logs
 	_, h.js = ns.Connect()
 	return h
 }

@@ -29,7 +29,7 @@ func newMetrics() *metrics {
 		}, []string{"type", "outcome"}),
 		publishFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "mendflow_ingest_publish_failures_total",
-			Help: "Requests answered 503 or 413 because JetStream did not acknowledge their commands, or answered 503 before ingest's JetStream set-up was done (reason starting), by reason.",
+			Help: "Requests answered 503, 413 or 409 because JetStream did not acknowledge their commands, or answered 503 before ingest's JetStream set-up was done (reason starting), by reason.",
 		}, []string{"reason"}),
 		duplicates: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "mendflow_ingest_duplicate_commands_total",

@@ -13,7 +13,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -47,7 +46,7 @@ func modeOf(h http.Header) (contentMode, *problem) {
 	} else if ct != "" {
 		var err error
 		if mt, _, err = mime.ParseMediaType(ct); err != nil {
-			return 0, errUnsupportedMediaType(fmt.Sprintf("Content-Type %q: %v", ct, err))
+			return 0, errUnsupportedMediaType(fmt.Sprintf("Content-Type %q: %v", excerpt(ct, quoteLimit), err))
 		}
 	}
 	switch {
@@ -56,7 +55,7 @@ func modeOf(h http.Header) (contentMode, *problem) {
 	case mt == mediaBatch:
 		return modeBatch, nil
 	case strings.HasPrefix(mt, "application/cloudevents"):
-		return 0, errUnsupportedMediaType(fmt.Sprintf("event format %s is not supported; send %s or %s", mt, mediaStructured, mediaBatch))
+		return 0, errUnsupportedMediaType(fmt.Sprintf("event format %s is not supported; send %s or %s", excerpt(mt, quoteLimit), mediaStructured, mediaBatch))
 	case h.Get("Ce-Specversion") != "":
 		return modeBinary, nil
 	default:
@@ -118,6 +117,9 @@ func parseBatch(body []byte) ([]event.Event, *problem) {
 // decodeEvent decodes one event in the JSON format and checks it. raw is
 // part of a body already found to be valid JSON.
 func decodeEvent(index int, raw []byte) (event.Event, []eventError) {
+	if at := invalidUTF8(raw); at >= 0 {
+		return event.Event{}, notUTF8(index, raw, at)
+	}
 	if e, ok := readSimpleEvent(raw); ok {
 		return e, checkEvent(index, e, true)
 	}
@@ -135,6 +137,27 @@ func decodeEvent(index int, raw []byte) (event.Event, []eventError) {
 	return e, checkEvent(index, e, dataChecked)
 }
 
+// notUTF8 names the member of the event raw that holds its first byte
+// that is not UTF-8, at offset at. JSON text is UTF-8 (RFC 8259 8.1), but
+// gjson and encoding/json take any byte in a string, and the SDK would
+// keep it.
+func notUTF8(index int, raw []byte, at int) []eventError {
+	err := eventError{Index: index, Detail: fmt.Sprintf("the event holds bytes that are not UTF-8 (RFC 8259 8.1; at byte %d)", at)}
+	events.ParseJSON(raw).ForEach(func(key, value gjson.Result) bool {
+		if at < key.Index || at >= value.Index+len(value.Raw) {
+			return true
+		}
+		err.Field = key.Str
+		if at < value.Index {
+			err.Detail = fmt.Sprintf("a member's name holds bytes that are not UTF-8 (at byte %d)", at-key.Index)
+		} else {
+			err.Detail = fmt.Sprintf("%s holds bytes that are not UTF-8 (at byte %d)", key.Str, at-value.Index)
+		}
+		return false
+	})
+	return []eventError{err}
+}
+
 // checkMembers does what the SDK leaves undone of the JSON event format,
 // for an event that readSimpleEvent leaves to it. A member whose value is
 // null, other than data, is an attribute unset (JSON format 2.2): it is
@@ -142,7 +165,9 @@ func decodeEvent(index int, raw []byte) (event.Event, []eventError) {
 // letters and digits (core spec, attribute naming), where the SDK takes
 // upper case too and changes the name; its value is a string, a boolean
 // or an integer, which JSON writes without a fraction or an exponent
-// (JSON format 2.2), where the SDK would truncate 1.5 to 1. subject and
+// (JSON format 2.2), where the SDK would truncate 1.5 to 1. A string
+// value, other than data's, is text of at most maxAttributeBytes
+// (valueProblem), where the SDK takes any string. subject and
 // dataschema, if present, are not empty (core spec), where the SDK takes
 // an empty one for absent. An attribute appears at most once (core spec),
 // where the SDK keeps the last of most; data too. data and data_base64
@@ -192,16 +217,26 @@ func checkMembers(index int, raw []byte) (_ []byte, data []byte, _ []eventError)
 			return true
 		}
 		switch name {
-		case "specversion", "id", "source", "type", "time", "datacontenttype", "data", "data_base64":
+		case "data", "data_base64":
+			return true
+		case "specversion", "id", "source", "type", "time", "datacontenttype":
 		case "subject", "dataschema":
 			if value.Type == gjson.String && value.Str == "" {
 				fail(name, "%s, if present, is a non-empty string", name)
+				return true
 			}
 		default:
-			if !lowerAlphanumeric(name) {
-				fail(name, "extension name %q: attribute names are lower-case letters ('a' to 'z') and digits", name)
+			if p := extensionNameProblem(name); p != "" {
+				fail(name, "%s", p)
+				return true
 			} else if value.Type == gjson.Number && strings.ContainsAny(value.Raw, ".eE") {
-				fail(name, "extension %s: %s is not an integer (a JSON number is a CloudEvents Integer)", name, value.Raw)
+				fail(name, "extension %s: %s is not an integer (a JSON number is a CloudEvents Integer)", name, excerpt(value.Raw, quoteLimit))
+				return true
+			}
+		}
+		if value.Type == gjson.String {
+			if p := valueProblem(value.Str); p != "" {
+				fail(name, "%s %s", name, p)
 			}
 		}
 		return true
@@ -345,6 +380,9 @@ func (r *simpleEvent) read(key, value gjson.Result) bool {
 	if value.Type != gjson.String || len(value.Raw) != len(v)+2 || v == "" {
 		return false // not a plain string
 	}
+	if valueProblem(v) != "" {
+		return false // for checkMembers to name
+	}
 	if name != "specversion" && name != "time" { // what the event keeps of v
 		v = strings.Clone(v) // not a view of the body
 	}
@@ -384,7 +422,7 @@ func (r *simpleEvent) read(key, value gjson.Result) bool {
 	default:
 		// An extension: a name the SDK would change (upper case) or refuse
 		// is the SDK's to handle.
-		if _, dup := r.ec.Extensions[name]; dup || !lowerAlphanumeric(name) {
+		if _, dup := r.ec.Extensions[name]; dup || extensionNameProblem(name) != "" {
 			return false
 		}
 		if r.ec.Extensions == nil {
@@ -400,18 +438,22 @@ func (r *simpleEvent) read(key, value gjson.Result) bool {
 	return true
 }
 
-// lowerAlphanumeric reports whether name is a valid extension name as the
-// SDK keeps it: 'a' to 'z' and '0' to '9', at most event.MaxExtensionNameLength.
-func lowerAlphanumeric(name string) bool {
-	if name == "" || (event.MaxExtensionNameLength > 0 && len(name) > event.MaxExtensionNameLength) {
-		return false
+// extensionNameProblem says what is wrong with an extension's name, or
+// "" when nothing is: it is 'a' to 'z' and '0' to '9' (core spec), as the
+// SDK keeps it, and at most maxExtensionNameBytes long.
+func extensionNameProblem(name string) string {
+	if len(name) > maxExtensionNameBytes {
+		return fmt.Sprintf("extension name %q %s", excerpt(name, quoteLimit), overLimit(len(name), maxExtensionNameBytes))
 	}
 	for i := range len(name) {
 		if c := name[i]; (c < 'a' || c > 'z') && (c < '0' || c > '9') {
-			return false
+			return fmt.Sprintf("extension name %q: attribute names are lower-case letters ('a' to 'z') and digits", excerpt(name, quoteLimit))
 		}
 	}
-	return true
+	if name == "" {
+		return "an extension's name is empty: attribute names are lower-case letters ('a' to 'z') and digits"
+	}
+	return ""
 }
 
 // sdkJSON reports whether the SDK takes data of media type mt (as
@@ -429,8 +471,11 @@ func parseBinary(h http.Header, body []byte) ([]event.Event, *problem) {
 	if eerr != nil {
 		return nil, invalidEvents([]eventError{*eerr})
 	}
+	if p := valueProblem(h.Get("Content-Type")); p != "" { // datacontenttype in binary mode
+		return nil, invalidEvents([]eventError{{Field: "datacontenttype", Detail: "Content-Type " + p}})
+	}
 	if sv := h.Get("Ce-Specversion"); sv != event.CloudEventsVersionV1 {
-		return nil, invalidEvents([]eventError{{Field: "specversion", Detail: fmt.Sprintf("unsupported specversion %q: send %s", sv, event.CloudEventsVersionV1)}})
+		return nil, invalidEvents([]eventError{{Field: "specversion", Detail: fmt.Sprintf("unsupported specversion %q: send %s", excerpt(sv, quoteLimit), event.CloudEventsVersionV1)}})
 	}
 	msg := cehttp.NewMessage(h, io.NopCloser(bytes.NewReader(body)))
 	e, err := binding.ToEvent(context.Background(), msg)
@@ -445,31 +490,39 @@ func parseBinary(h http.Header, body []byte) ([]event.Event, *problem) {
 
 // decodeHeaders returns h with the value of each ce- header decoded as the
 // HTTP protocol binding says (3.1.3.2): a double-quoted string unquoted,
-// then one round of percent-decoding; an invalid escape, or bytes that are
-// not UTF-8, refuse the event. h itself is not changed; without any value
-// to decode, it is returned as is.
+// then one round of percent-decoding. An invalid escape refuses the
+// event, as does a value, once decoded, that is not text of at most
+// maxAttributeBytes (valueProblem), or an extension name over
+// maxExtensionNameBytes: the SDK takes any. h itself is not changed;
+// without any value to decode, it is returned as is.
 func decodeHeaders(h http.Header) (http.Header, *eventError) {
 	var out http.Header
 	for name, values := range h {
 		if len(name) < 3 || !strings.EqualFold(name[:3], "ce-") {
 			continue
 		}
+		attribute := func() string { return strings.ToLower(name[3:]) } // only for an error
+		if len(name)-3 > maxExtensionNameBytes {
+			return nil, &eventError{Field: attribute(), Detail: extensionNameProblem(attribute())}
+		}
 		isTime := strings.EqualFold(name, "ce-time")
 		for i, v := range values {
-			if !strings.ContainsAny(v, `%"`) && !(isTime && strings.ContainsAny(v, "tz")) {
-				continue
+			if strings.ContainsAny(v, `%"`) || (isTime && strings.ContainsAny(v, "tz")) {
+				d, err := decodeHeaderValue(v)
+				if err != nil {
+					return nil, &eventError{Field: attribute(), Detail: fmt.Sprintf("header %s: %v", name, err)}
+				}
+				if isTime {
+					d = strings.ToUpper(d) // RFC 3339 5.6: t and z may be lower case, which the SDK refuses
+				}
+				if out == nil {
+					out = h.Clone()
+				}
+				out[name][i], v = d, d
 			}
-			d, err := decodeHeaderValue(v)
-			if err != nil {
-				return nil, &eventError{Field: strings.ToLower(name[3:]), Detail: fmt.Sprintf("header %s: %v", name, err)}
+			if p := valueProblem(v); p != "" {
+				return nil, &eventError{Field: attribute(), Detail: attribute() + " " + p}
 			}
-			if isTime {
-				d = strings.ToUpper(d) // RFC 3339 5.6: t and z may be lower case, which the SDK refuses
-			}
-			if out == nil {
-				out = h.Clone()
-			}
-			out[name][i] = d
 		}
 	}
 	if out == nil {
@@ -494,16 +547,15 @@ func decodeHeaderValue(v string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("invalid percent-encoding: %v", err)
 	}
-	if !utf8.ValidString(d) {
-		return "", fmt.Errorf("percent-encoded bytes %q are not UTF-8", v)
-	}
 	return d, nil
 }
 
 // checkEvent checks what the CloudEvents SDK leaves to its user: the
 // required attributes, the version, JSON data being JSON (dataChecked says
-// it was checked already, as part of a structured body), and a CDEvent
-// carrying a CDEvent.
+// it was checked already, as part of a structured body) and text
+// (jsonTextProblem), and a CDEvent carrying a CDEvent. The attributes'
+// values were checked as they were read (valueProblem), before the SDK
+// parsed some of them.
 func checkEvent(index int, e event.Event, dataChecked bool) []eventError {
 	if err := e.Validate(); err != nil {
 		return fieldErrors(index, e, err)
@@ -512,61 +564,29 @@ func checkEvent(index int, e event.Event, dataChecked bool) []eventError {
 		return []eventError{{Index: index, ID: e.ID(), Field: field, Detail: fmt.Sprintf(format, args...)}}
 	}
 	if e.SpecVersion() != event.CloudEventsVersionV1 {
-		return fail("specversion", "unsupported specversion %q: send %s", e.SpecVersion(), event.CloudEventsVersionV1)
+		return fail("specversion", "unsupported specversion %q: send %s", excerpt(e.SpecVersion(), quoteLimit), event.CloudEventsVersionV1)
 	}
 	if ec, ok := e.Context.(*event.EventContextV1); ok && ec.Extensions["data"] != nil { // binary mode: a ce-data header
 		return fail("data", "no attribute may be named data (core spec): ce-data is not an extension")
 	}
-	if field := controlCharacters(e); field != "" {
-		return fail(field, "%s holds a control character (U+0000 to U+001F, U+007F to U+009F), which no CloudEvents string may", field)
-	}
 	data, isJSON := e.Data(), events.IsJSON(e.DataContentType())
-	if isJSON && !dataChecked && len(data) > 0 && !events.ValidJSON(data) {
-		return fail("data", "data is not valid JSON (datacontenttype %q)", e.DataContentType())
+	if isJSON && len(data) > 0 {
+		if !dataChecked && !events.ValidJSON(data) {
+			return fail("data", "data is not valid JSON (datacontenttype %q)", excerpt(e.DataContentType(), quoteLimit))
+		}
+		if p := jsonTextProblem(data); p != "" {
+			return fail("data", "data %s", p)
+		}
 	}
 	if strings.HasPrefix(e.Type(), events.TypePrefixCDEvents) {
 		if !isJSON || len(data) == 0 {
-			return fail("data", "a CDEvent's data is a JSON object (datacontenttype %q)", e.DataContentType())
+			return fail("data", "a CDEvent's data is a JSON object (datacontenttype %q)", excerpt(e.DataContentType(), quoteLimit))
 		}
 		if err := events.CheckCDEvent(e.Type(), data); err != nil {
 			return fail("data", "%v", err)
 		}
 	}
 	return nil
-}
-
-// controlCharacters names an attribute of e whose string value holds a
-// control character, which the core spec's type system excludes from a
-// String; "" when none does. The SDK leaves them: a JSON escape
-// ("\u0000") or a percent-encoded header value ("%0A") brings them in.
-func controlCharacters(e event.Event) string {
-	ec, ok := e.Context.(*event.EventContextV1)
-	if !ok {
-		return ""
-	}
-	for _, a := range [...]struct {
-		name  string
-		value *string
-	}{{"id", &ec.ID}, {"type", &ec.Type}, {"subject", ec.Subject}, {"datacontenttype", ec.DataContentType}} {
-		if a.value != nil && hasControl(*a.value) {
-			return a.name
-		}
-	}
-	for name, v := range ec.Extensions {
-		if s, ok := v.(string); ok && hasControl(s) {
-			return name
-		}
-	}
-	return ""
-}
-
-func hasControl(s string) bool {
-	for _, r := range s {
-		if r < 0x20 || (r >= 0x7f && r <= 0x9f) {
-			return true
-		}
-	}
-	return false
 }
 
 // fieldErrors lists an SDK error by attribute when it names them.
@@ -603,16 +623,31 @@ func checkJSON(body []byte, want byte, what string) *problem {
 	return nil
 }
 
+// maxListedErrors bounds the errors an answer lists: a batch of a
+// mebibyte can hold a hundred thousand invalid events.
+const maxListedErrors = 100
+
+// invalidEvents is the 400 answer listing errs, the first of them in its
+// detail. What each error quotes of the request is bounded (see excerpt),
+// and so is the list.
 func invalidEvents(errs []eventError) *problem {
-	first := errs[0]
+	listed := errs[:min(len(errs), maxListedErrors)]
+	for i := range listed {
+		e := &listed[i]
+		e.ID, e.Field, e.Detail = excerpt(e.ID, quoteLimit), excerpt(e.Field, quoteLimit), excerpt(e.Detail, messageLimit)
+	}
+	first := listed[0]
 	detail := first.Detail
 	if first.Field != "" && !strings.Contains(detail, first.Field) {
 		detail = first.Field + ": " + detail
 	}
-	if len(errs) > 1 {
-		detail += fmt.Sprintf(" (and %d more; see errors)", len(errs)-1)
+	switch n := len(errs) - 1; {
+	case len(errs) > len(listed):
+		detail += fmt.Sprintf(" (and %d more; the first %d are listed in errors)", n, len(listed))
+	case n > 0:
+		detail += fmt.Sprintf(" (and %d more; see errors)", n)
 	}
 	p := newProblem(http.StatusBadRequest, "invalid-event", "Invalid event", fmt.Sprintf("event %d: %s", first.Index, detail))
-	p.Errors = errs
+	p.Errors = listed
 	return p
 }

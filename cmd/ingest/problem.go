@@ -2,9 +2,11 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // problemTypeBase prefixes the type URI of every problem; README.md
@@ -31,6 +33,29 @@ type eventError struct {
 	ID     string `json:"id,omitempty"`
 	Field  string `json:"field,omitempty"`
 	Detail string `json:"detail"`
+}
+
+// Bounds of excerpt: a piece of a request quoted in an answer or a log
+// line (an id, a header, a type, a field's value), and the whole text of
+// an error from another package, which may quote such pieces itself.
+const (
+	quoteLimit   = 128
+	messageLimit = 1024
+)
+
+// excerpt is s as ingest quotes it in an answer or a log line: whole when
+// it is at most limit bytes long, else its first bytes up to limit, cut at
+// a character boundary, and how long it was. An answer or a log line then
+// stays small whatever a request holds.
+func excerpt(s string, limit int) string {
+	if len(s) <= limit {
+		return s
+	}
+	cut := limit
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s… (%d bytes)", s[:cut], len(s))
 }
 
 func newProblem(status int, slug, title, detail string) *problem {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"sync"
 	"time"
@@ -143,18 +144,24 @@ func publishAll(ctx context.Context, js publisher, cmds []*command) error {
 	return context.Cause(ctx)
 }
 
-// checkSizes refuses, before anything is published, commands that NATS
-// would refuse as over its max_payload (maxPayload; zero: unknown, no
-// check), when a request has several: publishing the others first would
-// store part of a request that is answered 413. A lone command needs no
-// check (measuring it encodes its headers): the NATS client refuses it
-// before sending.
+// errHeadersTooLarge is checkSizes' refusal of a command whose headers
+// pass maxCommandHeaderBytes.
+var errHeadersTooLarge = errors.New("the event's attributes and extensions are too long together")
+
+// checkSizes refuses, before anything is published, a command whose
+// header block passes maxCommandHeaderBytes, and, when a request has
+// several commands, one that NATS would refuse as over its max_payload
+// (maxPayload; zero: unknown, no check): publishing the others first would
+// store part of a request that is answered 413. A lone command over
+// max_payload is refused by the NATS client before it sends it.
 func checkSizes(cmds []*command, maxPayload int64) error {
-	if maxPayload <= 0 || len(cmds) < 2 {
-		return nil
-	}
 	for _, c := range cmds {
-		if n := wireSize(c); int64(n) > maxPayload {
+		headers := headerSize(c)
+		if headers > maxCommandHeaderBytes {
+			return fmt.Errorf("publish %s: the command's header block %s: %w",
+				c.msg.Subject, overLimit(headers, maxCommandHeaderBytes), errHeadersTooLarge)
+		}
+		if n := headers + len(c.msg.Data); maxPayload > 0 && len(cmds) > 1 && int64(n) > maxPayload {
 			return fmt.Errorf("publish %s: the command is %d bytes, over the NATS max_payload of %d: %w",
 				c.msg.Subject, n, maxPayload, nats.ErrMaxPayload)
 		}
@@ -162,10 +169,11 @@ func checkSizes(cmds []*command, maxPayload int64) error {
 	return nil
 }
 
-// wireSize is what NATS counts against max_payload: the data and the
-// encoded headers, with the Nats-Msg-Id that publishOne adds.
-func wireSize(c *command) int {
-	n := c.msg.Size() - len(c.msg.Subject) - len(c.msg.Reply)
+// headerSize is the size of a command's header block as NATS encodes it
+// (counted against max_payload and JetStream's header limit), with the
+// Nats-Msg-Id that publishOne adds.
+func headerSize(c *command) int {
+	n := c.msg.Size() - len(c.msg.Subject) - len(c.msg.Reply) - len(c.msg.Data)
 	if c.msg.Header.Get(jetstream.MsgIDHeader) == "" {
 		n += len(jetstream.MsgIDHeader) + len(": \r\n") + len(c.msgID)
 	}
@@ -181,16 +189,56 @@ func publishOne(ctx context.Context, js publisher, c *command) error {
 	return nil
 }
 
+// JetStream's error codes that the jetstream package does not name.
+const (
+	jsErrCodeAccountResourcesExceeded jetstream.ErrorCode = 10002
+	jsErrCodeClusterNoPeers           jetstream.ErrorCode = 10005
+	jsErrCodeHeaderExceedsMaximum     jetstream.ErrorCode = 10097
+)
+
 // tooLarge reports whether a publish failed because the message is larger
-// than NATS or the stream accepts: retrying cannot help.
+// than ingest, NATS or the stream accepts: sending it again cannot help.
 func tooLarge(err error) bool {
 	var apiErr *jetstream.APIError
-	return errors.Is(err, nats.ErrMaxPayload) ||
-		(errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamMessageExceedsMaximum)
+	return errors.Is(err, nats.ErrMaxPayload) || errors.Is(err, errHeadersTooLarge) ||
+		(errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamMessageExceedsMaximum ||
+			apiErr.ErrorCode == jsErrCodeHeaderExceedsMaximum))
+}
+
+// refusedForGood reports whether JetStream refused a publish in a way
+// that does not pass with time, such as a sealed stream: its code 400
+// says the request is wrong for the stream as it is, except where the
+// account's storage (freed as the worker consumes) or the cluster's peers
+// are short. Its 5xx, 404 (stream not found) and 409 (the same id in
+// flight) do pass.
+func refusedForGood(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.Code == 400 &&
+		apiErr.ErrorCode != jsErrCodeAccountResourcesExceeded && apiErr.ErrorCode != jsErrCodeClusterNoPeers
+}
+
+// publishProblem is the answer to a request whose commands JetStream did
+// not all acknowledge, for the reason err: 413 when a command is too large
+// (tooLarge), 409 when JetStream refuses it for good (refusedForGood),
+// both stating what sending again would meet; otherwise 503, asking to
+// send again after retryAfter.
+func publishProblem(err error, retryAfter time.Duration) *problem {
+	switch {
+	case tooLarge(err):
+		return newProblem(http.StatusRequestEntityTooLarge, "body-too-large", "Event too large to store",
+			fmt.Sprintf("a command is too large to store (%v); nothing of the request was stored", err))
+	case refusedForGood(err):
+		return newProblem(http.StatusConflict, "refused-by-stream", "JetStream refuses the commands",
+			fmt.Sprintf("JetStream refused a command (%v), as it will until its stream %s is changed; nothing of the request was stored",
+				err, events.StreamCommands))
+	default:
+		return errUnavailable(fmt.Sprintf("JetStream did not acknowledge the commands (%s); nothing was acknowledged to you: send again after Retry-After",
+			failureReason(err)), retryAfter)
+	}
 }
 
 // failureReasons are the values of failureReason, and reasonStarting.
-var failureReasons = []string{"no_responders", "timeout", "disconnected", "too_large", "jetstream", "other", reasonStarting}
+var failureReasons = []string{"no_responders", "timeout", "disconnected", "too_large", "refused", "jetstream", "other", reasonStarting}
 
 // reasonStarting counts the requests answered 503 before ingest's JetStream
 // set-up is done.
@@ -209,6 +257,8 @@ func failureReason(err error) string {
 		return "disconnected"
 	case tooLarge(err):
 		return "too_large"
+	case refusedForGood(err):
+		return "refused"
 	case errors.As(err, &apiErr):
 		return "jetstream"
 	default:

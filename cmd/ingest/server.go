@@ -58,7 +58,7 @@ func (s *server) handler() http.Handler {
 	mux.Handle("/webhooks/github", s.methods(map[string]http.HandlerFunc{http.MethodPost: s.github}))
 	mux.Handle("/webhooks/gitlab", s.methods(map[string]http.HandlerFunc{http.MethodPost: s.gitlab}))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		errNotFound(fmt.Sprintf("no endpoint %s", r.URL.Path)).write(w)
+		errNotFound(fmt.Sprintf("no endpoint %s", excerpt(r.URL.Path, quoteLimit))).write(w)
 	})
 	return s.instrument(mux)
 }
@@ -102,7 +102,7 @@ func (s *server) methods(handlers map[string]http.HandlerFunc) http.Handler {
 		h, ok := handlers[r.Method]
 		if !ok {
 			p := newProblem(http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed",
-				fmt.Sprintf("%s %s: allowed: %s", r.Method, r.URL.Path, allow))
+				fmt.Sprintf("%s %s: allowed: %s", excerpt(r.Method, quoteLimit), excerpt(r.URL.Path, quoteLimit), allow))
 			p.header = http.Header{"Allow": {allow}}
 			p.write(w)
 			return
@@ -224,7 +224,7 @@ func (s *server) accept(w http.ResponseWriter, r *http.Request, evs []event.Even
 		if err != nil {
 			errs = append(errs, eventError{Index: i, ID: e.ID(), Detail: err.Error()})
 			causes = append(causes, err)
-			s.logger.InfoContext(ctxs[i], "event refused", append(events.LogAttrs(e), "type", e.Type(), "source", e.Source(), "error", err)...)
+			s.logger.InfoContext(ctxs[i], "event refused", append(eventLogAttrs(e), "error", excerpt(err.Error(), messageLimit))...)
 		}
 	}
 	if errs != nil {
@@ -295,14 +295,26 @@ func (s *server) accept(w http.ResponseWriter, r *http.Request, evs []event.Even
 			for j, c := range plans[i] {
 				names[j] = strings.TrimPrefix(c.view.Type, events.CommandTypePrefix)
 			}
-			s.logger.DebugContext(ctxs[i], "event "+res.Status,
-				append(events.LogAttrs(e), "type", e.Type(), "source", e.Source(), "commands", names)...)
+			s.logger.DebugContext(ctxs[i], "event "+res.Status, append(eventLogAttrs(e), "commands", names)...)
 		}
 	}
 	if dryRun {
 		okStatus = http.StatusOK
 	}
 	writeAnswer(w, okStatus, ans)
+}
+
+// eventLogAttrs are the attributes of a log line about e: events.LogAttrs,
+// its type and its source, each an excerpt, so that the line stays small
+// whatever e holds.
+func eventLogAttrs(e event.Event) []any {
+	attrs := append(events.LogAttrs(e), "type", e.Type(), "source", e.Source())
+	for i := 1; i < len(attrs); i += 2 {
+		if v, ok := attrs[i].(string); ok {
+			attrs[i] = excerpt(v, quoteLimit)
+		}
+	}
+	return attrs
 }
 
 func allDuplicates(cmds []command) bool {
@@ -324,7 +336,7 @@ func parseDryRun(r *http.Request) (bool, error) {
 	}
 	b, err := strconv.ParseBool(v)
 	if err != nil {
-		return false, fmt.Errorf("dryRun must be true or false, not %q", v)
+		return false, fmt.Errorf("dryRun must be true or false, not %q", excerpt(v, quoteLimit))
 	}
 	return b, nil
 }
@@ -382,14 +394,11 @@ func (s *server) publishFailed(ctx context.Context, w http.ResponseWriter, err e
 	reason := failureReason(err)
 	s.metrics.publishFailures.WithLabelValues(reason).Inc()
 	s.metrics.eventsUnavailable(n)
-	if tooLarge(err) {
-		newProblem(http.StatusRequestEntityTooLarge, "body-too-large", "Event too large for JetStream",
-			fmt.Sprintf("a command is larger than NATS or the stream accepts (%v)", err)).write(w)
-		return
+	p := publishProblem(err, s.cfg.RetryAfter)
+	if p.Status != http.StatusRequestEntityTooLarge { // a sender's event, not a matter for the operator
+		s.logger.WarnContext(ctx, fmt.Sprintf("publish failed; answering %d", p.Status), "reason", reason, "error", err)
 	}
-	s.logger.WarnContext(ctx, "publish failed; answering 503", "reason", reason, "error", err)
-	errUnavailable(fmt.Sprintf("JetStream did not acknowledge the commands (%s); nothing was acknowledged to you: send again after Retry-After", reason),
-		s.cfg.RetryAfter).write(w)
+	p.write(w)
 }
 
 // writeAnswer answers with ans in JSON.
@@ -464,7 +473,7 @@ func (s *server) handshake(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(s.cfg.WebhookOrigins) > 0 && !slices.Contains(s.cfg.WebhookOrigins, origin) {
 		newProblem(http.StatusForbidden, "origin-not-allowed", "Origin not allowed",
-			fmt.Sprintf("origin %q is not in INGEST_WEBHOOK_ORIGINS", origin)).write(w)
+			fmt.Sprintf("origin %q is not in INGEST_WEBHOOK_ORIGINS", excerpt(origin, quoteLimit))).write(w)
 		return
 	}
 	w.Header().Set("Allow", "OPTIONS, POST")

@@ -107,6 +107,9 @@ func githubEvent(h http.Header, body, secret []byte, now time.Time) (event.Event
 	case delivery == "":
 		return event.Event{}, errMalformed("X-GitHub-Delivery is missing")
 	}
+	if p := checkHeaders(h, "X-GitHub-Delivery"); p != nil {
+		return event.Event{}, p
+	}
 	payload := body
 	mt, _, _ := mime.ParseMediaType(h.Get("Content-Type"))
 	switch mt {
@@ -118,7 +121,8 @@ func githubEvent(h http.Header, body, secret []byte, now time.Time) (event.Event
 		}
 		payload = []byte(form.Get("payload"))
 	default:
-		return event.Event{}, errUnsupportedMediaType(fmt.Sprintf("Content-Type %q: a GitHub webhook sends application/json or application/x-www-form-urlencoded", h.Get("Content-Type")))
+		return event.Event{}, errUnsupportedMediaType(fmt.Sprintf("Content-Type %q: a GitHub webhook sends application/json or application/x-www-form-urlencoded",
+			excerpt(h.Get("Content-Type"), quoteLimit)))
 	}
 
 	var fields struct {
@@ -137,7 +141,7 @@ func githubEvent(h http.Header, body, secret []byte, now time.Time) (event.Event
 		return event.Event{}, errMalformed(fmt.Sprintf("GitHub payload: %v", err))
 	}
 	if fields.Action != "" && !hookNameRE.MatchString(fields.Action) {
-		return event.Event{}, errMalformed(fmt.Sprintf("GitHub payload: action %q is not an action name", fields.Action))
+		return event.Event{}, errMalformed(fmt.Sprintf("GitHub payload: action %q is not an action name", excerpt(fields.Action, quoteLimit)))
 	}
 
 	// The source names the repository (html_url also covers GitHub
@@ -192,8 +196,11 @@ func gitlabEvent(h http.Header, body []byte, now time.Time) (event.Event, *probl
 	if id == "" {
 		return event.Event{}, errMalformed("X-Gitlab-Event-UUID is missing")
 	}
+	if p := checkHeaders(h, "X-Gitlab-Event-UUID", "Idempotency-Key", "X-Gitlab-Instance"); p != nil {
+		return event.Event{}, p
+	}
 	if mt, _, _ := mime.ParseMediaType(h.Get("Content-Type")); mt != "application/json" {
-		return event.Event{}, errUnsupportedMediaType(fmt.Sprintf("Content-Type %q: a GitLab hook sends application/json", h.Get("Content-Type")))
+		return event.Event{}, errUnsupportedMediaType(fmt.Sprintf("Content-Type %q: a GitLab hook sends application/json", excerpt(h.Get("Content-Type"), quoteLimit)))
 	}
 	if p := checkJSON(body, '{', "a GitLab payload is a JSON object"); p != nil {
 		return event.Event{}, p
@@ -240,7 +247,27 @@ func gitlabSource(instance, path string, project *gitlabProject) string {
 	return instance + "/" + path
 }
 
+// checkHeaders refuses a delivery whose header, of those named, that
+// becomes an attribute or stands in for one is too long or not text
+// (valueProblem).
+func checkHeaders(h http.Header, names ...string) *problem {
+	for _, name := range names {
+		if p := valueProblem(h.Get(name)); p != "" {
+			return errMalformed(name + " " + p)
+		}
+	}
+	return nil
+}
+
+// newEvent makes the CloudEvent of a delivery, checked as any event is:
+// its id and source (valueProblem), which come from its headers and
+// payload, and its data (checkEvent).
 func newEvent(id, source, typ string, data []byte, now time.Time) (event.Event, *problem) {
+	for _, a := range [...]struct{ name, value string }{{"id", id}, {"source", source}} {
+		if p := valueProblem(a.value); p != "" {
+			return event.Event{}, invalidEvents([]eventError{{Field: a.name, Detail: a.name + " " + p}})
+		}
+	}
 	e := event.New()
 	e.SetID(id)
 	e.SetSource(source)
@@ -248,8 +275,8 @@ func newEvent(id, source, typ string, data []byte, now time.Time) (event.Event, 
 	e.SetTime(now)
 	e.SetDataContentType(event.ApplicationJSON)
 	e.DataEncoded = data
-	if err := e.Validate(); err != nil {
-		return event.Event{}, invalidEvents(fieldErrors(0, e, err))
+	if errs := checkEvent(0, e, true); errs != nil {
+		return event.Event{}, invalidEvents(errs)
 	}
 	return e, nil
 }

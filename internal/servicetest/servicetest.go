@@ -1,6 +1,6 @@
 // Package servicetest is what the tests of mendflow's services share about
 // running one through its realMain: an address to give it, waiting until it
-// serves and until it is ready, asking it, and stopping it.
+// serves and until it is ready, asking it, stopping it, and what it logged.
 package servicetest
 
 import (
@@ -8,6 +8,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -109,4 +111,24 @@ func Stop(t testing.TB, stop func(), done <-chan error, addr string, within time
 		resp.Body.Close()
 		t.Error("still serving after the stop")
 	}
+}
+
+// Logs collects the lines a service logs, from any of its goroutines: the
+// writer of its slog handler.
+type Logs struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *Logs) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// String is everything logged so far.
+func (l *Logs) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

@@ -3,7 +3,6 @@ package daemon
 import (
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -11,25 +10,8 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/mendflow/mendflow/internal/natstest"
+	"github.com/mendflow/mendflow/internal/servicetest"
 )
-
-// lockedBuffer collects log lines from the NATS client's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
 
 // TestConnectNATSReconnects: the connection ConnectNATS makes logs losing
 // its server and reconnects when it is back, with no option from the
@@ -37,7 +19,7 @@ func (b *lockedBuffer) String() string {
 func TestConnectNATSReconnects(t *testing.T) {
 	t.Parallel()
 	ns := natstest.Start(t)
-	logs := &lockedBuffer{}
+	logs := &servicetest.Logs{}
 	nc, err := ConnectNATS(t.Context(), NewGate(), slog.New(slog.NewTextHandler(logs, nil)), ns.URL(), nats.ReconnectWait(50*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +42,7 @@ func TestConnectNATSLogsNoToken(t *testing.T) {
 	t.Parallel()
 	const token = "s3cr3t-nats-token"
 	ns := natstest.StartCore(t, func(o *server.Options) { o.Authorization = token })
-	logs := &lockedBuffer{}
+	logs := &servicetest.Logs{}
 	nc, err := ConnectNATS(t.Context(), NewGate(), slog.New(slog.NewTextHandler(logs, nil)), "nats://"+token+"@"+ns.Addr(), nats.ReconnectWait(50*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
@@ -74,7 +56,7 @@ func TestConnectNATSLogsNoToken(t *testing.T) {
 
 // bounce stops the server and starts it again, waiting for nc to log its
 // disconnection and then its reconnection.
-func bounce(t *testing.T, ns *natstest.Server, nc *nats.Conn, logs *lockedBuffer) {
+func bounce(t *testing.T, ns *natstest.Server, nc *nats.Conn, logs *servicetest.Logs) {
 	t.Helper()
 	ns.Stop()
 	waitUntil(t, func() bool { return strings.Contains(logs.String(), "NATS disconnected") }, "the disconnect to be logged")

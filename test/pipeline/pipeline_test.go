@@ -56,7 +56,7 @@ type program struct {
 	name string
 	addr string
 	cmd  *exec.Cmd
-	logs *syncBuffer
+	logs *servicetest.Logs
 }
 
 // pipeline is NATS, the simulator behind a recording proxy, and the three
@@ -318,7 +318,7 @@ func start(t *testing.T) *pipeline {
 func (p *pipeline) run(bin, name, addrVar string, env []string) {
 	p.t.Helper()
 	addr := servicetest.FreeAddr(p.t)
-	prog := &program{name: name, addr: addr, logs: &syncBuffer{}}
+	prog := &program{name: name, addr: addr, logs: &servicetest.Logs{}}
 	prog.cmd = exec.Command(filepath.Join(bin, name))
 	prog.cmd.Env = append(env, addrVar+"="+addr)
 	prog.cmd.Stderr = prog.logs
@@ -519,23 +519,6 @@ func waitFor(t *testing.T, timeout time.Duration, cond func() bool, what string)
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 type syncSet struct {
