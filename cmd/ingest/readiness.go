@@ -64,7 +64,7 @@ func (h *writeHealth) failed(err error, cmds []*command) {
 	}
 	f := &writeFailure{err: err, at: time.Now()}
 	for _, c := range cmds {
-		f.need = max(f.need, int64(wireSize(c)+len(c.msg.Subject)+fileStoreOverhead))
+		f.need = max(f.need, int64(headerSize(c)+len(c.msg.Data)+len(c.msg.Subject)+fileStoreOverhead))
 	}
 	h.failure.Store(f)
 }
