@@ -26,9 +26,10 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/sethvargo/go-envconfig"
 
-	"github.com/mendflow/mendflow/pkg/daemon"
+	"github.com/mendflow/mendflow/internal/app"
+	"github.com/mendflow/mendflow/internal/routing"
+	"github.com/mendflow/mendflow/internal/telemetry"
 	"github.com/mendflow/mendflow/pkg/events"
-	"github.com/mendflow/mendflow/pkg/events/routing"
 )
 
 var (
@@ -143,18 +144,18 @@ func BenchmarkIngest(b *testing.B) {
 // benchTelemetry is the logger and tracer provider ingest runs with, made
 // from the environment as in production (by default: JSON lines at info,
 // nothing exported); the lines go to io.Discard.
-func benchTelemetry(b *testing.B) daemon.Telemetry {
+func benchTelemetry(b *testing.B) app.Telemetry {
 	env := envconfig.OsLookuper()
-	logger, err := daemon.NewLogger(b.Context(), env, io.Discard)
+	logger, err := telemetry.NewLogger(b.Context(), env, io.Discard)
 	if err != nil {
 		b.Fatal(err)
 	}
-	tp, err := daemon.NewTracerProvider(b.Context(), env, "mendflow-ingest")
+	tp, err := telemetry.NewTracerProvider(b.Context(), env, "mendflow-ingest")
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { tp.Shutdown(context.Background()) })
-	return daemon.Telemetry{Logger: logger, Tracer: tp}
+	return app.Telemetry{Logger: logger, Tracer: tp}
 }
 
 // median is the measurement with the median rate.

@@ -19,9 +19,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
+	"github.com/mendflow/mendflow/internal/app"
 	"github.com/mendflow/mendflow/internal/natstest"
 	"github.com/mendflow/mendflow/internal/servicetest"
-	"github.com/mendflow/mendflow/pkg/daemon"
 	"github.com/mendflow/mendflow/pkg/events"
 )
 
@@ -80,7 +80,7 @@ func newHarnessOn(t *testing.T, ns *natstest.Server, edit func(*Config)) *harnes
 	}
 	logs := &servicetest.Logs{}
 	ctx, cancel := context.WithCancel(context.Background())
-	svc, err := newService(ctx, cfg, daemon.Telemetry{Logger: slog.New(slog.NewJSONHandler(logs, nil)), Tracer: sdktrace.NewTracerProvider()})
+	svc, err := newService(ctx, cfg, app.Telemetry{Logger: slog.New(slog.NewJSONHandler(logs, nil)), Tracer: sdktrace.NewTracerProvider()})
 	if err != nil {
 		cancel()
 		t.Fatalf("newService: %v", err)

@@ -17,16 +17,16 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/sethvargo/go-envconfig"
 
-	"github.com/mendflow/mendflow/pkg/config"
-	"github.com/mendflow/mendflow/pkg/daemon"
+	"github.com/mendflow/mendflow/internal/app"
+	"github.com/mendflow/mendflow/internal/config"
+	"github.com/mendflow/mendflow/internal/routing"
 	"github.com/mendflow/mendflow/pkg/events"
-	"github.com/mendflow/mendflow/pkg/events/routing"
 )
 
-func main() { daemon.Main("ingest", realMain) }
+func main() { app.Main("ingest", realMain) }
 
 // realMain wires ingest from its environment and serves until ctx ends.
-func realMain(ctx context.Context, env envconfig.Lookuper, tel daemon.Telemetry) error {
+func realMain(ctx context.Context, env envconfig.Lookuper, tel app.Telemetry) error {
 	var cfg Config
 	if err := config.Load(ctx, env, &cfg); err != nil {
 		return err
@@ -47,7 +47,7 @@ type service struct {
 	cfg    *Config
 	logger *slog.Logger
 	nc     *nats.Conn
-	srv    *daemon.Server
+	srv    *app.Server
 	served <-chan error
 }
 
@@ -57,7 +57,7 @@ type service struct {
 // /metrics answer, /readyz answers 503 with what the set-up waits for, and
 // the event endpoints answer 503: nothing is taken that could not be
 // stored. It returns once ingest takes events, or when ctx ends first.
-func newService(ctx context.Context, cfg *Config, tel daemon.Telemetry) (_ *service, err error) {
+func newService(ctx context.Context, cfg *Config, tel app.Telemetry) (_ *service, err error) {
 	logger, tp := tel.Logger, tel.TracerProvider()
 	reg := events.NewRegistry()
 	var router *routing.Router
@@ -73,9 +73,9 @@ func newService(ctx context.Context, cfg *Config, tel daemon.Telemetry) (_ *serv
 	metrics := newMetrics()
 	bodies := newBodyBudget(cfg.MaxInflightBytes)
 	metrics.watchBodies(bodies)
-	gate := daemon.NewGate()
+	gate := app.NewGate()
 	endpoints := &startingHandler{retryAfter: cfg.RetryAfter, refused: metrics.publishFailures.WithLabelValues(reasonStarting)}
-	srv, err := daemon.Listen("INGEST_ADDR", cfg.Addr, daemon.ServerConfig{
+	srv, err := app.Listen("INGEST_ADDR", cfg.Addr, app.ServerConfig{
 		Metrics:  metrics.registry,
 		Ready:    gate.Ready,
 		Handler:  endpoints,
@@ -93,7 +93,7 @@ func newService(ctx context.Context, cfg *Config, tel daemon.Telemetry) (_ *serv
 	}()
 	logger.Info("ingest listening; setting up NATS and JetStream", "addr", srv.Addr(), "nats", redactURLs(cfg.NATSURL))
 
-	nc, err := daemon.ConnectNATS(ctx, gate, logger, cfg.NATSURL,
+	nc, err := app.ConnectNATS(ctx, gate, logger, cfg.NATSURL,
 		nats.Name("mendflow-ingest"),
 		nats.ReconnectWait(250*time.Millisecond),
 		// Fail publishes at once while disconnected instead of buffering
@@ -186,7 +186,7 @@ func prepareStreams(ctx context.Context, js streamAdmin, cfg events.StreamConfig
 }
 
 // run serves until ctx ends, then stops accepting, answers the requests in
-// flight (see daemon.Server.Shutdown) and drains NATS, so that every 202
+// flight (see app.Server.Shutdown) and drains NATS, so that every 202
 // given was stored; INGEST_SHUTDOWN_TIMEOUT bounds the whole stop. NATS is
 // drained after the last answer: a request still publishing would be
 // refused by a draining connection.
@@ -204,7 +204,7 @@ func (s *service) run(ctx context.Context) error {
 		err = s.srv.Shutdown(shutdownCtx)
 	}
 
-	if derr := daemon.DrainNATS(s.nc, time.Until(deadline)); derr != nil && !errors.Is(derr, daemon.ErrDrainTimedOut) {
+	if derr := app.DrainNATS(s.nc, time.Until(deadline)); derr != nil && !errors.Is(derr, app.ErrDrainTimedOut) {
 		err = errors.Join(err, derr)
 	}
 	return err

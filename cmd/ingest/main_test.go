@@ -22,10 +22,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/sethvargo/go-envconfig"
 
+	"github.com/mendflow/mendflow/internal/app"
+	"github.com/mendflow/mendflow/internal/config"
 	"github.com/mendflow/mendflow/internal/natstest"
 	"github.com/mendflow/mendflow/internal/servicetest"
-	"github.com/mendflow/mendflow/pkg/config"
-	"github.com/mendflow/mendflow/pkg/daemon"
 	"github.com/mendflow/mendflow/pkg/events"
 )
 
@@ -153,7 +153,7 @@ func TestRealMainRefusesToStart(t *testing.T) {
 			t.Parallel()
 			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 			defer cancel()
-			err := realMain(ctx, envconfig.MapLookuper(tc.env), daemon.Telemetry{Logger: slog.New(slog.DiscardHandler)})
+			err := realMain(ctx, envconfig.MapLookuper(tc.env), app.Telemetry{Logger: slog.New(slog.DiscardHandler)})
 			if err == nil || !strings.HasPrefix(err.Error(), tc.wantErr) {
 				t.Fatalf("realMain = %v, want an error starting with %q", err, tc.wantErr)
 			}
@@ -176,7 +176,7 @@ func TestRealMainStopsGracefully(t *testing.T) {
 	addr := servicetest.FreeAddr(t)
 	stop, done := servicetest.Start(t, addr, func(ctx context.Context) error {
 		return realMain(ctx, envconfig.MapLookuper(map[string]string{"NATS_URL": ns.URL(), "INGEST_ADDR": addr, "MEND_ORG_TOKEN": "o"}),
-			daemon.Telemetry{Logger: slog.New(slog.DiscardHandler)})
+			app.Telemetry{Logger: slog.New(slog.DiscardHandler)})
 	})
 	servicetest.WaitReady(t, addr, 10*time.Second)
 	h := harnessFor(t, addr)

@@ -3,9 +3,8 @@ package main
 import (
 	"net/http"
 
+	"github.com/mendflow/mendflow/internal/telemetry"
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/mendflow/mendflow/pkg/daemon"
 )
 
 // metrics are ingest's Prometheus metrics, on a registry of its own.
@@ -20,7 +19,7 @@ type metrics struct {
 
 func newMetrics() *metrics {
 	m := &metrics{
-		registry: daemon.NewRegistry(),
+		registry: telemetry.NewRegistry(),
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "mendflow_ingest_events_total",
 			Help: "Events received, by type and outcome (queued, duplicate, ignored, planned, invalid, unavailable). " +

@@ -21,8 +21,8 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/mendflow/mendflow/internal/routing"
 	"github.com/mendflow/mendflow/pkg/events"
-	"github.com/mendflow/mendflow/pkg/events/routing"
 )
 
 // server is the HTTP face of ingest. Its handlers share one path for every
@@ -48,7 +48,7 @@ type server struct {
 
 // handler routes the requests. Methods are dispatched here rather than by
 // ServeMux patterns so that a wrong method, too, gets a problem+json answer.
-// GET /healthz, /readyz and /metrics are the daemon.Server's.
+// GET /healthz, /readyz and /metrics are the app.Server's.
 func (s *server) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/events", s.methods(map[string]http.HandlerFunc{

@@ -10,9 +10,9 @@ import (
 
 	"github.com/sethvargo/go-envconfig"
 
+	"github.com/mendflow/mendflow/internal/app"
 	"github.com/mendflow/mendflow/internal/natstest"
 	"github.com/mendflow/mendflow/internal/servicetest"
-	"github.com/mendflow/mendflow/pkg/daemon"
 	"github.com/mendflow/mendflow/pkg/events"
 )
 
@@ -29,7 +29,7 @@ func TestServesWhileNATSIsDown(t *testing.T) {
 		return realMain(ctx, envconfig.MapLookuper(map[string]string{
 			"NATS_URL": ns.URL(), "INGEST_ADDR": addr, "MEND_ORG_TOKEN": "o",
 			"GITHUB_WEBHOOK_SECRET": testGitHubSecret, "INGEST_RETRY_AFTER": "7s",
-		}), daemon.Telemetry{Logger: slog.New(slog.DiscardHandler)})
+		}), app.Telemetry{Logger: slog.New(slog.DiscardHandler)})
 	})
 
 	if status, _, body := h.do(http.MethodGet, "/healthz", nil, nil); status != http.StatusOK {
@@ -91,7 +91,7 @@ func TestServesWhileJetStreamCannotAnswer(t *testing.T) {
 	stop, done := servicetest.Start(t, addr, func(ctx context.Context) error {
 		return realMain(ctx, envconfig.MapLookuper(map[string]string{
 			"NATS_URL": srv.URL(), "INGEST_ADDR": addr, "MEND_ORG_TOKEN": "o",
-		}), daemon.Telemetry{Logger: slog.New(slog.DiscardHandler)})
+		}), app.Telemetry{Logger: slog.New(slog.DiscardHandler)})
 	})
 
 	deadline := time.Now().Add(10 * time.Second)
@@ -121,7 +121,7 @@ func TestStopsWhileWaitingForNATS(t *testing.T) {
 	stop, done := servicetest.Start(t, addr, func(ctx context.Context) error {
 		return realMain(ctx, envconfig.MapLookuper(map[string]string{
 			"NATS_URL": "nats://" + servicetest.FreeAddr(t), "INGEST_ADDR": addr, "MEND_ORG_TOKEN": "o",
-		}), daemon.Telemetry{Logger: slog.New(slog.DiscardHandler)})
+		}), app.Telemetry{Logger: slog.New(slog.DiscardHandler)})
 	})
 	servicetest.Stop(t, stop, done, addr, 5*time.Second)
 }

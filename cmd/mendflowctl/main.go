@@ -43,7 +43,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/sethvargo/go-envconfig"
 
-	"github.com/mendflow/mendflow/pkg/config"
+	"github.com/mendflow/mendflow/internal/config"
 )
 
 func main() {

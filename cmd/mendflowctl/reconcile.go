@@ -9,8 +9,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/mendflow/mendflow/internal/config"
 	"github.com/mendflow/mendflow/internal/reconcile"
-	"github.com/mendflow/mendflow/pkg/config"
 	"github.com/mendflow/mendflow/pkg/mend"
 )
 

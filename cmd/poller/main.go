@@ -19,12 +19,13 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/sethvargo/go-envconfig"
 
-	"github.com/mendflow/mendflow/pkg/config"
-	"github.com/mendflow/mendflow/pkg/daemon"
+	"github.com/mendflow/mendflow/internal/app"
+	"github.com/mendflow/mendflow/internal/config"
+	"github.com/mendflow/mendflow/internal/mendhttp"
+	"github.com/mendflow/mendflow/internal/poller"
+	"github.com/mendflow/mendflow/internal/telemetry"
 	"github.com/mendflow/mendflow/pkg/events"
 	"github.com/mendflow/mendflow/pkg/mend"
-	"github.com/mendflow/mendflow/pkg/mend/mendhttp"
-	"github.com/mendflow/mendflow/pkg/poller"
 )
 
 // settings is the poller's environment.
@@ -39,7 +40,7 @@ type settings struct {
 }
 
 func main() {
-	daemon.Main("poller", func(ctx context.Context, env envconfig.Lookuper, tel daemon.Telemetry) error {
+	app.Main("poller", func(ctx context.Context, env envconfig.Lookuper, tel app.Telemetry) error {
 		return realMain(ctx, env, tel, nil)
 	})
 }
@@ -49,7 +50,7 @@ func main() {
 // cluster still forming; meanwhile /readyz answers 503 with what it waits
 // for. When ready is not nil, it receives the address of that server once
 // the set-up is done.
-func realMain(ctx context.Context, env envconfig.Lookuper, tel daemon.Telemetry, ready chan<- string) error {
+func realMain(ctx context.Context, env envconfig.Lookuper, tel app.Telemetry, ready chan<- string) error {
 	logger, tp := tel.Logger, tel.TracerProvider()
 	var cfg settings
 	if err := config.Load(ctx, env, &cfg); err != nil {
@@ -61,17 +62,17 @@ func realMain(ctx context.Context, env envconfig.Lookuper, tel daemon.Telemetry,
 	if err := cfg.Poller.Validate(); err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
-	reg := daemon.NewRegistry()
+	reg := telemetry.NewRegistry()
 	client, err := mend.NewClientFromConfig(cfg.Mend, mend.WithUserAgent("mendflow-poller"),
 		mend.WithHTTPClient(&http.Client{Transport: mendhttp.NewMetrics(reg).Transport(mendhttp.NewTransport(cfg.Poller.Concurrency), tp)}))
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
 
-	gate := daemon.NewGate()
+	gate := app.NewGate()
 	var stopping atomic.Bool
 	defer context.AfterFunc(ctx, func() { stopping.Store(true) })()
-	srv, err := daemon.Listen("POLLER_ADDR", cfg.Addr, daemon.ServerConfig{Metrics: reg, Ready: gate.Ready, Logger: logger})
+	srv, err := app.Listen("POLLER_ADDR", cfg.Addr, app.ServerConfig{Metrics: reg, Ready: gate.Ready, Logger: logger})
 	if err != nil {
 		return err
 	}
@@ -88,7 +89,7 @@ func realMain(ctx context.Context, env envconfig.Lookuper, tel daemon.Telemetry,
 		return err
 	}
 
-	nc, err := daemon.ConnectNATS(ctx, gate, logger, cfg.NATSURL, nats.Name("mendflow-poller"))
+	nc, err := app.ConnectNATS(ctx, gate, logger, cfg.NATSURL, nats.Name("mendflow-poller"))
 	if err != nil {
 		// The URL is left out: it may hold credentials.
 		return setUpFailed(fmt.Errorf("connecting to NATS_URL: %w", err))
@@ -142,8 +143,8 @@ func realMain(ctx context.Context, env envconfig.Lookuper, tel daemon.Telemetry,
 	}
 
 	// Drain flushes the acknowledgements and hand-backs still buffered.
-	switch err := daemon.DrainNATS(nc, 10*time.Second); {
-	case errors.Is(err, daemon.ErrDrainTimedOut):
+	switch err := app.DrainNATS(nc, 10*time.Second); {
+	case errors.Is(err, app.ErrDrainTimedOut):
 		logger.Warn("poller: NATS did not drain in time")
 	case err != nil:
 		return err

@@ -17,9 +17,9 @@ import (
 	"github.com/sethvargo/go-envconfig"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
+	"github.com/mendflow/mendflow/internal/app"
 	"github.com/mendflow/mendflow/internal/natstest"
 	"github.com/mendflow/mendflow/internal/servicetest"
-	"github.com/mendflow/mendflow/pkg/daemon"
 	"github.com/mendflow/mendflow/pkg/events"
 	"github.com/mendflow/mendflow/pkg/mend/mendsim"
 )
@@ -48,7 +48,7 @@ func TestRealMain(t *testing.T) {
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- realMain(ctx, env, daemon.Telemetry{Logger: slog.New(slog.NewJSONHandler(&logs, nil)), Tracer: sdktrace.NewTracerProvider()}, ready)
+		done <- realMain(ctx, env, app.Telemetry{Logger: slog.New(slog.NewJSONHandler(&logs, nil)), Tracer: sdktrace.NewTracerProvider()}, ready)
 	}()
 	var addr string
 	select {
@@ -232,7 +232,7 @@ func TestRealMainBadConfig(t *testing.T) {
 			delete(env, tt.unset)
 			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 			defer cancel()
-			err := realMain(ctx, envconfig.MapLookuper(env), daemon.Telemetry{Logger: slog.New(slog.DiscardHandler)}, nil)
+			err := realMain(ctx, envconfig.MapLookuper(env), app.Telemetry{Logger: slog.New(slog.DiscardHandler)}, nil)
 			if err == nil || !strings.Contains(err.Error(), tt.wantVar+":") {
 				t.Fatalf("realMain = %v, want at once an error naming %s", err, tt.wantVar)
 			}

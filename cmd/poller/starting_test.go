@@ -10,9 +10,9 @@ import (
 
 	"github.com/sethvargo/go-envconfig"
 
+	"github.com/mendflow/mendflow/internal/app"
 	"github.com/mendflow/mendflow/internal/natstest"
 	"github.com/mendflow/mendflow/internal/servicetest"
-	"github.com/mendflow/mendflow/pkg/daemon"
 	"github.com/mendflow/mendflow/pkg/events"
 	"github.com/mendflow/mendflow/pkg/mend/mendsim"
 )
@@ -32,7 +32,7 @@ func TestServesWhileNATSIsDown(t *testing.T) {
 			"NATS_URL": ns.URL(), "POLLER_ADDR": addr, "MEND_URL": sim.URL,
 			"MEND_USER_KEY": mendsim.DefaultUserKey, "MEND_USER_EMAIL": mendsim.DefaultUserEmail, "MEND_ORG_TOKEN": mendsim.DefaultOrgToken,
 			"POLLER_FIRST_INTERVAL": "10ms", "POLLER_MAX_INTERVAL": "50ms",
-		}), daemon.Telemetry{Logger: slog.New(slog.DiscardHandler)}, nil)
+		}), app.Telemetry{Logger: slog.New(slog.DiscardHandler)}, nil)
 	})
 
 	if status, body := servicetest.Get(t, addr, "/healthz"); status != http.StatusOK {
@@ -75,7 +75,7 @@ func TestStopsWhileWaitingForNATS(t *testing.T) {
 		return realMain(ctx, envconfig.MapLookuper(map[string]string{
 			"NATS_URL": "nats://" + servicetest.FreeAddr(t), "POLLER_ADDR": addr, "MEND_URL": "http://127.0.0.1:1",
 			"MEND_USER_KEY": "k", "MEND_USER_EMAIL": "e", "MEND_ORG_TOKEN": "o",
-		}), daemon.Telemetry{Logger: slog.New(slog.DiscardHandler)}, nil)
+		}), app.Telemetry{Logger: slog.New(slog.DiscardHandler)}, nil)
 	})
 	servicetest.Stop(t, stop, done, addr, 5*time.Second)
 }

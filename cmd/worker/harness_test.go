@@ -21,8 +21,9 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
+	"github.com/mendflow/mendflow/internal/app"
 	"github.com/mendflow/mendflow/internal/natstest"
-	"github.com/mendflow/mendflow/pkg/daemon"
+	"github.com/mendflow/mendflow/internal/telemetry"
 	"github.com/mendflow/mendflow/pkg/events"
 	"github.com/mendflow/mendflow/pkg/mend/mendsim"
 )
@@ -97,8 +98,8 @@ func (h *harness) startWorker(extra map[string]string) worker {
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	tel := daemon.Telemetry{
-		Logger: slog.New(daemon.TraceHandler{Handler: slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})}),
+	tel := app.Telemetry{
+		Logger: slog.New(telemetry.TraceHandler{Handler: slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})}),
 		Tracer: sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(h.spans)),
 	}
 	go func() { done <- realMain(ctx, envconfig.MapLookuper(env), tel, ready) }()

@@ -12,11 +12,11 @@ import (
 
 	"github.com/sethvargo/go-envconfig"
 
-	"github.com/mendflow/mendflow/pkg/daemon"
+	"github.com/mendflow/mendflow/internal/app"
 )
 
 func main() {
-	daemon.Main("worker", func(ctx context.Context, env envconfig.Lookuper, tel daemon.Telemetry) error {
+	app.Main("worker", func(ctx context.Context, env envconfig.Lookuper, tel app.Telemetry) error {
 		return realMain(ctx, env, tel, nil)
 	})
 }
@@ -24,7 +24,7 @@ func main() {
 // realMain runs the worker until ctx ends, then drains it. When ready is
 // not nil, it receives the address of the health and metrics server once
 // the worker takes commands.
-func realMain(ctx context.Context, env envconfig.Lookuper, tel daemon.Telemetry, ready chan<- string) error {
+func realMain(ctx context.Context, env envconfig.Lookuper, tel app.Telemetry, ready chan<- string) error {
 	cfg, err := loadSettings(ctx, env)
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)

@@ -13,11 +13,12 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/mendflow/mendflow/pkg/daemon"
+	"github.com/mendflow/mendflow/internal/app"
+	"github.com/mendflow/mendflow/internal/mendhttp"
+	"github.com/mendflow/mendflow/internal/telemetry"
 	"github.com/mendflow/mendflow/pkg/events"
 	"github.com/mendflow/mendflow/pkg/handlers"
 	"github.com/mendflow/mendflow/pkg/mend"
-	"github.com/mendflow/mendflow/pkg/mend/mendhttp"
 )
 
 // service is a wired worker: its NATS connection, consumer, handlers and
@@ -32,7 +33,7 @@ type service struct {
 	retry   handlers.RetryPolicy
 	metrics *handlers.Metrics
 	tracer  trace.Tracer
-	http    *daemon.Server
+	http    *app.Server
 	served  <-chan error // why http stopped serving
 }
 
@@ -43,7 +44,7 @@ type service struct {
 // for a NATS cluster still forming, /readyz answers 503 with what it waits
 // for. It returns once the worker can take commands, or when ctx ends
 // first.
-func newService(ctx context.Context, cfg settings, tel daemon.Telemetry) (_ *service, err error) {
+func newService(ctx context.Context, cfg settings, tel app.Telemetry) (_ *service, err error) {
 	logger := tel.Logger
 	tp := tel.TracerProvider()
 	svc := &service{cfg: cfg, logger: logger, tracer: tp.Tracer("github.com/mendflow/mendflow/cmd/worker")}
@@ -54,7 +55,7 @@ func newService(ctx context.Context, cfg settings, tel daemon.Telemetry) (_ *ser
 	}()
 
 	// The Mend client first: its settings are checked without any I/O.
-	reg := daemon.NewRegistry()
+	reg := telemetry.NewRegistry()
 	svc.metrics = handlers.NewMetrics(reg)
 	client, err := mend.NewClientFromConfig(cfg.Mend, mend.WithHTTPClient(&http.Client{
 		Transport: mendhttp.NewMetrics(reg).Transport(mendhttp.NewTransport(cfg.Worker.Concurrency), tp),
@@ -63,15 +64,15 @@ func newService(ctx context.Context, cfg settings, tel daemon.Telemetry) (_ *ser
 		return nil, fmt.Errorf("Mend client: %w", err)
 	}
 
-	gate := daemon.NewGate()
-	svc.http, err = daemon.Listen("WORKER_ADDR", cfg.Addr, daemon.ServerConfig{Metrics: reg, Ready: gate.Ready, Logger: logger})
+	gate := app.NewGate()
+	svc.http, err = app.Listen("WORKER_ADDR", cfg.Addr, app.ServerConfig{Metrics: reg, Ready: gate.Ready, Logger: logger})
 	if err != nil {
 		return nil, err
 	}
 	svc.served = svc.http.Start()
 	logger.Info("worker listening; setting up NATS and JetStream", "addr", svc.http.Addr())
 
-	svc.nc, err = daemon.ConnectNATS(ctx, gate, logger, cfg.NATSURL, nats.Name("mendflow-worker"))
+	svc.nc, err = app.ConnectNATS(ctx, gate, logger, cfg.NATSURL, nats.Name("mendflow-worker"))
 	if err != nil {
 		return nil, fmt.Errorf("connecting to NATS_URL: %w", err)
 	}
@@ -209,7 +210,7 @@ func (s *service) run(ctx context.Context, ready chan<- string) error {
 	if herr := s.http.Shutdown(shutdownCtx); herr != nil {
 		err = errors.Join(err, herr)
 	}
-	if derr := daemon.DrainNATS(s.nc, 10*time.Second); derr != nil {
+	if derr := app.DrainNATS(s.nc, 10*time.Second); derr != nil {
 		err = errors.Join(err, derr)
 	}
 	s.logger.Info("worker stopped")

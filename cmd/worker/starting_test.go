@@ -11,8 +11,8 @@ import (
 
 	"github.com/sethvargo/go-envconfig"
 
+	"github.com/mendflow/mendflow/internal/app"
 	"github.com/mendflow/mendflow/internal/servicetest"
-	"github.com/mendflow/mendflow/pkg/daemon"
 	"github.com/mendflow/mendflow/pkg/events"
 )
 
@@ -27,7 +27,7 @@ func TestServesWhileNATSIsDown(t *testing.T) {
 	env := maps.Clone(h.env)
 	env["WORKER_ADDR"] = addr
 	stop, done := servicetest.Start(t, addr, func(ctx context.Context) error {
-		return realMain(ctx, envconfig.MapLookuper(env), daemon.Telemetry{Logger: slog.New(slog.DiscardHandler)}, nil)
+		return realMain(ctx, envconfig.MapLookuper(env), app.Telemetry{Logger: slog.New(slog.DiscardHandler)}, nil)
 	})
 
 	if status, body := servicetest.Get(t, addr, "/healthz"); status != http.StatusOK {
@@ -61,7 +61,7 @@ func TestStopsWhileWaitingForNATS(t *testing.T) {
 		"MEND_USER_EMAIL": "e", "MEND_ORG_TOKEN": "o", "WORKER_ADDR": addr,
 	}
 	stop, done := servicetest.Start(t, addr, func(ctx context.Context) error {
-		return realMain(ctx, envconfig.MapLookuper(env), daemon.Telemetry{Logger: slog.New(slog.DiscardHandler)}, nil)
+		return realMain(ctx, envconfig.MapLookuper(env), app.Telemetry{Logger: slog.New(slog.DiscardHandler)}, nil)
 	})
 	servicetest.Stop(t, stop, done, addr, 5*time.Second)
 }

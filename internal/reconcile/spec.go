@@ -24,7 +24,7 @@ import (
 	"golang.org/x/text/message"
 	"gopkg.in/yaml.v3"
 
-	"github.com/mendflow/mendflow/pkg/events/routing"
+	"github.com/mendflow/mendflow/internal/routing"
 	"github.com/mendflow/mendflow/pkg/mend"
 )
 

@@ -3,7 +3,7 @@ package routing_test
 import (
 	"testing"
 
-	"github.com/mendflow/mendflow/pkg/events/routing"
+	"github.com/mendflow/mendflow/internal/routing"
 )
 
 func TestTemplateText(t *testing.T) {

@@ -1,4 +1,4 @@
-package daemon
+package app
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 
 	"github.com/mendflow/mendflow/internal/natstest"
 	"github.com/mendflow/mendflow/internal/servicetest"
+	"github.com/mendflow/mendflow/internal/telemetry"
 )
 
 // TestGateOnServer follows /readyz through a set-up: the reason the set-up
@@ -24,7 +25,7 @@ import (
 func TestGateOnServer(t *testing.T) {
 	t.Parallel()
 	gate := NewGate()
-	srv, err := Listen("TEST_ADDR", "127.0.0.1:0", ServerConfig{Metrics: NewRegistry(), Ready: gate.Ready})
+	srv, err := Listen("TEST_ADDR", "127.0.0.1:0", ServerConfig{Metrics: telemetry.NewRegistry(), Ready: gate.Ready})
 	if err != nil {
 		t.Fatal(err)
 	}

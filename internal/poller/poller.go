@@ -68,7 +68,7 @@ func New(js jetstream.JetStream, src StatusSource, cfg Config, orgToken string, 
 	}
 	return &Poller{
 		js: js, mend: src, cfg: cfg, orgToken: orgToken, log: log, metrics: m,
-		tracer: tp.Tracer("github.com/mendflow/mendflow/pkg/poller"), rnd: rand.Float64,
+		tracer: tp.Tracer("github.com/mendflow/mendflow/internal/poller"), rnd: rand.Float64,
 	}, nil
 }
 

@@ -10,7 +10,7 @@ import (
 
 	"github.com/sethvargo/go-envconfig"
 
-	"github.com/mendflow/mendflow/pkg/config"
+	"github.com/mendflow/mendflow/internal/config"
 )
 
 type retry struct {

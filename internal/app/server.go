@@ -1,4 +1,4 @@
-package daemon
+package app
 
 import (
 	"context"
@@ -13,19 +13,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/net/netutil"
 )
-
-// NewRegistry returns a Prometheus registry of a process's own, with the
-// Go runtime and process collectors on it. Each program makes one and
-// registers its metrics there: no metric lands on the global registry.
-func NewRegistry() *prometheus.Registry {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return reg
-}
 
 // ServerConfig is what a Server serves.
 type ServerConfig struct {

@@ -1,4 +1,4 @@
-package daemon
+package telemetry
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"github.com/sethvargo/go-envconfig"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/mendflow/mendflow/pkg/config"
+	"github.com/mendflow/mendflow/internal/config"
 )
 
 // LogConfig is how a program logs, from the environment.

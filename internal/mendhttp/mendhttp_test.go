@@ -15,8 +15,8 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
+	"github.com/mendflow/mendflow/internal/mendhttp"
 	"github.com/mendflow/mendflow/pkg/mend"
-	"github.com/mendflow/mendflow/pkg/mend/mendhttp"
 )
 
 // TestTransport sends a v1.4 call that fails once with 503, then succeeds,

@@ -8,7 +8,7 @@
 //
 // It holds no global state: Main builds the logger and the tracer provider
 // and hands them to realMain, which passes them on.
-package daemon
+package app
 
 import (
 	"context"
@@ -21,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mendflow/mendflow/internal/telemetry"
 	"github.com/sethvargo/go-envconfig"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
@@ -69,11 +70,11 @@ func run(name string, realMain RealMain, env envconfig.Lookuper, stderr io.Write
 		fmt.Fprintf(stderr, "%s: %s\n", name, strings.Join(strings.Fields(err.Error()), " "))
 		return 1
 	}
-	logger, err := NewLogger(ctx, env, stderr)
+	logger, err := telemetry.NewLogger(ctx, env, stderr)
 	if err != nil {
 		return fail(err)
 	}
-	tp, err := NewTracerProvider(ctx, env, "mendflow-"+name)
+	tp, err := telemetry.NewTracerProvider(ctx, env, "mendflow-"+name)
 	if err != nil {
 		return fail(err)
 	}
