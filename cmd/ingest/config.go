@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/mendflow/mendflow/pkg/events"
+	"github.com/mendflow/mendflow/internal/bus"
 )
 
 // Config is the configuration of ingest, from the environment. The README
@@ -48,7 +48,7 @@ type Config struct {
 	// or * for no limit.
 	WebhookRate string `env:"INGEST_WEBHOOK_RATE, default=*"`
 
-	Streams events.StreamConfig
+	Streams bus.StreamConfig
 }
 
 // Validate implements config.Validator.

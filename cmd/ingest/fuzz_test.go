@@ -12,6 +12,7 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
+	"github.com/mendflow/mendflow/internal/eventdata"
 	"github.com/mendflow/mendflow/pkg/events"
 )
 
@@ -94,7 +95,7 @@ func FuzzStructured(f *testing.F) {
 	f.Add([]byte(`{"specversion":"1.0","id":"1","source":"/s","type":"t","data":[0.5e39]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		// unmarshalEvent decodes valid JSON as the SDK does, only cheaper.
-		if events.ValidJSON(body) {
+		if eventdata.ValidJSON(body) {
 			got, _, gotErr := unmarshalEvent(body)
 			var want event.Event
 			wantErr := want.UnmarshalJSON(body)

@@ -20,6 +20,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/mendflow/mendflow/internal/app"
+	"github.com/mendflow/mendflow/internal/bus"
 	"github.com/mendflow/mendflow/internal/natstest"
 	"github.com/mendflow/mendflow/internal/servicetest"
 	"github.com/mendflow/mendflow/pkg/events"
@@ -56,7 +57,7 @@ func testConfig(natsURL string) *Config {
 		RetryAfter:       3 * time.Second,
 		ShutdownTimeout:  5 * time.Second,
 		WebhookRate:      "*",
-		Streams: events.StreamConfig{
+		Streams: bus.StreamConfig{
 			Replicas: 1, DedupWindow: time.Hour,
 			EventsMaxAge: time.Hour, EventsMaxBytes: 1 << 20, DLQMaxAge: time.Hour, DLQMaxBytes: -1,
 		},

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/nats-io/nats.go"
 
+	"github.com/mendflow/mendflow/internal/bus"
 	"github.com/mendflow/mendflow/pkg/events"
 )
 
@@ -351,7 +352,7 @@ func TestFromMsgReadsWhatIngestStores(t *testing.T) {
 	if len(msgs) != 1 {
 		t.Fatalf("%d messages stored, want 1", len(msgs))
 	}
-	e, err := events.FromMsg(&nats.Msg{Subject: msgs[0].Subject, Header: msgs[0].Header, Data: msgs[0].Data})
+	e, err := bus.FromMsg(&nats.Msg{Subject: msgs[0].Subject, Header: msgs[0].Header, Data: msgs[0].Data})
 	if err != nil {
 		t.Fatalf("FromMsg: %v", err)
 	}

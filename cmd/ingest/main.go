@@ -18,6 +18,7 @@ import (
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/mendflow/mendflow/internal/app"
+	"github.com/mendflow/mendflow/internal/bus"
 	"github.com/mendflow/mendflow/internal/config"
 	"github.com/mendflow/mendflow/internal/routing"
 	"github.com/mendflow/mendflow/pkg/events"
@@ -113,7 +114,7 @@ func newService(ctx context.Context, cfg *Config, tel app.Telemetry) (_ *service
 	if err != nil {
 		return nil, fmt.Errorf("JetStream: %w", err)
 	}
-	if err := prepareStreams(ctx, js, cfg.Streams, logger, gate.Retrying(events.LogRetry(logger))); err != nil {
+	if err := prepareStreams(ctx, js, cfg.Streams, logger, gate.Retrying(bus.LogRetry(logger))); err != nil {
 		return nil, err
 	}
 	writes := &writeHealth{logger: logger}
@@ -137,7 +138,7 @@ func newService(ctx context.Context, cfg *Config, tel app.Telemetry) (_ *service
 		if st := nc.Status(); st != nats.CONNECTED {
 			return fmt.Errorf("NATS connection is %s", st)
 		}
-		if err := events.CheckStreams(ctx, js); err != nil {
+		if err := bus.CheckStreams(ctx, js); err != nil {
 			return err
 		}
 		return writes.check(ctx, func(ctx context.Context, need int64) error {
@@ -150,7 +151,7 @@ func newService(ctx context.Context, cfg *Config, tel app.Telemetry) (_ *service
 
 // streamAdmin is what prepareStreams needs of a jetstream.JetStream.
 type streamAdmin interface {
-	events.StreamManager
+	bus.StreamManager
 	UpdateStream(ctx context.Context, cfg jetstream.StreamConfig) (jetstream.Stream, error)
 }
 
@@ -160,9 +161,9 @@ type streamAdmin interface {
 // publisher that deduplicates, so its setting wins. Changing the window
 // keeps every message; nothing else of an existing stream is touched.
 // onRetry hears of each failure that may pass.
-func prepareStreams(ctx context.Context, js streamAdmin, cfg events.StreamConfig, logger *slog.Logger, onRetry func(err error, wait time.Duration)) error {
-	return events.RetrySetup(ctx, onRetry, func(ctx context.Context) error {
-		if err := events.EnsureStreams(ctx, js, cfg); err != nil {
+func prepareStreams(ctx context.Context, js streamAdmin, cfg bus.StreamConfig, logger *slog.Logger, onRetry func(err error, wait time.Duration)) error {
+	return bus.RetrySetup(ctx, onRetry, func(ctx context.Context) error {
+		if err := bus.EnsureStreams(ctx, js, cfg); err != nil {
 			return fmt.Errorf("streams: %w", err)
 		}
 		if _, err := js.CreateStream(ctx, probeStreamConfig(cfg.Replicas)); err != nil && !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {

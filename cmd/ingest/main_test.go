@@ -23,6 +23,7 @@ import (
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/mendflow/mendflow/internal/app"
+	"github.com/mendflow/mendflow/internal/bus"
 	"github.com/mendflow/mendflow/internal/config"
 	"github.com/mendflow/mendflow/internal/natstest"
 	"github.com/mendflow/mendflow/internal/servicetest"
@@ -42,7 +43,7 @@ func TestConfig(t *testing.T) {
 		RetryAfter:       5 * time.Second,
 		ShutdownTimeout:  25 * time.Second,
 		WebhookRate:      "*",
-		Streams: events.StreamConfig{
+		Streams: bus.StreamConfig{
 			Replicas: 1, DedupWindow: 24 * time.Hour,
 			EventsMaxAge: 168 * time.Hour, EventsMaxBytes: 1 << 30,
 			DLQMaxAge: 720 * time.Hour, DLQMaxBytes: -1,
@@ -71,7 +72,7 @@ func TestConfig(t *testing.T) {
 				c.MaxBodyBytes, c.MaxInflightBytes, c.MaxConns = 2048, 4096, 0
 				c.PublishTimeout, c.RetryAfter, c.ShutdownTimeout = time.Second, 30*time.Second, 10*time.Second
 				c.WebhookOrigins, c.WebhookRate = []string{"https://a.example", "https://b.example"}, "120"
-				c.Streams = events.StreamConfig{Replicas: 3, DedupWindow: 72 * time.Hour, EventsMaxAge: 24 * time.Hour,
+				c.Streams = bus.StreamConfig{Replicas: 3, DedupWindow: 72 * time.Hour, EventsMaxAge: 24 * time.Hour,
 					EventsMaxBytes: -1, DLQMaxAge: 0, DLQMaxBytes: 1000}
 			},
 		},
@@ -315,7 +316,7 @@ func TestDedupWindowAppliedToExistingStream(t *testing.T) {
 	// Another service created the stream with its own default.
 	old := cfg.Streams
 	old.DedupWindow = 2 * time.Minute
-	if err := events.EnsureStreams(t.Context(), js, old); err != nil {
+	if err := bus.EnsureStreams(t.Context(), js, old); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := js.Publish(t.Context(), "mendflow.cmd.request.track", []byte("{}")); err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/types"
 	"github.com/tidwall/gjson"
 
+	"github.com/mendflow/mendflow/internal/eventdata"
 	"github.com/mendflow/mendflow/pkg/events"
 )
 
@@ -143,7 +144,7 @@ func decodeEvent(index int, raw []byte) (event.Event, []eventError) {
 // keep it.
 func notUTF8(index int, raw []byte, at int) []eventError {
 	err := eventError{Index: index, Detail: fmt.Sprintf("the event holds bytes that are not UTF-8 (RFC 8259 8.1; at byte %d)", at)}
-	events.ParseJSON(raw).ForEach(func(key, value gjson.Result) bool {
+	eventdata.ParseJSON(raw).ForEach(func(key, value gjson.Result) bool {
 		if at < key.Index || at >= value.Index+len(value.Raw) {
 			return true
 		}
@@ -190,7 +191,7 @@ func checkMembers(index int, raw []byte) (_ []byte, data []byte, _ []eventError)
 	var dataValue gjson.Result
 	var upperTime string
 	seen := make(map[string]bool)
-	obj := events.ParseJSON(raw)
+	obj := eventdata.ParseJSON(raw)
 	obj.ForEach(func(key, value gjson.Result) bool {
 		name := key.Str
 		if seen[name] {
@@ -281,7 +282,7 @@ func checkMembers(index int, raw []byte) (_ []byte, data []byte, _ []eventError)
 }
 
 // unmarshalEvent is event.Event's UnmarshalJSON of valid JSON (see
-// events.ValidJSON), several times cheaper for the common event: the SDK's
+// eventdata.ValidJSON), several times cheaper for the common event: the SDK's
 // JSON library reads every key and string into a new string, even those of
 // data it only keeps as written; for a CDEvent that was a third of ingest's
 // allocations. Here the attributes are read with gjson, each copied on its
@@ -318,7 +319,7 @@ func unmarshalEvent(raw []byte) (e event.Event, dataChecked bool, err error) {
 func readSimpleEvent(raw []byte) (e event.Event, ok bool) {
 	r := simpleEvent{ec: &event.EventContextV1{}}
 	ok = true
-	events.ParseJSON(raw).ForEach(func(key, value gjson.Result) bool {
+	eventdata.ParseJSON(raw).ForEach(func(key, value gjson.Result) bool {
 		ok = r.read(key, value)
 		return ok
 	})
@@ -571,18 +572,18 @@ func checkEvent(index int, e event.Event, dataChecked bool) []eventError {
 	}
 	data, isJSON := e.Data(), events.IsJSON(e.DataContentType())
 	if isJSON && len(data) > 0 {
-		if !dataChecked && !events.ValidJSON(data) {
+		if !dataChecked && !eventdata.ValidJSON(data) {
 			return fail("data", "data is not valid JSON (datacontenttype %q)", excerpt(e.DataContentType(), quoteLimit))
 		}
 		if p := jsonTextProblem(data); p != "" {
 			return fail("data", "data %s", p)
 		}
 	}
-	if strings.HasPrefix(e.Type(), events.TypePrefixCDEvents) {
+	if strings.HasPrefix(e.Type(), eventdata.TypePrefixCDEvents) {
 		if !isJSON || len(data) == 0 {
 			return fail("data", "a CDEvent's data is a JSON object (datacontenttype %q)", excerpt(e.DataContentType(), quoteLimit))
 		}
-		if err := events.CheckCDEvent(e.Type(), data); err != nil {
+		if err := eventdata.CheckCDEvent(e.Type(), data); err != nil {
 			return fail("data", "%v", err)
 		}
 	}
@@ -614,8 +615,8 @@ func fieldErrors(index int, e event.Event, err error) []eventError {
 // checkJSON answers 400 for a body that is not JSON, or whose JSON value
 // does not start with want.
 func checkJSON(body []byte, want byte, what string) *problem {
-	if !events.ValidJSON(body) {
-		return errMalformed(fmt.Sprintf("body is not valid JSON: %v", events.JSONError(body)))
+	if !eventdata.ValidJSON(body) {
+		return errMalformed(fmt.Sprintf("body is not valid JSON: %v", eventdata.JSONError(body)))
 	}
 	if trimmed := bytes.TrimLeft(body, " \t\r\n"); trimmed[0] != want {
 		return errMalformed(what)

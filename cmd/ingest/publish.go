@@ -17,6 +17,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/mendflow/mendflow/internal/bus"
+	"github.com/mendflow/mendflow/internal/telemetry"
 	"github.com/mendflow/mendflow/pkg/events"
 )
 
@@ -100,9 +102,9 @@ func buildCommands(ctx context.Context, in event.Event, delivery string, cmds []
 			}, DataEncoded: data}
 			events.Propagate(&e, in)
 		}
-		events.SetTrace(&e, ctx)
+		telemetry.SetTrace(&e, ctx)
 		subject := events.CommandSubject(c.Name)
-		msg, err := events.ToMsg(subject, e)
+		msg, err := bus.ToMsg(subject, e)
 		if err != nil {
 			return nil, err
 		}

@@ -22,6 +22,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/mendflow/mendflow/internal/routing"
+	"github.com/mendflow/mendflow/internal/telemetry"
 	"github.com/mendflow/mendflow/pkg/events"
 )
 
@@ -304,11 +305,11 @@ func (s *server) accept(w http.ResponseWriter, r *http.Request, evs []event.Even
 	writeAnswer(w, okStatus, ans)
 }
 
-// eventLogAttrs are the attributes of a log line about e: events.LogAttrs,
+// eventLogAttrs are the attributes of a log line about e: telemetry.LogAttrs,
 // its type and its source, each an excerpt, so that the line stays small
 // whatever e holds.
 func eventLogAttrs(e event.Event) []any {
-	attrs := append(events.LogAttrs(e), "type", e.Type(), "source", e.Source())
+	attrs := append(telemetry.LogAttrs(e), "type", e.Type(), "source", e.Source())
 	for i := 1; i < len(attrs); i += 2 {
 		if v, ok := attrs[i].(string); ok {
 			attrs[i] = excerpt(v, quoteLimit)
@@ -373,7 +374,7 @@ func (s *server) eventSpan(ctx context.Context, e event.Event) (_ context.Contex
 	kind := trace.WithSpanKind(trace.SpanKindProducer)
 	if events.Extension(e, events.ExtTraceparent) != "" {
 		link := trace.WithLinks(trace.LinkFromContext(ctx))
-		ctx, span = s.tracer.Start(events.ContextWithTrace(ctx, e), "ingest event", kind, link)
+		ctx, span = s.tracer.Start(telemetry.ContextWithTrace(ctx, e), "ingest event", kind, link)
 	} else {
 		ctx, span = s.tracer.Start(ctx, "ingest event", kind)
 	}

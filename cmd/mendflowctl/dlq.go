@@ -18,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/mendflow/mendflow/internal/bus"
 	"github.com/mendflow/mendflow/pkg/events"
 )
 
@@ -46,7 +47,7 @@ func withDLQ(run func(*dlq, context.Context, []string, io.Writer) error) subcomm
 // deadLetter is one message of the dead-letter stream, read.
 type deadLetter struct {
 	msg *jetstream.RawStreamMsg
-	events.DeadLetter
+	bus.DeadLetter
 }
 
 func (dl deadLetter) id() string { return dl.msg.Header.Get("ce-id") }
@@ -64,7 +65,7 @@ func (d *dlq) get(ctx context.Context, seq uint64) (deadLetter, error) {
 }
 
 func read(m *jetstream.RawStreamMsg) (deadLetter, error) {
-	info, err := events.ParseDeadLetter(m.Subject, m.Header)
+	info, err := bus.ParseDeadLetter(m.Subject, m.Header)
 	if err != nil {
 		return deadLetter{}, fmt.Errorf("dead letter %d: %w", m.Sequence, err)
 	}
@@ -202,7 +203,7 @@ func (d *dlq) replay(ctx context.Context, args []string, out io.Writer) error {
 	}
 	for _, dl := range dls {
 		seq := dl.msg.Sequence
-		m, err := events.ReplayMsg(&nats.Msg{Subject: dl.msg.Subject, Header: dl.msg.Header, Data: dl.msg.Data}, seq)
+		m, err := bus.ReplayMsg(&nats.Msg{Subject: dl.msg.Subject, Header: dl.msg.Header, Data: dl.msg.Data}, seq)
 		if err != nil {
 			return err
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/sethvargo/go-envconfig"
 
+	"github.com/mendflow/mendflow/internal/bus"
 	"github.com/mendflow/mendflow/internal/natstest"
 	"github.com/mendflow/mendflow/pkg/events"
 )
@@ -26,7 +27,7 @@ func setup(t *testing.T) (envconfig.Lookuper, jetstream.JetStream) {
 	url := ns.URL()
 	_, js := ns.Connect()
 	ctx := context.Background()
-	if err := events.EnsureStreams(ctx, js, events.StreamConfig{Replicas: 1, DedupWindow: time.Hour, EventsMaxBytes: -1, DLQMaxBytes: -1}); err != nil {
+	if err := bus.EnsureStreams(ctx, js, bus.StreamConfig{Replicas: 1, DedupWindow: time.Hour, EventsMaxBytes: -1, DLQMaxBytes: -1}); err != nil {
 		t.Fatal(err)
 	}
 	for i, c := range []struct{ name, data, reason string }{
@@ -42,11 +43,11 @@ func setup(t *testing.T) (envconfig.Lookuper, jetstream.JetStream) {
 		if err := e.SetData(event.ApplicationJSON, []byte(c.data)); err != nil {
 			t.Fatal(err)
 		}
-		m, err := events.ToMsg(events.CommandSubject(c.name), e)
+		m, err := bus.ToMsg(events.CommandSubject(c.name), e)
 		if err != nil {
 			t.Fatal(err)
 		}
-		dl := events.NewDeadLetterMsg(m, events.DeadLetter{
+		dl := bus.NewDeadLetterMsg(m, bus.DeadLetter{
 			Command: c.name, Reason: c.reason, Error: "mend createProduct: error 5001: not allowed\nsecond line",
 			Attempts: i + 1, FailedAt: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC), CommandSeq: uint64(10 + i),
 		})
@@ -142,12 +143,12 @@ func TestInspectOmitted(t *testing.T) {
 	e.SetSource("/test")
 	e.SetType(events.CommandType(events.CommandProductCreate))
 	e.SetExtension(events.ExtCorrelationID, strings.Repeat("c", 65_400))
-	m, err := events.ToMsg(events.CommandSubject(events.CommandProductCreate), e)
+	m, err := bus.ToMsg(events.CommandSubject(events.CommandProductCreate), e)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dl := events.NewDeadLetterMsg(m, events.DeadLetter{Command: events.CommandProductCreate, Reason: events.FailTooLarge, Attempts: 1, FailedAt: time.Now()})
-	events.FitDeadLetter(dl, 1<<20)
+	dl := bus.NewDeadLetterMsg(m, bus.DeadLetter{Command: events.CommandProductCreate, Reason: events.FailTooLarge, Attempts: 1, FailedAt: time.Now()})
+	bus.FitDeadLetter(dl, 1<<20)
 	if _, err := js.PublishMsg(t.Context(), dl); err != nil {
 		t.Fatal(err)
 	}
@@ -215,10 +216,10 @@ func TestReplay(t *testing.T) {
 						t.Errorf("queued command keeps dead-letter header %s", k)
 					}
 				}
-				if m.Header.Get(events.HeaderReplayOf) == "" {
+				if m.Header.Get(bus.HeaderReplayOf) == "" {
 					t.Error("queued command is not marked as a replay")
 				}
-				e, err := events.FromMsg(natsMsg(m))
+				e, err := bus.FromMsg(natsMsg(m))
 				if err != nil {
 					t.Fatalf("queued command is no CloudEvent: %v", err)
 				}

@@ -15,6 +15,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/mendflow/mendflow/internal/bus"
 	"github.com/mendflow/mendflow/pkg/events"
 )
 
@@ -156,7 +157,7 @@ func follow(ctx context.Context, js jetstream.JetStream, cfg jetstream.OrderedCo
 			}
 			return fmt.Errorf("stream %s: %w", events.StreamEvents, err)
 		}
-		e, err := events.FromJetStreamMsg(m)
+		e, err := bus.FromJetStreamMsg(m)
 		if err != nil {
 			continue
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/mendflow/mendflow/internal/bus"
 	"github.com/mendflow/mendflow/pkg/events"
 )
 
@@ -27,7 +28,7 @@ func publishResult(t *testing.T, js jetstream.JetStream, typ, id, correlation, s
 	if err := e.SetData(event.ApplicationJSON, json.RawMessage(data)); err != nil {
 		t.Fatal(err)
 	}
-	m, err := events.ToMsg(events.ResultSubject(typ), e)
+	m, err := bus.ToMsg(events.ResultSubject(typ), e)
 	if err != nil {
 		t.Fatal(err)
 	}

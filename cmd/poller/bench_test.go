@@ -18,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/mendflow/mendflow/internal/bus"
 	"github.com/mendflow/mendflow/internal/servicetest"
 	"github.com/mendflow/mendflow/pkg/events"
 	"github.com/mendflow/mendflow/pkg/mend"
@@ -128,7 +129,7 @@ func newBenchBed(b *testing.B, simCfg mendsim.Config) *benchBed {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := events.EnsureStreams(context.Background(), js, events.StreamConfig{
+	if err := bus.EnsureStreams(context.Background(), js, bus.StreamConfig{
 		Replicas: 1, DedupWindow: time.Hour, EventsMaxAge: time.Hour, EventsMaxBytes: -1, DLQMaxAge: time.Hour, DLQMaxBytes: -1,
 	}); err != nil {
 		b.Fatal(err)

@@ -20,6 +20,7 @@ import (
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/mendflow/mendflow/internal/app"
+	"github.com/mendflow/mendflow/internal/bus"
 	"github.com/mendflow/mendflow/internal/config"
 	"github.com/mendflow/mendflow/internal/mendhttp"
 	"github.com/mendflow/mendflow/internal/poller"
@@ -35,7 +36,7 @@ type settings struct {
 	OrgToken string `env:"MEND_ORG_TOKEN, required"`
 
 	Mend    mend.Config
-	Streams events.StreamConfig
+	Streams bus.StreamConfig
 	Poller  poller.Config
 }
 
@@ -99,7 +100,7 @@ func realMain(ctx context.Context, env envconfig.Lookuper, tel app.Telemetry, re
 	if err != nil {
 		return fmt.Errorf("JetStream: %w", err)
 	}
-	if err := events.WaitForStreams(ctx, js, cfg.Streams, gate.Retrying(events.LogRetry(logger))); err != nil {
+	if err := bus.WaitForStreams(ctx, js, cfg.Streams, gate.Retrying(bus.LogRetry(logger))); err != nil {
 		return setUpFailed(fmt.Errorf("streams: %w", err))
 	}
 	warnDedupWindow(ctx, js, cfg.Poller.AckWait, logger)
@@ -108,7 +109,7 @@ func realMain(ctx context.Context, env envconfig.Lookuper, tel app.Telemetry, re
 	if err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}
-	reg.MustRegister(events.NewConsumerLag(js, events.StreamTracking, poller.ConsumerName))
+	reg.MustRegister(bus.NewConsumerLag(js, events.StreamTracking, poller.ConsumerName))
 	p, err := poller.New(js, poller.NewMendSource(client), cfg.Poller, cfg.OrgToken, logger, metrics, tp)
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)

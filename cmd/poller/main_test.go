@@ -18,6 +18,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/mendflow/mendflow/internal/app"
+	"github.com/mendflow/mendflow/internal/bus"
 	"github.com/mendflow/mendflow/internal/natstest"
 	"github.com/mendflow/mendflow/internal/servicetest"
 	"github.com/mendflow/mendflow/pkg/events"
@@ -83,7 +84,7 @@ func TestRealMain(t *testing.T) {
 	if err != nil {
 		t.Fatalf("no request.finished event: %v", err)
 	}
-	ce, err := events.FromMsg(got)
+	ce, err := bus.FromMsg(got)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +164,7 @@ func trackMsg(t testing.TB, n string, tr events.Track) *nats.Msg {
 	if err := e.SetData(event.ApplicationJSON, tr); err != nil {
 		t.Fatal(err)
 	}
-	msg, err := events.ToMsg(events.TrackSubject(tr.Kind), e)
+	msg, err := bus.ToMsg(events.TrackSubject(tr.Kind), e)
 	if err != nil {
 		t.Fatal(err)
 	}

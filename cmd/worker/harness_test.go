@@ -22,6 +22,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/mendflow/mendflow/internal/app"
+	"github.com/mendflow/mendflow/internal/bus"
 	"github.com/mendflow/mendflow/internal/natstest"
 	"github.com/mendflow/mendflow/internal/telemetry"
 	"github.com/mendflow/mendflow/pkg/events"
@@ -78,7 +79,7 @@ func newHarness(t testing.TB, env map[string]string) *harness {
 	maps.Copy(h.env, env)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := events.EnsureStreams(ctx, h.js, events.StreamConfig{Replicas: 1, DedupWindow: time.Hour, EventsMaxAge: time.Hour, EventsMaxBytes: -1, DLQMaxBytes: -1}); err != nil {
+	if err := bus.EnsureStreams(ctx, h.js, bus.StreamConfig{Replicas: 1, DedupWindow: time.Hour, EventsMaxAge: time.Hour, EventsMaxBytes: -1, DLQMaxBytes: -1}); err != nil {
 		t.Fatal(err)
 	}
 	return h
@@ -152,7 +153,7 @@ func (h *harness) command(name string, data any) event.Event {
 func (h *harness) publish(e event.Event, msgID string) {
 	h.t.Helper()
 	name, _ := events.CommandName(e.Type())
-	m, err := events.ToMsg(events.CommandSubject(name), e)
+	m, err := bus.ToMsg(events.CommandSubject(name), e)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -185,7 +186,7 @@ func (h *harness) events(stream string) []event.Event {
 	h.t.Helper()
 	var out []event.Event
 	for _, m := range h.streamMsgs(stream) {
-		e, err := events.FromMsg(&nats.Msg{Subject: m.Subject, Header: m.Header, Data: m.Data})
+		e, err := bus.FromMsg(&nats.Msg{Subject: m.Subject, Header: m.Header, Data: m.Data})
 		if err != nil {
 			h.t.Fatalf("%s seq %d: %v", stream, m.Sequence, err)
 		}

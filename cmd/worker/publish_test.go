@@ -10,6 +10,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/mendflow/mendflow/internal/bus"
 	"github.com/mendflow/mendflow/pkg/events"
 	"github.com/mendflow/mendflow/pkg/mend"
 	"github.com/mendflow/mendflow/pkg/mend/mendsim"
@@ -23,17 +24,17 @@ func atHeaderLimit(t *testing.T, e event.Event, msgID string) event.Event {
 	t.Helper()
 	size := func(e event.Event) int {
 		name, _ := events.CommandName(e.Type())
-		m, err := events.ToMsg(events.CommandSubject(name), e)
+		m, err := bus.ToMsg(events.CommandSubject(name), e)
 		if err != nil {
 			t.Fatal(err)
 		}
 		m.Header.Set(jetstream.MsgIDHeader, msgID)
-		return events.HeaderBytes(m)
+		return bus.HeaderBytes(m)
 	}
 	e.SetExtension(events.ExtCorrelationID, "c")
-	e.SetExtension(events.ExtCorrelationID, strings.Repeat("c", 1+events.MaxHeaderBytes-size(e)))
-	if n := size(e); n != events.MaxHeaderBytes {
-		t.Fatalf("command headers of %d bytes, want %d", n, events.MaxHeaderBytes)
+	e.SetExtension(events.ExtCorrelationID, strings.Repeat("c", 1+bus.MaxHeaderBytes-size(e)))
+	if n := size(e); n != bus.MaxHeaderBytes {
+		t.Fatalf("command headers of %d bytes, want %d", n, bus.MaxHeaderBytes)
 	}
 	return e
 }
@@ -102,7 +103,7 @@ func TestResultTooLargeForNATS(t *testing.T) {
 		t.Fatalf("%d dead letters, want %d", len(dls), poisoned)
 	}
 	for _, dl := range dls {
-		info, err := events.ParseDeadLetter(dl.Subject, dl.Header)
+		info, err := bus.ParseDeadLetter(dl.Subject, dl.Header)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -202,7 +203,7 @@ func TestDeadLetterNotStoredIsRetried(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
-	if err := events.EnsureStreams(ctx, h.js, events.StreamConfig{Replicas: 1, DedupWindow: time.Hour, EventsMaxAge: time.Hour, EventsMaxBytes: -1, DLQMaxBytes: -1}); err != nil {
+	if err := bus.EnsureStreams(ctx, h.js, bus.StreamConfig{Replicas: 1, DedupWindow: time.Hour, EventsMaxAge: time.Hour, EventsMaxBytes: -1, DLQMaxBytes: -1}); err != nil {
 		t.Fatal(err)
 	}
 	got := h.waitAnswer(cmd.ID(), 10*time.Second)

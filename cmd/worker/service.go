@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/mendflow/mendflow/internal/app"
+	"github.com/mendflow/mendflow/internal/bus"
 	"github.com/mendflow/mendflow/internal/mendhttp"
 	"github.com/mendflow/mendflow/internal/telemetry"
 	"github.com/mendflow/mendflow/pkg/events"
@@ -83,8 +84,8 @@ func newService(ctx context.Context, cfg settings, tel app.Telemetry) (_ *servic
 	// The streams, the shared consumer and the buckets are set up again
 	// until a NATS cluster still forming can serve them all.
 	var claims, locks jetstream.KeyValue
-	err = events.RetrySetup(ctx, gate.Retrying(events.LogRetry(logger)), func(ctx context.Context) (err error) {
-		if err := events.EnsureStreams(ctx, svc.js, cfg.Streams); err != nil {
+	err = bus.RetrySetup(ctx, gate.Retrying(bus.LogRetry(logger)), func(ctx context.Context) (err error) {
+		if err := bus.EnsureStreams(ctx, svc.js, cfg.Streams); err != nil {
 			return fmt.Errorf("streams: %w", err)
 		}
 		svc.cons, err = svc.js.CreateOrUpdateConsumer(ctx, events.StreamCommands, jetstream.ConsumerConfig{
@@ -114,7 +115,7 @@ func newService(ctx context.Context, cfg settings, tel app.Telemetry) (_ *servic
 	if err != nil {
 		return nil, err
 	}
-	reg.MustRegister(events.NewConsumerLag(svc.js, events.StreamCommands, cfg.Worker.Consumer))
+	reg.MustRegister(bus.NewConsumerLag(svc.js, events.StreamCommands, cfg.Worker.Consumer))
 
 	router := handlers.NewRouter(events.NewRegistry())
 	set := handlers.NewSet(client, handlers.Config{DefaultOrg: cfg.OrgToken, CacheTTL: cfg.Worker.CacheTTL, Claims: kvClaims{claims}})
@@ -149,7 +150,7 @@ func (s *service) ready(ctx context.Context) error {
 	if st := s.nc.Status(); st != nats.CONNECTED {
 		return fmt.Errorf("NATS is %s", st)
 	}
-	return events.CheckStreams(ctx, s.js)
+	return bus.CheckStreams(ctx, s.js)
 }
 
 // close releases what newService acquired; run closes them in order first

@@ -7,8 +7,8 @@ import (
 
 	"github.com/sethvargo/go-envconfig"
 
+	"github.com/mendflow/mendflow/internal/bus"
 	"github.com/mendflow/mendflow/internal/config"
-	"github.com/mendflow/mendflow/pkg/events"
 	"github.com/mendflow/mendflow/pkg/mend"
 )
 
@@ -20,7 +20,7 @@ type settings struct {
 	Addr     string `env:"WORKER_ADDR, default=:8081"`
 
 	Mend    mend.Config
-	Streams events.StreamConfig
+	Streams bus.StreamConfig
 	Worker  workerSettings
 }
 

@@ -20,6 +20,8 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/mendflow/mendflow/internal/bus"
+	"github.com/mendflow/mendflow/internal/telemetry"
 	"github.com/mendflow/mendflow/pkg/events"
 	"github.com/mendflow/mendflow/pkg/handlers"
 )
@@ -102,13 +104,13 @@ func (s *service) process(ctx context.Context, msg jetstream.Msg) {
 		_ = msg.Term()
 		return
 	}
-	e, err := events.FromJetStreamMsg(msg)
+	e, err := bus.FromJetStreamMsg(msg)
 	cmd := &handlers.Command{
 		Event: e, Attempt: int(meta.NumDelivered), Seq: meta.Sequence.Stream, Published: meta.Timestamp,
-		Replay: msg.Headers().Get(events.HeaderReplayOf),
+		Replay: msg.Headers().Get(bus.HeaderReplayOf),
 	}
 	name := commandOfSubject(msg.Subject())
-	ctx, span := s.tracer.Start(events.ContextWithTrace(ctx, e), "command "+name,
+	ctx, span := s.tracer.Start(telemetry.ContextWithTrace(ctx, e), "command "+name,
 		trace.WithSpanKind(trace.SpanKindConsumer),
 		trace.WithAttributes(
 			attribute.String("mendflow.command", name),
@@ -121,7 +123,7 @@ func (s *service) process(ctx context.Context, msg jetstream.Msg) {
 	stop := s.heartbeat(msg)
 	var end ending
 	if err == nil {
-		log = log.With(events.LogAttrs(e)...)
+		log = log.With(telemetry.LogAttrs(e)...)
 		res, err := s.handle(ctx, cmd)
 		end = s.finish(ctx, msg, meta, cmd, name, res, err)
 	} else {
@@ -228,7 +230,7 @@ func (s *service) answer(ctx context.Context, subject, typ, id string, cmd *hand
 	if err != nil {
 		return fmt.Errorf("%s: %w", typ, err)
 	}
-	m, err := events.ToMsg(subject, e)
+	m, err := bus.ToMsg(subject, e)
 	if err != nil {
 		return fmt.Errorf("%s: %w", typ, err)
 	}
@@ -249,12 +251,12 @@ func (s *service) giveUp(ctx context.Context, msg jetstream.Msg, meta *jetstream
 	name := cmp.Or(cmd.Name, subjectName)
 	errText := d.Err.Error()
 	now := time.Now().UTC()
-	dl := events.NewDeadLetterMsg(&nats.Msg{Subject: msg.Subject(), Header: msg.Headers(), Data: msg.Data()}, events.DeadLetter{
+	dl := bus.NewDeadLetterMsg(&nats.Msg{Subject: msg.Subject(), Header: msg.Headers(), Data: msg.Data()}, bus.DeadLetter{
 		Command: name, Reason: d.Reason, Error: errText, Attempts: cmd.Attempt, FailedAt: now, CommandSeq: meta.Sequence.Stream,
 	})
 	dlID := derivedID(cmd, meta, "dlq")
 	dl.Header.Set(jetstream.MsgIDHeader, dlID)
-	events.FitDeadLetter(dl, s.nc.MaxPayload())
+	bus.FitDeadLetter(dl, s.nc.MaxPayload())
 	ack, err := s.store(ctx, dl, dlID)
 	if err == nil {
 		failedID := derivedID(cmd, meta, "failed")
@@ -272,7 +274,7 @@ func (s *service) giveUp(ctx context.Context, msg jetstream.Msg, meta *jetstream
 			err: fmt.Errorf("keeping the command as a dead letter (%s: %v): %w", d.Reason, errText, err)}
 	}
 	return ending{outcome: handlers.OutcomeFailed, reason: d.Reason, err: d.Err,
-		dlSubject: dl.Subject, dlSeq: ack.Sequence, omitted: dl.Header.Get(events.HeaderDLQOmitted)}
+		dlSubject: dl.Subject, dlSeq: ack.Sequence, omitted: dl.Header.Get(bus.HeaderDLQOmitted)}
 }
 
 // failedMsg is the io.mendflow.command.failed message with the id id. Like
@@ -291,16 +293,16 @@ func (s *service) failedMsg(ctx context.Context, cmd *handlers.Command, id strin
 		for _, ext := range cut {
 			e.SetExtension(ext, nil)
 		}
-		m, err := events.ToMsg(events.ResultSubject(events.TypeCommandFailed), e)
+		m, err := bus.ToMsg(events.ResultSubject(events.TypeCommandFailed), e)
 		if err != nil {
 			return nil, err
 		}
 		m.Header.Set(jetstream.MsgIDHeader, id)
-		why := events.Oversize(m, s.nc.MaxPayload())
+		why := bus.Oversize(m, s.nc.MaxPayload())
 		switch {
 		case why == nil:
 			return m, nil
-		case failed.Data != nil && events.HeaderBytes(m) <= events.MaxHeaderBytes:
+		case failed.Data != nil && bus.HeaderBytes(m) <= bus.MaxHeaderBytes:
 			failed.Data = nil
 			failed.Omitted = append(failed.Omitted, "data")
 		default:
@@ -343,7 +345,7 @@ func (s *service) event(ctx context.Context, typ, id string, cmd *handlers.Comma
 	if cmd.Event.ID() != "" {
 		events.Propagate(&out, cmd.Event)
 	}
-	events.SetTrace(&out, ctx)
+	telemetry.SetTrace(&out, ctx)
 	return out, nil
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/mendflow/mendflow/internal/app"
+	"github.com/mendflow/mendflow/internal/bus"
 	"github.com/mendflow/mendflow/internal/servicetest"
 	"github.com/mendflow/mendflow/pkg/events"
 	"github.com/mendflow/mendflow/pkg/mend"
@@ -258,7 +259,7 @@ func TestGivingUp(t *testing.T) {
 			if diff := cmp.Diff(string(cmd.Data()), string(dl.Data)); diff != "" {
 				t.Errorf("dead letter data (-want, +got):\n%s", diff)
 			}
-			info, err := events.ParseDeadLetter(dl.Subject, dl.Header)
+			info, err := bus.ParseDeadLetter(dl.Subject, dl.Header)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -725,7 +726,7 @@ func TestReplayedDeadLetterRuns(t *testing.T) {
 	if len(dls) != 1 {
 		t.Fatalf("%d dead letters", len(dls))
 	}
-	m, err := events.ReplayMsg(&nats.Msg{Subject: dls[0].Subject, Header: dls[0].Header, Data: dls[0].Data}, dls[0].Sequence)
+	m, err := bus.ReplayMsg(&nats.Msg{Subject: dls[0].Subject, Header: dls[0].Header, Data: dls[0].Data}, dls[0].Sequence)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,7 +32,7 @@ func (g *Gate) Wait(reason string) {
 	}
 }
 
-// Retrying returns an onRetry for events.RetrySetup that makes each failure
+// Retrying returns an onRetry for bus.RetrySetup that makes each failure
 // of the JetStream set-up the reason the gate gives, then passes it on to
 // next (which logs it).
 func (g *Gate) Retrying(next func(err error, wait time.Duration)) func(err error, wait time.Duration) {

@@ -10,6 +10,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/mendflow/mendflow/internal/bus"
 	"github.com/mendflow/mendflow/pkg/events"
 )
 
@@ -58,7 +59,7 @@ type item struct {
 // followed, however often it is redelivered. orgToken fills in an item that
 // names no organization.
 func decodeItem(msg jetstream.Msg, orgToken string) (item, error) {
-	ev, err := events.FromJetStreamMsg(msg)
+	ev, err := bus.FromJetStreamMsg(msg)
 	if err != nil {
 		return item{}, err
 	}

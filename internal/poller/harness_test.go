@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/mendflow/mendflow/internal/bus"
 	"github.com/mendflow/mendflow/internal/natstest"
 	"github.com/mendflow/mendflow/pkg/events"
 	"github.com/mendflow/mendflow/pkg/mend"
@@ -57,8 +58,8 @@ func newTestbed(t *testing.T, simCfg mendsim.Config) *testbed {
 	tb := &testbed{natsURL: natstest.Start(t).URL(), sim: mendsim.NewServer(simCfg)}
 	t.Cleanup(tb.sim.Close)
 	tb.js = tb.connect(t)
-	streams := events.StreamConfig{Replicas: 1, DedupWindow: time.Hour, EventsMaxAge: time.Hour, EventsMaxBytes: -1, DLQMaxAge: time.Hour, DLQMaxBytes: -1}
-	if err := events.EnsureStreams(context.Background(), tb.js, streams); err != nil {
+	streams := bus.StreamConfig{Replicas: 1, DedupWindow: time.Hour, EventsMaxAge: time.Hour, EventsMaxBytes: -1, DLQMaxAge: time.Hour, DLQMaxBytes: -1}
+	if err := bus.EnsureStreams(context.Background(), tb.js, streams); err != nil {
 		t.Fatal(err)
 	}
 	// Quick retries inside the client, as in pkg/mend's own tests; what
@@ -173,7 +174,7 @@ func (tb *testbed) track(t *testing.T, tr events.Track) event.Event {
 	if err := e.SetData(event.ApplicationJSON, tr); err != nil {
 		t.Fatal(err)
 	}
-	msg, err := events.ToMsg(events.TrackSubject(tr.Kind), e)
+	msg, err := bus.ToMsg(events.TrackSubject(tr.Kind), e)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +235,7 @@ func (tb *testbed) events(t *testing.T) []event.Event {
 	t.Helper()
 	var out []event.Event
 	for _, raw := range natstest.StreamMsgs(t, tb.js, events.StreamEvents) {
-		e, err := events.FromMsg(&nats.Msg{Subject: raw.Subject, Header: raw.Header, Data: raw.Data})
+		e, err := bus.FromMsg(&nats.Msg{Subject: raw.Subject, Header: raw.Header, Data: raw.Data})
 		if err != nil {
 			t.Fatalf("event %d: %v", raw.Sequence, err)
 		}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/mendflow/mendflow/internal/bus"
 	"github.com/mendflow/mendflow/pkg/events"
 )
 
@@ -33,7 +34,7 @@ type Metrics struct {
 // being followed are read from the stream and its consumer through js when
 // scraped, so that every poller process reports the shared truth rather
 // than its own share of it.
-func NewMetrics(reg prometheus.Registerer, js events.StreamLookup) (*Metrics, error) {
+func NewMetrics(reg prometheus.Registerer, js bus.StreamLookup) (*Metrics, error) {
 	m := &Metrics{
 		polls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "mendflow_poller_polls_total",
@@ -68,11 +69,11 @@ func NewMetrics(reg prometheus.Registerer, js events.StreamLookup) (*Metrics, er
 
 // stateCollector reports what the stream and the consumer hold.
 type stateCollector struct {
-	js               events.StreamLookup
+	js               bus.StreamLookup
 	followed, oldest *prometheus.Desc
 }
 
-func newStateCollector(js events.StreamLookup) stateCollector {
+func newStateCollector(js bus.StreamLookup) stateCollector {
 	return stateCollector{
 		js: js,
 		followed: prometheus.NewDesc("mendflow_poller_items_followed",

@@ -27,6 +27,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
+	"github.com/mendflow/mendflow/internal/bus"
+	"github.com/mendflow/mendflow/internal/telemetry"
 	"github.com/mendflow/mendflow/pkg/events"
 )
 
@@ -81,7 +83,7 @@ func New(js jetstream.JetStream, src StatusSource, cfg Config, orgToken string, 
 func (p *Poller) Run(ctx context.Context) error {
 	// Set up again until a NATS cluster still forming can serve it.
 	var cons jetstream.Consumer
-	err := events.RetrySetup(ctx, events.LogRetry(p.log), func(ctx context.Context) (err error) {
+	err := bus.RetrySetup(ctx, bus.LogRetry(p.log), func(ctx context.Context) (err error) {
 		cons, err = p.js.CreateOrUpdateConsumer(ctx, events.StreamTracking, p.cfg.consumer())
 		return err
 	})
@@ -162,7 +164,7 @@ func (p *Poller) handle(work context.Context, msg jetstream.Msg) {
 		p.answer(msg, msg.TermWithReason(err.Error()), "term")
 		return
 	}
-	log := p.log.With(append(events.LogAttrs(it.ev), "command", it.command(), "kind", it.track.Kind,
+	log := p.log.With(append(telemetry.LogAttrs(it.ev), "command", it.command(), "kind", it.track.Kind,
 		"item", it.name(), "org_token", it.track.OrgToken)...)
 	age := max(time.Since(it.track.Started), 0)
 	if age < p.cfg.FirstInterval {
@@ -173,7 +175,7 @@ func (p *Poller) handle(work context.Context, msg jetstream.Msg) {
 
 	// The poll is a span of the item's trace; its completion event
 	// continues from it.
-	work, span := p.tracer.Start(events.ContextWithTrace(work, it.ev), "poll "+it.track.Kind,
+	work, span := p.tracer.Start(telemetry.ContextWithTrace(work, it.ev), "poll "+it.track.Kind,
 		trace.WithSpanKind(trace.SpanKindConsumer),
 		trace.WithAttributes(
 			attribute.String("mendflow.item", it.name()),
@@ -257,8 +259,8 @@ func (p *Poller) complete(ctx context.Context, it item, status string, v verdict
 	if err != nil {
 		return err
 	}
-	events.SetTrace(&e, ctx)
-	msg, err := events.ToMsg(events.ResultSubject(e.Type()), e)
+	telemetry.SetTrace(&e, ctx)
+	msg, err := bus.ToMsg(events.ResultSubject(e.Type()), e)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/mendflow/mendflow/internal/bus"
 	"github.com/mendflow/mendflow/pkg/events"
 	"github.com/mendflow/mendflow/pkg/mend/mendsim"
 )
@@ -276,7 +277,7 @@ func TestCompletionPublishedBeforeCrash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	msg, err := events.ToMsg(events.ResultSubject(e.Type()), e)
+	msg, err := bus.ToMsg(events.ResultSubject(e.Type()), e)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -372,7 +373,7 @@ func TestInvalidItemDropped(t *testing.T) {
 			e.SetType(events.TrackType(events.TrackProcess))
 			e.SetDataContentType(event.ApplicationJSON)
 			e.DataEncoded = []byte(tt.data)
-			msg, err := events.ToMsg(events.TrackSubject(events.TrackProcess), e)
+			msg, err := bus.ToMsg(events.TrackSubject(events.TrackProcess), e)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -98,7 +98,7 @@ func Load(path string, reg *events.Registry) (*Router, error) {
 func (r *Router) Route(e event.Event) ([]events.Command, error) { return r.route(e, false) }
 
 // RouteChecked is Route for an event whose JSON data its caller has found
-// valid (events.ValidJSON), as ingest has every event's: the rules read it
+// valid (eventdata.ValidJSON), as ingest has every event's: the rules read it
 // without checking it again.
 func (r *Router) RouteChecked(e event.Event) ([]events.Command, error) { return r.route(e, true) }
 

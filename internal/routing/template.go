@@ -15,6 +15,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/types"
 	"github.com/tidwall/gjson"
 
+	"github.com/mendflow/mendflow/internal/eventdata"
 	"github.com/mendflow/mendflow/pkg/events"
 )
 
@@ -72,8 +73,8 @@ func (s *scope) jsonData() ([]byte, error) {
 		s.read = true
 		if raw := s.e.Data(); len(raw) > 0 && events.IsJSON(s.e.DataContentType()) {
 			s.data = raw
-			if !s.dataChecked && !events.ValidJSON(raw) {
-				s.dataErr = fmt.Errorf("data is not valid JSON: %w", events.JSONError(raw))
+			if !s.dataChecked && !eventdata.ValidJSON(raw) {
+				s.dataErr = fmt.Errorf("data is not valid JSON: %w", eventdata.JSONError(raw))
 			}
 		}
 	}
@@ -125,7 +126,7 @@ func (r ref) lookup(s *scope) (any, error) {
 		return nil, err
 	}
 	// A key that is a number indexes an array, as in gjson.
-	v := events.GetJSON(data, r.path)
+	v := eventdata.GetJSON(data, r.path)
 	switch v.Type {
 	case gjson.String:
 		return v.Str, nil

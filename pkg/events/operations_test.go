@@ -259,37 +259,3 @@ func TestOperationCommandsRegistered(t *testing.T) {
 		t.Errorf("%d commands registered, want %d: %v", got, want, names)
 	}
 }
-
-func TestStreamsDeduplicateWorkerOutput(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name    string
-		cfg     events.StreamConfig
-		wantDup map[string]string
-	}{
-		{
-			name:    "window shorter than the age",
-			cfg:     events.StreamConfig{Replicas: 1, DedupWindow: 24 * 3600e9, EventsMaxAge: 168 * 3600e9, DLQMaxAge: 0},
-			wantDup: map[string]string{events.StreamEvents: "24h0m0s", events.StreamDLQ: "24h0m0s"},
-		},
-		{
-			name:    "age shorter than the window",
-			cfg:     events.StreamConfig{Replicas: 1, DedupWindow: 24 * 3600e9, EventsMaxAge: 3600e9, DLQMaxAge: 3600e9},
-			wantDup: map[string]string{events.StreamEvents: "1h0m0s", events.StreamDLQ: "1h0m0s"},
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			got := map[string]string{}
-			for _, sc := range tt.cfg.Streams() {
-				if _, ok := tt.wantDup[sc.Name]; ok {
-					got[sc.Name] = sc.Duplicates.String()
-				}
-			}
-			if diff := cmp.Diff(tt.wantDup, got); diff != "" {
-				t.Errorf("Duplicates (-want, +got):\n%s", diff)
-			}
-		})
-	}
-}

@@ -18,7 +18,6 @@ const (
 	TypeTrackPrefix = "io.mendflow.track."
 
 	trackSubjectPrefix   = "mendflow.track."
-	trackSubjectWildcard = "mendflow.track.>"
 )
 
 // Kinds of tracked items.

@@ -92,9 +92,6 @@ const (
 	TypeCommandFailed      = "io.mendflow.command.failed"
 	resultTypePrefix       = "io.mendflow."
 	resultSubjectPrefix    = "mendflow.evt."
-	commandSubjectWildcard = "mendflow.cmd.>"
-	eventSubjectWildcard   = "mendflow.evt.>"
-	dlqSubjectWildcard     = "mendflow.dlq.>"
 )
 
 // ResultSubject is the subject a result event of the given type is published
@@ -102,3 +99,18 @@ const (
 func ResultSubject(resultType string) string {
 	return resultSubjectPrefix + strings.TrimPrefix(resultType, resultTypePrefix)
 }
+
+// Stream names fixed by the contract.
+const (
+	StreamCommands = "MENDFLOW_COMMANDS"
+	StreamEvents   = "MENDFLOW_EVENTS"
+	StreamDLQ      = "MENDFLOW_DLQ"
+)
+
+// The subjects each stream of the contract holds.
+const (
+	SubjectsCommands = "mendflow.cmd.>"
+	SubjectsEvents   = "mendflow.evt.>"
+	SubjectsDLQ      = "mendflow.dlq.>"
+	SubjectsTracking = "mendflow.track.>"
+)

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/mendflow/mendflow/internal/bus"
 	"github.com/mendflow/mendflow/pkg/events"
 	"github.com/mendflow/mendflow/pkg/mend"
 )
@@ -107,7 +108,7 @@ func (e *PanicError) Error() string { return fmt.Sprintf("panic: %v", e.Value) }
 // RetryPolicy decides what becomes of a failed delivery. It is the one
 // place where mendflow turns an error into a retry or a dead letter; whether
 // a Mend failure may pass on its own is mend.Classify's to say, whether
-// NATS can ever take a message events.TooLarge's.
+// NATS can ever take a message bus.TooLarge's.
 type RetryPolicy struct {
 	// MaxAttempts bounds the deliveries of a command failing in ways that
 	// may pass.
@@ -160,7 +161,7 @@ func (p RetryPolicy) Decide(ctx context.Context, cmd *Command, err error) (*Resu
 	case errors.As(err, &pubErr):
 		// The handler is done; only its answer is not stored. Publishing
 		// outlives a worker stopping, so ctx has no say here.
-		if events.TooLarge(err) {
+		if bus.TooLarge(err) {
 			return nil, &Decision{Verdict: GiveUp, Reason: events.FailTooLarge, Err: err}
 		}
 		return nil, p.retry(cmd, err, ReasonPublishFailed, p.Backoff(cmd.Attempt))

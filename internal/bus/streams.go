@@ -1,4 +1,4 @@
-package events
+package bus
 
 import (
 	"context"
@@ -7,15 +7,9 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/mendflow/mendflow/pkg/events"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-)
-
-// Stream names fixed by the contract.
-const (
-	StreamCommands = "MENDFLOW_COMMANDS"
-	StreamEvents   = "MENDFLOW_EVENTS"
-	StreamDLQ      = "MENDFLOW_DLQ"
 )
 
 // StreamConfig is how the services create the streams when they are missing.
@@ -60,18 +54,18 @@ func (c StreamConfig) Validate() error {
 func (c StreamConfig) Streams() []jetstream.StreamConfig {
 	return []jetstream.StreamConfig{
 		{
-			Name:        StreamCommands,
+			Name:        events.StreamCommands,
 			Description: "mendflow commands waiting for the worker",
-			Subjects:    []string{commandSubjectWildcard},
+			Subjects:    []string{events.SubjectsCommands},
 			Retention:   jetstream.WorkQueuePolicy,
 			Storage:     jetstream.FileStorage,
 			Replicas:    c.Replicas,
 			Duplicates:  c.DedupWindow,
 		},
 		{
-			Name:        StreamEvents,
-			Description: "mendflow result events",
-			Subjects:    []string{eventSubjectWildcard},
+			Name:        events.StreamEvents,
+			Description: "mendflow result events.events",
+			Subjects:    []string{events.SubjectsEvents},
 			Retention:   jetstream.LimitsPolicy,
 			Storage:     jetstream.FileStorage,
 			Replicas:    c.Replicas,
@@ -80,9 +74,9 @@ func (c StreamConfig) Streams() []jetstream.StreamConfig {
 			Duplicates:  dedupWithin(c.DedupWindow, c.EventsMaxAge),
 		},
 		{
-			Name:        StreamDLQ,
+			Name:        events.StreamDLQ,
 			Description: "mendflow commands that gave up, with the reason",
-			Subjects:    []string{dlqSubjectWildcard},
+			Subjects:    []string{events.SubjectsDLQ},
 			Retention:   jetstream.LimitsPolicy,
 			Storage:     jetstream.FileStorage,
 			Replicas:    c.Replicas,
@@ -91,9 +85,9 @@ func (c StreamConfig) Streams() []jetstream.StreamConfig {
 			Duplicates:  dedupWithin(c.DedupWindow, c.DLQMaxAge),
 		},
 		{
-			Name:        StreamTracking,
+			Name:        events.StreamTracking,
 			Description: "mendflow processes and plugin requests the poller follows",
-			Subjects:    []string{trackSubjectWildcard},
+			Subjects:    []string{events.SubjectsTracking},
 			Retention:   jetstream.WorkQueuePolicy,
 			Storage:     jetstream.FileStorage,
 			Replicas:    c.Replicas,
@@ -104,7 +98,7 @@ func (c StreamConfig) Streams() []jetstream.StreamConfig {
 
 // dedupWithin is the duplicate window of a stream whose messages live
 // maxAge (0: for ever): JetStream refuses a window longer than the age. The
-// worker publishes result events and dead letters with a Nats-Msg-Id derived
+// worker publishes result events.events and dead letters with a Nats-Msg-Id derived
 // from the command, so that one redelivered after a crash between publish
 // and ack is not stored twice, however late the redelivery comes.
 func dedupWithin(window, maxAge time.Duration) time.Duration {
@@ -148,7 +142,7 @@ func EnsureStreams(ctx context.Context, js StreamManager, cfg StreamConfig) erro
 // CheckStreams reports whether the four streams of Streams exist, for
 // readiness probes.
 func CheckStreams(ctx context.Context, js StreamLookup) error {
-	for _, name := range []string{StreamCommands, StreamEvents, StreamDLQ, StreamTracking} {
+	for _, name := range []string{events.StreamCommands, events.StreamEvents, events.StreamDLQ, events.StreamTracking} {
 		if _, err := js.Stream(ctx, name); err != nil {
 			return fmt.Errorf("stream %s: %w", name, err)
 		}

@@ -1,4 +1,4 @@
-package events
+package eventdata
 
 import (
 	"encoding/json"

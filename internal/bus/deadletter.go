@@ -1,4 +1,4 @@
-package events
+package bus
 
 import (
 	"errors"
@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mendflow/mendflow/pkg/events"
 	"github.com/nats-io/nats.go"
 )
 
@@ -53,11 +54,11 @@ func DLQCommand(subject string) (string, bool) {
 	return name, ok && name != ""
 }
 
-// NewDeadLetterMsg copies the command message cmd onto DLQSubject(d.Command)
+// NewDeadLetterMsg copies the command message cmd onto events.DLQSubject(d.Command)
 // with d in its headers. Header values cannot hold line breaks, so the error
 // text is folded onto one line and bounded.
 func NewDeadLetterMsg(cmd *nats.Msg, d DeadLetter) *nats.Msg {
-	out := nats.NewMsg(DLQSubject(d.Command))
+	out := nats.NewMsg(events.DLQSubject(d.Command))
 	for k, vs := range cmd.Header {
 		if strings.EqualFold(k, nats.MsgIdHdr) {
 			continue // the publisher sets the dead letter's own
@@ -169,14 +170,14 @@ func ParseDeadLetter(subject string, h nats.Header) (DeadLetter, error) {
 }
 
 // ReplayMsg is the command of the dead letter at sequence seq, ready to
-// publish again on CommandSubject: its ce- headers and payload, without the
+// publish again on events.CommandSubject: its ce- headers and payload, without the
 // dead letter's headers, marked with HeaderReplayOf.
 func ReplayMsg(dl *nats.Msg, seq uint64) (*nats.Msg, error) {
 	name, ok := DLQCommand(dl.Subject)
 	if !ok {
 		return nil, fmt.Errorf("replay: subject %q is not mendflow.dlq.<name>", dl.Subject)
 	}
-	out := nats.NewMsg(CommandSubject(name))
+	out := nats.NewMsg(events.CommandSubject(name))
 	for k, vs := range dl.Header {
 		if strings.HasPrefix(strings.ToLower(k), "mendflow-dlq-") || strings.EqualFold(k, nats.MsgIdHdr) {
 			continue

@@ -1,4 +1,4 @@
-package events_test
+package bus_test
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/mendflow/mendflow/internal/bus"
 	"github.com/mendflow/mendflow/internal/natstest"
 	"github.com/mendflow/mendflow/pkg/events"
 )
@@ -21,7 +22,7 @@ import (
 func TestTooLarge(t *testing.T) {
 	t.Parallel()
 	nc, js := natstest.Start(t).Connect()
-	if err := events.EnsureStreams(t.Context(), js, testStreams); err != nil {
+	if err := bus.EnsureStreams(t.Context(), js, testStreams); err != nil {
 		t.Fatal(err)
 	}
 	msg := func(subject string, header, data int) *nats.Msg {
@@ -45,18 +46,18 @@ func TestTooLarge(t *testing.T) {
 			if err == nil {
 				t.Fatal("published")
 			}
-			if got := events.TooLarge(err); got != tt.wantLarge {
+			if got := bus.TooLarge(err); got != tt.wantLarge {
 				t.Errorf("TooLarge(%v) = %v, want %v", err, got, tt.wantLarge)
 			}
-			if why := events.Oversize(tt.msg, nc.MaxPayload()); (why != nil) != tt.wantLarge {
+			if why := bus.Oversize(tt.msg, nc.MaxPayload()); (why != nil) != tt.wantLarge {
 				t.Errorf("Oversize = %v, want an error: %v", why, tt.wantLarge)
 			}
 		})
 	}
-	if !events.TooLarge(jetstream.ErrStreamMessageExceedsMaximum) {
+	if !bus.TooLarge(jetstream.ErrStreamMessageExceedsMaximum) {
 		t.Error("a message over the stream's maximum size is not too large")
 	}
-	if events.TooLarge(errors.New("nats: timeout")) {
+	if bus.TooLarge(errors.New("nats: timeout")) {
 		t.Error("a timeout is too large")
 	}
 }
@@ -66,7 +67,7 @@ func TestTooLarge(t *testing.T) {
 func TestFitDeadLetter(t *testing.T) {
 	t.Parallel()
 	nc, js := natstest.Start(t).Connect()
-	if err := events.EnsureStreams(t.Context(), js, testStreams); err != nil {
+	if err := bus.EnsureStreams(t.Context(), js, testStreams); err != nil {
 		t.Fatal(err)
 	}
 	command := func(correlation string, data []byte) *nats.Msg {
@@ -77,7 +78,7 @@ func TestFitDeadLetter(t *testing.T) {
 		e.SetExtension(events.ExtCorrelationID, correlation)
 		e.SetExtension(events.ExtTraceparent, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
 		e.SetData(event.ApplicationJSON, data)
-		m, err := events.ToMsg(events.CommandSubject(events.CommandProductCreate), e)
+		m, err := bus.ToMsg(events.CommandSubject(events.CommandProductCreate), e)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -114,17 +115,17 @@ func TestFitDeadLetter(t *testing.T) {
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dl := events.NewDeadLetterMsg(tt.cmd, events.DeadLetter{
+			dl := bus.NewDeadLetterMsg(tt.cmd, bus.DeadLetter{
 				Command: events.CommandProductCreate, Reason: events.FailTooLarge, Error: "headers over 64k",
 				Attempts: 1, FailedAt: time.Now(), CommandSeq: uint64(i + 1),
 			})
 			dl.Header.Set(nats.MsgIdHdr, tt.name)
 			maxPayload := tt.maxPayload
 			if maxPayload == 0 {
-				maxPayload = int64(events.HeaderBytes(dl)+len(dl.Data)) - tt.over
+				maxPayload = int64(bus.HeaderBytes(dl)+len(dl.Data)) - tt.over
 			}
-			events.FitDeadLetter(dl, maxPayload)
-			if why := events.Oversize(dl, maxPayload); why != nil {
+			bus.FitDeadLetter(dl, maxPayload)
+			if why := bus.Oversize(dl, maxPayload); why != nil {
 				t.Fatalf("still oversize: %v", why)
 			}
 			ack, err := js.PublishMsg(t.Context(), dl)
@@ -139,7 +140,7 @@ func TestFitDeadLetter(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			info, err := events.ParseDeadLetter(got.Subject, got.Header)
+			info, err := bus.ParseDeadLetter(got.Subject, got.Header)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -163,11 +164,11 @@ func TestFitDeadLetter(t *testing.T) {
 				t.Errorf("data kept: %v, want %v", !tt.wantData, tt.wantData)
 			}
 			// What is kept replays; what the dead letter says does not.
-			replay, err := events.ReplayMsg(&nats.Msg{Subject: got.Subject, Header: got.Header, Data: got.Data}, ack.Sequence)
+			replay, err := bus.ReplayMsg(&nats.Msg{Subject: got.Subject, Header: got.Header, Data: got.Data}, ack.Sequence)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if replay.Header.Get(events.HeaderDLQOmitted) != "" {
+			if replay.Header.Get(bus.HeaderDLQOmitted) != "" {
 				t.Error("the replayed command says what its dead letter omitted")
 			}
 		})

@@ -1,4 +1,4 @@
-package events
+package bus
 
 import (
 	"strings"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/google/go-cmp/cmp"
+	"github.com/mendflow/mendflow/pkg/events"
 	"github.com/nats-io/nats.go"
 )
 
@@ -20,13 +21,13 @@ func TestMsgRoundTrip(t *testing.T) {
 	full := event.New()
 	full.SetID("4c1f0a9e-7b4e-4c55-a7f1-1b2c3d4e5f60")
 	full.SetSource("https://github.com/acme-corp/payments-api")
-	full.SetType(CommandType(CommandProjectCreate))
+	full.SetType(events.CommandType(events.CommandProjectCreate))
 	full.SetSubject("acme-corp/payments-api")
 	full.SetDataSchema("https://mendflow.example.com/schemas/project.create.json")
 	full.SetTime(time.Date(2024, 6, 3, 9, 14, 22, 512000000, time.UTC))
-	full.SetExtension(ExtCorrelationID, "3f9a2c1e")
-	full.SetExtension(ExtCausationID, "3f9a2c1e")
-	full.SetExtension(ExtTraceparent, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+	full.SetExtension(events.ExtCorrelationID, "3f9a2c1e")
+	full.SetExtension(events.ExtCausationID, "3f9a2c1e")
+	full.SetExtension(events.ExtTraceparent, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
 	if err := full.SetData(event.ApplicationJSON, []byte(`{"productName":"acme-corp","projectName":"payments-api"}`)); err != nil {
 		t.Fatal(err)
 	}

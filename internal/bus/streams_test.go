@@ -1,4 +1,4 @@
-package events_test
+package bus_test
 
 import (
 	"context"
@@ -12,11 +12,12 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/mendflow/mendflow/internal/bus"
 	"github.com/mendflow/mendflow/internal/natstest"
 	"github.com/mendflow/mendflow/pkg/events"
 )
 
-var testStreams = events.StreamConfig{
+var testStreams = bus.StreamConfig{
 	Replicas:       1,
 	DedupWindow:    time.Hour,
 	EventsMaxAge:   48 * time.Hour,
@@ -32,13 +33,13 @@ func TestCheckStreamsChecksEveryStream(t *testing.T) {
 	ctx := t.Context()
 	_, js := natstest.Start(t).Connect()
 	for _, sc := range testStreams.Streams() {
-		if err := events.EnsureStreams(ctx, js, testStreams); err != nil {
+		if err := bus.EnsureStreams(ctx, js, testStreams); err != nil {
 			t.Fatalf("EnsureStreams: %v", err)
 		}
 		if err := js.DeleteStream(ctx, sc.Name); err != nil {
 			t.Fatal(err)
 		}
-		if err := events.CheckStreams(ctx, js); !errors.Is(err, jetstream.ErrStreamNotFound) || !strings.Contains(err.Error(), sc.Name) {
+		if err := bus.CheckStreams(ctx, js); !errors.Is(err, jetstream.ErrStreamNotFound) || !strings.Contains(err.Error(), sc.Name) {
 			t.Errorf("CheckStreams without %s = %v, want ErrStreamNotFound naming it", sc.Name, err)
 		}
 	}
@@ -49,7 +50,7 @@ func TestEnsureStreams(t *testing.T) {
 	ctx := t.Context()
 	_, js := natstest.Start(t).Connect()
 
-	if err := events.CheckStreams(ctx, js); !errors.Is(err, jetstream.ErrStreamNotFound) {
+	if err := bus.CheckStreams(ctx, js); !errors.Is(err, jetstream.ErrStreamNotFound) {
 		t.Fatalf("CheckStreams before = %v, want ErrStreamNotFound", err)
 	}
 	// An operator made MENDFLOW_EVENTS by hand, smaller, and it holds data.
@@ -63,11 +64,11 @@ func TestEnsureStreams(t *testing.T) {
 	}
 
 	for range 2 { // the second run finds everything in place
-		if err := events.EnsureStreams(ctx, js, testStreams); err != nil {
+		if err := bus.EnsureStreams(ctx, js, testStreams); err != nil {
 			t.Fatalf("EnsureStreams: %v", err)
 		}
 	}
-	if err := events.CheckStreams(ctx, js); err != nil {
+	if err := bus.CheckStreams(ctx, js); err != nil {
 		t.Fatalf("CheckStreams after: %v", err)
 	}
 
@@ -113,7 +114,7 @@ func TestEnsureStreamsFails(t *testing.T) {
 	srv.Stop()
 	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
 	defer cancel()
-	if err := events.EnsureStreams(ctx, js, testStreams); err == nil || !strings.Contains(err.Error(), "MENDFLOW_COMMANDS") {
+	if err := bus.EnsureStreams(ctx, js, testStreams); err == nil || !strings.Contains(err.Error(), "MENDFLOW_COMMANDS") {
 		t.Errorf("EnsureStreams without a server = %v, want an error naming the stream", err)
 	}
 }
@@ -129,11 +130,11 @@ func TestWaitForStreams(t *testing.T) {
 	retried := make(chan error, 100)
 	done := make(chan error, 1)
 	go func() {
-		done <- events.WaitForStreams(t.Context(), js, testStreams, func(err error, _ time.Duration) { retried <- err })
+		done <- bus.WaitForStreams(t.Context(), js, testStreams, func(err error, _ time.Duration) { retried <- err })
 	}()
 	select {
 	case err := <-retried:
-		if !events.SetupMayPass(err) {
+		if !bus.SetupMayPass(err) {
 			t.Errorf("retried after %v, which SetupMayPass calls permanent", err)
 		}
 	case err := <-done:
@@ -148,7 +149,7 @@ func TestWaitForStreams(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("WaitForStreams still waiting 30s after the server came back")
 	}
-	if err := events.CheckStreams(t.Context(), js); err != nil {
+	if err := bus.CheckStreams(t.Context(), js); err != nil {
 		t.Fatal(err)
 	}
 
@@ -156,10 +157,10 @@ func TestWaitForStreams(t *testing.T) {
 	_, js = natstest.Start(t).Connect()
 	r3 := testStreams
 	r3.Replicas = 3
-	err := events.WaitForStreams(t.Context(), js, r3, func(err error, _ time.Duration) {
+	err := bus.WaitForStreams(t.Context(), js, r3, func(err error, _ time.Duration) {
 		t.Errorf("retried after %v, which does not pass", err)
 	})
-	if err == nil || events.SetupMayPass(err) {
+	if err == nil || bus.SetupMayPass(err) {
 		t.Errorf("WaitForStreams with 3 replicas on one server = %v, want a permanent error", err)
 	}
 }
@@ -168,17 +169,17 @@ func TestStreamConfigValidate(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
 		name    string
-		edit    func(*events.StreamConfig)
+		edit    func(*bus.StreamConfig)
 		wantErr string
 	}{
-		{name: "defaults", edit: func(*events.StreamConfig) {}},
-		{name: "no replicas", edit: func(c *events.StreamConfig) { c.Replicas = 0 }, wantErr: "STREAM_REPLICAS"},
-		{name: "too many replicas", edit: func(c *events.StreamConfig) { c.Replicas = 7 }, wantErr: "STREAM_REPLICAS"},
-		{name: "no dedup window", edit: func(c *events.StreamConfig) { c.DedupWindow = 0 }, wantErr: "STREAM_DEDUP_WINDOW"},
-		{name: "negative age", edit: func(c *events.StreamConfig) { c.EventsMaxAge = -time.Second }, wantErr: "STREAM_EVENTS_MAX_AGE"},
-		{name: "zero bytes", edit: func(c *events.StreamConfig) { c.EventsMaxBytes = 0 }, wantErr: "STREAM_EVENTS_MAX_BYTES"},
-		{name: "dlq age", edit: func(c *events.StreamConfig) { c.DLQMaxAge = -1 }, wantErr: "STREAM_DLQ_MAX_AGE"},
-		{name: "dlq bytes", edit: func(c *events.StreamConfig) { c.DLQMaxBytes = -2 }, wantErr: "STREAM_DLQ_MAX_BYTES"},
+		{name: "defaults", edit: func(*bus.StreamConfig) {}},
+		{name: "no replicas", edit: func(c *bus.StreamConfig) { c.Replicas = 0 }, wantErr: "STREAM_REPLICAS"},
+		{name: "too many replicas", edit: func(c *bus.StreamConfig) { c.Replicas = 7 }, wantErr: "STREAM_REPLICAS"},
+		{name: "no dedup window", edit: func(c *bus.StreamConfig) { c.DedupWindow = 0 }, wantErr: "STREAM_DEDUP_WINDOW"},
+		{name: "negative age", edit: func(c *bus.StreamConfig) { c.EventsMaxAge = -time.Second }, wantErr: "STREAM_EVENTS_MAX_AGE"},
+		{name: "zero bytes", edit: func(c *bus.StreamConfig) { c.EventsMaxBytes = 0 }, wantErr: "STREAM_EVENTS_MAX_BYTES"},
+		{name: "dlq age", edit: func(c *bus.StreamConfig) { c.DLQMaxAge = -1 }, wantErr: "STREAM_DLQ_MAX_AGE"},
+		{name: "dlq bytes", edit: func(c *bus.StreamConfig) { c.DLQMaxBytes = -2 }, wantErr: "STREAM_DLQ_MAX_BYTES"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -206,7 +207,7 @@ func TestCommandThroughJetStream(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	_, js := natstest.Start(t).Connect()
-	if err := events.EnsureStreams(ctx, js, testStreams); err != nil {
+	if err := bus.EnsureStreams(ctx, js, testStreams); err != nil {
 		t.Fatal(err)
 	}
 	cmd := event.New()
@@ -217,7 +218,7 @@ func TestCommandThroughJetStream(t *testing.T) {
 	if err := cmd.SetData(event.ApplicationJSON, []byte(`{"productName":"jdoe","projectName":"ledger-tools","newProductName":"acme-corp"}`)); err != nil {
 		t.Fatal(err)
 	}
-	msg, err := events.ToMsg(events.CommandSubject(events.CommandProjectReassign), cmd)
+	msg, err := bus.ToMsg(events.CommandSubject(events.CommandProjectReassign), cmd)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +237,7 @@ func TestCommandThroughJetStream(t *testing.T) {
 	if got.Subject() != "mendflow.cmd.project.reassign" {
 		t.Errorf("subject = %q", got.Subject())
 	}
-	e, err := events.FromJetStreamMsg(got)
+	e, err := bus.FromJetStreamMsg(got)
 	if err != nil {
 		t.Fatalf("FromJetStreamMsg: %v", err)
 	}
@@ -265,7 +266,7 @@ func TestRetrySetup(t *testing.T) {
 	t.Parallel()
 	unavailable := &jetstream.APIError{Code: 503, ErrorCode: 10008, Description: "JetStream system temporarily unavailable"}
 	calls, retries := 0, 0
-	err := events.RetrySetup(t.Context(), func(error, time.Duration) { retries++ }, func(context.Context) error {
+	err := bus.RetrySetup(t.Context(), func(error, time.Duration) { retries++ }, func(context.Context) error {
 		if calls++; calls < 3 {
 			return fmt.Errorf("bucket: %w", unavailable)
 		}
@@ -277,7 +278,7 @@ func TestRetrySetup(t *testing.T) {
 
 	refused := &jetstream.APIError{Code: 500, ErrorCode: 10074, Description: "replicas > 1 not supported in non-clustered mode"}
 	calls = 0
-	err = events.RetrySetup(t.Context(), func(error, time.Duration) { t.Error("retried a refused configuration") }, func(context.Context) error {
+	err = bus.RetrySetup(t.Context(), func(error, time.Duration) { t.Error("retried a refused configuration") }, func(context.Context) error {
 		calls++
 		return refused
 	})
@@ -287,8 +288,42 @@ func TestRetrySetup(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 	defer cancel()
-	err = events.RetrySetup(ctx, func(error, time.Duration) {}, func(context.Context) error { return unavailable })
+	err = bus.RetrySetup(ctx, func(error, time.Duration) {}, func(context.Context) error { return unavailable })
 	if !errors.Is(err, unavailable) || ctx.Err() == nil {
 		t.Errorf("RetrySetup = %v, want the last failure once its context ended", err)
+	}
+}
+
+func TestStreamsDeduplicateWorkerOutput(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		cfg     bus.StreamConfig
+		wantDup map[string]string
+	}{
+		{
+			name:    "window shorter than the age",
+			cfg:     bus.StreamConfig{Replicas: 1, DedupWindow: 24 * 3600e9, EventsMaxAge: 168 * 3600e9, DLQMaxAge: 0},
+			wantDup: map[string]string{events.StreamEvents: "24h0m0s", events.StreamDLQ: "24h0m0s"},
+		},
+		{
+			name:    "age shorter than the window",
+			cfg:     bus.StreamConfig{Replicas: 1, DedupWindow: 24 * 3600e9, EventsMaxAge: 3600e9, DLQMaxAge: 3600e9},
+			wantDup: map[string]string{events.StreamEvents: "1h0m0s", events.StreamDLQ: "1h0m0s"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := map[string]string{}
+			for _, sc := range tt.cfg.Streams() {
+				if _, ok := tt.wantDup[sc.Name]; ok {
+					got[sc.Name] = sc.Duplicates.String()
+				}
+			}
+			if diff := cmp.Diff(tt.wantDup, got); diff != "" {
+				t.Errorf("Duplicates (-want, +got):\n%s", diff)
+			}
+		})
 	}
 }
