@@ -14,7 +14,9 @@ import (
 type Config struct {
 	// URL is the Mend host of the v1.x API; requests go to URL/api/v1.4.
 	URL string `env:"MEND_URL, required"`
-	// APIURL is the host of the v2.0/v3.0 REST API; URL when empty.
+	// APIURL is the host of the v2.0/v3.0 REST API; when empty,
+	// DeriveAPIURL(URL): api- before the host name of Mend's SaaS hosts,
+	// URL itself for any other.
 	APIURL string `env:"MEND_API_URL"`
 	// UserKey and UserEmail are the credentials; the e-mail is needed only
 	// for v2.0/v3.0 calls.
@@ -27,8 +29,11 @@ type Config struct {
 	// limit); RateBurst is how many may go at once after a quiet spell.
 	RateLimit float64 `env:"MEND_RATE_LIMIT, default=20"`
 	RateBurst int     `env:"MEND_RATE_BURST, default=10"`
-	// Timeout bounds each attempt of a request.
-	Timeout time.Duration `env:"MEND_TIMEOUT, default=60s"`
+	// Timeout bounds each attempt of a request; LongTimeout each attempt
+	// of the operations that may take minutes (deletes, moving a project,
+	// whole inventories, organization-wide lists).
+	Timeout     time.Duration `env:"MEND_TIMEOUT, default=60s"`
+	LongTimeout time.Duration `env:"MEND_LONG_TIMEOUT, default=15m"`
 	// RetryAttempts and RetryMaxElapsed bound the quick retries within one
 	// call; what still fails goes back to the caller's own redelivery.
 	RetryAttempts   int           `env:"MEND_RETRY_ATTEMPTS, default=3"`
@@ -61,6 +66,12 @@ func NewClientFromConfig(cfg Config, opts ...Option) (*Client, error) {
 	}
 	if cfg.Timeout > 0 {
 		base = append(base, WithTimeout(cfg.Timeout))
+	}
+	if cfg.LongTimeout < 0 {
+		return nil, errors.New("mend: MEND_LONG_TIMEOUT must not be negative")
+	}
+	if cfg.LongTimeout > 0 {
+		base = append(base, WithLongTimeout(cfg.LongTimeout))
 	}
 	if cfg.RateLimit > 0 {
 		burst := max(cfg.RateBurst, 1)
