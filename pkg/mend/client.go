@@ -304,9 +304,9 @@ type request struct {
 
 // send performs req with the retry policy, the rate limiter and the
 // per-attempt timeout of its operation, and hands a successful body to
-// decode. An operation sent once gets one attempt; a change whose attempt
+// decode. An operation sent once gets one attempt. A change whose attempt
 // timed out is looked up with req.done, where there is one, before it is
-// sent again.
+// sent again or the call ends: found made, it ends the call in success.
 func (c *Client) send(ctx context.Context, req request, decode func(resp *Response, body []byte) error) (*Response, error) {
 	op := operations[req.op]
 	var last *Response
@@ -315,22 +315,21 @@ func (c *Client) send(ctx context.Context, req request, decode func(resp *Respon
 	if op.once {
 		policy.MaxAttempts = 1
 	}
-	timedOut := false
 	err := policy.run(ctx, func() error {
-		if timedOut && req.done != nil {
-			if done, err := req.done(ctx); err == nil && done {
-				last = &Response{Confirmed: true}
-				return nil
-			}
-			// Not made, or the look failed: sending it again is safe,
-			// since no operation with a lookup makes a change twice.
-		}
 		attempts++
 		resp, err := c.attempt(withCall(ctx, Call{Operation: req.op, Attempt: attempts}), req, op, decode)
 		if resp != nil {
 			last = resp
 		}
-		timedOut = op.mutates && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded)
+		if req.done != nil && op.mutates && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+			// Mend may have finished after the client stopped waiting.
+			// If the look fails or finds it not made, sending it again
+			// is safe: no operation with a look makes a change twice.
+			if done, lerr := req.done(ctx); lerr == nil && done {
+				last = &Response{Confirmed: true}
+				return nil
+			}
+		}
 		return err
 	})
 	if last != nil {
