@@ -138,7 +138,9 @@ func (x *exchange) writeRESTError(key string, err error) {
 	x.writeJSON(status, map[string]any{"supportToken": supportToken(), key: map[string]string{"errorMessage": msg}})
 }
 
-// withoutSecrets drops the user key from a logged JSON body.
+// withoutSecrets drops the user key from a recorded JSON body, and hides
+// the previous JWT that the v3.0 access token carries, keeping its key:
+// the record shows that one was sent, not what it was.
 func withoutSecrets(body []byte) json.RawMessage {
 	if len(body) == 0 {
 		return nil
@@ -146,6 +148,9 @@ func withoutSecrets(body []byte) json.RawMessage {
 	var fields map[string]json.RawMessage
 	if json.Unmarshal(body, &fields) != nil {
 		return nil
+	}
+	if _, ok := fields["accessToken"]; ok {
+		fields["accessToken"] = json.RawMessage(`"[redacted]"`)
 	}
 	return withoutUserKey(fields)
 }

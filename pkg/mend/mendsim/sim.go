@@ -1,7 +1,8 @@
 // Package mendsim is a stateful simulator of the Mend API for tests, demos
 // and local runs. It answers the v1.4 request types and the v2.0/v3.0 REST
 // endpoints that package mend calls, with the shapes of Mend's pages, and
-// fails as Mend does: errorCode bodies, name conflicts, 401 on an expired JWT.
+// fails as Mend does: errorCode bodies, name conflicts, and on v2.0/v3.0
+// the refusals Mend's OpenAPI documents list, 400 and 403 (an expired JWT).
 // Faults (latency, 429, 5xx, dropped connections, sporadic errorCode 3000)
 // can be injected per request type, and every call is recorded.
 //
