@@ -56,12 +56,13 @@ func newService(ctx context.Context, cfg settings, tel daemon.Telemetry) (_ *ser
 	// The Mend client first: its settings are checked without any I/O.
 	reg := daemon.NewRegistry()
 	svc.metrics = handlers.NewMetrics(reg)
-	client, err := mend.NewClientFromConfig(cfg.Mend, mend.WithHTTPClient(&http.Client{
+	client, err := mend.NewClientFromConfig(cfg.Mend, mend.WithLogger(logger), mend.WithHTTPClient(&http.Client{
 		Transport: mendhttp.NewMetrics(reg).Transport(mendhttp.NewTransport(cfg.Worker.Concurrency), tp),
 	}))
 	if err != nil {
 		return nil, fmt.Errorf("Mend client: %w", err)
 	}
+	logger.Info("Mend hosts", "mend_url", client.URL(), "mend_api_url", client.APIURL())
 
 	gate := daemon.NewGate()
 	svc.http, err = daemon.Listen("WORKER_ADDR", cfg.Addr, daemon.ServerConfig{Metrics: reg, Ready: gate.Ready, Logger: logger})
