@@ -102,6 +102,8 @@ func realMain(ctx context.Context, env envconfig.Lookuper, logger *slog.Logger, 
 		return fmt.Errorf("serving: %w", err)
 	case <-ctx.Done():
 	}
+	// Calls waiting out an injected latency would hold the shutdown.
+	sim.Stop()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {

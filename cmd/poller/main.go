@@ -64,11 +64,12 @@ func realMain(ctx context.Context, env envconfig.Lookuper, tel app.Telemetry, re
 		return fmt.Errorf("configuration: %w", err)
 	}
 	reg := telemetry.NewRegistry()
-	client, err := mend.NewClientFromConfig(cfg.Mend, mend.WithUserAgent("mendflow-poller"),
+	client, err := mend.NewClientFromConfig(cfg.Mend, mend.WithUserAgent("mendflow-poller"), mend.WithLogger(logger),
 		mend.WithHTTPClient(&http.Client{Transport: mendhttp.NewMetrics(reg).Transport(mendhttp.NewTransport(cfg.Poller.Concurrency), tp)}))
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
+	logger.Info("Mend hosts", "mend_url", client.URL(), "mend_api_url", client.APIURL())
 
 	gate := app.NewGate()
 	var stopping atomic.Bool

@@ -145,6 +145,10 @@ func TestRealMain(t *testing.T) {
 	if strings.Contains(logs.String(), mendsim.DefaultUserKey) {
 		t.Error("the user key is in the logs")
 	}
+	// The hosts it calls, MEND_API_URL derived from MEND_URL.
+	if want := `"msg":"Mend hosts","mend_url":"` + sim.URL + `","mend_api_url":"` + sim.URL + `"`; !strings.Contains(logs.String(), want) {
+		t.Errorf("the logs do not name the Mend hosts as %s", want)
+	}
 }
 
 // testTraceID is the trace of the Track items of trackMsg.

@@ -58,12 +58,13 @@ func newService(ctx context.Context, cfg settings, tel app.Telemetry) (_ *servic
 	// The Mend client first: its settings are checked without any I/O.
 	reg := telemetry.NewRegistry()
 	svc.metrics = handlers.NewMetrics(reg)
-	client, err := mend.NewClientFromConfig(cfg.Mend, mend.WithHTTPClient(&http.Client{
+	client, err := mend.NewClientFromConfig(cfg.Mend, mend.WithLogger(logger), mend.WithHTTPClient(&http.Client{
 		Transport: mendhttp.NewMetrics(reg).Transport(mendhttp.NewTransport(cfg.Worker.Concurrency), tp),
 	}))
 	if err != nil {
 		return nil, fmt.Errorf("Mend client: %w", err)
 	}
+	logger.Info("Mend hosts", "mend_url", client.URL(), "mend_api_url", client.APIURL())
 
 	gate := app.NewGate()
 	svc.http, err = app.Listen("WORKER_ADDR", cfg.Addr, app.ServerConfig{Metrics: reg, Ready: gate.Ready, Logger: logger})

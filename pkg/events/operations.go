@@ -526,10 +526,10 @@ func (c *GroupRole) validate(command string) error {
 		return err
 	}
 	switch c.ContextType {
-	case mend.ContextOrgs, mend.ContextProducts, mend.ContextProjects:
+	case mend.ContextOrgs, mend.ContextProducts:
 		return nil
 	default:
-		return fieldError(command, "contextType must be orgs|products|projects, not %q", c.ContextType)
+		return fieldError(command, "contextType must be orgs|products, not %q", c.ContextType)
 	}
 }
 

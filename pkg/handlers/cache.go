@@ -175,3 +175,70 @@ func nameOfToken(names map[string]string, token string) (string, bool) {
 	}
 	return "", false
 }
+
+// listedSince reports whether scope was listed at or after t: a list that
+// recent tells the truth of now, and needs no second look.
+func (c *nameCache) listedSince(scope string, t time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.scopes[scope]
+	return s != nil && s.names != nil && !s.fetched.Before(t)
+}
+
+// homeCache remembers the product of a project, as a lookup by token or a
+// list of the product found it, for a short TTL: a project named by its
+// token alone then needs no call to find the product that deleteProject
+// asks for.
+type homeCache struct {
+	ttl time.Duration
+	now func() time.Time
+
+	mu    sync.Mutex
+	homes map[string]home // project token to its product
+	swept time.Time       // when entries past their TTL were last dropped
+}
+
+type home struct {
+	product string
+	seen    time.Time
+}
+
+func newHomeCache(ttl time.Duration, now func() time.Time) *homeCache {
+	return &homeCache{ttl: ttl, now: now, homes: make(map[string]home)}
+}
+
+// get returns the product of project, if a fresh entry has it.
+func (c *homeCache) get(project string) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h, ok := c.homes[project]
+	if !ok || c.now().Sub(h.seen) >= c.ttl {
+		return "", false
+	}
+	return h.product, true
+}
+
+// put notes that project is in product, now.
+func (c *homeCache) put(project, product string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.now()
+	// Entries past their TTL are dropped once a TTL: the map stays about
+	// as big as the projects seen in the last two.
+	if now.Sub(c.swept) >= c.ttl {
+		for tok, h := range c.homes {
+			if now.Sub(h.seen) >= c.ttl {
+				delete(c.homes, tok)
+			}
+		}
+		c.swept = now
+	}
+	c.homes[project] = home{product: product, seen: now}
+}
+
+// forget drops what is known of project.
+func (c *homeCache) forget(project string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.homes, project)
+}

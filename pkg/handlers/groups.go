@@ -3,7 +3,6 @@ package handlers
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 
@@ -49,8 +48,10 @@ func describeGroup(ref events.GroupRef) string {
 	return fmt.Sprintf("group %q", ref.GroupName)
 }
 
-// groupCreate creates a group unless one of its name exists; Mend's 409
-// says another delivery or worker created it first.
+// groupCreate creates a group unless one of its name exists; Mend's
+// refusal of the name (IsNameTaken) says another delivery or worker
+// created it first. The refusal is a 400, which may also be about
+// something else: when a fresh list shows no such group, it stands.
 func (s *Set) groupCreate(ctx context.Context, _ *Command, d *events.GroupCreate) (Result, error) {
 	org := s.org(d.OrgToken)
 	res := events.GroupChanged{OrgToken: org, Name: d.Name, Description: d.Description}
@@ -64,13 +65,14 @@ func (s *Set) groupCreate(ctx context.Context, _ *Command, d *events.GroupCreate
 		case err == nil:
 			uuid, res.Changed = g.UUID, true
 			s.groupNames.put(org, groupKey(d.Name), uuid)
-		case mend.IsStatus(err, http.StatusConflict):
+		case mend.IsNameTaken(err):
 			// Only a fresh list can show the group another made just now.
-			if uuid, ok, err = s.groupNames.relist(ctx, org, groupKey(d.Name), s.listGroups(org)); err != nil {
-				return Result{}, err
+			var lerr error
+			if uuid, ok, lerr = s.groupNames.relist(ctx, org, groupKey(d.Name), s.listGroups(org)); lerr != nil {
+				return Result{}, lerr
 			}
 			if !ok {
-				return Result{}, notFound("group %q", d.Name)
+				return Result{}, err
 			}
 		default:
 			return Result{}, err

@@ -91,8 +91,9 @@ func (s *Set) globalOrgCreate(ctx context.Context, cmd *Command, d *events.Globa
 		}
 		return globalOrgCreated(d, made.Token), nil
 	}
-	// Sent once: a retry within the call would create a second one.
-	resp, _, err := s.globalOrgs.Create(mend.Once(ctx), &mend.CreateGlobalOrgRequest{Name: d.Name, AccountAdminEmail: d.AccountAdminEmail})
+	// The client sends it once (a retry within the call would create a
+	// second one): what fails is this function's to judge.
+	resp, _, err := s.globalOrgs.Create(ctx, &mend.CreateGlobalOrgRequest{Name: d.Name, AccountAdminEmail: d.AccountAdminEmail})
 	if err != nil {
 		if nothingDone(err) {
 			err = errors.Join(err, s.cfg.Claims.Release(context.WithoutCancel(ctx), key))

@@ -90,9 +90,9 @@ func (s *Set) policyAdd(ctx context.Context, _ *Command, d *events.PolicyAdd) (R
 		res.PolicyID = p.ID
 		return resultOf(events.TypePolicyAdded, res), nil
 	}
-	// Sent once: a retry in the call could add a second policy of the
-	// name; a redelivery looks first.
-	resp, _, err := s.policies.Add(mend.Once(ctx), sc, &d.Policy)
+	// The client sends it once (a retry in the call could add a second
+	// policy of the name); a redelivery looks first.
+	resp, _, err := s.policies.Add(ctx, sc, &d.Policy)
 	if err != nil {
 		return Result{}, scopeMissing(sc, err)
 	}
@@ -120,9 +120,10 @@ func (s *Set) policyUpdate(ctx context.Context, _ *Command, d *events.PolicyUpda
 		}
 		return Result{}, notFound("policy %d at %s", d.Policy.ID, sc)
 	}
-	// Sent once: Mend gives the policy a new id, so a retry in the call
-	// after a lost answer is refused; a redelivery finds it done.
-	resp, _, err := s.policies.Update(mend.Once(ctx), sc, &d.Policy)
+	// The client sends it once (Mend gives the policy a new id, so a retry
+	// in the call after a lost answer is refused); a redelivery finds it
+	// done.
+	resp, _, err := s.policies.Update(ctx, sc, &d.Policy)
 	if err != nil {
 		return Result{}, scopeMissing(sc, err)
 	}
@@ -151,9 +152,10 @@ func (s *Set) policyRemove(ctx context.Context, _ *Command, d *events.PolicyRemo
 	if len(present) == 0 {
 		return resultOf(events.TypePolicyRemoved, res), nil
 	}
-	// Sent once: a retry in the call after a lost answer would remove
-	// nothing and report no policy removed; a redelivery looks first.
-	resp, _, err := s.policies.Remove(mend.Once(ctx), sc, present)
+	// The client sends it once (a retry in the call after a lost answer
+	// would remove nothing and report no policy removed); a redelivery
+	// looks first.
+	resp, _, err := s.policies.Remove(ctx, sc, present)
 	if err != nil {
 		return Result{}, scopeMissing(sc, err)
 	}

@@ -106,7 +106,9 @@ func (s *Set) productCreate(ctx context.Context, _ *Command, d *events.ProductCr
 // productDelete deletes a product. A product that is not there may be on
 // its way (its create still queued), so the command waits for it; once the
 // wait is over, a product that never appeared counts as deleted, with
-// Deleted false. An unknown token (1003) is a product not there.
+// Deleted false. An unknown token (1003, or 5001 for one out of sight) is
+// a product not there; but a product this command found by its name, and
+// deleteProduct then did not find, is gone, and counts as deleted.
 func (s *Set) productDelete(ctx context.Context, _ *Command, d *events.ProductDelete) (Result, error) {
 	org := s.org(d.OrgToken)
 	res := events.ProductDeleted{OrgToken: org, ProductName: d.ProductName, ProductToken: d.ProductToken}
@@ -121,8 +123,11 @@ func (s *Set) productDelete(ctx context.Context, _ *Command, d *events.ProductDe
 		return Result{}, absent()
 	}
 	_, _, err = s.products.Delete(ctx, &mend.DeleteProductRequest{OrgToken: org, ProductToken: tok})
-	if mend.IsCode(err, mend.CodeInvalidProductToken) {
-		return Result{}, absent()
+	if mend.IsNotFound(err) {
+		if d.ProductToken != "" {
+			return Result{}, absent()
+		}
+		err = nil
 	}
 	if err != nil {
 		return Result{}, err
@@ -176,7 +181,7 @@ func (s *Set) productTag(ctx context.Context, d *events.ProductTag, op tagOp) (R
 	}
 	res.ProductToken = tok
 	res.Changed, err = changeTag(ctx, s.productTags(tok), op, d.TagKey, d.TagValue)
-	if mend.IsCode(err, mend.CodeInvalidProductToken) {
+	if mend.IsNotFound(err) {
 		return Result{}, missing
 	}
 	if err != nil {

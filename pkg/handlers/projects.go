@@ -10,7 +10,8 @@ import (
 	"github.com/mendflow/mendflow/pkg/mend"
 )
 
-// listProjects lists the projects of a product as names to tokens.
+// listProjects lists the projects of a product as names to tokens, and
+// notes the product of each.
 func (s *Set) listProjects(product string) listFunc {
 	return func(ctx context.Context) (map[string]string, error) {
 		resp, _, err := s.projects.List(ctx, &mend.GetAllProjectsRequest{ProductToken: product})
@@ -20,17 +21,42 @@ func (s *Set) listProjects(product string) listFunc {
 		names := make(map[string]string, len(resp.Projects))
 		for _, p := range resp.Projects {
 			names[p.ProjectName] = p.ProjectToken
+			s.homes.put(p.ProjectToken, product)
+		}
+		return names, nil
+	}
+}
+
+// listProjectTags lists the projects of a product with their tags
+// (getProductProjectTags): the list of names listProjects gives, in the
+// same one call, with the tags of each, which it keeps in *tags.
+func (s *Set) listProjectTags(product string, tags *map[string]mend.Tags) listFunc {
+	return func(ctx context.Context) (map[string]string, error) {
+		resp, _, err := s.projects.GetProductTags(ctx, &mend.GetProductProjectTagsRequest{ProductToken: product})
+		if err != nil {
+			return nil, err
+		}
+		names := make(map[string]string, len(resp.ProjectTags))
+		*tags = make(map[string]mend.Tags, len(resp.ProjectTags))
+		for _, p := range resp.ProjectTags {
+			names[p.Name] = p.Token
+			(*tags)[p.Token] = p.Tags
+			s.homes.put(p.Token, product)
 		}
 		return names, nil
 	}
 }
 
 // projectToken returns the token of the project named name in a product,
-// and whether it exists. An unknown product token (1003) is a project not
-// there.
+// and whether it exists. A product not there (1003, or 5001 for one out
+// of sight) has no project.
 func (s *Set) projectToken(ctx context.Context, product, name string) (string, bool, error) {
-	tok, ok, err := s.projectNames.lookup(ctx, product, name, s.listProjects(product))
-	if mend.IsCode(err, mend.CodeInvalidProductToken) {
+	return s.projectTokenWith(ctx, product, name, s.listProjects(product))
+}
+
+func (s *Set) projectTokenWith(ctx context.Context, product, name string, list listFunc) (string, bool, error) {
+	tok, ok, err := s.projectNames.lookup(ctx, product, name, list)
+	if mend.IsNotFound(err) {
 		return "", false, nil
 	}
 	return tok, ok, err
@@ -40,11 +66,20 @@ func (s *Set) projectToken(ctx context.Context, product, name string) (string, b
 type project struct {
 	token   string
 	product string // its product's token; "" when not known
+	// current is set when product was looked up, or listed, by this
+	// command: what Mend holds now, not what a cache remembers.
+	current bool
 }
 
 // resolveProject finds the project ref names. A project token is taken as
 // given, with its product if ref names one; names are looked up.
 func (s *Set) resolveProject(ctx context.Context, org string, ref events.ProjectRef) (project, bool, error) {
+	return s.resolveProjectWith(ctx, org, ref, s.listProjects)
+}
+
+// resolveProjectWith is resolveProject listing a product's projects, when
+// it must, with list.
+func (s *Set) resolveProjectWith(ctx context.Context, org string, ref events.ProjectRef, list func(product string) listFunc) (project, bool, error) {
 	var p project
 	if ref.ProductToken != "" || ref.ProductName != "" {
 		tok, ok, err := s.resolveProduct(ctx, org, events.ProductRef{ProductToken: ref.ProductToken, ProductName: ref.ProductName})
@@ -57,32 +92,44 @@ func (s *Set) resolveProject(ctx context.Context, org string, ref events.Project
 		p.token = ref.ProjectToken
 		return p, true, nil
 	}
-	tok, ok, err := s.projectToken(ctx, p.product, ref.ProjectName)
-	p.token = tok
+	start := s.cfg.Now()
+	tok, ok, err := s.projectTokenWith(ctx, p.product, ref.ProjectName, list(p.product))
+	p.token, p.current = tok, s.projectNames.listedSince(p.product, start)
 	return p, ok, err
 }
 
-// productOf finds the product of a project known by its token alone, by
-// listing the organization's products and their projects: the v1.4 API
-// answers no project with its product. The lists are cached.
-func (s *Set) productOf(ctx context.Context, org, projectToken string) (string, bool, error) {
-	products, err := s.productNames.refresh(ctx, org, s.listProducts(org))
+// productOf finds the product of a project known by its token alone: from
+// the products of projects seen lately, or else in one call, the v2.0
+// GET /api/v2.0/projects/{projectToken}, whose answer names the product
+// (the v1.4 API answers no project with its product). fresh asks for the
+// call whatever the cache holds.
+func (s *Set) productOf(ctx context.Context, org, projectToken string, fresh bool) (project, bool, error) {
+	if product, ok := s.homes.get(projectToken); ok && !fresh {
+		return project{token: projectToken, product: product}, true, nil
+	}
+	e, _, err := s.projects.Get(ctx, org, projectToken)
+	if mend.IsNotFound(err) {
+		s.homes.forget(projectToken)
+		return project{}, false, nil
+	}
 	if err != nil {
-		return "", false, err
+		return project{}, false, err
 	}
-	for _, product := range slices.Sorted(maps.Values(products)) {
-		names, err := s.projectNames.refresh(ctx, product, s.listProjects(product))
-		if mend.IsCode(err, mend.CodeInvalidProductToken) {
-			continue // deleted meanwhile
-		}
-		if err != nil {
-			return "", false, err
-		}
-		if slices.Contains(slices.Collect(maps.Values(names)), projectToken) {
-			return product, true, nil
-		}
+	// The v2.0 answer names the product by its UUID, which the v1.4
+	// requests take where they ask for its token.
+	s.homes.put(projectToken, e.ProductUUID)
+	return project{token: projectToken, product: e.ProductUUID, current: true}, true, nil
+}
+
+// projectGone reports whether Mend no longer knows the project at all
+// (getProjectVitals answers 1004): after a request naming it with a
+// product failed as not found, it tells a project deleted from one moved.
+func (s *Set) projectGone(ctx context.Context, projectToken string) (bool, error) {
+	_, _, err := s.projects.GetVitals(ctx, &mend.GetProjectVitalsRequest{ProjectToken: projectToken})
+	if mend.IsNotFound(err) {
+		return true, nil
 	}
-	return "", false, nil
+	return false, err
 }
 
 // describeProject names a project for messages.
@@ -141,6 +188,7 @@ func (s *Set) projectCreate(ctx context.Context, cmd *Command, d *events.Project
 		case err == nil:
 			tok, res.Created = resp.ProjectToken, true
 			s.projectNames.put(product, d.ProjectName, tok)
+			s.homes.put(tok, product)
 		case mend.IsCode(err, mend.CodeProjectNameTaken):
 			if tok, exists, err = s.projectNames.relist(ctx, product, d.ProjectName, s.listProjects(product)); err != nil {
 				return Result{}, err
@@ -148,7 +196,7 @@ func (s *Set) projectCreate(ctx context.Context, cmd *Command, d *events.Project
 			if !exists {
 				return Result{}, notFound("project %q in product %s", d.ProjectName, product)
 			}
-		case mend.IsCode(err, mend.CodeInvalidProductToken):
+		case mend.IsNotFound(err):
 			return Result{}, notFound("product %s", product)
 		default:
 			return Result{}, err
@@ -189,15 +237,20 @@ func (s *Set) saveProjectTags(ctx context.Context, token string, tags map[string
 }
 
 // projectDelete deletes a project; like productDelete, it waits for a
-// project not there yet, and then counts it deleted with Deleted false.
+// project not there yet, and then counts it deleted with Deleted false. A
+// project this command found (by its names, or its token's lookup) that
+// deleteProject then does not find is gone: removed by an attempt of this
+// call whose answer was lost, or by anyone; Deleted says so, true.
 func (s *Set) projectDelete(ctx context.Context, _ *Command, d *events.ProjectDelete) (Result, error) {
 	org := s.org(d.OrgToken)
 	res := events.ProjectDeleted{OrgToken: org, ProductToken: d.ProductToken, ProductName: d.ProductName, ProjectToken: d.ProjectToken, ProjectName: d.ProjectName}
 	absent := absentOr(resultOf(events.TypeProjectDeleted, res), "%s", describeProject(d.ProjectRef))
 	p, ok, err := s.resolveProject(ctx, org, d.ProjectRef)
+	found := ok && d.ProjectToken == ""
 	if err == nil && ok && p.product == "" {
 		// deleteProject needs the product too.
-		p.product, ok, err = s.productOf(ctx, org, p.token)
+		p, ok, err = s.productOf(ctx, org, p.token, false)
+		found = ok
 	}
 	if err != nil {
 		return Result{}, err
@@ -207,12 +260,23 @@ func (s *Set) projectDelete(ctx context.Context, _ *Command, d *events.ProjectDe
 	}
 	_, _, err = s.projects.Delete(ctx, &mend.DeleteProjectRequest{ProductToken: p.product, ProjectToken: p.token})
 	if mend.IsNotFound(err) {
-		return Result{}, absent
+		if !found {
+			return Result{}, absent
+		}
+		// Not in that product any more: gone, or moved meanwhile.
+		var gone bool
+		if gone, err = s.projectGone(ctx, p.token); err == nil && !gone {
+			// Moved: the next delivery looks it up afresh.
+			s.projectNames.forget(p.product, p.token)
+			s.homes.forget(p.token)
+			return Result{}, notFound("%s in product %s", describeProject(d.ProjectRef), p.product)
+		}
 	}
 	if err != nil {
 		return Result{}, err
 	}
 	s.projectNames.forget(p.product, p.token)
+	s.homes.forget(p.token)
 	res.ProductToken, res.ProjectToken, res.Deleted = p.product, p.token, true
 	return resultOf(events.TypeProjectDeleted, res), nil
 }
@@ -247,13 +311,18 @@ func (s *Set) projectTagRemove(ctx context.Context, _ *Command, d *events.Projec
 }
 
 // projectTag saves or removes a tag value of a project. A tag arriving
-// before its project waits for it.
+// before its project waits for it. A project named by names whose product
+// is not listed lately is listed with the tags of its projects
+// (getProductProjectTags), which then need no call of their own.
 func (s *Set) projectTag(ctx context.Context, d *events.ProjectTag, op tagOp) (Result, error) {
 	org := s.org(d.OrgToken)
 	res := events.ProjectTagChanged{OrgToken: org, ProjectToken: d.ProjectToken, ProjectName: d.ProjectName, TagKey: d.TagKey, TagValue: d.TagValue}
 	typ := op.pick(events.TypeProjectTagged, events.TypeProjectUntagged)
 	missing := op.missing(resultOf(typ, res), describeProject(d.ProjectRef))
-	p, ok, err := s.resolveProject(ctx, org, d.ProjectRef)
+	var listed map[string]mend.Tags
+	p, ok, err := s.resolveProjectWith(ctx, org, d.ProjectRef, func(product string) listFunc {
+		return s.listProjectTags(product, &listed)
+	})
 	if err != nil {
 		return Result{}, err
 	}
@@ -261,8 +330,12 @@ func (s *Set) projectTag(ctx context.Context, d *events.ProjectTag, op tagOp) (R
 		return Result{}, missing
 	}
 	res.ProjectToken = p.token
-	res.Changed, err = changeTag(ctx, s.projectTags(p.token), op, d.TagKey, d.TagValue)
-	if mend.IsCode(err, mend.CodeInvalidProjectToken) {
+	t := s.projectTags(p.token)
+	if tags, ok := listed[p.token]; ok {
+		t.known = &tags
+	}
+	res.Changed, err = changeTag(ctx, t, op, d.TagKey, d.TagValue)
+	if mend.IsNotFound(err) {
 		return Result{}, missing
 	}
 	if err != nil {
@@ -273,7 +346,9 @@ func (s *Set) projectTag(ctx context.Context, d *events.ProjectTag, op tagOp) (R
 
 // projectReassign moves a project to another product, unless it is there
 // already: found there by name after an earlier delivery moved it, or
-// found in the new product by its token.
+// found in the new product by its token. Where the project is comes from
+// this command's own look (a list of its product, or the v2.0 project);
+// a cached one is looked at again first.
 func (s *Set) projectReassign(ctx context.Context, _ *Command, d *events.ProjectReassign) (Result, error) {
 	org := s.org(d.OrgToken)
 	res := events.ProjectReassigned{OrgToken: org, ProjectToken: d.ProjectToken, ProjectName: d.ProjectName, NewProductToken: d.NewProductToken, NewProductName: d.NewProductName}
@@ -287,34 +362,12 @@ func (s *Set) projectReassign(ctx context.Context, _ *Command, d *events.Project
 	}
 	res.NewProductToken = to
 
-	p, ok, err := s.resolveProject(ctx, org, d.ProjectRef)
-	if err == nil && !ok && d.ProjectToken == "" {
-		// Not in its old product: an earlier delivery may have moved it.
-		var tok string
-		if tok, ok, err = s.projectToken(ctx, to, d.ProjectName); ok {
-			p = project{token: tok, product: to}
-		}
-	}
-	if err == nil && ok && p.product == "" {
-		p.product, ok, err = s.productOf(ctx, org, p.token)
-	}
+	p, ok, err := s.whereIs(ctx, org, d.ProjectRef, to)
 	if err != nil {
 		return Result{}, err
 	}
 	if !ok {
 		return Result{}, notFound("%s", describeProject(d.ProjectRef))
-	}
-	if p.product != to {
-		// The old product came from the command or from a cached list:
-		// an earlier delivery, here or in another worker, may have moved
-		// the project since. Only a fresh list of the new product tells.
-		names, err := s.projectNames.refresh(ctx, to, s.listProjects(to))
-		if err != nil {
-			return Result{}, err
-		}
-		if _, ok := nameOfToken(names, p.token); ok {
-			p.product = to
-		}
 	}
 	res.ProjectToken, res.OldProductToken = p.token, p.product
 	if p.product == to {
@@ -327,8 +380,47 @@ func (s *Set) projectReassign(ctx context.Context, _ *Command, d *events.Project
 	if err != nil {
 		return Result{}, err
 	}
-	s.projectNames.forget(p.product, p.token)
-	s.projectNames.drop(to) // its next lookup lists it with the project
+	s.moved(p, to)
 	res.Reassigned = true
 	return resultOf(events.TypeProjectReassigned, res), nil
+}
+
+// whereIs finds the project ref names, and its product as Mend holds it
+// now, for a move to the product to. By names, a project no longer under
+// its old product may be in to already, moved by an earlier delivery.
+func (s *Set) whereIs(ctx context.Context, org string, ref events.ProjectRef, to string) (project, bool, error) {
+	p, ok, err := s.resolveProject(ctx, org, ref)
+	switch {
+	case err != nil:
+		return project{}, false, err
+	case ref.ProjectToken != "":
+		// The product the command names may be where it was: only the
+		// project itself tells.
+		return s.productOf(ctx, org, p.token, true)
+	case ok && !p.current:
+		// Found in a cached list: an earlier delivery, here or in another
+		// worker, may have moved it since. The product's list tells.
+		start := s.cfg.Now()
+		var tok string
+		if tok, ok, err = s.projectNames.relist(ctx, p.product, ref.ProjectName, s.listProjects(p.product)); err != nil {
+			return project{}, false, err
+		}
+		p.token, p.current = tok, s.projectNames.listedSince(p.product, start)
+	}
+	if ok {
+		return p, true, nil
+	}
+	// Not under its old product: an earlier delivery may have moved it.
+	tok, ok, err := s.projectToken(ctx, to, ref.ProjectName)
+	return project{token: tok, product: to}, ok, err
+}
+
+// moved notes that p is now in the product to.
+func (s *Set) moved(p project, to string) {
+	name, named := s.projectNames.nameOf(p.product, p.token)
+	s.projectNames.forget(p.product, p.token)
+	if named {
+		s.projectNames.put(to, name, p.token)
+	}
+	s.homes.put(p.token, to)
 }

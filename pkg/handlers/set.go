@@ -36,6 +36,7 @@ type Set struct {
 	productNames *nameCache // organization token → product name → token
 	projectNames *nameCache // product token → project name → token
 	groupNames   *nameCache // organization token → groupKey(name) → uuid
+	homes        *homeCache // project token → product token
 
 	// creatingProducts lets one command at a time create a product of a
 	// given name: the commands of a new product's first projects arrive
@@ -57,6 +58,9 @@ type (
 	}
 	projectService interface {
 		List(ctx context.Context, req *mend.GetAllProjectsRequest) (*mend.GetAllProjectsResponse, *mend.Response, error)
+		Get(ctx context.Context, org, projectToken string) (*mend.ProjectEntity, *mend.Response, error)
+		GetVitals(ctx context.Context, req *mend.GetProjectVitalsRequest) (*mend.ProjectVitalsResponse, *mend.Response, error)
+		GetProductTags(ctx context.Context, req *mend.GetProductProjectTagsRequest) (*mend.ProjectTagsResponse, *mend.Response, error)
 		Create(ctx context.Context, req *mend.CreateProjectRequest) (*mend.CreateProjectResponse, *mend.Response, error)
 		Delete(ctx context.Context, req *mend.DeleteProjectRequest) (*mend.MessageResponse, *mend.Response, error)
 		GetTags(ctx context.Context, req *mend.GetProjectTagsRequest) (*mend.ProjectTagsResponse, *mend.Response, error)
@@ -117,6 +121,7 @@ func NewSet(client *mend.Client, cfg Config) *Set {
 		productNames: newNameCache(cfg.CacheTTL, cfg.Now),
 		projectNames: newNameCache(cfg.CacheTTL, cfg.Now),
 		groupNames:   newNameCache(cfg.CacheTTL, cfg.Now),
+		homes:        newHomeCache(cfg.CacheTTL, cfg.Now),
 	}
 }
 

@@ -36,14 +36,20 @@ func (op tagOp) missing(res Result, what string) error {
 type tagged struct {
 	get          func(ctx context.Context) (mend.Tags, error)
 	save, remove func(ctx context.Context, key, value string) error
+	// known, when set, are its tags as this command just read them, with
+	// others: get then needs no call.
+	known *mend.Tags
 }
 
 // changeTag saves or removes one value of a tag key, unless the tags
 // already are as asked: a redelivered command then changes nothing. It
 // reports whether it changed the tags.
 func changeTag(ctx context.Context, t tagged, op tagOp, key, value string) (bool, error) {
-	tags, err := t.get(ctx)
-	if err != nil {
+	var tags mend.Tags
+	var err error
+	if t.known != nil {
+		tags = *t.known
+	} else if tags, err = t.get(ctx); err != nil {
 		return false, err
 	}
 	has := tags.Has(key, value)

@@ -51,9 +51,9 @@ func TestJWTRenewedBeforeExpiry(t *testing.T) {
 	// 2 s lifetime (JWT expiries are whole seconds, so a little sooner).
 	c, sim := setupWith(t, mendsim.Config{JWTLifetime: 2 * time.Second})
 	listTwice(t, c, func() { time.Sleep(1700 * time.Millisecond) })
-	logins, unauthorized := countCalls(sim, "login", http.StatusUnauthorized)
-	if logins != 2 || unauthorized != 0 {
-		t.Errorf("%d logins and %d answers 401, want 2 logins and no 401", logins, unauthorized)
+	logins, refused := countCalls(sim, "login", http.StatusForbidden)
+	if logins != 2 || refused != 0 {
+		t.Errorf("%d logins and %d answers 403, want 2 logins and no 403", logins, refused)
 	}
 }
 
@@ -66,7 +66,10 @@ func TestJWTKeptWhileValid(t *testing.T) {
 	}
 }
 
-func TestJWTRenewedOnceOn401(t *testing.T) {
+// TestJWTRenewedOnceOnRefusal: a JWT Mend has expired early is refused
+// with 403, the one refusal the OpenAPI documents list; the client renews
+// it and sends the request once more.
+func TestJWTRenewedOnceOnRefusal(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name  string
@@ -84,9 +87,9 @@ func TestJWTRenewedOnceOn401(t *testing.T) {
 			clk := newClock()
 			c, sim := setupWith(t, mendsim.Config{Now: clk.Now}, tt.opts...)
 			listTwice(t, c, func() { clk.Add(31 * time.Minute) })
-			logins, unauthorized := countCalls(sim, tt.login, http.StatusUnauthorized)
-			if logins != 2 || unauthorized != 1 {
-				t.Errorf("%d logins and %d answers 401, want 2 and 1", logins, unauthorized)
+			logins, refused := countCalls(sim, tt.login, http.StatusForbidden)
+			if logins != 2 || refused != 1 {
+				t.Errorf("%d logins and %d answers 403, want 2 and 1", logins, refused)
 			}
 			if n, _ := countCalls(sim, "loginV3", 0); n > 1 {
 				t.Errorf("%d v3.0 logins: the refresh token should have been reused", n)
@@ -95,21 +98,34 @@ func TestJWTRenewedOnceOn401(t *testing.T) {
 	}
 }
 
+// TestJWTRenewalStopsAfterOneRetry: a refusal that a new JWT does not cure
+// is the caller's, after one renewal: a 403, and a 401, which Mend's
+// documents do not list but a gateway before it may answer.
 func TestJWTRenewalStopsAfterOneRetry(t *testing.T) {
 	t.Parallel()
-	c, sim := setup(t)
-	if err := sim.SetFault(mendsim.Fault{Op: "listGroups", Status: http.StatusUnauthorized}); err != nil {
-		t.Fatal(err)
-	}
-	_, _, err := c.Groups.List(context.Background(), orgToken, nil)
-	wantStatus(t, err, http.StatusUnauthorized)
-	lists, _ := countCalls(sim, "listGroups", 0)
-	logins, _ := countCalls(sim, "login", 0)
-	if lists != 2 || logins != 2 {
-		t.Errorf("%d requests and %d logins, want 2 of each", lists, logins)
+	for _, status := range []int{http.StatusForbidden, http.StatusUnauthorized} {
+		t.Run(http.StatusText(status), func(t *testing.T) {
+			t.Parallel()
+			_, sim := setup(t)
+			c := uncheckedClient(t, sim)
+			if err := sim.SetFault(mendsim.Fault{Op: "listGroups", Status: status}); err != nil {
+				t.Fatal(err)
+			}
+			_, _, err := c.Groups.List(context.Background(), orgToken, nil)
+			wantStatus(t, err, status)
+			lists, _ := countCalls(sim, "listGroups", 0)
+			logins, _ := countCalls(sim, "login", 0)
+			if lists != 2 || logins != 2 {
+				t.Errorf("%d requests and %d logins, want 2 of each", lists, logins)
+			}
+		})
 	}
 }
 
+// TestLoginV3TwoSteps: the v3.0 access token names the organization by its
+// UUID in the query, as the OpenAPI document has it; the client learns the
+// UUID from the v2.0 login, the one answer that maps the organization's
+// token to it.
 func TestLoginV3TwoSteps(t *testing.T) {
 	t.Parallel()
 	c, sim := setup(t, mend.WithLoginV3())
@@ -118,11 +134,78 @@ func TestLoginV3TwoSteps(t *testing.T) {
 	for _, call := range sim.Calls() {
 		ops = append(ops, call.Op)
 	}
-	if diff := cmp.Diff([]string{"loginV3", "accessToken", "listGroups", "listGroups"}, ops); diff != "" {
+	if diff := cmp.Diff([]string{"login", "loginV3", "accessToken", "listGroups", "listGroups"}, ops); diff != "" {
 		t.Errorf("calls (-want, +got):\n%s", diff)
 	}
 	wantSent(t, sim, "loginV3", http.MethodPost, "/api/v3.0/login", map[string]any{"email": mendsim.DefaultUserEmail})
-	wantSent(t, sim, "accessToken", http.MethodPost, "/api/v3.0/login/accessToken", map[string]any{"orgUuid": orgToken})
+	wantSent(t, sim, "accessToken", http.MethodPost, "/api/v3.0/login/accessToken", map[string]any{})
+	if q := lastCall(t, sim, "accessToken").Query; q != "orgUuid="+sim.OrgUUID() {
+		t.Errorf("accessToken query %q, want orgUuid=%s", q, sim.OrgUUID())
+	}
+}
+
+// TestLoginV3RenewalSendsThePreviousToken: renewing an organization's
+// access token sends the token it replaces as {"accessToken": ...}.
+func TestLoginV3RenewalSendsThePreviousToken(t *testing.T) {
+	t.Parallel()
+	clk := newClock()
+	c, sim := setupWith(t, mendsim.Config{Now: clk.Now}, mend.WithLoginV3())
+	listTwice(t, c, func() { clk.Add(31 * time.Minute) })
+	calls := sim.CallsOf("accessToken")
+	if len(calls) != 2 {
+		t.Fatalf("%d access tokens, want 2", len(calls))
+	}
+	// The simulator's record hides the token itself.
+	var body struct {
+		AccessToken string `json:"accessToken"`
+	}
+	if err := json.Unmarshal(calls[1].Request, &body); err != nil || body.AccessToken != "[redacted]" {
+		t.Errorf("renewal sent %s, want the previous token as accessToken", calls[1].Request)
+	}
+}
+
+// TestLoginV3RefusesATokenOfAnotherOrganization: Mend answers a token for
+// the user's last organization when the one asked for is not named its
+// way; the client checks the answer's orgUuid rather than act on the
+// wrong organization.
+func TestLoginV3RefusesATokenOfAnotherOrganization(t *testing.T) {
+	t.Parallel()
+	clk := newClock()
+	_, sim := setupWith(t, mendsim.Config{Now: clk.Now})
+	other, _ := sim.AddOrganization("Other Organization")
+	c := uncheckedClient(t, sim, mend.WithLoginV3(), mend.WithHTTPClient(&http.Client{Transport: dropOrgUUID{http.DefaultTransport}}))
+	ctx := context.Background()
+	// Both organizations' UUIDs learnt, the other signed in to last; then
+	// the demo organization's token expires, and is asked for again.
+	for _, org := range []string{orgToken, other} {
+		if _, _, err := c.Groups.List(ctx, org, nil); err != nil {
+			t.Fatalf("List of %s: %v", org, err)
+		}
+	}
+	clk.Add(31 * time.Minute)
+	_, _, err := c.Groups.List(ctx, orgToken, nil)
+	if err == nil || !strings.Contains(err.Error(), sim.OrgUUID()) {
+		t.Fatalf("List of the demo organization = %v, want the token for the other one refused", err)
+	}
+	if n := len(sim.CallsOf("listGroups")); n != 3 {
+		t.Errorf("%d group lists, want 3: none with the token of the wrong organization", n)
+	}
+}
+
+// dropOrgUUID sends the access token's orgUuid in the body instead of
+// the query, as the client did before it followed the OpenAPI document.
+type dropOrgUUID struct{ next http.RoundTripper }
+
+func (d dropOrgUUID) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.Path == "/api/v3.0/login/accessToken" {
+		if id := r.URL.Query().Get("orgUuid"); id != "" {
+			r = r.Clone(r.Context())
+			r.URL.RawQuery = ""
+			body, _ := json.Marshal(map[string]string{"orgUuid": id})
+			r.Body, r.ContentLength = io.NopCloser(strings.NewReader(string(body))), int64(len(body))
+		}
+	}
+	return d.next.RoundTrip(r)
 }
 
 func TestWrongCredentialsArePermanent(t *testing.T) {
@@ -136,7 +219,8 @@ func TestWrongCredentialsArePermanent(t *testing.T) {
 	}{
 		{name: "v2.0 wrong user key", key: strings.Repeat("0", 64), email: mendsim.DefaultUserEmail, login: "login"},
 		{name: "v2.0 wrong e-mail", key: mendsim.DefaultUserKey, email: "nobody@example.com", login: "login"},
-		{name: "v3.0 wrong user key", key: strings.Repeat("0", 64), email: mendsim.DefaultUserEmail, opts: []mend.Option{mend.WithLoginV3()}, login: "loginV3"},
+		// The v3.0 login starts with the v2.0 one, for the organization's UUID.
+		{name: "v3.0 wrong user key", key: strings.Repeat("0", 64), email: mendsim.DefaultUserEmail, opts: []mend.Option{mend.WithLoginV3()}, login: "login"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -149,7 +233,7 @@ func TestWrongCredentialsArePermanent(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, _, err = c.Groups.List(context.Background(), orgToken, nil)
-			wantStatus(t, err, http.StatusUnauthorized)
+			wantStatus(t, err, http.StatusForbidden)
 			if strings.Contains(err.Error(), tt.key) {
 				t.Errorf("error %q holds the user key", err)
 			}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -17,6 +18,7 @@ import (
 
 const (
 	defaultTimeout     = 60 * time.Second
+	defaultLongTimeout = 15 * time.Minute
 	defaultUserAgent   = "mendflow"
 	defaultMaxBodySize = 256 << 20 // inventories of large projects run to tens of MiB
 	errorExcerptSize   = 512
@@ -35,7 +37,9 @@ type Client struct {
 	email       string
 	userAgent   string
 	timeout     time.Duration
+	longTimeout time.Duration
 	maxBodySize int64
+	logger      *slog.Logger
 	retry       RetryPolicy
 	limiter     *rate.Limiter
 	auth        *authenticator
@@ -61,7 +65,8 @@ type service struct{ client *Client }
 type Option func(*Client) error
 
 // WithAPIURL sets the host of the v2.0 and v3.0 REST API, such as
-// https://api-saas.mend.io. It defaults to the Mend URL given to NewClient.
+// https://api-saas.mend.io. It defaults to DeriveAPIURL of the Mend URL
+// given to NewClient.
 func WithAPIURL(apiURL string) Option {
 	return func(c *Client) error {
 		u, err := baseURL(apiURL)
@@ -91,14 +96,40 @@ func WithHTTPClient(hc *http.Client) Option {
 	}
 }
 
-// WithTimeout bounds each attempt of a request, body included. Some Mend
-// calls (large deletes, inventories) take minutes; the default is one minute.
+// WithTimeout bounds each attempt of a request, body included, but for
+// the long operations (see WithLongTimeout); the default is one minute.
 func WithTimeout(d time.Duration) Option {
 	return func(c *Client) error {
 		if d <= 0 {
 			return errors.New("timeout must be positive")
 		}
 		c.timeout = d
+		return nil
+	}
+}
+
+// WithLongTimeout bounds each attempt of the operations that may take
+// minutes: deletes, moving a project, whole inventories and
+// organization-wide lists (the long rows of the operation table). The
+// default is 15 minutes, within what public clients wait.
+func WithLongTimeout(d time.Duration) Option {
+	return func(c *Client) error {
+		if d <= 0 {
+			return errors.New("long timeout must be positive")
+		}
+		c.longTimeout = d
+		return nil
+	}
+}
+
+// WithLogger sets where the client reports what it could not read of the
+// answer to a change that Mend made. The default discards it.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *Client) error {
+		if l == nil {
+			return errors.New("nil logger")
+		}
+		c.logger = l
 		return nil
 	}
 }
@@ -149,12 +180,14 @@ func NewClient(mendURL string, userKey Secret, opts ...Option) (*Client, error) 
 	c := &Client{
 		httpClient:  &http.Client{},
 		v1URL:       u + v1Path,
-		apiURL:      u,
+		apiURL:      DeriveAPIURL(u),
 		userKey:     userKey,
 		userAgent:   defaultUserAgent,
 		timeout:     defaultTimeout,
+		longTimeout: defaultLongTimeout,
 		maxBodySize: defaultMaxBodySize,
 		retry:       DefaultRetryPolicy(),
+		logger:      slog.New(slog.DiscardHandler),
 	}
 	c.auth = newAuthenticator(c)
 	for _, opt := range opts {
@@ -184,6 +217,42 @@ func (c Client) String() string {
 // user key among them, by reflection.
 func (c Client) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, c.String()) }
 
+// URL returns the host of the v1.4 API, such as https://saas.mend.io;
+// requests go to URL()+"/api/v1.4".
+func (c *Client) URL() string { return strings.TrimSuffix(c.v1URL, v1Path) }
+
+// APIURL returns the host of the v2.0 and v3.0 REST API, such as
+// https://api-saas.mend.io.
+func (c *Client) APIURL() string { return c.apiURL }
+
+// saasDomains are the domains of Mend's SaaS hosts, whose REST API host
+// is the same name with "api-" before it.
+var saasDomains = []string{".mend.io", ".whitesourcesoftware.com"}
+
+// DeriveAPIURL returns the host of the v2.0/v3.0 REST API that goes with
+// the v1.4 host mendURL, by Mend's convention: for Mend's SaaS hosts, the
+// host name with "api-" before it (https://saas.mend.io gives
+// https://api-saas.mend.io, https://app.whitesourcesoftware.com gives
+// https://api-app.whitesourcesoftware.com); for any other host (an
+// on-premise Mend, the simulator), mendURL itself. A URL that does not
+// parse is returned as it is, for the caller's check to refuse.
+func DeriveAPIURL(mendURL string) string {
+	u, err := url.Parse(mendURL)
+	if err != nil || u.Host == "" {
+		return mendURL
+	}
+	host := strings.ToLower(u.Hostname())
+	saas := false
+	for _, d := range saasDomains {
+		saas = saas || strings.HasSuffix(host, d)
+	}
+	if !saas || strings.HasPrefix(host, "api-") {
+		return mendURL
+	}
+	u.Host = "api-" + u.Host
+	return u.String()
+}
+
 func baseURL(raw string) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -210,6 +279,11 @@ type Response struct {
 	// TotalItems and IsLastPage describe a page of a v2.0 list.
 	TotalItems int
 	IsLastPage bool
+	// Confirmed is set when an attempt of a change timed out and a lookup
+	// then found the change made (a delete Mend finished after the client
+	// stopped waiting). There is no answer then: the embedded
+	// *http.Response is nil, and so is the decoded value's content.
+	Confirmed bool
 }
 
 // request is one HTTP exchange that the retry loop may repeat.
@@ -222,22 +296,39 @@ type request struct {
 	// secrets are the credentials in header (a JWT, a refresh token), for
 	// the redactor; it knows the user key and the tokens held without them.
 	secrets []Secret
+	// done, when set, looks whether the change the request asks for is
+	// made: after an attempt that timed out, the client asks it before it
+	// sends the request again, and stops if it is.
+	done func(ctx context.Context) (bool, error)
 }
 
 // send performs req with the retry policy, the rate limiter and the
-// per-attempt timeout, and hands a successful body to decode.
+// per-attempt timeout of its operation, and hands a successful body to
+// decode. An operation sent once gets one attempt. A change whose attempt
+// timed out is looked up with req.done, where there is one, before it is
+// sent again or the call ends: found made, it ends the call in success.
 func (c *Client) send(ctx context.Context, req request, decode func(resp *Response, body []byte) error) (*Response, error) {
+	op := operations[req.op]
 	var last *Response
 	attempts := 0
 	policy := c.retry
-	if once, _ := ctx.Value(onceKey{}).(bool); once {
+	if op.once {
 		policy.MaxAttempts = 1
 	}
 	err := policy.run(ctx, func() error {
 		attempts++
-		resp, err := c.attempt(withCall(ctx, Call{Operation: req.op, Attempt: attempts}), req, decode)
+		resp, err := c.attempt(withCall(ctx, Call{Operation: req.op, Attempt: attempts}), req, op, decode)
 		if resp != nil {
 			last = resp
+		}
+		if req.done != nil && op.mutates && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+			// Mend may have finished after the client stopped waiting.
+			// If the look fails or finds it not made, sending it again
+			// is safe: no operation with a look makes a change twice.
+			if done, lerr := req.done(ctx); lerr == nil && done {
+				last = &Response{Confirmed: true}
+				return nil
+			}
 		}
 		return err
 	})
@@ -250,7 +341,7 @@ func (c *Client) send(ctx context.Context, req request, decode func(resp *Respon
 // attempt sends req once. Every error it returns, whatever made it, passes
 // through the exchange's redactor: this is where the client makes sure
 // that no error of its shows a secret.
-func (c *Client) attempt(ctx context.Context, req request, decode func(*Response, []byte) error) (_ *Response, err error) {
+func (c *Client) attempt(ctx context.Context, req request, op operation, decode func(*Response, []byte) error) (_ *Response, err error) {
 	red := &redactor{c: c, sent: req.secrets}
 	defer func() { err = red.error(err) }()
 	if c.limiter != nil {
@@ -265,7 +356,11 @@ func (c *Client) attempt(ctx context.Context, req request, decode func(*Response
 			return nil, fmt.Errorf("mend %s: waiting for the rate limit: %w", req.op, err)
 		}
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	timeout := c.timeout
+	if op.long {
+		timeout = c.longTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
 	var body io.Reader
@@ -332,17 +427,6 @@ type Call struct {
 }
 
 type callKey struct{}
-
-type onceKey struct{}
-
-// Once returns ctx for a call that must not be repeated blindly: one whose
-// change Mend neither refuses a second time nor lets be told from the
-// first (createGlobalOrg, a policy of a name already used). The client
-// sends its request once, without its quick retries, whatever the failure;
-// the caller, which can look before it tries again, decides.
-func Once(ctx context.Context) context.Context {
-	return context.WithValue(ctx, onceKey{}, true)
-}
 
 func withCall(ctx context.Context, c Call) context.Context {
 	return context.WithValue(ctx, callKey{}, c)

@@ -13,7 +13,9 @@ import (
 type Config struct {
 	// URL is the Mend host of the v1.x API; requests go to URL/api/v1.4.
 	URL string `env:"MEND_URL, required"`
-	// APIURL is the host of the v2.0/v3.0 REST API; URL when empty.
+	// APIURL is the host of the v2.0/v3.0 REST API; when empty,
+	// DeriveAPIURL(URL): api- before the host name of Mend's SaaS hosts,
+	// URL itself for any other.
 	APIURL string `env:"MEND_API_URL"`
 	// UserKey and UserEmail are the credentials. The e-mail serves only the
 	// JWT login of the v2.0/v3.0 calls, but both services that read this
@@ -30,11 +32,13 @@ type Config struct {
 	// limit); RateBurst is how many may go at once after a quiet spell.
 	RateLimit float64 `env:"MEND_RATE_LIMIT, default=20"`
 	RateBurst int     `env:"MEND_RATE_BURST, default=10"`
-	// Timeout bounds each attempt of a request.
-	Timeout time.Duration `env:"MEND_TIMEOUT, default=60s"`
-	// RetryAttempts and RetryMaxElapsed (0: no bound but the attempts)
-	// bound the quick retries within one call; what still fails goes back
-	// to the caller's own redelivery.
+	// Timeout bounds each attempt of a request; LongTimeout each attempt
+	// of the operations that may take minutes (deletes, moving a project,
+	// whole inventories, organization-wide lists).
+	Timeout     time.Duration `env:"MEND_TIMEOUT, default=60s"`
+	LongTimeout time.Duration `env:"MEND_LONG_TIMEOUT, default=15m"`
+	// RetryAttempts and RetryMaxElapsed (0: no bound but the attempts) bound the quick retries within one
+	// call; what still fails goes back to the caller's own redelivery.
 	RetryAttempts   int           `env:"MEND_RETRY_ATTEMPTS, default=3"`
 	RetryMaxElapsed time.Duration `env:"MEND_RETRY_MAX_ELAPSED, default=15s"`
 }
@@ -60,6 +64,8 @@ func NewClientFromConfig(cfg Config, opts ...Option) (*Client, error) {
 		// environment always gives one, and an operator's 0 or -1s is a
 		// mistake to report, not to replace.
 		return nil, fmt.Errorf("MEND_TIMEOUT: must be positive, not %v", cfg.Timeout)
+	case cfg.LongTimeout < 0:
+		return nil, fmt.Errorf("MEND_LONG_TIMEOUT: must not be negative, not %v", cfg.LongTimeout)
 	case cfg.RetryAttempts < 1:
 		return nil, fmt.Errorf("MEND_RETRY_ATTEMPTS: must be at least 1, not %d", cfg.RetryAttempts)
 	}
@@ -69,6 +75,9 @@ func NewClientFromConfig(cfg Config, opts ...Option) (*Client, error) {
 	base := []Option{WithRetry(retry), WithUserEmail(cfg.UserEmail), WithTimeout(cfg.Timeout)}
 	if cfg.APIURL != "" {
 		base = append(base, WithAPIURL(cfg.APIURL))
+	}
+	if cfg.LongTimeout > 0 {
+		base = append(base, WithLongTimeout(cfg.LongTimeout))
 	}
 	if cfg.RateLimit > 0 {
 		burst := max(cfg.RateBurst, 1)

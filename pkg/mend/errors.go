@@ -4,13 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -100,8 +97,9 @@ const (
 	// Permanent failures fail again when retried: bad tokens, name conflicts,
 	// missing permissions, malformed requests.
 	Permanent Class = iota
-	// Transient failures may pass later: rate limits, server errors, network
-	// errors, timeouts and Mend's sporadic error 3000.
+	// Transient failures may pass later: the rows of the retry table
+	// (ops.go), such as rate limits, gateway errors, network errors,
+	// timeouts and Mend's sporadic error 3000.
 	Transient
 )
 
@@ -113,51 +111,19 @@ func (c Class) String() string {
 }
 
 // Classify decides, in one place for all of mendflow, whether err is worth
-// retrying. Errors it does not recognise are permanent, so that an unknown
-// failure stops rather than loops.
+// retrying: it is when a row of the retry table (ops.go) matches it.
+// Errors no row matches are permanent, so that an unknown failure stops
+// rather than loops.
 func Classify(err error) Class {
-	var apiErr *APIError
-	var httpErr *HTTPError
-	switch {
-	case err == nil:
+	if err == nil || errors.Is(err, context.Canceled) {
+		// A cancelled call: the caller gave up, and retrying would
+		// override that decision.
 		return Permanent
-	case errors.Is(err, context.Canceled):
-		// The caller gave up; retrying would override that decision.
-		return Permanent
-	case errors.As(err, &apiErr):
-		switch apiErr.Code {
-		case CodeInvalidParameters, CodeUnexpected:
-			// 3000 comes back sporadically on valid requests; 4000 is Mend's
-			// own unexpected failure. Existing clients retry both.
-			return Transient
-		}
-		return Permanent
-	case errors.As(err, &httpErr):
-		switch httpErr.StatusCode {
-		case http.StatusTooManyRequests, http.StatusRequestTimeout:
-			return Transient
-		}
-		if httpErr.StatusCode >= 500 {
-			return Transient
-		}
-		return Permanent
-	case errors.Is(err, context.DeadlineExceeded),
-		errors.Is(err, io.ErrUnexpectedEOF),
-		errors.Is(err, io.EOF),
-		errors.Is(err, syscall.ECONNRESET),
-		errors.Is(err, syscall.ECONNREFUSED),
-		errors.Is(err, syscall.EPIPE):
-		return Transient
 	}
-	var netErr net.Error
-	if errors.As(err, &netErr) {
-		return Transient
-	}
-	var decErr *DecodeError
-	if errors.As(err, &decErr) {
-		// A truncated or garbled body is a transport fault more often than a
-		// change of API.
-		return Transient
+	for _, row := range retryTable {
+		if row.match(err) {
+			return Transient
+		}
 	}
 	var red *redactedError
 	if errors.As(err, &red) {
@@ -200,20 +166,49 @@ func IsStatus(err error, status int) bool {
 	return errors.As(err, &httpErr) && httpErr.StatusCode == status
 }
 
-// IsNameTaken reports whether err says a product or project of that name
-// already exists.
-func IsNameTaken(err error) bool { return IsCode(err, CodeProductNameTaken, CodeProjectNameTaken) }
+// IsNameTaken reports whether err says a product, project or group of that
+// name already exists: errorCode 2001 or 2010 on v1.4; on v2.0, where the
+// OpenAPI document gives createGroup no 409, a 409 or a 400 answer to
+// createGroup, whose one constraint is a name unique in the organization.
+func IsNameTaken(err error) bool {
+	if IsCode(err, CodeProductNameTaken, CodeProjectNameTaken) || IsStatus(err, http.StatusConflict) {
+		return true
+	}
+	var h *HTTPError
+	return errors.As(err, &h) && h.StatusCode == http.StatusBadRequest && h.Operation == opCreateGroup
+}
 
 // IsNotFound reports whether err says the product, project, group or
-// process named by the request does not exist. The v1.4 API says so with
-// errorCode 1003, 1004 or 2008 in an HTTP 200 answer; a 404 from its URL
-// means that the URL is wrong (a bad Mend URL, a proxy), not that the
-// entity is missing, and does not count. On v2.0 a 404 does.
+// process named by the request does not exist, or is out of the key's
+// sight, which for a caller comes to the same. The v1.4 API says so with
+// errorCode 1003, 1004 or 2008 in an HTTP 200 answer, and with 5001 to a
+// request naming a product or project by token; a 404 from its URL means
+// that the URL is wrong (a bad Mend URL, a proxy), not that the entity is
+// missing, and does not count. The v2.0 API documents 200, 400 and 403
+// only: a 400 or 403 answer to a call whose one input is the path naming
+// the entity counts, and so does a 404, should Mend send one.
 func IsNotFound(err error) bool {
-	if IsStatus(err, http.StatusNotFound) {
-		return !fromV1(err)
+	var apiErr *APIError
+	if errors.As(err, &apiErr) {
+		switch apiErr.Code {
+		case CodeInvalidProductToken, CodeInvalidProjectToken, CodeGroupNotFound:
+			return true
+		case CodeNotAllowed:
+			return operations[apiErr.RequestType].names != ""
+		}
+		return false
 	}
-	return IsCode(err, CodeInvalidProductToken, CodeInvalidProjectToken, CodeGroupNotFound)
+	var h *HTTPError
+	if !errors.As(err, &h) || fromV1(err) {
+		return false
+	}
+	switch h.StatusCode {
+	case http.StatusNotFound:
+		return true
+	case http.StatusBadRequest, http.StatusForbidden:
+		return operations[h.Operation].names != ""
+	}
+	return false
 }
 
 // parseRetryAfter reads a Retry-After header: delay-seconds or an HTTP date.

@@ -27,7 +27,7 @@ func TestClassify(t *testing.T) {
 		want mend.Class
 	}{
 		{"sporadic 3000", api(mend.CodeInvalidParameters), mend.Transient},
-		{"unexpected 4000", api(mend.CodeUnexpected), mend.Transient},
+		{"unexpected 4000", api(mend.CodeUnexpected), mend.Permanent},
 		{"invalid product token", api(mend.CodeInvalidProductToken), mend.Permanent},
 		{"invalid project token", api(mend.CodeInvalidProjectToken), mend.Permanent},
 		{"product name taken", api(mend.CodeProductNameTaken), mend.Permanent},
@@ -87,6 +87,43 @@ func TestErrorPredicates(t *testing.T) {
 	wait, ok := mend.RetryAfter(fmt.Errorf("x: %w", &mend.HTTPError{StatusCode: 429, RetryAfter: 3 * time.Second}))
 	if !ok || wait != 3*time.Second {
 		t.Errorf("RetryAfter = %v, %v; want 3s, true", wait, ok)
+	}
+}
+
+// TestIsNotFound: what says that the entity a request names is not there,
+// or is out of the key's sight, which for a caller comes to the same.
+func TestIsNotFound(t *testing.T) {
+	t.Parallel()
+	api := func(requestType string, code int) error { return &mend.APIError{RequestType: requestType, Code: code} }
+	v2 := func(op string, status int) error {
+		return &mend.HTTPError{Operation: op, Method: http.MethodGet, URL: "https://api-saas.mend.io/api/v2.0/x", StatusCode: status}
+	}
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"1003", api(mend.ReqGetAllProjects, mend.CodeInvalidProductToken), true},
+		{"1004", api(mend.ReqDeleteProject, mend.CodeInvalidProjectToken), true},
+		{"2008", api(mend.ReqGetAllProjects, mend.CodeGroupNotFound), true},
+		{"5001 to a request naming a product", api(mend.ReqGetAllProjects, mend.CodeNotAllowed), true},
+		{"5001 to a request naming a project", api(mend.ReqSaveProjectTag, mend.CodeNotAllowed), true},
+		{"5001 to an organization's request", api(mend.ReqCreateProduct, mend.CodeNotAllowed), false},
+		{"5001 to a policy change: no admin role", api(mend.ReqAddProductPolicy, mend.CodeNotAllowed), false},
+		{"2010", api(mend.ReqCreateProject, mend.CodeProjectNameTaken), false},
+		{"v2.0 400 to a lookup by path", v2("getProject", http.StatusBadRequest), true},
+		{"v2.0 403 to a lookup by path", v2("asyncProcessStatus", http.StatusForbidden), true},
+		{"v2.0 400 to a call with a body", v2("renameProject", http.StatusBadRequest), false},
+		{"v2.0 404", v2("renameProject", http.StatusNotFound), true},
+		{"v2.0 500", v2("getProject", http.StatusInternalServerError), false},
+	}
+	for _, tt := range tests {
+		if got := mend.IsNotFound(tt.err); got != tt.want {
+			t.Errorf("%s: IsNotFound(%v) = %v, want %v", tt.name, tt.err, got, tt.want)
+		}
+	}
+	if !mend.IsNameTaken(v2("createGroup", http.StatusBadRequest)) || mend.IsNameTaken(v2("updateGroup", http.StatusBadRequest)) {
+		t.Error("IsNameTaken: a createGroup refused with 400 is a name taken, another 400 is not")
 	}
 }
 

@@ -3,12 +3,14 @@ package mend_test
 import (
 	"bytes"
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/mendflow/mendflow/internal/mendcontract"
 	"github.com/mendflow/mendflow/pkg/mend"
 	"github.com/mendflow/mendflow/pkg/mend/mendsim"
 )
@@ -24,7 +26,9 @@ var fastRetry = mend.RetryPolicy{
 	MaxRetryAfter:   2 * time.Second,
 }
 
-// setup starts a simulator over real HTTP and a client of it.
+// setup starts a simulator over real HTTP and a client of it. Every v2.0
+// and v3.0 exchange between them is checked against Mend's OpenAPI
+// documents: the client's requests and the simulator's answers.
 func setup(t *testing.T, opts ...mend.Option) (*mend.Client, *mendsim.Server) {
 	t.Helper()
 	return setupWith(t, mendsim.Config{}, opts...)
@@ -38,12 +42,33 @@ func setupWith(t *testing.T, cfg mendsim.Config, opts ...mend.Option) (*mend.Cli
 	if key == "" {
 		key = mendsim.DefaultUserKey
 	}
-	base := []mend.Option{mend.WithUserEmail(mendsim.DefaultUserEmail), mend.WithRetry(fastRetry)}
+	base := []mend.Option{mend.WithHTTPClient(contractClient(t)), mend.WithUserEmail(mendsim.DefaultUserEmail), mend.WithRetry(fastRetry)}
 	c, err := mend.NewClient(sim.URL, mend.Secret(key), append(base, opts...)...)
 	if err != nil {
 		t.Fatalf("NewClient: %v", err)
 	}
 	return c, sim
+}
+
+// contractClient is an HTTP client whose every v2.0 and v3.0 exchange is
+// checked against Mend's OpenAPI documents, a failure failing t.
+func contractClient(t *testing.T) *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: mendcontract.Transport(func(err error) { t.Error(err) }, tr)}
+}
+
+// uncheckedClient is a client of sim whose exchanges are not checked
+// against the OpenAPI documents: for the requests a test sends, on
+// purpose, that the documents refuse, to see the simulator refuse them.
+func uncheckedClient(t *testing.T, sim *mendsim.Server, opts ...mend.Option) *mend.Client {
+	t.Helper()
+	base := []mend.Option{mend.WithUserEmail(mendsim.DefaultUserEmail), mend.WithRetry(fastRetry)}
+	c, err := mend.NewClient(sim.URL, mendsim.DefaultUserKey, append(base, opts...)...)
+	if err != nil {
+		t.Fatalf("NewClient: %v", err)
+	}
+	return c
 }
 
 // orgToken is the demo organization's token.

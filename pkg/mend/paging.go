@@ -47,11 +47,12 @@ func (o *ListOptions) query() url.Values {
 	return q
 }
 
-// listV2 fetches one page of a v2.0 list. The page's position in the whole
-// list is in the Response (TotalItems, IsLastPage).
-func listV2[T any](ctx context.Context, c *Client, op, org, path string, opts *ListOptions) ([]T, *Response, error) {
+// listV2 fetches one page of a v2.0 list, with query selecting it. The
+// page's position in the whole list is in the Response (TotalItems,
+// IsLastPage).
+func listV2[T any](ctx context.Context, c *Client, op, org, path string, query url.Values) ([]T, *Response, error) {
 	var out []T
-	resp, err := c.callV2(ctx, op, http.MethodGet, org, path, opts.query(), nil, &out)
+	resp, err := c.callV2(ctx, op, http.MethodGet, org, path, query, nil, &out)
 	if err != nil {
 		return nil, resp, err
 	}
@@ -68,17 +69,13 @@ func doV2[T any](ctx context.Context, c *Client, op, method, org, path string, i
 	return out, resp, nil
 }
 
-// pages iterates over the items of every page from opts.Page on, fetching
+// pages iterates over the items of every page from start on, fetching
 // each page with list. It stops after the page Mend marks as the last, or
 // at an empty page; an error is yielded once and ends the iteration.
-func pages[T any](ctx context.Context, opts *ListOptions, list func(context.Context, *ListOptions) ([]T, *Response, error)) iter.Seq2[T, error] {
+func pages[T any](ctx context.Context, start int, list func(ctx context.Context, page int) ([]T, *Response, error)) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
-		var o ListOptions
-		if opts != nil {
-			o = *opts
-		}
-		for {
-			items, resp, err := list(ctx, &o)
+		for page := start; ; page++ {
+			items, resp, err := list(ctx, page)
 			if err != nil {
 				var zero T
 				yield(zero, err)
@@ -92,7 +89,23 @@ func pages[T any](ctx context.Context, opts *ListOptions, list func(context.Cont
 			if len(items) == 0 || resp.IsLastPage {
 				return
 			}
-			o.Page++
 		}
 	}
+}
+
+// at returns a copy of the options for page.
+func (o *ListOptions) at(page int) *ListOptions {
+	var p ListOptions
+	if o != nil {
+		p = *o
+	}
+	p.Page = page
+	return &p
+}
+
+func (o *ListOptions) page() int {
+	if o == nil {
+		return 0
+	}
+	return o.Page
 }

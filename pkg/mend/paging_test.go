@@ -195,10 +195,13 @@ func TestPagingUsersAndRoles(t *testing.T) {
 	}
 
 	approvers := groupNamed(t, c, "demo-product approvers").UUID
-	project := sim.Snapshot().Organizations[0].Products[0].Projects[0]
+	other, _, err := c.Products.Create(ctx, &mend.CreateProductRequest{OrgToken: orgToken, ProductName: "another-product"})
+	if err != nil {
+		t.Fatalf("Products.Create: %v", err)
+	}
 	for _, r := range []mend.RoleAssignment{
 		{ContextToken: orgToken, ContextType: mend.ContextOrgs, Role: "AUDITOR"},
-		{ContextToken: project.Token, ContextType: mend.ContextProjects, Role: "USER"},
+		{ContextToken: other.ProductToken, ContextType: mend.ContextProducts, Role: "USER"},
 	} {
 		if _, _, err := c.Groups.AddRole(ctx, orgToken, approvers, r); err != nil {
 			t.Fatalf("AddRole: %v", err)
@@ -211,7 +214,7 @@ func TestPagingUsersAndRoles(t *testing.T) {
 		}
 		contexts = append(contexts, r.ContextType)
 	}
-	if diff := cmp.Diff([]string{"products", "orgs", "projects"}, contexts); diff != "" {
+	if diff := cmp.Diff([]string{"products", "orgs", "products"}, contexts); diff != "" {
 		t.Errorf("role contexts (-want, +got):\n%s", diff)
 	}
 	if n := len(sim.CallsOf("listGroupRoles")); n != 3 {

@@ -3,7 +3,6 @@ package mend
 import (
 	"context"
 	"net/http"
-	"time"
 )
 
 // ProcessStatus is the status of an asynchronous process.
@@ -40,13 +39,13 @@ type AsyncProcess struct {
 	ProcessType string `json:"processType"`
 	// ContextUUID and ContextType name the entity the process works on;
 	// ContextType is DOMAIN (an organization), PRODUCT or PROJECT.
-	ContextUUID        string    `json:"contextUuid"`
-	ContextType        string    `json:"contextType"`
-	Created            time.Time `json:"created"`
-	Modified           time.Time `json:"modified"`
-	MessageContentSha1 string    `json:"messageContentSha1"`
-	RequestToken       string    `json:"requestToken"`
-	UserEmail          string    `json:"userEmail"`
+	ContextUUID        string `json:"contextUuid"`
+	ContextType        string `json:"contextType"`
+	Created            Time   `json:"created"`
+	Modified           Time   `json:"modified"`
+	MessageContentSha1 string `json:"messageContentSha1"`
+	RequestToken       string `json:"requestToken"`
+	UserEmail          string `json:"userEmail"`
 }
 
 // Done reports whether the process has ended, in success or failure.
@@ -59,7 +58,7 @@ func (p *AsyncProcess) Failed() bool { return p.Status.Failed() }
 // (POST /api/v2.0/orgs/{orgToken}/policies/apply). The work runs in the
 // background: follow it with OrganizationsService.ProcessStatus.
 func (s *PoliciesService) ApplyOrganization(ctx context.Context, org string) (*AsyncProcess, *Response, error) {
-	return doV2[AsyncProcess](ctx, s.client, "applyOrganizationPolicies", http.MethodPost, org,
+	return doV2[AsyncProcess](ctx, s.client, opApplyOrganizationPolicies, http.MethodPost, org,
 		v2Path("orgs", org, "policies", "apply"), nil)
 }
 
@@ -68,7 +67,7 @@ func (s *PoliciesService) ApplyOrganization(ctx context.Context, org string) (*A
 // organization's, hence org. Follow the process with
 // OrganizationsService.ProcessStatus.
 func (s *PoliciesService) ApplyProduct(ctx context.Context, org, productToken string) (*AsyncProcess, *Response, error) {
-	return doV2[AsyncProcess](ctx, s.client, "applyProductPolicies", http.MethodPost, org,
+	return doV2[AsyncProcess](ctx, s.client, opApplyProductPolicies, http.MethodPost, org,
 		v2Path("products", productToken, "policies", "apply"), nil)
 }
 
@@ -77,16 +76,17 @@ func (s *PoliciesService) ApplyProduct(ctx context.Context, org, productToken st
 // organization's, hence org. Follow the process with
 // OrganizationsService.ProcessStatus.
 func (s *PoliciesService) ApplyProject(ctx context.Context, org, projectToken string) (*AsyncProcess, *Response, error) {
-	return doV2[AsyncProcess](ctx, s.client, "applyProjectPolicies", http.MethodPost, org,
+	return doV2[AsyncProcess](ctx, s.client, opApplyProjectPolicies, http.MethodPost, org,
 		v2Path("projects", projectToken, "policies", "apply"), nil)
 }
 
 // ProcessStatus returns the current state of an asynchronous process of an
 // organization (GET /api/v2.0/orgs/{orgToken}/asyncProcessStatus/{uuid}).
-// An unknown process answers HTTP 404; see IsNotFound.
+// An unknown process answers HTTP 400 (the OpenAPI document lists no 404);
+// IsNotFound says so.
 func (s *OrganizationsService) ProcessStatus(ctx context.Context, org, processUUID string) (*AsyncProcess, *Response, error) {
-	return doV2[AsyncProcess](ctx, s.client, "asyncProcessStatus", http.MethodGet, org,
-		v2Path("orgs", org, "asyncProcessStatus", processUUID), nil)
+	return doV2[AsyncProcess](ctx, s.client, opAsyncProcessStatus, http.MethodGet, org,
+		v2Path("orgs", org, opAsyncProcessStatus, processUUID), nil)
 }
 
 // RequestState is the state of a plugin (scan) request.
@@ -134,7 +134,7 @@ type GetRequestStateRequest struct {
 type GetRequestStateResponse struct {
 	RequestState RequestState `json:"requestState"`
 	// Timestamp is when the request reached its state, in GMT.
-	Timestamp time.Time `json:"timestamp"`
+	Timestamp Time `json:"timestamp"`
 }
 
 // RequestState returns the state of a plugin request (getRequestState).

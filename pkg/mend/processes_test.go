@@ -36,7 +36,7 @@ func (c *clock) Add(d time.Duration) {
 }
 
 // gmt is a time as Mend writes it: UTC, to the second.
-func gmt(t time.Time) time.Time { return t.UTC().Truncate(time.Second) }
+func gmt(t time.Time) mend.Time { return mend.Time{Time: t.UTC().Truncate(time.Second)} }
 
 // applyScope is one level that policies are applied at.
 type applyScope struct {
@@ -130,9 +130,9 @@ func TestApplyPoliciesProcessOverTime(t *testing.T) {
 					if err != nil {
 						t.Fatalf("ProcessStatus: %v", err)
 					}
-					want.Status, want.Modified = step.status, start.Add(step.since)
+					want.Status, want.Modified = step.status, mend.Time{Time: start.Add(step.since)}
 					if diff := cmp.Diff(want, *got); diff != "" {
-						t.Errorf("%v in (-want, +got):\n%s", gmt(clk.Now()).Sub(start), diff)
+						t.Errorf("%v in (-want, +got):\n%s", gmt(clk.Now()).Sub(start.Time), diff)
 					}
 					final := step.status == outcome
 					if got.Done() != final || got.Failed() != (final && outcome != mend.ProcessSuccess) {
@@ -173,12 +173,17 @@ func TestApplyPoliciesErrors(t *testing.T) {
 	c, sim := setup(t)
 	ctx := context.Background()
 
+	// The OpenAPI document lists no 404: what the path names and Mend
+	// does not know is a bad request, which IsNotFound reads as such.
 	_, _, err := c.Policies.ApplyProduct(ctx, orgToken, "no-such-product")
-	wantStatus(t, err, http.StatusNotFound, "no-such-product")
+	wantStatus(t, err, http.StatusBadRequest, "no-such-product")
+	if !mend.IsNotFound(err) {
+		t.Errorf("IsNotFound(%v) = false", err)
+	}
 	_, _, err = c.Policies.ApplyProject(ctx, orgToken, "no-such-project")
-	wantStatus(t, err, http.StatusNotFound, "no-such-project")
+	wantStatus(t, err, http.StatusBadRequest, "no-such-project")
 	_, _, err = c.Organizations.ProcessStatus(ctx, orgToken, "no-such-process")
-	wantStatus(t, err, http.StatusNotFound, "no-such-process")
+	wantStatus(t, err, http.StatusBadRequest, "no-such-process")
 	if !mend.IsNotFound(err) {
 		t.Errorf("IsNotFound(%v) = false", err)
 	}
@@ -265,9 +270,9 @@ func TestRequestStateOverTime(t *testing.T) {
 				if err != nil {
 					t.Fatalf("RequestState: %v", err)
 				}
-				want := mend.GetRequestStateResponse{RequestState: step.state, Timestamp: start.Add(step.since)}
+				want := mend.GetRequestStateResponse{RequestState: step.state, Timestamp: mend.Time{Time: start.Add(step.since)}}
 				if diff := cmp.Diff(want, *got); diff != "" {
-					t.Errorf("after %v (-want, +got):\n%s", clk.Now().Sub(start).Round(time.Second), diff)
+					t.Errorf("after %v (-want, +got):\n%s", clk.Now().Sub(start.Time).Round(time.Second), diff)
 				}
 				final := step.state == outcome
 				if got.RequestState.Done() != final || got.RequestState.Failed() != (final && outcome == mend.RequestFailed) {
@@ -344,7 +349,7 @@ func TestRequestStateUnknownAndErrors(t *testing.T) {
 			if err != nil {
 				t.Fatalf("RequestState: %v", err)
 			}
-			if got.RequestState != tt.want || !got.Timestamp.Equal(gmt(clk.Now())) {
+			if got.RequestState != tt.want || !got.Timestamp.Equal(gmt(clk.Now()).Time) {
 				t.Errorf("got %+v, want %s at %v", got, tt.want, gmt(clk.Now()))
 			}
 			if got.RequestState.Done() {
@@ -371,7 +376,7 @@ func TestProcessesGolden(t *testing.T) {
 	created := time.Date(2019, 8, 24, 14, 15, 22, 0, time.UTC)
 	want := mend.AsyncProcess{
 		UUID: "caf69794-9882-4b55-82db-6b6da4fe2a92", Status: mend.ProcessPending, ProcessType: mend.ProcessTypeApplyPolicies,
-		ContextUUID: "caf69794-9882-4b55-82db-6b6da4fe2a26", ContextType: "DOMAIN", Created: created, Modified: created,
+		ContextUUID: "caf69794-9882-4b55-82db-6b6da4fe2a26", ContextType: "DOMAIN", Created: mend.Time{Time: created}, Modified: mend.Time{Time: created},
 		MessageContentSha1: "fb4016165697cc32d0b90ccc82e3c2c846eb01b7", RequestToken: "2cd6a43b", UserEmail: "sample@mail.com",
 	}
 	if diff := cmp.Diff(want, p.RetVal); diff != "" {
@@ -380,7 +385,7 @@ func TestProcessesGolden(t *testing.T) {
 
 	var s mend.GetRequestStateResponse
 	decodeGolden(t, "getRequestState.json", &s)
-	wantState := mend.GetRequestStateResponse{RequestState: mend.RequestFinished, Timestamp: time.Date(2018, 2, 28, 17, 48, 19, 0, time.UTC)}
+	wantState := mend.GetRequestStateResponse{RequestState: mend.RequestFinished, Timestamp: mend.Time{Time: time.Date(2018, 2, 28, 17, 48, 19, 0, time.UTC)}}
 	if diff := cmp.Diff(wantState, s); diff != "" {
 		t.Errorf("getRequestState.json (-want, +got):\n%s", diff)
 	}

@@ -26,9 +26,15 @@ type DeleteProductRequest struct {
 	ProductToken string `json:"productToken"`
 }
 
-// Delete deletes a product with its projects (deleteProduct).
+// Delete deletes a product with its projects (deleteProduct). Like
+// ProjectsService.Delete, an attempt gets the long timeout, and one that
+// timed out is followed by a look (getProductTags) before the request is
+// sent again.
 func (s *ProductsService) Delete(ctx context.Context, req *DeleteProductRequest) (*MessageResponse, *Response, error) {
-	return callV1[MessageResponse](ctx, s.client, ReqDeleteProduct, req)
+	return checkedV1[MessageResponse](ctx, s.client, ReqDeleteProduct, req, gone(func(ctx context.Context) error {
+		_, _, err := s.GetTags(ctx, &GetProductTagsRequest{ProductToken: req.ProductToken})
+		return err
+	}))
 }
 
 // GetAllProductsRequest is the getAllProducts request.

@@ -48,9 +48,16 @@ type DeleteProjectRequest struct {
 }
 
 // Delete deletes a project (deleteProject). The project must belong to the
-// product given, or it fails with CodeInvalidProjectToken.
+// product given, or it fails with CodeInvalidProjectToken. Deleting a large
+// project takes minutes: an attempt gets the long timeout, and one that
+// timed out is followed by a look (getProjectVitals) before the request is
+// sent again; a project found gone then ends the call in success, with
+// Response.Confirmed set.
 func (s *ProjectsService) Delete(ctx context.Context, req *DeleteProjectRequest) (*MessageResponse, *Response, error) {
-	return callV1[MessageResponse](ctx, s.client, ReqDeleteProject, req)
+	return checkedV1[MessageResponse](ctx, s.client, ReqDeleteProject, req, gone(func(ctx context.Context) error {
+		_, _, err := s.GetVitals(ctx, &GetProjectVitalsRequest{ProjectToken: req.ProjectToken})
+		return err
+	}))
 }
 
 // GetAllProjectsRequest is the getAllProjects request.

@@ -718,8 +718,8 @@ func TestProjectsVitals(t *testing.T) {
 			name: "product",
 			got:  byProduct.ProjectVitals,
 			want: []mend.ProjectVitals{
-				{PluginName: "unified agent", PluginVersion: "24.1.1", ID: apiID, Name: "demo-api", Token: d.api, CreationDate: listDate, LastUpdatedDate: listDate},
-				{PluginName: "unified agent", PluginVersion: "24.1.1", ID: webID, Name: "demo-web", Token: d.web, CreationDate: listDate, LastUpdatedDate: listDate},
+				{PluginName: "unified agent", PluginVersion: "24.1.1", ID: apiID, Name: "demo-api", Token: d.api, UploadedBy: mendsim.DefaultUserEmail, CreationDate: listDate, LastUpdatedDate: listDate},
+				{PluginName: "unified agent", PluginVersion: "24.1.1", ID: webID, Name: "demo-web", Token: d.web, UploadedBy: mendsim.DefaultUserEmail, CreationDate: listDate, LastUpdatedDate: listDate},
 			},
 		},
 		{

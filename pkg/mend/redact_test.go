@@ -119,11 +119,11 @@ func (m *quotingMend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch r.URL.Path {
 	case "/api/v2.0/login":
-		writeJSONBody(w, http.StatusOK, map[string]any{"retVal": map[string]any{"jwtToken": m.issue("jwt")}})
+		writeJSONBody(w, http.StatusOK, map[string]any{"retVal": map[string]any{"jwtToken": m.issue("jwt"), "orgUuid": "org-uuid"}})
 	case "/api/v3.0/login":
 		writeJSONBody(w, http.StatusOK, map[string]any{"response": map[string]any{"refreshToken": m.issue("refresh")}})
 	case "/api/v3.0/login/accessToken":
-		writeJSONBody(w, http.StatusOK, map[string]any{"response": map[string]any{"jwtToken": m.issue("jwt")}})
+		writeJSONBody(w, http.StatusOK, map[string]any{"response": map[string]any{"jwtToken": m.issue("jwt"), "orgUuid": r.URL.Query().Get("orgUuid")}})
 	default:
 		writeJSONBody(w, http.StatusOK, map[string]any{"retVal": []any{}})
 	}
@@ -233,18 +233,22 @@ func TestErrorsHideSecrets(t *testing.T) {
 			name: "v2.0 call, its JWT", refuse: map[string]refusal{"/api/v2.0/orgs/org/groups": plain(http.StatusBadRequest)},
 			call: groups, wantTokens: 1, wantStatus: http.StatusBadRequest,
 		},
+		// The v3.0 login starts with a v2.0 login, whose answer maps the
+		// organization's token to the UUID the access token needs: its
+		// JWT is one more the client must hide.
 		{
 			name: "v3.0 login", v3: true, refuse: map[string]refusal{"/api/v3.0/login": jsonMessage(http.StatusBadRequest)},
-			call: groups, wantStatus: http.StatusBadRequest,
+			call: groups, wantTokens: 1, wantStatus: http.StatusBadRequest,
 		},
 		{
 			name: "v3.0 access token, its refresh token", v3: true,
 			refuse: map[string]refusal{"/api/v3.0/login/accessToken": jsonMessage(http.StatusBadRequest)},
-			call:   groups, wantTokens: 1, wantStatus: http.StatusBadRequest,
+			call:   groups, wantTokens: 2, wantStatus: http.StatusBadRequest,
 		},
 		{
+			// A 403 renews the JWT once, so two access tokens.
 			name: "v3.0 call, its JWT", v3: true, refuse: map[string]refusal{"/api/v2.0/orgs/org/groups": jsonMessage(http.StatusForbidden)},
-			call: groups, wantTokens: 2, wantStatus: http.StatusForbidden,
+			call: groups, wantTokens: 4, wantStatus: http.StatusForbidden,
 		},
 		{
 			// The v1.4 request carries no JWT: the client must know the
@@ -257,7 +261,7 @@ func TestErrorsHideSecrets(t *testing.T) {
 				}
 				return v1(ctx, c)
 			},
-			wantTokens: 2, wantStatus: http.StatusBadGateway,
+			wantTokens: 3, wantStatus: http.StatusBadGateway,
 		},
 	}
 	for _, tt := range tests {

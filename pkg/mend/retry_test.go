@@ -34,12 +34,13 @@ func TestRetryFaults(t *testing.T) {
 		{name: "dropped connection", fault: mendsim.Fault{Drop: true, Count: 1}, wantAttempts: 2},
 		{name: "sporadic 3000", fault: mendsim.Fault{ErrorCode: mend.CodeInvalidParameters, Count: 2}, wantAttempts: 3},
 		{
-			name: "slow answer times out, then passes", fault: mendsim.Fault{Latency: 2 * time.Second, Count: 1},
-			opts: []mend.Option{mend.WithTimeout(100 * time.Millisecond)}, wantAttempts: 2,
-		},
-		{
 			name: "5001 is permanent", fault: mendsim.Fault{ErrorCode: mend.CodeNotAllowed},
 			wantAttempts: 1, wantErr: true, wantCode: mend.CodeNotAllowed,
+		},
+		{
+			// No public client retries Mend's "unexpected error".
+			name: "4000 is permanent", fault: mendsim.Fault{ErrorCode: mend.CodeUnexpected},
+			wantAttempts: 1, wantErr: true, wantCode: mend.CodeUnexpected,
 		},
 		{
 			name: "503 outlasting the attempts", fault: mendsim.Fault{Status: 503},
@@ -163,4 +164,78 @@ func TestRateLimitWithoutBurstIsPermanent(t *testing.T) {
 	if err == nil || errors.Is(err, context.DeadlineExceeded) || mend.IsTransient(err) {
 		t.Errorf("List with a burst-0 limiter: %v, want a permanent error that is no deadline", err)
 	}
+}
+
+// TestTimedOutReadIsSentAgain: a read whose answer is late is asked again.
+func TestTimedOutReadIsSentAgain(t *testing.T) {
+	t.Parallel()
+	c, sim := setup(t, mend.WithTimeout(100*time.Millisecond))
+	if err := sim.SetFault(mendsim.Fault{Op: mend.ReqGetAllProducts, Latency: 2 * time.Second, Count: 1}); err != nil {
+		t.Fatal(err)
+	}
+	_, resp, err := c.Products.List(context.Background(), &mend.GetAllProductsRequest{OrgToken: orgToken})
+	if err != nil || resp.Attempts != 2 {
+		t.Fatalf("List = %v after %v attempts, want success at the second", err, resp)
+	}
+}
+
+// TestDeleteGetsTheLongTimeout: a delete longer than the ordinary timeout
+// is waited for, and sent once.
+func TestDeleteGetsTheLongTimeout(t *testing.T) {
+	t.Parallel()
+	c, sim := setup(t, mend.WithTimeout(100*time.Millisecond), mend.WithLongTimeout(5*time.Second))
+	product, web := demoWeb(t, sim)
+	if err := sim.SetFault(mendsim.Fault{Op: mend.ReqDeleteProject, Latency: 300 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	_, resp, err := c.Projects.Delete(context.Background(), &mend.DeleteProjectRequest{ProductToken: product, ProjectToken: web})
+	if err != nil || resp.Attempts != 1 || resp.Confirmed {
+		t.Fatalf("Delete = %v, %+v; want one attempt, answered", err, resp)
+	}
+	if n := len(sim.CallsOf(mend.ReqDeleteProject)); n != 1 {
+		t.Errorf("%d deleteProject calls, want 1", n)
+	}
+}
+
+// TestTimedOutDeleteIsLookedUpFirst: a delete whose attempt timed out is
+// not sent again when a look finds the project gone (Mend finished it
+// after the client stopped waiting).
+func TestTimedOutDeleteIsLookedUpFirst(t *testing.T) {
+	t.Parallel()
+	c, sim := setup(t, mend.WithTimeout(2*time.Second), mend.WithLongTimeout(100*time.Millisecond))
+	product, web := demoWeb(t, sim)
+	// The delete takes 300 ms; the look, 400 ms, sees what Mend holds
+	// once it is done.
+	for _, f := range []mendsim.Fault{
+		{Op: mend.ReqDeleteProject, Latency: 300 * time.Millisecond, Count: 1},
+		{Op: mend.ReqGetProjectVitals, Latency: 400 * time.Millisecond, Count: 1},
+	} {
+		if err := sim.SetFault(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, resp, err := c.Projects.Delete(context.Background(), &mend.DeleteProjectRequest{ProductToken: product, ProjectToken: web})
+	if err != nil || resp.Attempts != 1 || !resp.Confirmed {
+		t.Fatalf("Delete = %v, %+v; want one attempt, confirmed by the look", err, resp)
+	}
+	if n := len(sim.CallsOf(mend.ReqDeleteProject)); n != 1 {
+		t.Errorf("%d deleteProject calls, want 1", n)
+	}
+	if n := len(sim.CallsOf(mend.ReqGetProjectVitals)); n != 1 {
+		t.Errorf("%d looks, want 1", n)
+	}
+}
+
+// demoWeb returns the tokens of the demo product and of its project
+// demo-web, read from the simulator without a call.
+func demoWeb(t *testing.T, sim *mendsim.Server) (product, project string) {
+	t.Helper()
+	p := sim.Snapshot().Organizations[0].Products[0]
+	for _, j := range p.Projects {
+		if j.Name == "demo-web" {
+			return p.Token, j.Token
+		}
+	}
+	t.Fatal("no demo-web project in the simulator")
+	return "", ""
 }

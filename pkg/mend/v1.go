@@ -13,14 +13,15 @@ import (
 // carries the user key, POSTed to <Mend URL>/api/v1.4. A non-nil out receives
 // the answer; Mend reports failures as {"errorCode", "errorMessage"} in a
 // normal response, which becomes an *APIError.
-func (c *Client) postV1(ctx context.Context, requestType string, params, out any) (*Response, error) {
+// done, when not nil, looks whether the change is made (see request.done).
+func (c *Client) postV1(ctx context.Context, requestType string, params, out any, done func(context.Context) (bool, error)) (*Response, error) {
 	body, err := c.v1Body(requestType, params)
 	if err != nil {
 		return nil, err
 	}
-	req := request{op: requestType, method: http.MethodPost, url: c.v1URL, body: body}
+	req := request{op: requestType, method: http.MethodPost, url: c.v1URL, body: body, done: done}
 	return c.send(ctx, req, func(_ *Response, data []byte) error {
-		return decodeV1(requestType, data, out)
+		return c.decodeV1(requestType, data, out)
 	})
 }
 
@@ -55,7 +56,9 @@ func (c *Client) v1Body(requestType string, params any) ([]byte, error) {
 	return buf, nil
 }
 
-func decodeV1(requestType string, data []byte, out any) error {
+// decodeV1 reads a v1.4 answer: an errorCode body is an *APIError,
+// anything else the answer, decoded by decodeAnswer.
+func (c *Client) decodeV1(requestType string, data []byte, out any) error {
 	if bytes.Contains(data, []byte(`"errorCode"`)) {
 		var e struct {
 			ErrorCode    *int   `json:"errorCode"`
@@ -75,10 +78,7 @@ func decodeV1(requestType string, data []byte, out any) error {
 		m.Message = looseMessage(data)
 		return nil
 	}
-	if err := json.Unmarshal(data, out); err != nil {
-		return &DecodeError{Operation: requestType, Err: err}
-	}
-	return nil
+	return c.decodeAnswer(requestType, data, out)
 }
 
 func looseMessage(data []byte) string {

@@ -22,8 +22,9 @@ func v2Path(segments ...string) string {
 }
 
 // callV2 sends a v2.0 REST request on behalf of organization org, whose JWT
-// it carries. The answer's retVal is decoded into out. A 401 renews the JWT
-// and sends the request once more.
+// it carries. The answer's retVal is decoded into out. A 401, or a 403
+// (the one refusal the OpenAPI document lists), renews the JWT and sends
+// the request once more: the JWT may have expired early, or been revoked.
 func (c *Client) callV2(ctx context.Context, op, method, org, path string, query url.Values, in, out any) (*Response, error) {
 	var body []byte
 	if in != nil {
@@ -47,9 +48,9 @@ func (c *Client) callV2(ctx context.Context, op, method, org, path string, query
 			secrets: []Secret{jwt},
 		}
 		resp, err := c.send(ctx, req, func(resp *Response, data []byte) error {
-			return decodeV2(op, "retVal", resp, data, out)
+			return c.decodeV2(op, "retVal", resp, data, out)
 		})
-		if !renewed && IsStatus(err, http.StatusUnauthorized) {
+		if !renewed && (IsStatus(err, http.StatusUnauthorized) || IsStatus(err, http.StatusForbidden)) {
 			c.auth.invalidate(org, jwt)
 			continue
 		}
@@ -58,11 +59,13 @@ func (c *Client) callV2(ctx context.Context, op, method, org, path string, query
 }
 
 // decodeV2 unwraps {"supportToken", "<key>": ..., "additionalData": {...}}.
-// v2.0 answers keep their data under retVal, v3.0 under response.
-func decodeV2(op, key string, resp *Response, data []byte, out any) error {
+// v2.0 answers keep their data under retVal, v3.0 under response. The
+// data is decoded by decodeAnswer: leniently for a change, whose answer,
+// envelope included, never fails the call once Mend has made it.
+func (c *Client) decodeV2(op, key string, resp *Response, data []byte, out any) error {
 	var env map[string]json.RawMessage
 	if err := json.Unmarshal(data, &env); err != nil {
-		return &DecodeError{Operation: op, Err: err}
+		return c.decodeAnswer(op, data, &env)
 	}
 	if raw, ok := env["supportToken"]; ok {
 		_ = json.Unmarshal(raw, &resp.SupportToken)
@@ -83,12 +86,14 @@ func decodeV2(op, key string, resp *Response, data []byte, out any) error {
 	}
 	raw, ok := env[key]
 	if !ok {
-		return &DecodeError{Operation: op, Err: fmt.Errorf("no %q in response", key)}
-	}
-	if err := json.Unmarshal(raw, out); err != nil {
+		err := fmt.Errorf("no %q in response", key)
+		if operations[op].mutates {
+			c.logUnread(op, []string{key}, err)
+			return nil
+		}
 		return &DecodeError{Operation: op, Err: err}
 	}
-	return nil
+	return c.decodeAnswer(op, raw, out)
 }
 
 // flexString accepts a JSON string, number or boolean as its text: Mend sends

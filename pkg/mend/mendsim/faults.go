@@ -12,8 +12,11 @@ const AnyOp = "*"
 
 // Fault makes the simulator misbehave on an operation (a v1.4 request type
 // such as "createProject", or a REST operation such as "applyProjectPolicies").
-// Latency delays the answer; then at most one of Drop, Status and ErrorCode
-// replaces it. A fault with only Latency lets the call through, late.
+// Latency is how long the call takes; then at most one of Drop, Status and
+// ErrorCode replaces its answer. A fault with only Latency lets the call
+// through, late: carried out at the end of the latency, as Mend finishes
+// what it started, even if the client stopped waiting (only Stop abandons
+// it).
 type Fault struct {
 	Op      string        `json:"op"`
 	Latency time.Duration `json:"-"`

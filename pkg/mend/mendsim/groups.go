@@ -3,7 +3,6 @@ package mendsim
 import (
 	"cmp"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 
@@ -86,7 +85,7 @@ func (s *Simulator) withGroup(h func(c *restCall, g *group) (any, error)) restHa
 		id := c.r.PathValue("groupUuid")
 		i := slices.IndexFunc(c.org.groups, func(g *group) bool { return g.uuid == id })
 		if i < 0 {
-			return nil, httpError(http.StatusNotFound, "group not found: "+id)
+			return nil, badRequest("group not found: " + id)
 		}
 		return h(c, c.org.groups[i])
 	}
@@ -110,11 +109,11 @@ func readGroup(c *restCall, self *group) (mend.GroupRequest, error) {
 	}
 	in.Name = strings.TrimSpace(in.Name)
 	if in.Name == "" {
-		return in, httpError(http.StatusBadRequest, "name is required")
+		return in, badRequest("name is required")
 	}
 	for _, g := range c.org.groups {
 		if g != self && strings.EqualFold(g.name, in.Name) {
-			return in, httpError(http.StatusConflict, fmt.Sprintf("a group named %q already exists", g.name))
+			return in, badRequest(fmt.Sprintf("a group named %q already exists", g.name))
 		}
 	}
 	return in, nil
@@ -247,14 +246,14 @@ func (s *Simulator) addGroupUsers(c *restCall, g *group) (any, error) {
 		return nil, err
 	}
 	if len(in.UserEmails) == 0 {
-		return nil, httpError(http.StatusBadRequest, "userEmails is required")
+		return nil, badRequest("userEmails is required")
 	}
 	// Every address is checked before any is added: a bad one adds none.
 	emails := make([]string, len(in.UserEmails))
 	for i, e := range in.UserEmails {
 		emails[i] = strings.ToLower(strings.TrimSpace(e))
 		if !slices.Contains(c.org.members, emails[i]) {
-			return nil, httpError(http.StatusNotFound, fmt.Sprintf("user %q is not a user of the organization", e))
+			return nil, badRequest(fmt.Sprintf("user %q is not a user of the organization", e))
 		}
 	}
 	for _, e := range emails {
@@ -269,7 +268,7 @@ func (s *Simulator) removeGroupUser(c *restCall, g *group) (any, error) {
 	id := c.r.PathValue("userUuid")
 	i := slices.IndexFunc(g.users, func(e string) bool { return s.st.users[e].uuid == id })
 	if i < 0 {
-		return nil, httpError(http.StatusNotFound, fmt.Sprintf("user %s is not in group %q", id, g.name))
+		return nil, badRequest(fmt.Sprintf("user %s is not in group %q", id, g.name))
 	}
 	g.users = slices.Delete(g.users, i, i+1)
 	return restSuccess(), nil
@@ -324,10 +323,6 @@ func (s *Simulator) roleContextName(r groupRole) string {
 		if p := s.st.products[r.contextToken]; p != nil {
 			return p.name
 		}
-	case mend.ContextProjects:
-		if j := s.st.projects[r.contextToken]; j != nil {
-			return j.name
-		}
 	}
 	return ""
 }
@@ -350,16 +345,16 @@ func readRole(c *restCall) (groupRole, error) {
 		{"contextToken", in.ContextToken}, {"contextType", in.ContextType}, {"role", in.Role},
 	} {
 		if f.value == "" {
-			return groupRole{}, httpError(http.StatusBadRequest, f.name+" is required")
+			return groupRole{}, badRequest(f.name + " is required")
 		}
 	}
 	switch in.ContextType {
-	case mend.ContextOrgs, mend.ContextProducts, mend.ContextProjects:
+	case mend.ContextOrgs, mend.ContextProducts:
 	default:
-		return groupRole{}, httpError(http.StatusBadRequest, fmt.Sprintf("unknown contextType %q: want orgs, products or projects", in.ContextType))
+		return groupRole{}, badRequest(fmt.Sprintf("unknown contextType %q: want orgs or products", in.ContextType))
 	}
 	if !knownRole(in.Role) {
-		return groupRole{}, httpError(http.StatusBadRequest, fmt.Sprintf("unknown role %q", in.Role))
+		return groupRole{}, badRequest(fmt.Sprintf("unknown role %q", in.Role))
 	}
 	if in.ContextType == mend.ContextOrgs && in.ContextToken == c.org.uuid {
 		in.ContextToken = c.org.token
@@ -374,7 +369,7 @@ func (s *Simulator) addGroupRole(c *restCall, g *group) (any, error) {
 		return nil, err
 	}
 	if !s.belongsTo(c.org, r.contextType, r.contextToken) {
-		return nil, httpError(http.StatusNotFound, fmt.Sprintf("%s %s not found in the organization", r.contextType, r.contextToken))
+		return nil, badRequest(fmt.Sprintf("%s %s not found in the organization", r.contextType, r.contextToken))
 	}
 	if !slices.Contains(g.roles, r) {
 		g.roles = append(g.roles, r)
@@ -389,7 +384,7 @@ func (s *Simulator) removeGroupRole(c *restCall, g *group) (any, error) {
 	}
 	i := slices.Index(g.roles, r)
 	if i < 0 {
-		return nil, httpError(http.StatusNotFound, fmt.Sprintf("group %q has no role %s on %s %s", g.name, r.role, r.contextType, r.contextToken))
+		return nil, badRequest(fmt.Sprintf("group %q has no role %s on %s %s", g.name, r.role, r.contextType, r.contextToken))
 	}
 	g.roles = slices.Delete(g.roles, i, i+1)
 	return restSuccess(), nil

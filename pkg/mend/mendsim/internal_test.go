@@ -6,6 +6,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/mendflow/mendflow/internal/mendcontract"
 )
 
 // serve sends one request straight to the simulator's handler and decodes
@@ -73,5 +75,21 @@ func TestResetBetweenJWTAndHandler(t *testing.T) {
 	_, out = serve(t, s, http.MethodGet, groups+"?search=name:equals:made%20across%20a%20reset", "", bearer)
 	if got, _ := out["retVal"].([]any); len(got) != 1 {
 		t.Errorf("the group created across a reset is not in the organization: %v", out)
+	}
+}
+
+// TestRoutesAreInTheDocuments: every v2.0 and v3.0 endpoint the simulator
+// serves is an operation of Mend's OpenAPI documents, path and method.
+func TestRoutesAreInTheDocuments(t *testing.T) {
+	t.Parallel()
+	c, err := mendcontract.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range New(Config{}).restRoutes() {
+		method, path, _ := strings.Cut(r.pattern, " ")
+		if !c.HasOperation(method, path) {
+			t.Errorf("%s (%s) is no operation of the OpenAPI documents", r.pattern, r.op)
+		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"fmt"
 	"maps"
-	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
@@ -47,7 +46,7 @@ func listPage[T any](c *restCall, items []T, spec listSpec[T]) ([]T, error) {
 	// raw (it drops the whole pair); clients such as curl send it raw.
 	q, err := url.ParseQuery(strings.ReplaceAll(c.r.URL.RawQuery, ";", "%3B"))
 	if err != nil {
-		return nil, httpError(http.StatusBadRequest, "invalid query: "+err.Error())
+		return nil, badRequest("invalid query: " + err.Error())
 	}
 	page, size, err := pageParams(q)
 	if err != nil {
@@ -62,7 +61,7 @@ func listPage[T any](c *restCall, items []T, spec listSpec[T]) ([]T, error) {
 		name, desc := strings.CutPrefix(key, "-")
 		compare, ok := spec.sorts[name]
 		if !ok {
-			return nil, httpError(http.StatusBadRequest, fmt.Sprintf("unknown sort property %q; this list sorts by %s",
+			return nil, badRequest(fmt.Sprintf("unknown sort property %q; this list sorts by %s",
 				name, strings.Join(slices.Sorted(maps.Keys(spec.sorts)), ", ")))
 		}
 		slices.SortStableFunc(items, func(a, b T) int {
@@ -102,12 +101,12 @@ func pageParams(q url.Values) (page, size int, err error) {
 	page, size = 0, defaultPageSize
 	if v := q.Get("page"); v != "" {
 		if page, err = strconv.Atoi(v); err != nil || page < 0 {
-			return 0, 0, httpError(http.StatusBadRequest, fmt.Sprintf("page %q: want a whole number from 0", v))
+			return 0, 0, badRequest(fmt.Sprintf("page %q: want a whole number from 0", v))
 		}
 	}
 	if v := q.Get("pageSize"); v != "" {
 		if size, err = strconv.Atoi(v); err != nil || size < 1 || size > mend.MaxPageSize {
-			return 0, 0, httpError(http.StatusBadRequest, fmt.Sprintf("pageSize %q: want 1 to %d", v, mend.MaxPageSize))
+			return 0, 0, badRequest(fmt.Sprintf("pageSize %q: want 1 to %d", v, mend.MaxPageSize))
 		}
 	}
 	return page, size, nil
@@ -123,16 +122,16 @@ func parseSearch[T any](search string, props map[string]searchProperty[T]) (func
 		}
 		parts := strings.SplitN(f, ":", 3)
 		if len(parts) != 3 {
-			return nil, httpError(http.StatusBadRequest, fmt.Sprintf("search filter %q: want property:operation:value", f))
+			return nil, badRequest(fmt.Sprintf("search filter %q: want property:operation:value", f))
 		}
 		name, op, value := parts[0], parts[1], parts[2]
 		prop, ok := props[name]
 		if !ok {
-			return nil, httpError(http.StatusBadRequest, fmt.Sprintf("unknown search property %q; this list filters on %s",
+			return nil, badRequest(fmt.Sprintf("unknown search property %q; this list filters on %s",
 				name, strings.Join(slices.Sorted(maps.Keys(props)), ", ")))
 		}
 		if !slices.Contains(prop.ops, op) {
-			return nil, httpError(http.StatusBadRequest, fmt.Sprintf("search operation %q is not supported on %q; use %s",
+			return nil, badRequest(fmt.Sprintf("search operation %q is not supported on %q; use %s",
 				op, name, strings.Join(prop.ops, ", ")))
 		}
 		m, err := searchMatcher(op, value)
@@ -164,12 +163,12 @@ func searchMatcher(op, value string) (func(string) bool, error) {
 	case opRegex:
 		re, err := regexp.Compile("(?i)" + value)
 		if err != nil {
-			return nil, httpError(http.StatusBadRequest, fmt.Sprintf("search regex %q: %v", value, err))
+			return nil, badRequest(fmt.Sprintf("search regex %q: %v", value, err))
 		}
 		return re.MatchString, nil
 	case opIn:
 		set := strings.Split(value, ",")
 		return func(v string) bool { return slices.Contains(set, v) }, nil
 	}
-	return nil, httpError(http.StatusBadRequest, fmt.Sprintf("unknown search operation %q", op))
+	return nil, badRequest(fmt.Sprintf("unknown search operation %q", op))
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/mendflow/mendflow/pkg/mend"
@@ -43,7 +42,7 @@ func (p asyncProgress) advance(start, now time.Time, d time.Duration, polls, max
 
 // asyncTime is how the simulator writes times: UTC, to the second, as Mend's
 // examples are ("2018-02-28T17:48:19Z").
-func asyncTime(t time.Time) time.Time { return t.UTC().Truncate(time.Second) }
+func asyncTime(t time.Time) mend.Time { return mend.Time{Time: t.UTC().Truncate(time.Second)} }
 
 func (s *Simulator) processRoutes() []restRoute {
 	return []restRoute{
@@ -59,19 +58,19 @@ func (s *Simulator) applyOrganizationPolicies(c *restCall) (any, error) {
 }
 
 func (s *Simulator) applyProductPolicies(c *restCall) (any, error) {
-	token := c.r.PathValue("productToken")
-	if !s.belongsTo(c.org, mend.ContextProducts, token) {
-		return nil, httpError(http.StatusNotFound, "product not found: "+token)
+	p, err := s.productIn(c, c.r.PathValue("productToken"))
+	if err != nil {
+		return nil, err
 	}
-	return s.startProcess(c, token, token, "PRODUCT"), nil
+	return s.startProcess(c, p.token, p.token, "PRODUCT"), nil
 }
 
 func (s *Simulator) applyProjectPolicies(c *restCall) (any, error) {
-	token := c.r.PathValue("projectToken")
-	if !s.belongsTo(c.org, mend.ContextProjects, token) {
-		return nil, httpError(http.StatusNotFound, "project not found: "+token)
+	j, err := s.projectIn(c, c.r.PathValue("projectToken"))
+	if err != nil {
+		return nil, err
 	}
-	return s.startProcess(c, token, token, "PROJECT"), nil
+	return s.startProcess(c, j.token, j.token, "PROJECT"), nil
 }
 
 // startProcess starts applying policies to the entity of scope (its token),
@@ -97,7 +96,7 @@ func (s *Simulator) asyncProcessStatus(c *restCall) (any, error) {
 	id := c.r.PathValue("statusUuid")
 	p := s.st.processes[id]
 	if p == nil || p.org != c.org.token {
-		return nil, httpError(http.StatusNotFound, "asynchronous process not found: "+id)
+		return nil, badRequest("asynchronous process not found: " + id)
 	}
 	p.polls++
 	p.progress = p.progress.advance(p.created, s.now(), s.cfg.ProcessDuration, p.polls, s.cfg.ProcessPolls)

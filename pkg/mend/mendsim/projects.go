@@ -118,17 +118,28 @@ func (s *Simulator) changeProjectAssignment(c *v1Call) (any, error) {
 	if to.org != o.token {
 		return nil, apiError(mend.CodeInvalidProductToken, "Invalid product token: %s", to.token)
 	}
-	if to != from {
-		if s.projectNamed(to, j.name) != nil {
-			return nil, projectNameTaken(j.name)
-		}
-		now := s.now()
-		from.projects = removeString(from.projects, j.token)
-		to.projects = append(to.projects, j.token)
-		j.product = to.token
-		from.updated, to.updated = now, now
+	if err := s.moveProject(j, to); err != nil {
+		return nil, err
 	}
 	return message("Project assigned successfully to the new product"), nil
+}
+
+// moveProject moves j to the product to, unless it is there; a project of
+// its name there already refuses it (2010).
+func (s *Simulator) moveProject(j *project, to *product) error {
+	from := s.st.products[j.product]
+	if to == from {
+		return nil
+	}
+	if s.projectNamed(to, j.name) != nil {
+		return projectNameTaken(j.name)
+	}
+	now := s.now()
+	from.projects = removeString(from.projects, j.token)
+	to.projects = append(to.projects, j.token)
+	j.product = to.token
+	from.updated, to.updated = now, now
+	return nil
 }
 
 // projectsOf returns the projects of the products given, product by
@@ -226,7 +237,11 @@ func (s *Simulator) getOrganizationProjectVitals(c *v1Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return projectVitals(s.projectsOf(s.productsOf(o)...), listVitals), nil
+	out := mend.ProjectVitalsResponse{ProjectVitals: []mend.ProjectVitals{}}
+	for _, j := range s.projectsOf(s.productsOf(o)...) {
+		out.ProjectVitals = append(out.ProjectVitals, listVitals(j))
+	}
+	return out, nil
 }
 
 func (s *Simulator) getProductProjectVitals(c *v1Call) (any, error) {
@@ -238,11 +253,11 @@ func (s *Simulator) getProductProjectVitals(c *v1Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return projectVitals(s.projectsOf(p), func(j *project) mend.ProjectVitals {
-		v := listVitals(j)
-		v.PluginName, v.PluginVersion = j.plugin, j.pluginVer
-		return v
-	}), nil
+	out := scannedVitalsResponse{ProjectVitals: []scannedVitals{}}
+	for _, j := range s.projectsOf(p) {
+		out.ProjectVitals = append(out.ProjectVitals, scannedVitals{ProjectVitals: listVitals(j), PluginName: j.plugin, PluginVersion: j.pluginVer, UploadedBy: j.uploadedBy})
+	}
+	return out, nil
 }
 
 func (s *Simulator) getProjectVitals(c *v1Call) (any, error) {
@@ -254,23 +269,29 @@ func (s *Simulator) getProjectVitals(c *v1Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return projectVitals([]*project{j}, func(j *project) mend.ProjectVitals {
-		return mend.ProjectVitals{
-			PluginName: j.plugin, PluginVersion: j.pluginVer, Name: j.name, Token: j.token, UploadedBy: j.uploadedBy,
+	return scannedVitalsResponse{ProjectVitals: []scannedVitals{{
+		ProjectVitals: mend.ProjectVitals{
+			Name: j.name, Token: j.token,
 			CreationDate:    j.created.UTC().Format(mend.ProjectVitalsTimeLayout),
 			LastUpdatedDate: j.updated.UTC().Format(mend.ProjectVitalsTimeLayout),
-		}
-	}), nil
+		},
+		PluginName: j.plugin, PluginVersion: j.pluginVer, UploadedBy: j.uploadedBy,
+	}}}, nil
 }
 
-// projectVitals answers the vitals of projects; each level of the request
-// shows a different part of them.
-func projectVitals(projects []*project, vitals func(*project) mend.ProjectVitals) mend.ProjectVitalsResponse {
-	out := mend.ProjectVitalsResponse{ProjectVitals: []mend.ProjectVitals{}}
-	for _, j := range projects {
-		out.ProjectVitals = append(out.ProjectVitals, vitals(j))
-	}
-	return out
+// scannedVitals are a project's vitals with what its last scan left, as
+// getProjectVitals and getProductProjectVitals answer them: pluginName,
+// pluginVersion and uploadedBy are there, empty for a project never
+// scanned. They hide the ProjectVitals fields of the same names.
+type scannedVitals struct {
+	mend.ProjectVitals
+	PluginName    string `json:"pluginName"`
+	PluginVersion string `json:"pluginVersion"`
+	UploadedBy    string `json:"uploadedBy"`
+}
+
+type scannedVitalsResponse struct {
+	ProjectVitals []scannedVitals `json:"projectVitals"`
 }
 
 // listVitals is a project in the organization's vitals list.

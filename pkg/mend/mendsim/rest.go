@@ -41,7 +41,10 @@ type pageInfo struct {
 	isLastPage bool
 }
 
-// statusError is a REST failure answered with an HTTP status.
+// statusError is a REST failure answered with an HTTP status: 400 or 403,
+// the only refusals the OpenAPI documents list, with a DWRResponseBase
+// body (supportToken), to which the simulator adds the message under the
+// envelope's key.
 type statusError struct {
 	status int
 	msg    string
@@ -49,15 +52,23 @@ type statusError struct {
 
 func (e *statusError) Error() string { return e.msg }
 
-func httpError(status int, msg string) error { return &statusError{status: status, msg: msg} }
+// badRequest refuses a request that is malformed, or that names what does
+// not exist (the documents give no 404), or that conflicts with what is
+// there (no 409 either).
+func badRequest(msg string) error { return &statusError{status: http.StatusBadRequest, msg: msg} }
+
+// forbidden refuses a request whose user may not do it or see what it
+// names: wrong credentials, a JWT that is missing, invalid, expired or for
+// another organization, an entity of another organization.
+func forbidden(msg string) error { return &statusError{status: http.StatusForbidden, msg: msg} }
 
 // decode reads the JSON body into v.
 func (c *restCall) decode(v any) error {
 	if len(c.body) == 0 {
-		return httpError(http.StatusBadRequest, "request body is required")
+		return badRequest("request body is required")
 	}
 	if err := unmarshalExact(c.body, v); err != nil {
-		return httpError(http.StatusBadRequest, "invalid request body: "+err.Error())
+		return badRequest("invalid request body: " + err.Error())
 	}
 	return nil
 }
@@ -65,6 +76,7 @@ func (c *restCall) decode(v any) error {
 func (s *Simulator) restRoutes() []restRoute {
 	var all []restRoute
 	all = append(all, s.loginRoutes()...)
+	all = append(all, s.entityRoutes()...)
 	all = append(all, s.processRoutes()...)
 	all = append(all, s.groupRoutes()...)
 	return all
@@ -80,7 +92,7 @@ func (s *Simulator) rest(rt restRoute) http.Handler {
 		defer x.finish()
 		body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBody+1))
 		if err != nil || len(body) > maxRequestBody {
-			x.writeRESTError(rt.key, httpError(http.StatusRequestEntityTooLarge, "request body too large or unreadable"))
+			x.writeRESTError(rt.key, badRequest("request body too large or unreadable"))
 			return
 		}
 		x.body = body
@@ -126,7 +138,9 @@ func (x *exchange) writeRESTError(key string, err error) {
 	x.writeJSON(status, map[string]any{"supportToken": supportToken(), key: map[string]string{"errorMessage": msg}})
 }
 
-// withoutSecrets drops the user key from a logged JSON body.
+// withoutSecrets drops the user key from a recorded JSON body, and hides
+// the previous JWT that the v3.0 access token carries, keeping its key:
+// the record shows that one was sent, not what it was.
 func withoutSecrets(body []byte) json.RawMessage {
 	if len(body) == 0 {
 		return nil
@@ -134,6 +148,9 @@ func withoutSecrets(body []byte) json.RawMessage {
 	var fields map[string]json.RawMessage
 	if json.Unmarshal(body, &fields) != nil {
 		return nil
+	}
+	if _, ok := fields["accessToken"]; ok {
+		fields["accessToken"] = json.RawMessage(`"[redacted]"`)
 	}
 	return withoutUserKey(fields)
 }
@@ -178,16 +195,16 @@ func (s *Simulator) handleREST(rt restRoute, c *restCall, claims *jwtClaims) (an
 func (s *Simulator) verifyJWT(r *http.Request) (*jwtClaims, error) {
 	raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok || raw == "" {
-		return nil, httpError(http.StatusUnauthorized, "missing Bearer token")
+		return nil, forbidden("missing Bearer token")
 	}
 	var claims jwtClaims
 	_, err := jwt.ParseWithClaims(raw, &claims, func(*jwt.Token) (any, error) { return s.jwtKey, nil },
 		jwt.WithValidMethods([]string{"HS256"}), jwt.WithTimeFunc(s.now))
 	switch {
 	case errors.Is(err, jwt.ErrTokenExpired):
-		return nil, httpError(http.StatusUnauthorized, "JWT token expired")
+		return nil, forbidden("JWT token expired")
 	case err != nil:
-		return nil, httpError(http.StatusUnauthorized, "invalid JWT token")
+		return nil, forbidden("invalid JWT token")
 	}
 	return &claims, nil
 }
@@ -198,10 +215,10 @@ func (s *Simulator) verifyJWT(r *http.Request) (*jwtClaims, error) {
 func (s *Simulator) authorize(c *restCall, claims *jwtClaims) error {
 	o := s.st.orgs[claims.Org]
 	if o == nil {
-		return httpError(http.StatusUnauthorized, "invalid JWT token")
+		return forbidden("invalid JWT token")
 	}
 	if p := c.r.PathValue("orgToken"); p != "" && p != o.token && p != o.uuid {
-		return httpError(http.StatusForbidden, "the JWT is for another organization")
+		return forbidden("the JWT is for another organization")
 	}
 	c.org, c.email = o, claims.Email
 	return nil

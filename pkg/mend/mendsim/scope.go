@@ -66,9 +66,8 @@ func (s *Simulator) scopeOf(level mend.ScopeLevel, t mend.ScopeTokens) (*org, *p
 	return nil, nil, nil, fmt.Errorf("mendsim: no organization, product or project at level %v", level)
 }
 
-// belongsTo reports whether the organization, product or project that
-// token names (ctxType mend.ContextOrgs, ContextProducts or ContextProjects)
-// is o or in o.
+// belongsTo reports whether the organization or product that token names
+// (ctxType mend.ContextOrgs or ContextProducts) is o or in o.
 func (s *Simulator) belongsTo(o *org, ctxType, token string) bool {
 	switch ctxType {
 	case mend.ContextOrgs:
@@ -76,9 +75,6 @@ func (s *Simulator) belongsTo(o *org, ctxType, token string) bool {
 	case mend.ContextProducts:
 		p := s.st.products[token]
 		return p != nil && p.org == o.token
-	case mend.ContextProjects:
-		j := s.st.projects[token]
-		return j != nil && s.st.products[j.product].org == o.token
 	}
 	return false
 }

@@ -1,6 +1,9 @@
 package mendsim
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // seed builds the demo organization: the configured user, a product with two
 // projects, their libraries, hierarchy and dependencies.
@@ -73,4 +76,44 @@ func demoLibraries() []*library {
 			description: "Client of the billing service", scope: "COMPILE", extension: "jar", inHouse: true,
 		},
 	}
+}
+
+// Populate adds products projects-each to the organization the simulator
+// started with, products named product-0001, product-0002… and their
+// projects project-01, project-02…: a large organization in one step, for
+// tests and benchmarks of how the calls of a client grow with it. It
+// returns the tokens of the products added, in order.
+func (s *Simulator) Populate(products, projectsEach int) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o := s.st.orgs[s.cfg.OrgToken]
+	now := s.now()
+	tokens := make([]string, 0, products)
+	for i := range products {
+		p := s.st.addProduct(o, fmt.Sprintf("product-%04d", i+1), now)
+		for j := range projectsEach {
+			s.st.addProject(p, fmt.Sprintf("project-%02d", j+1), now)
+		}
+		tokens = append(tokens, p.token)
+	}
+	return tokens
+}
+
+// OrgUUID returns the UUID of the organization the simulator started
+// with, which the v2.0 login answers as orgUuid and the v3.0 access token
+// takes.
+func (s *Simulator) OrgUUID() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.st.orgs[s.cfg.OrgToken].uuid
+}
+
+// AddOrganization adds an organization of which the configured user is a
+// member, and returns its token and UUID.
+func (s *Simulator) AddOrganization(name string) (token, uuid string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o := &org{token: newUUID(), uuid: newUUID(), name: name, created: s.now(), members: []string{strings.ToLower(s.cfg.UserEmail)}}
+	s.st.orgs[o.token] = o
+	return o.token, o.uuid
 }

@@ -2,7 +2,6 @@ package mendsim
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -48,14 +47,17 @@ func (s *Simulator) begin(w http.ResponseWriter, r *http.Request, api, op string
 }
 
 // fault applies an injected fault. It reports whether the fault answered
-// the call, in which case the caller must stop.
+// the call, in which case the caller must stop. A latency is the time the
+// work takes: as Mend does, the simulator carries the call out at its end
+// even if the client stopped waiting, and only a stopping simulator
+// abandons it.
 func (x *exchange) fault() bool {
 	f, ok := x.s.faults.hit(x.call.API, x.call.Op, x.s.now())
 	if !ok {
 		return false
 	}
 	if f.Latency > 0 {
-		if !sleep(x.r.Context(), f.Latency) {
+		if !x.s.wait(f.Latency) {
 			x.call.Status = 0
 			x.call.Fault = true
 			return true
@@ -111,13 +113,15 @@ func faultMessage(code int) string {
 	return fmt.Sprintf("Simulated error %d", code)
 }
 
-func sleep(ctx context.Context, d time.Duration) bool {
+// wait waits d, and reports whether it did: false when the simulator
+// stops first.
+func (s *Simulator) wait(d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
 		return true
-	case <-ctx.Done():
+	case <-s.stopping:
 		return false
 	}
 }
@@ -173,10 +177,12 @@ func (c *v1Call) require(names ...string) error {
 	return nil
 }
 
-// decode reads the request into v, the client's request struct.
+// decode reads the request into v, the client's request struct. A field
+// of the wrong type is an invalid value (2021): not 3000, which Mend also
+// answers sporadically to valid requests and clients retry.
 func (c *v1Call) decode(v any) error {
 	if err := unmarshalExact(c.body, v); err != nil {
-		return apiError(mend.CodeInvalidParameters, "Invalid request parameters: %v", err)
+		return apiError(mend.CodeInvalidOptionValue, "Invalid value in the request: %v", err)
 	}
 	return nil
 }
@@ -343,7 +349,9 @@ func (s *Simulator) serveV1(w http.ResponseWriter, r *http.Request) {
 	}
 	h, ok := s.v1[c.requestType]
 	if !ok {
-		x.writeAPIError(&mend.APIError{Code: mend.CodeInvalidParameters, Message: fmt.Sprintf("Unknown request type %q", c.requestType)})
+		// Not 3000, which clients retry: the same request fails the
+		// same way every time.
+		x.writeAPIError(&mend.APIError{Code: mend.CodeInvalidOptionValue, Message: fmt.Sprintf("Invalid value of requestType: %q", c.requestType)})
 		return
 	}
 	if err := c.require("userKey"); err != nil {

@@ -1,7 +1,8 @@
 // Package mendsim is a stateful simulator of the Mend API for tests, demos
 // and local runs. It answers the v1.4 request types and the v2.0/v3.0 REST
 // endpoints that package mend calls, with the shapes of Mend's pages, and
-// fails as Mend does: errorCode bodies, name conflicts, 401 on an expired JWT.
+// fails as Mend does: errorCode bodies, name conflicts, and on v2.0/v3.0
+// the refusals Mend's OpenAPI documents list, 400 and 403 (an expired JWT).
 // Faults (latency, 429, 5xx, dropped connections, sporadic errorCode 3000)
 // can be injected per request type, and every call is recorded.
 //
@@ -93,6 +94,10 @@ type Simulator struct {
 	// afterJWT, when set, runs once a REST call's JWT is verified and before
 	// the call takes the mutex: tests use it to come between the two.
 	afterJWT func()
+	// stopping is closed by Stop: calls waiting out an injected latency
+	// give up.
+	stopping chan struct{}
+	stopOnce sync.Once
 
 	mu sync.Mutex
 	st *state
@@ -100,7 +105,7 @@ type Simulator struct {
 
 // New returns a simulator holding the demo organization.
 func New(cfg Config) *Simulator {
-	s := &Simulator{cfg: cfg.withDefaults(), jwtKey: []byte(newToken())}
+	s := &Simulator{cfg: cfg.withDefaults(), jwtKey: []byte(newToken()), stopping: make(chan struct{})}
 	s.st = s.seed()
 	s.v1 = s.v1Handlers()
 	s.mux = s.routes()
@@ -128,6 +133,12 @@ func (s *Simulator) OrgToken() string { return s.cfg.OrgToken }
 // UserEmail returns the e-mail address the logins accept.
 func (s *Simulator) UserEmail() string { return s.cfg.UserEmail }
 
+// Stop makes the calls that wait out an injected latency give up without
+// an answer, and without carrying out what they ask: call it before
+// shutting down the server that serves the simulator, which waits for its
+// calls. It is safe to call more than once.
+func (s *Simulator) Stop() { s.stopOnce.Do(func() { close(s.stopping) }) }
+
 // Server is a simulator listening on a loopback port, like httptest.Server.
 type Server struct {
 	*Simulator
@@ -137,15 +148,23 @@ type Server struct {
 	srv *httptest.Server
 }
 
-// NewServer starts a simulator on a loopback port. Close it when done.
-func NewServer(cfg Config) *Server {
+// NewServer starts a simulator on a loopback port, behind the middleware
+// given, if any, the first outermost: a test checks every answer that way.
+// Close it when done.
+func NewServer(cfg Config, middleware ...func(http.Handler) http.Handler) *Server {
 	sim := New(cfg)
-	srv := httptest.NewServer(sim)
+	var h http.Handler = sim
+	for i := len(middleware) - 1; i >= 0; i-- {
+		h = middleware[i](h)
+	}
+	srv := httptest.NewServer(h)
 	return &Server{Simulator: sim, URL: srv.URL, srv: srv}
 }
 
-// Close shuts the server down, cutting connections that are still open.
+// Close shuts the server down, cutting connections that are still open
+// and abandoning the calls that wait out a latency.
 func (s *Server) Close() {
+	s.Stop()
 	s.srv.CloseClientConnections()
 	s.srv.Close()
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/mendflow/mendflow/internal/mendcontract"
 	"github.com/mendflow/mendflow/pkg/mend"
 	"github.com/mendflow/mendflow/pkg/mend/mendsim"
 )
@@ -28,6 +29,19 @@ func (c *clock) Add(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
+}
+
+// newServer starts a simulator whose every v2.0 and v3.0 answer is checked
+// against Mend's OpenAPI documents: an answer they do not allow, or a
+// request they refuse that the simulator does not refuse with a status
+// they list, fails t.
+func newServer(t *testing.T, cfg mendsim.Config) *mendsim.Server {
+	t.Helper()
+	srv := mendsim.NewServer(cfg, func(h http.Handler) http.Handler {
+		return mendcontract.Handler(func(err error) { t.Error(err) }, h)
+	})
+	t.Cleanup(srv.Close)
+	return srv
 }
 
 func post(t *testing.T, url, body string) (*http.Response, map[string]any) {
@@ -48,7 +62,7 @@ const listProducts = `{"requestType":"getAllProducts","userKey":"` + mendsim.Def
 func TestFaultCountEveryAndFor(t *testing.T) {
 	t.Parallel()
 	clk := &clock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	srv := mendsim.NewServer(mendsim.Config{Now: clk.Now})
+	srv := newServer(t, mendsim.Config{Now: clk.Now})
 	t.Cleanup(srv.Close)
 	v1 := srv.URL + "/api/v1.4"
 
@@ -98,7 +112,7 @@ func TestFaultCountEveryAndFor(t *testing.T) {
 
 func TestFaultDropAndLatency(t *testing.T) {
 	t.Parallel()
-	srv := mendsim.NewServer(mendsim.Config{})
+	srv := newServer(t, mendsim.Config{})
 	t.Cleanup(srv.Close)
 	mustSet(t, srv, mendsim.Fault{Op: "getAllProducts", Drop: true, Count: 1})
 	if resp, _ := post(t, srv.URL+"/api/v1.4", listProducts); resp != nil {
@@ -121,7 +135,7 @@ func TestFaultDropAndLatency(t *testing.T) {
 
 func TestAdminEndpoints(t *testing.T) {
 	t.Parallel()
-	srv := mendsim.NewServer(mendsim.Config{})
+	srv := newServer(t, mendsim.Config{})
 	t.Cleanup(srv.Close)
 
 	// A bad fault is refused with the reason, and nothing is set.
@@ -179,14 +193,17 @@ func TestAdminEndpoints(t *testing.T) {
 
 func TestUnknownRequestTypeAndBadKey(t *testing.T) {
 	t.Parallel()
-	srv := mendsim.NewServer(mendsim.Config{})
+	srv := newServer(t, mendsim.Config{})
 	t.Cleanup(srv.Close)
 	tests := []struct {
 		name     string
 		body     string
 		wantCode float64
 	}{
-		{"unknown request type", `{"requestType":"getEverything","userKey":"` + mendsim.DefaultUserKey + `"}`, 3000},
+		// Not 3000, which clients retry: a request type Mend does not have
+		// fails the same way every time.
+		{"unknown request type", `{"requestType":"getEverything","userKey":"` + mendsim.DefaultUserKey + `"}`, 2021},
+		{"a field of the wrong type", `{"requestType":"createProduct","userKey":"` + mendsim.DefaultUserKey + `","orgToken":"` + mendsim.DefaultOrgToken + `","productName":7}`, 2021},
 		{"missing user key", `{"requestType":"getAllProducts","orgToken":"` + mendsim.DefaultOrgToken + `"}`, 3010},
 		{"wrong user key", `{"requestType":"getAllProducts","userKey":"nope","orgToken":"` + mendsim.DefaultOrgToken + `"}`, 5001},
 		{"unknown organization", `{"requestType":"getAllProducts","userKey":"` + mendsim.DefaultUserKey + `","orgToken":"nope"}`, 5001},
@@ -209,7 +226,7 @@ func TestUnknownRequestTypeAndBadKey(t *testing.T) {
 // read it: a required one is missing, an optional one keeps its default.
 func TestFieldNamesMatchExactly(t *testing.T) {
 	t.Parallel()
-	srv := mendsim.NewServer(mendsim.Config{})
+	srv := newServer(t, mendsim.Config{})
 	t.Cleanup(srv.Close)
 	v1 := func(body string) map[string]any {
 		t.Helper()
@@ -275,7 +292,7 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 // names.
 func TestEveryRequestTypeIsAnswered(t *testing.T) {
 	t.Parallel()
-	srv := mendsim.NewServer(mendsim.Config{})
+	srv := newServer(t, mendsim.Config{})
 	t.Cleanup(srv.Close)
 	if n := len(mend.RequestTypes()); n != 59 {
 		t.Errorf("the client knows %d request types; the pages have 59", n)
@@ -298,7 +315,7 @@ func TestEveryRequestTypeIsAnswered(t *testing.T) {
 // Every.
 func TestErrorCodeFaultSkipsRESTCalls(t *testing.T) {
 	t.Parallel()
-	srv := mendsim.NewServer(mendsim.Config{})
+	srv := newServer(t, mendsim.Config{})
 	t.Cleanup(srv.Close)
 	login := func() {
 		t.Helper()
@@ -352,7 +369,7 @@ func TestPolicyCreationTimeIsUTC(t *testing.T) {
 	t.Parallel()
 	// 23:30 five hours west of Greenwich is 04:30 the next day in UTC.
 	west := time.FixedZone("UTC-5", -5*60*60)
-	srv := mendsim.NewServer(mendsim.Config{Now: func() time.Time { return time.Date(2026, 1, 1, 23, 30, 0, 0, west) }})
+	srv := newServer(t, mendsim.Config{Now: func() time.Time { return time.Date(2026, 1, 1, 23, 30, 0, 0, west) }})
 	t.Cleanup(srv.Close)
 	_, body := post(t, srv.URL+"/api/v1.4", `{"requestType":"getOrganizationPolicies","userKey":"`+mendsim.DefaultUserKey+`","orgToken":"`+mendsim.DefaultOrgToken+`"}`)
 	policies, _ := body["policies"].([]any)
@@ -368,7 +385,7 @@ func TestPolicyCreationTimeIsUTC(t *testing.T) {
 // project is gone with it, and closing it answers "not closed".
 func TestDeletingAProjectDropsItsPendingTasks(t *testing.T) {
 	t.Parallel()
-	srv := mendsim.NewServer(mendsim.Config{})
+	srv := newServer(t, mendsim.Config{})
 	t.Cleanup(srv.Close)
 	v1 := func(fields string) map[string]any {
 		t.Helper()
@@ -406,7 +423,7 @@ func TestDeletingAProjectDropsItsPendingTasks(t *testing.T) {
 // and body, the credentials among them.
 func TestEchoFault(t *testing.T) {
 	t.Parallel()
-	srv := mendsim.NewServer(mendsim.Config{})
+	srv := newServer(t, mendsim.Config{})
 	t.Cleanup(srv.Close)
 	if err := srv.SetFault(mendsim.Fault{Op: "getAllProducts", Echo: true}); err == nil {
 		t.Error("an echo fault without status or errorCode was accepted")
@@ -455,7 +472,7 @@ func TestEchoFault(t *testing.T) {
 // errors do; an injected status must answer in the same envelope.
 func TestStatusFaultKeepsTheV3Envelope(t *testing.T) {
 	t.Parallel()
-	srv := mendsim.NewServer(mendsim.Config{})
+	srv := newServer(t, mendsim.Config{})
 	t.Cleanup(srv.Close)
 	login := `{"email":"` + mendsim.DefaultUserEmail + `","userKey":"` + mendsim.DefaultUserKey + `"}`
 
@@ -471,6 +488,120 @@ func TestStatusFaultKeepsTheV3Envelope(t *testing.T) {
 		inner, ok := body[tt.key].(map[string]any)
 		if !ok || inner["errorMessage"] == nil {
 			t.Errorf("%s: 503 answer %v holds no %q.errorMessage", tt.op, body, tt.key)
+		}
+	}
+}
+
+// rest sends a REST request, with jwt as its Bearer token unless empty,
+// and decodes the answer.
+func rest(t *testing.T, method, url, jwt, body string, header map[string]string) (int, map[string]any) {
+	t.Helper()
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, url, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if jwt != "" {
+		req.Header.Set("Authorization", "Bearer "+jwt)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	data, _ := io.ReadAll(resp.Body)
+	_ = json.Unmarshal(data, &out)
+	return resp.StatusCode, out
+}
+
+// TestRESTRefusalsAreDocumented: the simulator refuses what Mend refuses
+// with the statuses the OpenAPI documents list, 400 and 403, and their
+// body; the checked server fails the test on any other.
+func TestRESTRefusalsAreDocumented(t *testing.T) {
+	t.Parallel()
+	clk := &clock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	srv := newServer(t, mendsim.Config{Now: clk.Now})
+	_, login := post(t, srv.URL+"/api/v2.0/login", `{"email":"`+mendsim.DefaultUserEmail+`","userKey":"`+mendsim.DefaultUserKey+`","orgToken":"`+mendsim.DefaultOrgToken+`"}`)
+	jwt := login["retVal"].(map[string]any)["jwtToken"].(string)
+	other, _ := srv.AddOrganization("Other")
+	_, otherLogin := post(t, srv.URL+"/api/v2.0/login", `{"email":"`+mendsim.DefaultUserEmail+`","userKey":"`+mendsim.DefaultUserKey+`","orgToken":"`+other+`"}`)
+	otherJWT := otherLogin["retVal"].(map[string]any)["jwtToken"].(string)
+	product := srv.Snapshot().Organizations[0].Products[0]
+	project := product.Projects[0].Token
+	api := srv.URL + "/api/v2.0"
+	tests := []struct {
+		name, method, url, jwt, body string
+		header                       map[string]string
+		want                         int
+	}{
+		{"login without e-mail", http.MethodPost, api + "/login", "", `{"userKey":"k"}`, nil, 400},
+		{"login with a wrong key", http.MethodPost, api + "/login", "", `{"email":"` + mendsim.DefaultUserEmail + `","userKey":"nope"}`, nil, 403},
+		{"access token without a refresh token", http.MethodPost, srv.URL + "/api/v3.0/login/accessToken", "", "", nil, 403},
+		{"access token with an unknown refresh token", http.MethodPost, srv.URL + "/api/v3.0/login/accessToken", "", "", map[string]string{"wss-refresh-token": "nope"}, 403},
+		{"no JWT", http.MethodGet, api + "/projects/" + project, "", "", nil, 403},
+		{"a JWT of another organization", http.MethodGet, api + "/orgs/" + mendsim.DefaultOrgToken + "/groups", otherJWT, "", nil, 403},
+		{"a project of another organization", http.MethodGet, api + "/projects/" + project, otherJWT, "", nil, 403},
+		{"an unknown project", http.MethodGet, api + "/projects/nope", jwt, "", nil, 400},
+		{"an unknown product", http.MethodPut, api + "/products/nope", jwt, `{"name":"x"}`, nil, 400},
+		{"a rename without a name", http.MethodPut, api + "/projects/" + project, jwt, `{}`, nil, 400},
+		{"a rename to a name taken", http.MethodPut, api + "/projects/" + project, jwt, `{"name":"demo-web"}`, nil, 400},
+		{"a move to an unknown product", http.MethodPut, api + "/projects/" + project + "/reassign/nope", jwt, "", nil, 400},
+		{"a page size over 10000", http.MethodGet, api + "/orgs/" + mendsim.DefaultOrgToken + "/projects?pageSize=10001", jwt, "", nil, 400},
+		{"an unknown process", http.MethodGet, api + "/orgs/" + mendsim.DefaultOrgToken + "/asyncProcessStatus/nope", jwt, "", nil, 400},
+		{"a group name taken", http.MethodPost, api + "/orgs/" + mendsim.DefaultOrgToken + "/groups", jwt, `{"name":"admins"}`, nil, 400},
+		{"an unknown group", http.MethodGet, api + "/orgs/" + mendsim.DefaultOrgToken + "/groups/nope", jwt, "", nil, 400},
+		{"a project's role", http.MethodPost, api + "/orgs/" + mendsim.DefaultOrgToken + "/groups/nope/roles", jwt,
+			`{"contextToken":"` + project + `","contextType":"projects","role":"ADMIN"}`, nil, 400},
+	}
+	for _, tt := range tests {
+		status, body := rest(t, tt.method, tt.url, tt.jwt, tt.body, tt.header)
+		if status != tt.want || body["supportToken"] == nil {
+			t.Errorf("%s: %d %v, want %d with a supportToken", tt.name, status, body, tt.want)
+		}
+	}
+	// An expired JWT, too.
+	clk.Add(31 * time.Minute)
+	if status, _ := rest(t, http.MethodGet, api+"/projects/"+project, jwt, "", nil); status != http.StatusForbidden {
+		t.Errorf("an expired JWT: %d, want 403", status)
+	}
+}
+
+// TestAccessTokenForTheOrganizationAsked: the v3.0 access token is for the
+// organization whose UUID the query names; an organization named another
+// way (in the body, or by its API key) is not seen, and the token is for
+// the user's last organization.
+func TestAccessTokenForTheOrganizationAsked(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, mendsim.Config{})
+	other, otherUUID := srv.AddOrganization("Other")
+	_, v3 := post(t, srv.URL+"/api/v3.0/login", `{"email":"`+mendsim.DefaultUserEmail+`","userKey":"`+mendsim.DefaultUserKey+`"}`)
+	refresh := map[string]string{"wss-refresh-token": v3["response"].(map[string]any)["refreshToken"].(string)}
+	token := srv.URL + "/api/v3.0/login/accessToken"
+	tests := []struct {
+		name, query, body string
+		want              string // the orgUuid answered
+	}{
+		{"the query names the other organization", "?orgUuid=" + otherUUID, `{"accessToken":"previous"}`, otherUUID},
+		{"none named: the last one, the other", "", "", otherUUID},
+		{"the query names the demo organization", "?orgUuid=" + srv.OrgUUID(), "", srv.OrgUUID()},
+		{"the other in the body: the last one, the demo", "", `{"orgUuid":"` + otherUUID + `"}`, srv.OrgUUID()},
+		{"the other by its API key: the last one, the demo", "?orgUuid=" + other, "", srv.OrgUUID()},
+	}
+	for _, tt := range tests {
+		status, out := rest(t, http.MethodPost, token+tt.query, "", tt.body, refresh)
+		resp, _ := out["response"].(map[string]any)
+		if status != http.StatusOK || resp["orgUuid"] != tt.want || resp["tokenTTL"] == nil || resp["jwtToken"] == nil {
+			t.Errorf("%s: %d %v, want a token of %s with its tokenTTL", tt.name, status, out, tt.want)
 		}
 	}
 }

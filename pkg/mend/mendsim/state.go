@@ -20,6 +20,7 @@ type state struct {
 	processes map[string]*process       // async processes by uuid
 	requests  map[string]*pluginRequest // plugin requests by request token
 	refresh   map[string]string         // v3.0 refresh tokens: token to e-mail
+	lastOrg   map[string]string         // e-mail to the token of the organization last signed in to
 	outcomes  map[string]string         // final process status by scope token, when not SUCCESS
 }
 
@@ -237,6 +238,7 @@ func newState() *state {
 		processes:  make(map[string]*process),
 		requests:   make(map[string]*pluginRequest),
 		refresh:    make(map[string]string),
+		lastOrg:    make(map[string]string),
 		outcomes:   make(map[string]string),
 	}
 }
