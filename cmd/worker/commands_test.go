@@ -95,11 +95,11 @@ func (f *fixture) policyID(t *testing.T, sc mend.Scope, name string) int {
 	return 0
 }
 
-func policySpec(name string) mend.PolicySpec {
-	return mend.PolicySpec{
-		Name: name, Owner: &mend.PolicyOwner{Email: admin},
-		Filter: &mend.PolicyFilter{Type: mend.FilterLicense, Licenses: []mend.PolicyLicense{{Name: "Apache 2.0"}}},
-		Action: &mend.PolicyAction{Type: mend.ActionApprove},
+func policySpec(name string) events.Policy {
+	return events.Policy{
+		Name: name, Owner: &events.PolicyOwner{Email: admin},
+		Filter: &events.PolicyFilter{Type: mend.FilterLicense, Licenses: []events.PolicyLicense{{Name: "Apache 2.0"}}},
+		Action: &events.PolicyAction{Type: mend.ActionApprove},
 	}
 }
 
@@ -270,7 +270,7 @@ func TestEveryCommandTwice(t *testing.T) {
 		{
 			name: "policy.update", command: events.CommandPolicyUpdate, wantTyp: events.TypePolicyUpdated,
 			data: func(f *fixture) any {
-				p := mend.PolicySpec{ID: f.productPolicy, Name: "Approve Apache 2.0 (reviewed)", Owner: &mend.PolicyOwner{Email: admin}}
+				p := events.Policy{ID: f.productPolicy, Name: "Approve Apache 2.0 (reviewed)", Owner: &events.PolicyOwner{Email: admin}}
 				return events.PolicyUpdate{PolicyScope: events.PolicyScope{Scope: events.ScopeProduct, Token: f.product}, Policy: p}
 			},
 			op: mend.ReqUpdateProductPolicy, calls: 1, flag: "changed",
@@ -285,7 +285,7 @@ func TestEveryCommandTwice(t *testing.T) {
 		{
 			name: "policy.reorder", command: events.CommandPolicyReorder, wantTyp: events.TypePolicyReordered,
 			data: func(f *fixture) any {
-				return events.PolicyReorder{PolicyScope: events.PolicyScope{Scope: events.ScopeProduct, Token: f.product}, PolicyPriorities: []mend.PolicyPriority{{PolicyID: f.productPolicy, Priority: 1}}}
+				return events.PolicyReorder{PolicyScope: events.PolicyScope{Scope: events.ScopeProduct, Token: f.product}, PolicyPriorities: []events.PolicyPriority{{PolicyID: f.productPolicy, Priority: 1}}}
 			},
 			op: mend.ReqReorderProductPolicyPriorities, calls: 2,
 		},
@@ -299,7 +299,7 @@ func TestEveryCommandTwice(t *testing.T) {
 		{
 			name: "setup.notification.set", command: events.CommandSetupNotificationSet, wantTyp: events.TypeSetupNotificationConfigured,
 			data: func(f *fixture) any {
-				return events.SetupNotificationSet{Action: mend.SetupNotificationCustom, ProjectTagKeyRegex: "^env$", ProjectTagValueRegex: "^prod"}
+				return events.SetupNotificationSet{Action: events.SetupNotificationCustom, ProjectTagKeyRegex: "^env$", ProjectTagValueRegex: "^prod"}
 			},
 			op: mend.ReqSetProjectSetupNotificationConfig, calls: 2,
 		},
@@ -369,14 +369,14 @@ func TestEveryCommandTwice(t *testing.T) {
 		{
 			name: "group.roles.add", command: events.CommandGroupRolesAdd, wantTyp: events.TypeGroupRolesAdded,
 			data: func(f *fixture) any {
-				return events.GroupRolesAdd{GroupRole: events.GroupRole{GroupRef: events.GroupRef{GroupName: "admins"}, ContextToken: f.product, ContextType: mend.ContextProducts, Role: "DEFAULT_APPROVER"}}
+				return events.GroupRolesAdd{GroupRole: events.GroupRole{GroupRef: events.GroupRef{GroupName: "admins"}, ContextToken: f.product, ContextType: events.ContextProducts, Role: "DEFAULT_APPROVER"}}
 			},
 			op: "addGroupRole", calls: 1, flag: "changed",
 		},
 		{
 			name: "group.roles.remove", command: events.CommandGroupRolesRemove, wantTyp: events.TypeGroupRolesRemoved,
 			data: func(f *fixture) any {
-				return events.GroupRolesRemove{GroupRole: events.GroupRole{GroupRef: events.GroupRef{GroupName: "admins"}, ContextToken: f.org, ContextType: mend.ContextOrgs, Role: "ADMIN"}}
+				return events.GroupRolesRemove{GroupRole: events.GroupRole{GroupRef: events.GroupRef{GroupName: "admins"}, ContextToken: f.org, ContextType: events.ContextOrgs, Role: "ADMIN"}}
 			},
 			op: "removeGroupRole", calls: 1, flag: "changed",
 		},
@@ -668,7 +668,7 @@ func orgUUID(t *testing.T, h *harness) string {
 func TestGroupRoleOnOrgByUUIDTwice(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
-	role := events.GroupRole{GroupRef: events.GroupRef{GroupName: "users"}, ContextToken: orgUUID(t, h), ContextType: mend.ContextOrgs, Role: "AUDITOR"}
+	role := events.GroupRole{GroupRef: events.GroupRef{GroupName: "users"}, ContextToken: orgUUID(t, h), ContextType: events.ContextOrgs, Role: "AUDITOR"}
 	add := h.command(events.CommandGroupRolesAdd, events.GroupRolesAdd{GroupRole: role})
 	h.publish(add, "copy-1")
 	h.publish(add, "copy-2")

@@ -128,9 +128,9 @@ func TestReconcileAgainstSimulator(t *testing.T) {
 	w.run(t, "seed-2", events.CommandProjectCreate, events.ProjectCreate{ProductName: "acme", ProjectName: "svc-00001", Tags: map[string]string{"team": "team-b", "kind": "service"}})
 	w.run(t, "seed-3", events.CommandProjectCreate, events.ProjectCreate{ProductName: "acme", ProjectName: "stale-1"})
 	w.run(t, "seed-4", events.CommandProjectCreate, events.ProjectCreate{ProductName: "acme", ProjectName: "stale-2"})
-	w.run(t, "seed-5", events.CommandPolicyAdd, events.PolicyAdd{PolicyScope: events.PolicyScope{Scope: events.ScopeOrganization}, Policy: mend.PolicySpec{
-		Name: "org MIT", Owner: &mend.PolicyOwner{Email: mendsim.DefaultUserEmail},
-		Filter: &mend.PolicyFilter{Type: mend.FilterLicense, Licenses: []mend.PolicyLicense{{Name: "MIT"}}}, Action: &mend.PolicyAction{Type: mend.ActionApprove},
+	w.run(t, "seed-5", events.CommandPolicyAdd, events.PolicyAdd{PolicyScope: events.PolicyScope{Scope: events.ScopeOrganization}, Policy: events.Policy{
+		Name: "org MIT", Owner: &events.PolicyOwner{Email: mendsim.DefaultUserEmail},
+		Filter: &events.PolicyFilter{Type: mend.FilterLicense, Licenses: []events.PolicyLicense{{Name: "MIT"}}}, Action: &events.PolicyAction{Type: mend.ActionApprove},
 	}})
 
 	spec, err := reconcile.Parse("spec.yaml", []byte(fmt.Sprintf(simSpec, w.github.URL)))

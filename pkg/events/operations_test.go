@@ -8,7 +8,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mendflow/mendflow/pkg/events"
-	"github.com/mendflow/mendflow/pkg/mend"
 )
 
 func TestOperationCommandsDecode(t *testing.T) {
@@ -44,10 +43,10 @@ func TestOperationCommandsDecode(t *testing.T) {
 			data: `{"scope":"product","token":"p","policy":{"name":"no GPL","owner":{"email":"a@example.com"},"filter":{"type":"LICENSE","licenses":[{"name":"GPL 3"}]},"action":{"type":"REJECT"}}}`,
 			want: &events.PolicyAdd{
 				PolicyScope: events.PolicyScope{Scope: events.ScopeProduct, Token: "p"},
-				Policy: mend.PolicySpec{
-					Name: "no GPL", Owner: &mend.PolicyOwner{Email: "a@example.com"},
-					Filter: &mend.PolicyFilter{Type: mend.FilterLicense, Licenses: []mend.PolicyLicense{{Name: "GPL 3"}}},
-					Action: &mend.PolicyAction{Type: mend.ActionReject},
+				Policy: events.Policy{
+					Name: "no GPL", Owner: &events.PolicyOwner{Email: "a@example.com"},
+					Filter: &events.PolicyFilter{Type: "LICENSE", Licenses: []events.PolicyLicense{{Name: "GPL 3"}}},
+					Action: &events.PolicyAction{Type: "REJECT"},
 				},
 			},
 		},
@@ -56,9 +55,9 @@ func TestOperationCommandsDecode(t *testing.T) {
 			data: `{"scope":"organization","policy":{"name":"n","owner":{"id":7},"filter":{"type":"LICENSE"},"action":{"type":"APPROVE"}}}`,
 			want: &events.PolicyAdd{
 				PolicyScope: events.PolicyScope{Scope: events.ScopeOrganization},
-				Policy: mend.PolicySpec{
-					Name: "n", Owner: &mend.PolicyOwner{ID: 7},
-					Filter: &mend.PolicyFilter{Type: mend.FilterLicense}, Action: &mend.PolicyAction{Type: mend.ActionApprove},
+				Policy: events.Policy{
+					Name: "n", Owner: &events.PolicyOwner{ID: 7},
+					Filter: &events.PolicyFilter{Type: "LICENSE"}, Action: &events.PolicyAction{Type: "APPROVE"},
 				},
 			},
 		},
@@ -172,7 +171,7 @@ func TestOperationCommandsDecode(t *testing.T) {
 			data: `{"scope":"project","productName":"acme","projectName":"api","policy":{"name":"p","owner":{"email":"a@example.com"},"filter":{"type":"LICENSE"},"action":{"type":"REJECT"}}}`,
 			want: &events.PolicyAdd{
 				PolicyScope: events.PolicyScope{Scope: events.ScopeProject, ProductName: "acme", ProjectName: "api"},
-				Policy:      mend.PolicySpec{Name: "p", Owner: &mend.PolicyOwner{Email: "a@example.com"}, Filter: &mend.PolicyFilter{Type: "LICENSE"}, Action: &mend.PolicyAction{Type: "REJECT"}},
+				Policy:      events.Policy{Name: "p", Owner: &events.PolicyOwner{Email: "a@example.com"}, Filter: &events.PolicyFilter{Type: "LICENSE"}, Action: &events.PolicyAction{Type: "REJECT"}},
 			},
 		},
 		{

@@ -17,7 +17,7 @@ const (
 	// io.mendflow.track.<kind>.
 	TypeTrackPrefix = "io.mendflow.track."
 
-	trackSubjectPrefix   = "mendflow.track."
+	trackSubjectPrefix = "mendflow.track."
 )
 
 // Kinds of tracked items.

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 
@@ -92,7 +93,11 @@ func (s *Set) policyAdd(ctx context.Context, _ *Command, d *events.PolicyAdd) (R
 	}
 	// The client sends it once (a retry in the call could add a second
 	// policy of the name); a redelivery looks first.
-	resp, _, err := s.policies.Add(ctx, sc, &d.Policy)
+	spec, err := mendPolicy(d.Policy)
+	if err != nil {
+		return Result{}, err
+	}
+	resp, _, err := s.policies.Add(ctx, sc, spec)
 	if err != nil {
 		return Result{}, scopeMissing(sc, err)
 	}
@@ -123,7 +128,11 @@ func (s *Set) policyUpdate(ctx context.Context, _ *Command, d *events.PolicyUpda
 	// The client sends it once (Mend gives the policy a new id, so a retry
 	// in the call after a lost answer is refused); a redelivery finds it
 	// done.
-	resp, _, err := s.policies.Update(ctx, sc, &d.Policy)
+	spec, err := mendPolicy(d.Policy)
+	if err != nil {
+		return Result{}, err
+	}
+	resp, _, err := s.policies.Update(ctx, sc, spec)
 	if err != nil {
 		return Result{}, scopeMissing(sc, err)
 	}
@@ -186,7 +195,7 @@ func (s *Set) policyReorder(ctx context.Context, _ *Command, d *events.PolicyReo
 			return resultOf(events.TypePolicyReordered, res), nil
 		}
 	}
-	if _, _, err := s.policies.Reorder(ctx, sc, res.PolicyPriorities); err != nil {
+	if _, _, err := s.policies.Reorder(ctx, sc, mendPriorities(res.PolicyPriorities)); err != nil {
 		if len(d.PolicyNames) > 0 && mend.IsCode(err, mend.CodeInvalidOptionValue) {
 			// A policy updated since the listing has a new id: list again.
 			return Result{}, notFound("the policies %q at %s", d.PolicyNames, sc)
@@ -199,15 +208,15 @@ func (s *Set) policyReorder(ctx context.Context, _ *Command, d *events.PolicyReo
 // prioritiesByName gives the named policies the top priorities of the
 // scope's n policies, the first name n, and reports whether they hold them
 // already.
-func prioritiesByName(ps []mend.Policy, names []string) ([]mend.PolicyPriority, bool, error) {
-	out := make([]mend.PolicyPriority, len(names))
+func prioritiesByName(ps []mend.Policy, names []string) ([]events.PolicyPriority, bool, error) {
+	out := make([]events.PolicyPriority, len(names))
 	inPlace := true
 	for i, name := range names {
 		p, ok := policyNamed(ps, name)
 		if !ok {
 			return nil, false, notFound("policy %q", name)
 		}
-		out[i] = mend.PolicyPriority{PolicyID: p.ID, Priority: len(ps) - i}
+		out[i] = events.PolicyPriority{PolicyID: p.ID, Priority: len(ps) - i}
 		inPlace = inPlace && p.Priority == out[i].Priority
 	}
 	return out, inPlace, nil
@@ -264,4 +273,28 @@ func (s *Set) requestTrack(_ context.Context, _ *Command, d *events.RequestTrack
 	return Result{Track: &events.Track{
 		Kind: events.TrackRequest, OrgToken: s.org(d.OrgToken), RequestToken: d.RequestToken, Started: s.cfg.Now(),
 	}}, nil
+}
+
+// mendPolicy is a command's policy as the Mend client sends it. The two
+// types name every field alike (TestPolicySchemaMatchesMend holds them so),
+// so the command's JSON is the request's.
+func mendPolicy(p events.Policy) (*mend.PolicySpec, error) {
+	b, err := json.Marshal(p)
+	if err != nil {
+		return nil, err
+	}
+	var spec mend.PolicySpec
+	if err := json.Unmarshal(b, &spec); err != nil {
+		return nil, fmt.Errorf("the command's policy as Mend's: %w", err)
+	}
+	return &spec, nil
+}
+
+// mendPriorities are a command's priorities as the Mend client sends them.
+func mendPriorities(ps []events.PolicyPriority) []mend.PolicyPriority {
+	out := make([]mend.PolicyPriority, len(ps))
+	for i, p := range ps {
+		out[i] = mend.PolicyPriority(p)
+	}
+	return out
 }
