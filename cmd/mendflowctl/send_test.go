@@ -24,9 +24,9 @@ type received struct {
 }
 
 // ingestDouble is an httptest server that records each request and answers
-// with status and a JSON body. cmd/ingest is a main package, so its handler
-// cannot be mounted here; its own tests check what it does with what send
-// sends, and these check that send sends exactly that.
+// with status and a JSON body. Ingest's own tests (internal/ingest) check
+// what it does with what send sends, and these check that send sends
+// exactly that, without a NATS server behind it.
 func ingestDouble(t *testing.T, status int) (string, func() []received) {
 	t.Helper()
 	var mu sync.Mutex

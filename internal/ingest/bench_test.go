@@ -1,4 +1,4 @@
-package main
+package ingest
 
 import (
 	"bytes"
@@ -50,7 +50,7 @@ var (
 // load drifts. With -ingest.core it measures coreHandler's peak too. It
 // ignores b.N: run it once with
 //
-//	go test -run '^$' -bench '^BenchmarkIngest$' -benchtime 1x ./cmd/ingest/ [-args -ingest.core]
+//	go test -run '^$' -bench '^BenchmarkIngest$' -benchtime 1x ./internal/ingest/ [-args -ingest.core]
 func BenchmarkIngest(b *testing.B) {
 	natsURL, natsPID := startNATSProcess(b)
 	cfg := testConfig(natsURL)

@@ -1,4 +1,4 @@
-package main
+package ingest
 
 import (
 	"context"
@@ -26,7 +26,7 @@ func TestServesWhileNATSIsDown(t *testing.T) {
 	addr := servicetest.FreeAddr(t)
 	h := harnessFor(t, addr)
 	stop, done := servicetest.Start(t, addr, func(ctx context.Context) error {
-		return realMain(ctx, envconfig.MapLookuper(map[string]string{
+		return Run(ctx, envconfig.MapLookuper(map[string]string{
 			"NATS_URL": ns.URL(), "INGEST_ADDR": addr, "MEND_ORG_TOKEN": "o",
 			"GITHUB_WEBHOOK_SECRET": testGitHubSecret, "INGEST_RETRY_AFTER": "7s",
 		}), app.Telemetry{Logger: slog.New(slog.DiscardHandler)})
@@ -89,7 +89,7 @@ func TestServesWhileJetStreamCannotAnswer(t *testing.T) {
 	addr := servicetest.FreeAddr(t)
 	h := harnessFor(t, addr)
 	stop, done := servicetest.Start(t, addr, func(ctx context.Context) error {
-		return realMain(ctx, envconfig.MapLookuper(map[string]string{
+		return Run(ctx, envconfig.MapLookuper(map[string]string{
 			"NATS_URL": srv.URL(), "INGEST_ADDR": addr, "MEND_ORG_TOKEN": "o",
 		}), app.Telemetry{Logger: slog.New(slog.DiscardHandler)})
 	})
@@ -119,7 +119,7 @@ func TestStopsWhileWaitingForNATS(t *testing.T) {
 	t.Parallel()
 	addr := servicetest.FreeAddr(t)
 	stop, done := servicetest.Start(t, addr, func(ctx context.Context) error {
-		return realMain(ctx, envconfig.MapLookuper(map[string]string{
+		return Run(ctx, envconfig.MapLookuper(map[string]string{
 			"NATS_URL": "nats://" + servicetest.FreeAddr(t), "INGEST_ADDR": addr, "MEND_ORG_TOKEN": "o",
 		}), app.Telemetry{Logger: slog.New(slog.DiscardHandler)})
 	})

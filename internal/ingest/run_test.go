@@ -1,4 +1,4 @@
-package main
+package ingest
 
 import (
 	"bytes"
@@ -154,9 +154,9 @@ func TestRealMainRefusesToStart(t *testing.T) {
 			t.Parallel()
 			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 			defer cancel()
-			err := realMain(ctx, envconfig.MapLookuper(tc.env), app.Telemetry{Logger: slog.New(slog.DiscardHandler)})
+			err := Run(ctx, envconfig.MapLookuper(tc.env), app.Telemetry{Logger: slog.New(slog.DiscardHandler)})
 			if err == nil || !strings.HasPrefix(err.Error(), tc.wantErr) {
-				t.Fatalf("realMain = %v, want an error starting with %q", err, tc.wantErr)
+				t.Fatalf("Run = %v, want an error starting with %q", err, tc.wantErr)
 			}
 			if strings.Contains(err.Error(), "hunter2") {
 				t.Errorf("the error holds a password: %v", err)
@@ -170,13 +170,13 @@ func TestRealMainRefusesToStart(t *testing.T) {
 // arriving, others sent one after another on kept-alive connections. Every
 // request sent is answered (the only failure allowed is a connection
 // refused, once ingest stopped accepting: nothing was sent), every 202's
-// command is stored, and realMain returns nil.
+// command is stored, and Run returns nil.
 func TestRealMainStopsGracefully(t *testing.T) {
 	t.Parallel()
 	ns := natstest.Start(t)
 	addr := servicetest.FreeAddr(t)
 	stop, done := servicetest.Start(t, addr, func(ctx context.Context) error {
-		return realMain(ctx, envconfig.MapLookuper(map[string]string{"NATS_URL": ns.URL(), "INGEST_ADDR": addr, "MEND_ORG_TOKEN": "o"}),
+		return Run(ctx, envconfig.MapLookuper(map[string]string{"NATS_URL": ns.URL(), "INGEST_ADDR": addr, "MEND_ORG_TOKEN": "o"}),
 			app.Telemetry{Logger: slog.New(slog.DiscardHandler)})
 	})
 	servicetest.WaitReady(t, addr, 10*time.Second)
@@ -286,10 +286,10 @@ func TestRealMainStopsGracefully(t *testing.T) {
 	select {
 	case err := <-done:
 		if err != nil {
-			t.Fatalf("realMain = %v, want nil after a graceful stop", err)
+			t.Fatalf("Run = %v, want nil after a graceful stop", err)
 		}
 	case <-time.After(15 * time.Second):
-		t.Fatal("realMain did not return")
+		t.Fatal("Run did not return")
 	}
 
 	if len(cut) > 0 {
