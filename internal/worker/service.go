@@ -1,4 +1,4 @@
-package main
+package worker
 
 import (
 	"context"
@@ -48,7 +48,7 @@ type service struct {
 func newService(ctx context.Context, cfg settings, tel app.Telemetry) (_ *service, err error) {
 	logger := tel.Logger
 	tp := tel.TracerProvider()
-	svc := &service{cfg: cfg, logger: logger, tracer: tp.Tracer("github.com/mendflow/mendflow/cmd/worker")}
+	svc := &service{cfg: cfg, logger: logger, tracer: tp.Tracer("github.com/mendflow/mendflow/internal/worker")}
 	defer func() {
 		if err != nil {
 			svc.close()

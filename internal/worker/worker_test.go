@@ -1,4 +1,4 @@
-package main
+package worker
 
 import (
 	"context"
@@ -573,9 +573,9 @@ func TestBadConfiguration(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 			defer cancel()
-			err := realMain(ctx, envconfig.MapLookuper(env), app.Telemetry{Logger: slog.New(slog.DiscardHandler)}, nil)
+			err := run(ctx, envconfig.MapLookuper(env), app.Telemetry{Logger: slog.New(slog.DiscardHandler)}, nil)
 			if err == nil || !strings.Contains(err.Error(), tt.wantVar+":") {
-				t.Fatalf("realMain = %v, want at once an error naming %s", err, tt.wantVar)
+				t.Fatalf("run = %v, want at once an error naming %s", err, tt.wantVar)
 			}
 			if strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "%zz") {
 				t.Errorf("a password is in the error: %v", err)
@@ -634,29 +634,6 @@ func TestSIGTERMFinishesWhatItHolds(t *testing.T) {
 	}
 	if left := h.commandsLeft(); left != 0 {
 		t.Errorf("%d commands left", left)
-	}
-}
-
-// TestMainExitsWithOneLine runs the binary's main with a bad environment:
-// one line on stderr names the variable, and the exit status is 1.
-func TestMainExitsWithOneLine(t *testing.T) {
-	t.Parallel()
-	if os.Getenv("WORKER_TEST_MAIN") == "1" {
-		main()
-		return
-	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestMainExitsWithOneLine$")
-	cmd.Env = []string{"WORKER_TEST_MAIN=1", "MEND_URL=http://127.0.0.1:1", "MEND_USER_KEY=k"}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	err := cmd.Run()
-	exit, ok := err.(*exec.ExitError)
-	if !ok || exit.ExitCode() != 1 {
-		t.Fatalf("exit: %v, want status 1", err)
-	}
-	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
-	if len(lines) != 1 || !strings.Contains(lines[0], "MEND_ORG_TOKEN") {
-		t.Errorf("stderr %q, want one line naming MEND_ORG_TOKEN", stderr.String())
 	}
 }
 

@@ -1,4 +1,4 @@
-package main
+package worker
 
 import (
 	"fmt"
@@ -18,7 +18,7 @@ import (
 // 50 ms per Mend call, at several in-flight caps, and the Mend calls each
 // create makes once the worker's cache is warm. Run it with
 //
-//	go test -run '^$' -bench ProjectCreate -benchtime 300x ./cmd/worker/
+//	go test -run '^$' -bench ProjectCreate -benchtime 300x ./internal/worker/
 func BenchmarkProjectCreate(b *testing.B) {
 	for _, latency := range []time.Duration{0, 50 * time.Millisecond} {
 		for _, inFlight := range []int{1, 4, 16, 64} {

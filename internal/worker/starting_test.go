@@ -1,4 +1,4 @@
-package main
+package worker
 
 import (
 	"context"
@@ -27,7 +27,7 @@ func TestServesWhileNATSIsDown(t *testing.T) {
 	env := maps.Clone(h.env)
 	env["WORKER_ADDR"] = addr
 	stop, done := servicetest.Start(t, addr, func(ctx context.Context) error {
-		return realMain(ctx, envconfig.MapLookuper(env), app.Telemetry{Logger: slog.New(slog.DiscardHandler)}, nil)
+		return run(ctx, envconfig.MapLookuper(env), app.Telemetry{Logger: slog.New(slog.DiscardHandler)}, nil)
 	})
 
 	if status, body := servicetest.Get(t, addr, "/healthz"); status != http.StatusOK {
@@ -61,7 +61,7 @@ func TestStopsWhileWaitingForNATS(t *testing.T) {
 		"MEND_USER_EMAIL": "e", "MEND_ORG_TOKEN": "o", "WORKER_ADDR": addr,
 	}
 	stop, done := servicetest.Start(t, addr, func(ctx context.Context) error {
-		return realMain(ctx, envconfig.MapLookuper(env), app.Telemetry{Logger: slog.New(slog.DiscardHandler)}, nil)
+		return run(ctx, envconfig.MapLookuper(env), app.Telemetry{Logger: slog.New(slog.DiscardHandler)}, nil)
 	})
 	servicetest.Stop(t, stop, done, addr, 5*time.Second)
 }

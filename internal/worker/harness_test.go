@@ -1,4 +1,4 @@
-package main
+package worker
 
 import (
 	"context"
@@ -91,7 +91,7 @@ type worker struct {
 	stop func() error // cancel its context, as SIGTERM does, and wait for it
 }
 
-// startWorker runs realMain with the harness's environment and extra.
+// startWorker runs run with the harness's environment and extra.
 func (h *harness) startWorker(extra map[string]string) worker {
 	h.t.Helper()
 	env := maps.Clone(h.env)
@@ -103,13 +103,13 @@ func (h *harness) startWorker(extra map[string]string) worker {
 		Logger: slog.New(telemetry.TraceHandler{Handler: slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})}),
 		Tracer: sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(h.spans)),
 	}
-	go func() { done <- realMain(ctx, envconfig.MapLookuper(env), tel, ready) }()
+	go func() { done <- run(ctx, envconfig.MapLookuper(env), tel, ready) }()
 	var addr string
 	select {
 	case addr = <-ready:
 	case err := <-done:
 		cancel()
-		h.t.Fatalf("realMain: %v", err)
+		h.t.Fatalf("run: %v", err)
 	case <-time.After(10 * time.Second):
 		cancel()
 		h.t.Fatal("worker did not start")
