@@ -1,10 +1,9 @@
 // Package worker is the core of cmd/worker: it carries out mendflow
-// commands against Mend. It pulls them
-// from the MENDFLOW_COMMANDS stream through one durable consumer that all
-// worker processes share, makes each command's effect exactly once,
-// publishes a result event for each success, retries what may pass with
-// backoff, and keeps what gave up on MENDFLOW_DLQ. See the README's Worker
-// section for its environment.
+// commands against Mend. It pulls them from the MENDFLOW_COMMANDS stream
+// through one durable consumer that all worker processes share, makes each
+// command's effect exactly once, publishes a result event for each
+// success, retries what may pass with backoff, and keeps what gave up on
+// MENDFLOW_DLQ. See the README's Worker section for its environment.
 package worker
 
 import (
