@@ -1,4 +1,4 @@
-package main
+package poller
 
 import (
 	"bytes"
@@ -49,7 +49,7 @@ func TestRealMain(t *testing.T) {
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- realMain(ctx, env, app.Telemetry{Logger: slog.New(slog.NewJSONHandler(&logs, nil)), Tracer: sdktrace.NewTracerProvider()}, ready)
+		done <- run(ctx, env, app.Telemetry{Logger: slog.New(slog.NewJSONHandler(&logs, nil)), Tracer: sdktrace.NewTracerProvider()}, ready)
 	}()
 	var addr string
 	select {
@@ -237,9 +237,9 @@ func TestRealMainBadConfig(t *testing.T) {
 			delete(env, tt.unset)
 			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 			defer cancel()
-			err := realMain(ctx, envconfig.MapLookuper(env), app.Telemetry{Logger: slog.New(slog.DiscardHandler)}, nil)
+			err := run(ctx, envconfig.MapLookuper(env), app.Telemetry{Logger: slog.New(slog.DiscardHandler)}, nil)
 			if err == nil || !strings.Contains(err.Error(), tt.wantVar+":") {
-				t.Fatalf("realMain = %v, want at once an error naming %s", err, tt.wantVar)
+				t.Fatalf("run = %v, want at once an error naming %s", err, tt.wantVar)
 			}
 			if strings.Contains(err.Error(), valid["MEND_USER_KEY"]) || strings.Contains(err.Error(), "hunter2") {
 				t.Errorf("a secret is in the error: %v", err)

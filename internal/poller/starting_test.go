@@ -1,4 +1,4 @@
-package main
+package poller
 
 import (
 	"context"
@@ -28,7 +28,7 @@ func TestServesWhileNATSIsDown(t *testing.T) {
 	t.Cleanup(sim.Close)
 	addr := servicetest.FreeAddr(t)
 	stop, done := servicetest.Start(t, addr, func(ctx context.Context) error {
-		return realMain(ctx, envconfig.MapLookuper(map[string]string{
+		return run(ctx, envconfig.MapLookuper(map[string]string{
 			"NATS_URL": ns.URL(), "POLLER_ADDR": addr, "MEND_URL": sim.URL,
 			"MEND_USER_KEY": mendsim.DefaultUserKey, "MEND_USER_EMAIL": mendsim.DefaultUserEmail, "MEND_ORG_TOKEN": mendsim.DefaultOrgToken,
 			"POLLER_FIRST_INTERVAL": "10ms", "POLLER_MAX_INTERVAL": "50ms",
@@ -72,7 +72,7 @@ func TestStopsWhileWaitingForNATS(t *testing.T) {
 	t.Parallel()
 	addr := servicetest.FreeAddr(t)
 	stop, done := servicetest.Start(t, addr, func(ctx context.Context) error {
-		return realMain(ctx, envconfig.MapLookuper(map[string]string{
+		return run(ctx, envconfig.MapLookuper(map[string]string{
 			"NATS_URL": "nats://" + servicetest.FreeAddr(t), "POLLER_ADDR": addr, "MEND_URL": "http://127.0.0.1:1",
 			"MEND_USER_KEY": "k", "MEND_USER_EMAIL": "e", "MEND_ORG_TOKEN": "o",
 		}), app.Telemetry{Logger: slog.New(slog.DiscardHandler)}, nil)

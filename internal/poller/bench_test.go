@@ -1,4 +1,4 @@
-package main
+package poller
 
 import (
 	"bufio"
@@ -202,7 +202,7 @@ type pollerProcess struct {
 func (bed *benchBed) startPoller(b *testing.B, vars map[string]string) *pollerProcess {
 	b.Helper()
 	bin := filepath.Join(b.TempDir(), "poller")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/mendflow/mendflow/cmd/poller").CombinedOutput(); err != nil {
 		b.Fatalf("go build: %v\n%s", err, out)
 	}
 	env := map[string]string{
