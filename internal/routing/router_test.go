@@ -16,7 +16,7 @@ import (
 	"github.com/mendflow/mendflow/pkg/events"
 )
 
-const testdata = "../../../testdata"
+const testdata = "../../testdata"
 
 func readTestdata(t testing.TB, name string) []byte {
 	t.Helper()

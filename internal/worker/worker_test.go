@@ -584,7 +584,17 @@ func TestBadConfiguration(t *testing.T) {
 	}
 }
 
-// TestSIGTERMFinishesWhatItHolds runs the binary's main, sends it SIGTERM
+// TestRunAsProcess is the worker's main in a process of its own, for
+// TestSIGTERMFinishesWhatItHolds: the test binary run again with
+// WORKER_TEST_MAIN=1 and this test alone.
+func TestRunAsProcess(t *testing.T) {
+	if os.Getenv("WORKER_TEST_MAIN") != "1" {
+		t.Skip("started by TestSIGTERMFinishesWhatItHolds")
+	}
+	app.Main("worker", Run)
+}
+
+// TestSIGTERMFinishesWhatItHolds runs the worker as its binary does, sends it SIGTERM
 // while Mend holds a call, and expects the command answered and exit 0.
 func TestSIGTERMFinishesWhatItHolds(t *testing.T) {
 	t.Parallel()
@@ -598,7 +608,7 @@ func TestSIGTERMFinishesWhatItHolds(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestMainExitsWithOneLine$")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestRunAsProcess$")
 	cmd.Env = []string{"WORKER_TEST_MAIN=1", "WORKER_ADDR=" + addr}
 	for k, v := range h.env {
 		if k != "WORKER_ADDR" {
