@@ -42,7 +42,7 @@ func newWorld(t testing.TB, repos int) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := handlers.NewRouter(events.NewRegistry())
+	r := handlers.NewMux(events.NewRegistry())
 	if err := handlers.NewSet(w.client, handlers.Config{DefaultOrg: w.sim.OrgToken()}).Register(r); err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func (w *world) run(t testing.TB, id, name string, data any) {
 	if err := e.SetData(event.ApplicationJSON, raw); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.handler(context.Background(), &handlers.Command{Event: e, Attempt: 1, Seq: 1}); err != nil {
+	if _, err := w.handler(context.Background(), &handlers.Delivery{Event: e, Attempt: 1, Seq: 1}); err != nil {
 		t.Fatalf("%s %s: %v", name, raw, err)
 	}
 }

@@ -118,7 +118,7 @@ func newService(ctx context.Context, cfg settings, tel app.Telemetry) (_ *servic
 	}
 	reg.MustRegister(bus.NewConsumerLag(svc.js, events.StreamCommands, cfg.Worker.Consumer))
 
-	router := handlers.NewRouter(events.NewRegistry())
+	router := handlers.NewMux(events.NewRegistry())
 	set := handlers.NewSet(client, handlers.Config{DefaultOrg: cfg.OrgToken, CacheTTL: cfg.Worker.CacheTTL, Claims: kvClaims{claims}})
 	if err := set.Register(router); err != nil {
 		return nil, fmt.Errorf("handlers: %w", err)

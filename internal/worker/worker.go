@@ -105,7 +105,7 @@ func (s *service) process(ctx context.Context, msg jetstream.Msg) {
 		return
 	}
 	e, err := bus.FromJetStreamMsg(msg)
-	cmd := &handlers.Command{
+	cmd := &handlers.Delivery{
 		Event: e, Attempt: int(meta.NumDelivered), Seq: meta.Sequence.Stream, Published: meta.Timestamp,
 		Replay: msg.Headers().Get(bus.HeaderReplayOf),
 	}
@@ -160,7 +160,7 @@ type ending struct {
 // never take is given up at once. Should the result be stored and the ack
 // be lost, the command comes back later and its handler finds its effect
 // already made.
-func (s *service) finish(ctx context.Context, msg jetstream.Msg, meta *jetstream.MsgMetadata, cmd *handlers.Command, name string, res handlers.Result, err error) ending {
+func (s *service) finish(ctx context.Context, msg jetstream.Msg, meta *jetstream.MsgMetadata, cmd *handlers.Delivery, name string, res handlers.Result, err error) ending {
 	var d *handlers.Decision
 	if err == nil {
 		if err = s.publishResult(ctx, meta, cmd, res); err == nil {
@@ -208,7 +208,7 @@ func (s *service) heartbeat(msg jetstream.Msg) (stop func()) {
 
 // publishResult publishes the result event and the poller's Track item. A
 // failure to store them is a *handlers.PublishError.
-func (s *service) publishResult(ctx context.Context, meta *jetstream.MsgMetadata, cmd *handlers.Command, res handlers.Result) error {
+func (s *service) publishResult(ctx context.Context, meta *jetstream.MsgMetadata, cmd *handlers.Delivery, res handlers.Result) error {
 	if res.Type != "" {
 		if err := s.answer(ctx, events.ResultSubject(res.Type), res.Type, derivedID(cmd, meta, "result"), cmd, res.Data); err != nil {
 			return err
@@ -225,7 +225,7 @@ func (s *service) publishResult(ctx context.Context, meta *jetstream.MsgMetadata
 
 // answer publishes an event of type typ answering cmd; a failure to store
 // it is a *handlers.PublishError.
-func (s *service) answer(ctx context.Context, subject, typ, id string, cmd *handlers.Command, data any) error {
+func (s *service) answer(ctx context.Context, subject, typ, id string, cmd *handlers.Delivery, data any) error {
 	e, err := s.event(ctx, typ, id, cmd, data)
 	if err != nil {
 		return fmt.Errorf("%s: %w", typ, err)
@@ -247,7 +247,7 @@ func (s *service) answer(ctx context.Context, subject, typ, id string, cmd *hand
 // answer can still be kept. Should either not be stored (NATS unreachable),
 // the command comes back after a backoff and is decided again: a retry
 // counted like any other, until the dead letter is kept.
-func (s *service) giveUp(ctx context.Context, msg jetstream.Msg, meta *jetstream.MsgMetadata, cmd *handlers.Command, subjectName string, d *handlers.Decision) ending {
+func (s *service) giveUp(ctx context.Context, msg jetstream.Msg, meta *jetstream.MsgMetadata, cmd *handlers.Delivery, subjectName string, d *handlers.Decision) ending {
 	name := cmp.Or(cmd.Name, subjectName)
 	errText := d.Err.Error()
 	now := time.Now().UTC()
@@ -283,7 +283,7 @@ func (s *service) giveUp(ctx context.Context, msg jetstream.Msg, meta *jetstream
 // letter keeps it) while that is what is too large, and the largest
 // extension attributes (a correlationid of tens of kilobytes) while the
 // headers are; failed.Omitted names what it left out.
-func (s *service) failedMsg(ctx context.Context, cmd *handlers.Command, id string, failed events.CommandFailed) (*nats.Msg, error) {
+func (s *service) failedMsg(ctx context.Context, cmd *handlers.Delivery, id string, failed events.CommandFailed) (*nats.Msg, error) {
 	var cut []string // extension attributes left out
 	for {
 		e, err := s.event(ctx, events.TypeCommandFailed, id, cmd, failed)
@@ -333,7 +333,7 @@ func largestExtension(e event.Event) string {
 // event is a CloudEvent of type typ answering cmd, with the id id, and the
 // trace context of the span in ctx, so that what follows (the poller, a
 // consumer of the event) continues from the worker's span.
-func (s *service) event(ctx context.Context, typ, id string, cmd *handlers.Command, data any) (event.Event, error) {
+func (s *service) event(ctx context.Context, typ, id string, cmd *handlers.Delivery, data any) (event.Event, error) {
 	out := event.New()
 	out.SetID(id)
 	out.SetSource(source)
@@ -361,7 +361,7 @@ func (s *service) store(ctx context.Context, m *nats.Msg, id string) (*jetstream
 // ended logs and counts how a delivery ended. Only names, ids and errors
 // are logged: errors of package mend never hold the user key or the JWT,
 // and command data holds no credentials.
-func (s *service) ended(ctx context.Context, log *slog.Logger, cmd *handlers.Command, end ending, took time.Duration) {
+func (s *service) ended(ctx context.Context, log *slog.Logger, cmd *handlers.Delivery, end ending, took time.Duration) {
 	s.metrics.Ended(cmd, end.outcome, end.reason)
 	attrs := []any{"attempt", cmd.Attempt, "duration", took.Round(time.Microsecond)}
 	switch end.outcome {
@@ -410,7 +410,7 @@ func (s *service) settle(ctx context.Context, log *slog.Logger, msg jetstream.Ms
 // for a command replayed from the dead-letter stream, which is stored anew.
 // A command id longer than maxIDInDerived is replaced by its SHA-256, so
 // that the worker's own ids stay short however long the sender's.
-func derivedID(cmd *handlers.Command, meta *jetstream.MsgMetadata, kind string) string {
+func derivedID(cmd *handlers.Delivery, meta *jetstream.MsgMetadata, kind string) string {
 	id := cmd.ID()
 	if len(id) > maxIDInDerived {
 		sum := sha256.Sum256([]byte(id))

@@ -77,7 +77,7 @@ func policyNamed(ps []mend.Policy, name string) (mend.Policy, bool) {
 // policyAdd adds a policy unless one of its name is at the scope already:
 // Mend lets names repeat, so the name is what makes adding it twice a
 // no-op.
-func (s *Set) policyAdd(ctx context.Context, _ *Command, d *events.PolicyAdd) (Result, error) {
+func (s *Set) policyAdd(ctx context.Context, _ *Delivery, d *events.PolicyAdd) (Result, error) {
 	sc, err := s.scopeOf(ctx, d.PolicyScope)
 	if err != nil {
 		return Result{}, err
@@ -108,7 +108,7 @@ func (s *Set) policyAdd(ctx context.Context, _ *Command, d *events.PolicyAdd) (R
 // policyUpdate updates a policy by id. Mend gives the updated policy a new
 // id, so a redelivered update finds the old id gone; a policy of the new
 // name at the scope is then taken as this update, done before.
-func (s *Set) policyUpdate(ctx context.Context, _ *Command, d *events.PolicyUpdate) (Result, error) {
+func (s *Set) policyUpdate(ctx context.Context, _ *Delivery, d *events.PolicyUpdate) (Result, error) {
 	sc, err := s.scopeOf(ctx, d.PolicyScope)
 	if err != nil {
 		return Result{}, err
@@ -142,7 +142,7 @@ func (s *Set) policyUpdate(ctx context.Context, _ *Command, d *events.PolicyUpda
 
 // policyRemove removes the policies of the ids given that the scope still
 // holds; when none is left, there is nothing to ask Mend.
-func (s *Set) policyRemove(ctx context.Context, _ *Command, d *events.PolicyRemove) (Result, error) {
+func (s *Set) policyRemove(ctx context.Context, _ *Delivery, d *events.PolicyRemove) (Result, error) {
 	sc, err := s.scopeOf(ctx, d.PolicyScope)
 	if err != nil {
 		return Result{}, err
@@ -176,7 +176,7 @@ func (s *Set) policyRemove(ctx context.Context, _ *Command, d *events.PolicyRemo
 // needs no look first. Policies named rather than numbered are looked up:
 // they take the top priorities in the order given, and when they hold them
 // already there is no call.
-func (s *Set) policyReorder(ctx context.Context, _ *Command, d *events.PolicyReorder) (Result, error) {
+func (s *Set) policyReorder(ctx context.Context, _ *Delivery, d *events.PolicyReorder) (Result, error) {
 	sc, err := s.scopeOf(ctx, d.PolicyScope)
 	if err != nil {
 		return Result{}, err
@@ -224,7 +224,7 @@ func prioritiesByName(ps []mend.Policy, names []string) ([]events.PolicyPriority
 
 // policyOwnerChange hands policies from one owner to another; done again,
 // the old owner owns none and nothing changes.
-func (s *Set) policyOwnerChange(ctx context.Context, _ *Command, d *events.PolicyOwnerChange) (Result, error) {
+func (s *Set) policyOwnerChange(ctx context.Context, _ *Delivery, d *events.PolicyOwnerChange) (Result, error) {
 	org := s.org(d.OrgToken)
 	if _, _, err := s.policies.ChangeOwner(ctx, &mend.ChangePolicyOwnerRequest{
 		OrgToken: org, CurrentPolicyOwnerEmail: d.CurrentPolicyOwnerEmail, NewPolicyOwnerEmail: d.NewPolicyOwnerEmail,
@@ -241,7 +241,7 @@ func (s *Set) policyOwnerChange(ctx context.Context, _ *Command, d *events.Polic
 // ends. A redelivery starts another process, applying the same policies to
 // the same inventory, which changes nothing more; the poller follows the
 // first, since the track item keeps the id of the first delivery.
-func (s *Set) policiesApply(ctx context.Context, _ *Command, d *events.PoliciesApply) (Result, error) {
+func (s *Set) policiesApply(ctx context.Context, _ *Delivery, d *events.PoliciesApply) (Result, error) {
 	org := s.org(d.OrgToken)
 	sc, err := s.scopeOf(ctx, events.PolicyScope{OrgToken: d.OrgToken, Scope: d.Scope, Token: d.Token, ProductName: d.ProductName, ProjectName: d.ProjectName})
 	if err != nil {
@@ -269,7 +269,7 @@ func (s *Set) policiesApply(ctx context.Context, _ *Command, d *events.PoliciesA
 
 // requestTrack hands a plugin request to the poller; there is nothing to
 // ask Mend now.
-func (s *Set) requestTrack(_ context.Context, _ *Command, d *events.RequestTrack) (Result, error) {
+func (s *Set) requestTrack(_ context.Context, _ *Delivery, d *events.RequestTrack) (Result, error) {
 	return Result{Track: &events.Track{
 		Kind: events.TrackRequest, OrgToken: s.org(d.OrgToken), RequestToken: d.RequestToken, Started: s.cfg.Now(),
 	}}, nil

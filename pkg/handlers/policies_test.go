@@ -25,7 +25,7 @@ func simHandler(t *testing.T) (*mendsim.Server, handlers.Handler) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := handlers.NewRouter(events.NewRegistry())
+	r := handlers.NewMux(events.NewRegistry())
 	if err := handlers.NewSet(client, handlers.Config{DefaultOrg: sim.OrgToken()}).Register(r); err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func run(t *testing.T, h handlers.Handler, name string, data any) (handlers.Resu
 	if err := e.SetData(event.ApplicationJSON, raw); err != nil {
 		t.Fatal(err)
 	}
-	return h(context.Background(), &handlers.Command{Event: e, Attempt: 1, Seq: 1})
+	return h(context.Background(), &handlers.Delivery{Event: e, Attempt: 1, Seq: 1})
 }
 
 func rejectStale(name string) events.Policy {

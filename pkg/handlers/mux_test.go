@@ -23,11 +23,11 @@ func commandEvent(t *testing.T, typ, data string) event.Event {
 	return e
 }
 
-func TestRouter(t *testing.T) {
+func TestMux(t *testing.T) {
 	t.Parallel()
-	r := handlers.NewRouter(events.NewRegistry())
+	r := handlers.NewMux(events.NewRegistry())
 	var got *events.ProductCreate
-	if err := r.Handle(events.CommandProductCreate, handlers.Typed(func(_ context.Context, _ *handlers.Command, d *events.ProductCreate) (handlers.Result, error) {
+	if err := r.Handle(events.CommandProductCreate, handlers.Typed(func(_ context.Context, _ *handlers.Delivery, d *events.ProductCreate) (handlers.Result, error) {
 		got = d
 		return handlers.Result{Type: events.TypeProductCreated}, nil
 	})); err != nil {
@@ -41,7 +41,7 @@ func TestRouter(t *testing.T) {
 	}
 	var seen []string
 	r.Use(func(next handlers.Handler) handlers.Handler {
-		return func(ctx context.Context, cmd *handlers.Command) (handlers.Result, error) {
+		return func(ctx context.Context, cmd *handlers.Delivery) (handlers.Result, error) {
 			seen = append(seen, cmd.Label())
 			return next(ctx, cmd)
 		}
@@ -61,7 +61,7 @@ func TestRouter(t *testing.T) {
 	}
 	for _, tt := range tests { // sequential: they share seen
 		seen, got = nil, nil
-		_, err := h(context.Background(), &handlers.Command{Event: commandEvent(t, tt.typ, tt.data), Attempt: 1})
+		_, err := h(context.Background(), &handlers.Delivery{Event: commandEvent(t, tt.typ, tt.data), Attempt: 1})
 		switch want := tt.wantErr.(type) {
 		case nil:
 			if err != nil || got == nil || got.ProductName != "p" {
