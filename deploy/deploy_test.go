@@ -211,8 +211,8 @@ func TestKubernetesBase(t *testing.T) {
 	// worker's or poller's must outlast its shutdown grace, after which it
 	// still hands back what it holds and drains its NATS connection.
 	shutdownGrace := map[string]struct{ variable, source string }{
-		"worker": {"WORKER_SHUTDOWN_GRACE", "../cmd/worker/settings.go"},
-		"poller": {"POLLER_SHUTDOWN_GRACE", "../pkg/poller/config.go"},
+		"worker": {"WORKER_SHUTDOWN_GRACE", "../internal/worker/settings.go"},
+		"poller": {"POLLER_SHUTDOWN_GRACE", "../internal/poller/config.go"},
 	}
 	checked := 0
 	for _, d := range byKind["Deployment"] {

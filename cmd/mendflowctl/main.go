@@ -30,160 +30,18 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"io"
-	"net/url"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/sethvargo/go-envconfig"
 
-	"github.com/mendflow/mendflow/pkg/config"
+	"github.com/mendflow/mendflow/internal/ctl"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	code := exitCode(realMain(ctx, os.Args[1:], envconfig.OsLookuper(), os.Stdout), os.Stderr)
+	code := ctl.Main(ctx, os.Args[1:], envconfig.OsLookuper(), os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
-}
-
-// exitCode reports err on stderr and returns the exit status: 2 with the
-// usage for bad flags, 1 with one line for any other failure, whatever
-// lines the error spans (errors.Join, a cause of several lines).
-func exitCode(err error, stderr io.Writer) int {
-	switch {
-	case errors.Is(err, errDrift):
-		return 2
-	case errors.Is(err, errUsage):
-		fmt.Fprint(stderr, usage)
-		return 2
-	case err != nil:
-		fmt.Fprintln(stderr, "mendflowctl:", strings.Join(strings.Fields(err.Error()), " "))
-		return 1
-	}
-	return 0
-}
-
-const usage = `usage:
-  mendflowctl send [-dry-run] -file FILE                       a CloudEvent (JSON object) or a batch (JSON array)
-  mendflowctl send [-dry-run] -type TYPE [-source SOURCE] [-id ID] [-subject SUBJECT] [-data JSON|@FILE]
-  mendflowctl send [-dry-run] -github EVENT [-id DELIVERY] -file PAYLOAD
-  mendflowctl send [-dry-run] -gitlab [-id UUID] -file PAYLOAD
-  mendflowctl events tail [-since DURATION | -all] [-type GLOB] [-correlation ID[,ID...]] [-subject GLOB]
-                          [-n COUNT] [-timeout DURATION] [-json]
-  mendflowctl rules test [-rules FILE] -event FILE
-  mendflowctl status
-  mendflowctl dlq list [-command NAME]
-  mendflowctl dlq inspect SEQ
-  mendflowctl dlq replay [-keep] SEQ... | -all
-  mendflowctl bench [-n COUNT] [-c CONCURRENCY] [-timeout DURATION]
-  mendflowctl reconcile plan -f SPEC [-o text|json]            exit 2: changes, 0: none, 1: error
-environment:
-  NATS_URL               default nats://127.0.0.1:4222
-  INGEST_URL             default http://127.0.0.1:8080
-  INGEST_AUTH_TOKEN      bearer token for POST /events, when ingest requires one
-  GITHUB_WEBHOOK_SECRET  signs send -github
-  GITLAB_WEBHOOK_TOKEN   authenticates send -gitlab
-  MEND_URL, MEND_USER_KEY, MEND_ORG_TOKEN, MEND_API_URL, MEND_RATE_LIMIT, ...
-                         reconcile: Mend, as the worker reaches it
-  GITHUB_TOKEN, GITLAB_TOKEN
-                         reconcile: the tokens of the spec's sources (or the variables tokenEnv names)
-`
-
-// errUsage reports a command line that names no known subcommand, or bad
-// flags or arguments for one.
-var errUsage = errors.New("usage")
-
-// settings is mendflowctl's environment.
-type settings struct {
-	NATSURL      string `env:"NATS_URL, default=nats://127.0.0.1:4222"`
-	IngestURL    string `env:"INGEST_URL, default=http://127.0.0.1:8080"`
-	AuthToken    string `env:"INGEST_AUTH_TOKEN"`
-	GitHubSecret string `env:"GITHUB_WEBHOOK_SECRET"`
-	GitLabToken  string `env:"GITLAB_WEBHOOK_TOKEN"`
-
-	// env is the environment itself, for the subcommands that read
-	// variables of their own.
-	env envconfig.Lookuper
-}
-
-// subcommand runs one subcommand with its arguments (after its name).
-type subcommand func(ctx context.Context, s *settings, args []string, out io.Writer) error
-
-// lookup is the subcommand of that name, one or two words, or nil.
-func lookup(name string) subcommand {
-	switch name {
-	case "send":
-		return send
-	case "events tail":
-		return tail
-	case "rules test":
-		return rulesTest
-	case "status":
-		return status
-	case "bench":
-		return bench
-	case "reconcile plan":
-		return reconcilePlan
-	case "dlq list":
-		return withDLQ((*dlq).list)
-	case "dlq inspect":
-		return withDLQ((*dlq).inspect)
-	case "dlq replay":
-		return withDLQ((*dlq).replay)
-	}
-	return nil
-}
-
-// realMain runs the subcommand args names, writing its output to out.
-func realMain(ctx context.Context, args []string, env envconfig.Lookuper, out io.Writer) error {
-	var run subcommand
-	var rest []string
-	for n := min(2, len(args)); n >= 1 && run == nil; n-- { // two-word names first: "events tail"
-		run, rest = lookup(strings.Join(args[:n], " ")), args[n:]
-	}
-	if run == nil {
-		return errUsage
-	}
-	var s settings
-	if err := config.Load(ctx, env, &s); err != nil {
-		return fmt.Errorf("configuration: %w", err)
-	}
-	s.env = env
-	return run(ctx, &s, rest, out)
-}
-
-// connectNATS connects to NATS_URL; the caller closes the connection.
-// Errors never hold the URL, which may hold a password.
-func connectNATS(s *settings) (*nats.Conn, jetstream.JetStream, error) {
-	nc, err := nats.Connect(s.NATSURL, nats.Name("mendflowctl"))
-	if err != nil {
-		return nil, nil, fmt.Errorf("connecting to NATS_URL: %w", withoutURL(err))
-	}
-	js, err := jetstream.New(nc)
-	if err != nil {
-		nc.Close()
-		return nil, nil, fmt.Errorf("JetStream: %w", err)
-	}
-	return nc, js, nil
-}
-
-// withoutURL drops the URL that a *url.Error quotes (a NATS URL may hold a
-// password), and the characters of a bad %-escape, which may be part of it.
-func withoutURL(err error) error {
-	ue, ok := errors.AsType[*url.Error](err)
-	if !ok {
-		return err
-	}
-	if _, ok := errors.AsType[url.EscapeError](ue.Err); ok {
-		return errors.New("not a valid URL: a % not followed by two hexadecimal digits (escape it as %25)")
-	}
-	return fmt.Errorf("not a valid URL: %w", ue.Err)
 }

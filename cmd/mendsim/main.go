@@ -13,8 +13,8 @@ import (
 
 	"github.com/sethvargo/go-envconfig"
 
-	"github.com/mendflow/mendflow/pkg/config"
-	"github.com/mendflow/mendflow/pkg/daemon"
+	"github.com/mendflow/mendflow/internal/app"
+	"github.com/mendflow/mendflow/internal/config"
 	"github.com/mendflow/mendflow/pkg/mend/mendsim"
 )
 
@@ -57,7 +57,7 @@ func (s *settings) Validate() error {
 }
 
 func main() {
-	daemon.Main("mendsim", func(ctx context.Context, env envconfig.Lookuper, tel daemon.Telemetry) error {
+	app.Main("mendsim", func(ctx context.Context, env envconfig.Lookuper, tel app.Telemetry) error {
 		return realMain(ctx, env, tel.Logger, nil)
 	})
 }
@@ -87,7 +87,7 @@ func realMain(ctx context.Context, env envconfig.Lookuper, logger *slog.Logger, 
 		}
 	}
 
-	srv, err := daemon.Listen("MENDSIM_ADDR", cfg.Addr, daemon.ServerConfig{Metrics: metricsRegistry(sim), Handler: sim, Logger: logger})
+	srv, err := app.Listen("MENDSIM_ADDR", cfg.Addr, app.ServerConfig{Metrics: metricsRegistry(sim), Handler: sim, Logger: logger})
 	if err != nil {
 		return err
 	}

@@ -5,7 +5,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/mendflow/mendflow/pkg/daemon"
+	"github.com/mendflow/mendflow/internal/telemetry"
 	"github.com/mendflow/mendflow/pkg/mend/mendsim"
 )
 
@@ -27,7 +27,7 @@ func (c callCollector) Collect(ch chan<- prometheus.Metric) {
 // metricsRegistry is the simulator's registry: the process collectors and
 // its calls.
 func metricsRegistry(sim *mendsim.Simulator) *prometheus.Registry {
-	reg := daemon.NewRegistry()
+	reg := telemetry.NewRegistry()
 	reg.MustRegister(callCollector{sim: sim, desc: prometheus.NewDesc(
 		"mendsim_calls_total", "Requests the simulator answered, by operation, HTTP status and v1.4 errorCode.",
 		[]string{"op", "status", "error_code"}, nil,

@@ -3,40 +3,12 @@
 // worker processes share, makes each command's effect exactly once,
 // publishes a result event for each success, retries what may pass with
 // backoff, and keeps what gave up on MENDFLOW_DLQ. See the README's Worker
-// section for its environment.
+// section for its environment, and package internal/worker.
 package main
 
 import (
-	"context"
-	"fmt"
-
-	"github.com/sethvargo/go-envconfig"
-
-	"github.com/mendflow/mendflow/pkg/daemon"
+	"github.com/mendflow/mendflow/internal/app"
+	"github.com/mendflow/mendflow/internal/worker"
 )
 
-func main() {
-	daemon.Main("worker", func(ctx context.Context, env envconfig.Lookuper, tel daemon.Telemetry) error {
-		return realMain(ctx, env, tel, nil)
-	})
-}
-
-// realMain runs the worker until ctx ends, then drains it. When ready is
-// not nil, it receives the address of the health and metrics server once
-// the worker takes commands.
-func realMain(ctx context.Context, env envconfig.Lookuper, tel daemon.Telemetry, ready chan<- string) error {
-	cfg, err := loadSettings(ctx, env)
-	if err != nil {
-		return fmt.Errorf("configuration: %w", err)
-	}
-	svc, err := newService(ctx, cfg, tel)
-	if err != nil {
-		if ctx.Err() != nil {
-			tel.Logger.Info("worker stopped before the set-up was done")
-			return nil
-		}
-		return err
-	}
-	defer svc.close()
-	return svc.run(ctx, ready)
-}
+func main() { app.Main("worker", worker.Run) }

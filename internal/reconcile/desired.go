@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/mendflow/mendflow/pkg/events/routing"
+	"github.com/mendflow/mendflow/internal/routing"
 )
 
 // Desired is the state the spec asks of Mend for the repositories listed:

@@ -338,7 +338,7 @@ func (pl *planner) policies(k ScopeKey) error {
 	var ids []string
 
 	for _, p := range have {
-		if !slices.ContainsFunc(want, func(w mend.PolicySpec) bool { return w.Name == p.Name }) {
+		if !slices.ContainsFunc(want, func(w events.Policy) bool { return w.Name == p.Name }) {
 			ids = append(ids, pl.add(Change{
 				Kind: KindDelete, Product: k.Product, Target: target(p.Name), Detail: "not in the spec",
 				Command: events.CommandPolicyRemove, Data: &events.PolicyRemove{PolicyScope: scope, PolicyIDs: []int{p.ID}}, After: after,
@@ -396,11 +396,11 @@ func (pl *planner) policies(k ScopeKey) error {
 
 // wantPolicies are the policies the spec gives a scope, highest priority
 // first: those of every entry governing it, in the spec's order.
-func (pl *planner) wantPolicies(k ScopeKey) ([]mend.PolicySpec, bool, error) {
+func (pl *planner) wantPolicies(k ScopeKey) ([]events.Policy, bool, error) {
 	if k.Project != "" && !pl.d.has(k) {
 		return nil, false, nil
 	}
-	var want []mend.PolicySpec
+	var want []events.Policy
 	from := map[string]string{}
 	governed := false
 	for i := range pl.spec.Policies {
@@ -451,7 +451,7 @@ func idList(id string) []string {
 // order without a reorder. Mend gives an added policy the top priority,
 // and the plan's additions may be carried out in any order: only a single
 // addition at the top of the spec's list lands in its place.
-func needsReorder(have []mend.Policy, want []mend.PolicySpec, kept, added []string) bool {
+func needsReorder(have []mend.Policy, want []events.Policy, kept, added []string) bool {
 	if len(want) < 2 {
 		return false
 	}
@@ -483,7 +483,7 @@ func needsReorder(have []mend.Policy, want []mend.PolicySpec, kept, added []stri
 // samePolicy reports whether a policy Mend holds is the spec's: the same
 // owner, filter, action and inclusiveness. Mend answers licenses with
 // their ids and every filter with score fields, which the spec leaves out.
-func samePolicy(have mend.Policy, want mend.PolicySpec) bool {
+func samePolicy(have mend.Policy, want events.Policy) bool {
 	if want.Owner == nil || !strings.EqualFold(have.Owner.Email, want.Owner.Email) {
 		return false
 	}
@@ -493,15 +493,26 @@ func samePolicy(have mend.Policy, want mend.PolicySpec) bool {
 	return sameJSON(comparableFilter(have.Filter), comparableFilter(*want.Filter)) && sameJSON(have.Action, *want.Action)
 }
 
-func comparableFilter(f mend.PolicyFilter) mend.PolicyFilter {
-	f.ScoreFrom, f.ScoreTo = 0, 0
-	lics := make([]mend.PolicyLicense, len(f.Licenses))
-	for i, l := range f.Licenses {
-		lics[i] = mend.PolicyLicense{Name: l.Name}
+// comparableFilter is a filter as JSON without what Mend adds to it:
+// license ids (the spec names licenses) and score fields.
+func comparableFilter(f any) map[string]any {
+	b, _ := json.Marshal(f)
+	var m map[string]any
+	_ = json.Unmarshal(b, &m)
+	delete(m, "scoreFrom")
+	delete(m, "scoreTo")
+	if lics, ok := m["licenses"].([]any); ok {
+		names := make([]string, 0, len(lics))
+		for _, l := range lics {
+			if o, ok := l.(map[string]any); ok {
+				name, _ := o["name"].(string)
+				names = append(names, name)
+			}
+		}
+		slices.Sort(names)
+		m["licenses"] = names
 	}
-	slices.SortFunc(lics, func(a, b mend.PolicyLicense) int { return strings.Compare(a.Name, b.Name) })
-	f.Licenses = lics
-	return f
+	return m
 }
 
 func sameJSON(a, b any) bool {
@@ -510,7 +521,7 @@ func sameJSON(a, b any) bool {
 	return string(x) == string(y)
 }
 
-func policyDetail(p mend.PolicySpec) string {
+func policyDetail(p events.Policy) string {
 	d := p.Filter.Type + " → " + p.Action.Type
 	if p.Owner != nil && p.Owner.Email != "" {
 		d += ", owner " + p.Owner.Email

@@ -42,7 +42,7 @@ func newWorld(t testing.TB, repos int) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := handlers.NewRouter(events.NewRegistry())
+	r := handlers.NewMux(events.NewRegistry())
 	if err := handlers.NewSet(w.client, handlers.Config{DefaultOrg: w.sim.OrgToken()}).Register(r); err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func (w *world) run(t testing.TB, id, name string, data any) {
 	if err := e.SetData(event.ApplicationJSON, raw); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.handler(context.Background(), &handlers.Command{Event: e, Attempt: 1, Seq: 1}); err != nil {
+	if _, err := w.handler(context.Background(), &handlers.Delivery{Event: e, Attempt: 1, Seq: 1}); err != nil {
 		t.Fatalf("%s %s: %v", name, raw, err)
 	}
 }
@@ -128,9 +128,9 @@ func TestReconcileAgainstSimulator(t *testing.T) {
 	w.run(t, "seed-2", events.CommandProjectCreate, events.ProjectCreate{ProductName: "acme", ProjectName: "svc-00001", Tags: map[string]string{"team": "team-b", "kind": "service"}})
 	w.run(t, "seed-3", events.CommandProjectCreate, events.ProjectCreate{ProductName: "acme", ProjectName: "stale-1"})
 	w.run(t, "seed-4", events.CommandProjectCreate, events.ProjectCreate{ProductName: "acme", ProjectName: "stale-2"})
-	w.run(t, "seed-5", events.CommandPolicyAdd, events.PolicyAdd{PolicyScope: events.PolicyScope{Scope: events.ScopeOrganization}, Policy: mend.PolicySpec{
-		Name: "org MIT", Owner: &mend.PolicyOwner{Email: mendsim.DefaultUserEmail},
-		Filter: &mend.PolicyFilter{Type: mend.FilterLicense, Licenses: []mend.PolicyLicense{{Name: "MIT"}}}, Action: &mend.PolicyAction{Type: mend.ActionApprove},
+	w.run(t, "seed-5", events.CommandPolicyAdd, events.PolicyAdd{PolicyScope: events.PolicyScope{Scope: events.ScopeOrganization}, Policy: events.Policy{
+		Name: "org MIT", Owner: &events.PolicyOwner{Email: mendsim.DefaultUserEmail},
+		Filter: &events.PolicyFilter{Type: mend.FilterLicense, Licenses: []events.PolicyLicense{{Name: "MIT"}}}, Action: &events.PolicyAction{Type: mend.ActionApprove},
 	}})
 
 	spec, err := reconcile.Parse("spec.yaml", []byte(fmt.Sprintf(simSpec, w.github.URL)))

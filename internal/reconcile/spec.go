@@ -24,8 +24,8 @@ import (
 	"golang.org/x/text/message"
 	"gopkg.in/yaml.v3"
 
-	"github.com/mendflow/mendflow/pkg/events/routing"
-	"github.com/mendflow/mendflow/pkg/mend"
+	"github.com/mendflow/mendflow/internal/routing"
+	"github.com/mendflow/mendflow/pkg/events"
 )
 
 // schemaJSON is the JSON Schema of the spec, which editors read too;
@@ -166,7 +166,7 @@ type PolicyEntry struct {
 	// Name and Product are the patterns of the scopes governed (of a
 	// project's own name and of its product's); nil matches all.
 	Name, Product *routing.Glob
-	Policies      []mend.PolicySpec
+	Policies      []events.Policy
 }
 
 // Matches reports whether the entry governs a product (project "") or a
@@ -486,7 +486,7 @@ func (p *parser) compile(raw *rawSpec) *Spec {
 				if e.Owner == "" {
 					p.fail(pat, "no owner: give the policy or its entry an owner (an e-mail)")
 				}
-				pol.Owner = &mend.PolicyOwner{Email: e.Owner}
+				pol.Owner = &events.PolicyOwner{Email: e.Owner}
 			}
 			entry.Policies = append(entry.Policies, pol)
 		}
@@ -521,29 +521,29 @@ func (p *parser) template(pointer, text string) *Template {
 	return &Template{Text: text, Field: fieldName(pointer), t: t}
 }
 
-// decodePolicy reads a policy with mend's types, strictly: the schema has
+// decodePolicy reads a policy with the command schema's types, strictly: the schema has
 // checked its fields, this checks them against the types that send them.
-func decodePolicy(rp rawPolicy) (mend.PolicySpec, error) {
+func decodePolicy(rp rawPolicy) (events.Policy, error) {
 	var pol struct {
-		Name      string            `json:"name"`
-		Owner     string            `json:"owner"`
-		Inclusive *bool             `json:"inclusive"`
-		Filter    mend.PolicyFilter `json:"filter"`
-		Action    mend.PolicyAction `json:"action"`
+		Name      string              `json:"name"`
+		Owner     string              `json:"owner"`
+		Inclusive *bool               `json:"inclusive"`
+		Filter    events.PolicyFilter `json:"filter"`
+		Action    events.PolicyAction `json:"action"`
 	}
 	b, err := json.Marshal(map[string]any(rp))
 	if err != nil {
-		return mend.PolicySpec{}, err
+		return events.Policy{}, err
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&pol); err != nil {
-		return mend.PolicySpec{}, err
+		return events.Policy{}, err
 	}
 	inclusive := pol.Inclusive != nil && *pol.Inclusive
-	out := mend.PolicySpec{Name: pol.Name, Filter: &pol.Filter, Action: &pol.Action, Inclusive: &inclusive}
+	out := events.Policy{Name: pol.Name, Filter: &pol.Filter, Action: &pol.Action, Inclusive: &inclusive}
 	if pol.Owner != "" {
-		out.Owner = &mend.PolicyOwner{Email: pol.Owner}
+		out.Owner = &events.PolicyOwner{Email: pol.Owner}
 	}
 	return out, nil
 }

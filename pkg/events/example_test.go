@@ -5,6 +5,7 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
+	"github.com/mendflow/mendflow/internal/bus"
 	"github.com/mendflow/mendflow/pkg/events"
 )
 
@@ -17,9 +18,9 @@ func ExampleRegistry_DecodeEvent() {
 	e.SetType(events.CommandType(events.CommandProjectTagSave))
 	e.SetExtension(events.ExtCorrelationID, "3f9a2c1e")
 	_ = e.SetData(event.ApplicationJSON, []byte(`{"productName":"acme-corp","projectName":"payments-api","tagKey":"environment","tagValue":"production"}`))
-	msg, _ := events.ToMsg(events.CommandSubject(events.CommandProjectTagSave), e)
+	msg, _ := bus.ToMsg(events.CommandSubject(events.CommandProjectTagSave), e)
 
-	received, err := events.FromMsg(msg)
+	received, err := bus.FromMsg(msg)
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -5,8 +5,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-
-	"github.com/mendflow/mendflow/pkg/mend"
 )
 
 // Commands beyond the contract's eight: one for every other mutating
@@ -195,7 +193,7 @@ func validateScope(command, scope, token, productName, projectName string, allow
 // validatePolicy checks what both add and update need of a policy: a name
 // and an owner by id or e-mail, and filter and action with their types
 // when given.
-func validatePolicy(command string, p *mend.PolicySpec) error {
+func validatePolicy(command string, p *Policy) error {
 	switch {
 	case p.Name == "":
 		return fieldError(command, "policy.name is required")
@@ -214,7 +212,7 @@ func validatePolicy(command string, p *mend.PolicySpec) error {
 // name already at the scope is taken as this one, added before.
 type PolicyAdd struct {
 	PolicyScope
-	Policy mend.PolicySpec `json:"policy"`
+	Policy Policy `json:"policy"`
 }
 
 // Validate implements CommandData.
@@ -235,7 +233,7 @@ func (c *PolicyAdd) Validate() error {
 // a scope (update<Scope>Policy). Mend gives the updated policy a new id.
 type PolicyUpdate struct {
 	PolicyScope
-	Policy mend.PolicySpec `json:"policy"`
+	Policy Policy `json:"policy"`
 }
 
 // Validate implements CommandData.
@@ -280,8 +278,8 @@ func (c *PolicyRemove) Validate() error {
 // a target not there yet.
 type PolicyReorder struct {
 	PolicyScope
-	PolicyPriorities []mend.PolicyPriority `json:"policyPriorities,omitempty"`
-	PolicyNames      []string              `json:"policyNames,omitempty"`
+	PolicyPriorities []PolicyPriority `json:"policyPriorities,omitempty"`
+	PolicyNames      []string         `json:"policyNames,omitempty"`
 }
 
 // Validate implements CommandData.
@@ -346,12 +344,12 @@ type SetupNotificationSet struct {
 func (c *SetupNotificationSet) Validate() error {
 	const name = CommandSetupNotificationSet
 	switch c.Action {
-	case mend.SetupNotificationEnabled, mend.SetupNotificationDisabled:
+	case SetupNotificationEnabled, SetupNotificationDisabled:
 		if c.ProjectTagKeyRegex != "" || c.ProjectTagValueRegex != "" {
 			return fieldError(name, "projectTagKeyRegex and projectTagValueRegex go with action CUSTOM only")
 		}
 		return nil
-	case mend.SetupNotificationCustom:
+	case SetupNotificationCustom:
 		if err := requireFields(name, "projectTagKeyRegex", c.ProjectTagKeyRegex, "projectTagValueRegex", c.ProjectTagValueRegex); err != nil {
 			return err
 		}
@@ -526,7 +524,7 @@ func (c *GroupRole) validate(command string) error {
 		return err
 	}
 	switch c.ContextType {
-	case mend.ContextOrgs, mend.ContextProducts:
+	case ContextOrgs, ContextProducts:
 		return nil
 	default:
 		return fieldError(command, "contextType must be orgs|products, not %q", c.ContextType)

@@ -8,7 +8,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mendflow/mendflow/pkg/events"
-	"github.com/mendflow/mendflow/pkg/mend"
 )
 
 func TestOperationCommandsDecode(t *testing.T) {
@@ -44,10 +43,10 @@ func TestOperationCommandsDecode(t *testing.T) {
 			data: `{"scope":"product","token":"p","policy":{"name":"no GPL","owner":{"email":"a@example.com"},"filter":{"type":"LICENSE","licenses":[{"name":"GPL 3"}]},"action":{"type":"REJECT"}}}`,
 			want: &events.PolicyAdd{
 				PolicyScope: events.PolicyScope{Scope: events.ScopeProduct, Token: "p"},
-				Policy: mend.PolicySpec{
-					Name: "no GPL", Owner: &mend.PolicyOwner{Email: "a@example.com"},
-					Filter: &mend.PolicyFilter{Type: mend.FilterLicense, Licenses: []mend.PolicyLicense{{Name: "GPL 3"}}},
-					Action: &mend.PolicyAction{Type: mend.ActionReject},
+				Policy: events.Policy{
+					Name: "no GPL", Owner: &events.PolicyOwner{Email: "a@example.com"},
+					Filter: &events.PolicyFilter{Type: "LICENSE", Licenses: []events.PolicyLicense{{Name: "GPL 3"}}},
+					Action: &events.PolicyAction{Type: "REJECT"},
 				},
 			},
 		},
@@ -56,9 +55,9 @@ func TestOperationCommandsDecode(t *testing.T) {
 			data: `{"scope":"organization","policy":{"name":"n","owner":{"id":7},"filter":{"type":"LICENSE"},"action":{"type":"APPROVE"}}}`,
 			want: &events.PolicyAdd{
 				PolicyScope: events.PolicyScope{Scope: events.ScopeOrganization},
-				Policy: mend.PolicySpec{
-					Name: "n", Owner: &mend.PolicyOwner{ID: 7},
-					Filter: &mend.PolicyFilter{Type: mend.FilterLicense}, Action: &mend.PolicyAction{Type: mend.ActionApprove},
+				Policy: events.Policy{
+					Name: "n", Owner: &events.PolicyOwner{ID: 7},
+					Filter: &events.PolicyFilter{Type: "LICENSE"}, Action: &events.PolicyAction{Type: "APPROVE"},
 				},
 			},
 		},
@@ -172,7 +171,7 @@ func TestOperationCommandsDecode(t *testing.T) {
 			data: `{"scope":"project","productName":"acme","projectName":"api","policy":{"name":"p","owner":{"email":"a@example.com"},"filter":{"type":"LICENSE"},"action":{"type":"REJECT"}}}`,
 			want: &events.PolicyAdd{
 				PolicyScope: events.PolicyScope{Scope: events.ScopeProject, ProductName: "acme", ProjectName: "api"},
-				Policy:      mend.PolicySpec{Name: "p", Owner: &mend.PolicyOwner{Email: "a@example.com"}, Filter: &mend.PolicyFilter{Type: "LICENSE"}, Action: &mend.PolicyAction{Type: "REJECT"}},
+				Policy:      events.Policy{Name: "p", Owner: &events.PolicyOwner{Email: "a@example.com"}, Filter: &events.PolicyFilter{Type: "LICENSE"}, Action: &events.PolicyAction{Type: "REJECT"}},
 			},
 		},
 		{
@@ -257,39 +256,5 @@ func TestOperationCommandsRegistered(t *testing.T) {
 	}
 	if got, want := len(names), 8+21; got != want {
 		t.Errorf("%d commands registered, want %d: %v", got, want, names)
-	}
-}
-
-func TestStreamsDeduplicateWorkerOutput(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name    string
-		cfg     events.StreamConfig
-		wantDup map[string]string
-	}{
-		{
-			name:    "window shorter than the age",
-			cfg:     events.StreamConfig{Replicas: 1, DedupWindow: 24 * 3600e9, EventsMaxAge: 168 * 3600e9, DLQMaxAge: 0},
-			wantDup: map[string]string{events.StreamEvents: "24h0m0s", events.StreamDLQ: "24h0m0s"},
-		},
-		{
-			name:    "age shorter than the window",
-			cfg:     events.StreamConfig{Replicas: 1, DedupWindow: 24 * 3600e9, EventsMaxAge: 3600e9, DLQMaxAge: 3600e9},
-			wantDup: map[string]string{events.StreamEvents: "1h0m0s", events.StreamDLQ: "1h0m0s"},
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			got := map[string]string{}
-			for _, sc := range tt.cfg.Streams() {
-				if _, ok := tt.wantDup[sc.Name]; ok {
-					got[sc.Name] = sc.Duplicates.String()
-				}
-			}
-			if diff := cmp.Diff(tt.wantDup, got); diff != "" {
-				t.Errorf("Duplicates (-want, +got):\n%s", diff)
-			}
-		})
 	}
 }

@@ -3,8 +3,6 @@ package events
 import (
 	"encoding/json"
 	"time"
-
-	"github.com/mendflow/mendflow/pkg/mend"
 )
 
 // The data of the result events the worker publishes, one struct per type.
@@ -111,9 +109,9 @@ type PolicyRemoved struct {
 
 // PolicyReordered is the data of io.mendflow.policy.reordered.
 type PolicyReordered struct {
-	Scope            string                `json:"scope"`
-	Token            string                `json:"token"`
-	PolicyPriorities []mend.PolicyPriority `json:"policyPriorities"`
+	Scope            string           `json:"scope"`
+	Token            string           `json:"token"`
+	PolicyPriorities []PolicyPriority `json:"policyPriorities"`
 }
 
 // PolicyOwnerChanged is the data of io.mendflow.policy.owner.changed.

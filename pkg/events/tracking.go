@@ -17,8 +17,7 @@ const (
 	// io.mendflow.track.<kind>.
 	TypeTrackPrefix = "io.mendflow.track."
 
-	trackSubjectPrefix   = "mendflow.track."
-	trackSubjectWildcard = "mendflow.track.>"
+	trackSubjectPrefix = "mendflow.track."
 )
 
 // Kinds of tracked items.

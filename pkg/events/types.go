@@ -79,22 +79,19 @@ func DLQSubject(name string) string { return "mendflow.dlq." + name }
 // Result event types fixed by the contract; each is published on
 // ResultSubject(type).
 const (
-	TypeProductCreated     = "io.mendflow.product.created"
-	TypeProjectCreated     = "io.mendflow.project.created"
-	TypeProjectTagged      = "io.mendflow.project.tagged"
-	TypeProjectUntagged    = "io.mendflow.project.untagged"
-	TypeProjectReassigned  = "io.mendflow.project.reassigned"
-	TypeProjectDeleted     = "io.mendflow.project.deleted"
-	TypePoliciesApplied    = "io.mendflow.policies.applied"
-	TypePoliciesFailed     = "io.mendflow.policies.failed"
-	TypeRequestFinished    = "io.mendflow.request.finished"
-	TypeRequestFailed      = "io.mendflow.request.failed"
-	TypeCommandFailed      = "io.mendflow.command.failed"
-	resultTypePrefix       = "io.mendflow."
-	resultSubjectPrefix    = "mendflow.evt."
-	commandSubjectWildcard = "mendflow.cmd.>"
-	eventSubjectWildcard   = "mendflow.evt.>"
-	dlqSubjectWildcard     = "mendflow.dlq.>"
+	TypeProductCreated    = "io.mendflow.product.created"
+	TypeProjectCreated    = "io.mendflow.project.created"
+	TypeProjectTagged     = "io.mendflow.project.tagged"
+	TypeProjectUntagged   = "io.mendflow.project.untagged"
+	TypeProjectReassigned = "io.mendflow.project.reassigned"
+	TypeProjectDeleted    = "io.mendflow.project.deleted"
+	TypePoliciesApplied   = "io.mendflow.policies.applied"
+	TypePoliciesFailed    = "io.mendflow.policies.failed"
+	TypeRequestFinished   = "io.mendflow.request.finished"
+	TypeRequestFailed     = "io.mendflow.request.failed"
+	TypeCommandFailed     = "io.mendflow.command.failed"
+	resultTypePrefix      = "io.mendflow."
+	resultSubjectPrefix   = "mendflow.evt."
 )
 
 // ResultSubject is the subject a result event of the given type is published
@@ -102,3 +99,18 @@ const (
 func ResultSubject(resultType string) string {
 	return resultSubjectPrefix + strings.TrimPrefix(resultType, resultTypePrefix)
 }
+
+// Stream names fixed by the contract.
+const (
+	StreamCommands = "MENDFLOW_COMMANDS"
+	StreamEvents   = "MENDFLOW_EVENTS"
+	StreamDLQ      = "MENDFLOW_DLQ"
+)
+
+// The subjects each stream of the contract holds.
+const (
+	SubjectsCommands = "mendflow.cmd.>"
+	SubjectsEvents   = "mendflow.evt.>"
+	SubjectsDLQ      = "mendflow.dlq.>"
+	SubjectsTracking = "mendflow.track.>"
+)

@@ -52,7 +52,7 @@ func TestCallsPerCommandAreBounded(t *testing.T) {
 		_, tok := project(product, i)
 		return events.ProjectRef{ProjectToken: tok}
 	}
-	cmd := &Command{Attempt: 1}
+	cmd := &Delivery{Attempt: 1}
 	type run func(ctx context.Context, s *Set, c *mend.Client) error
 	// Each command acts on products of its own, so that none finds what
 	// another left in Mend.

@@ -28,7 +28,7 @@ type Claims interface {
 // was replayed from, if any, so that a replay an operator asked for runs
 // while copies of the original do not. The key is a hash, usable as a
 // key-value store key whatever the id holds.
-func (c *Command) ClaimKey() string {
+func (c *Delivery) ClaimKey() string {
 	sum := sha256.Sum256([]byte(c.ID() + "\x00" + c.Replay))
 	return hex.EncodeToString(sum[:])
 }
@@ -76,7 +76,7 @@ func (e BusyError) Unwrap() error { return e.Err }
 // command's lock; a copy finding it taken is retried shortly.
 func Serialize(locks Locks) Middleware {
 	return func(next Handler) Handler {
-		return func(ctx context.Context, cmd *Command) (Result, error) {
+		return func(ctx context.Context, cmd *Delivery) (Result, error) {
 			unlock, ok, err := locks.Lock(ctx, cmd.ClaimKey())
 			if err != nil {
 				// NATS is briefly unavailable: try again, as when busy.

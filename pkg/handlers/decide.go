@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/mendflow/mendflow/internal/bus"
 	"github.com/mendflow/mendflow/pkg/events"
 	"github.com/mendflow/mendflow/pkg/mend"
 )
@@ -107,7 +108,7 @@ func (e *PanicError) Error() string { return fmt.Sprintf("panic: %v", e.Value) }
 // RetryPolicy decides what becomes of a failed delivery. It is the one
 // place where mendflow turns an error into a retry or a dead letter; whether
 // a Mend failure may pass on its own is mend.Classify's to say, whether
-// NATS can ever take a message events.TooLarge's.
+// NATS can ever take a message bus.TooLarge's.
 type RetryPolicy struct {
 	// MaxAttempts bounds the deliveries of a command failing in ways that
 	// may pass.
@@ -148,7 +149,7 @@ func (p RetryPolicy) Backoff(attempt int) time.Duration {
 // Decide returns the verdict on err, the failure of cmd's delivery whose
 // handler ran under ctx, or a result when err is a NotFoundError whose wait
 // is over and that says what it then means.
-func (p RetryPolicy) Decide(ctx context.Context, cmd *Command, err error) (*Result, *Decision) {
+func (p RetryPolicy) Decide(ctx context.Context, cmd *Delivery, err error) (*Result, *Decision) {
 	var (
 		nf       *NotFoundError
 		verr     *events.ValidationError
@@ -160,7 +161,7 @@ func (p RetryPolicy) Decide(ctx context.Context, cmd *Command, err error) (*Resu
 	case errors.As(err, &pubErr):
 		// The handler is done; only its answer is not stored. Publishing
 		// outlives a worker stopping, so ctx has no say here.
-		if events.TooLarge(err) {
+		if bus.TooLarge(err) {
 			return nil, &Decision{Verdict: GiveUp, Reason: events.FailTooLarge, Err: err}
 		}
 		return nil, p.retry(cmd, err, ReasonPublishFailed, p.Backoff(cmd.Attempt))
@@ -204,7 +205,7 @@ func (p RetryPolicy) Decide(ctx context.Context, cmd *Command, err error) (*Resu
 
 // retry is the verdict on a failure that may pass: deliver cmd again after
 // delay, unless it has had MaxAttempts deliveries.
-func (p RetryPolicy) retry(cmd *Command, err error, reason string, delay time.Duration) *Decision {
+func (p RetryPolicy) retry(cmd *Delivery, err error, reason string, delay time.Duration) *Decision {
 	if cmd.Attempt >= p.MaxAttempts {
 		return &Decision{Verdict: GiveUp, Reason: events.FailAttemptsSpent, Err: err}
 	}
@@ -215,7 +216,7 @@ func (p RetryPolicy) retry(cmd *Command, err error, reason string, delay time.Du
 // policy p.
 func Decide(p RetryPolicy) Middleware {
 	return func(next Handler) Handler {
-		return func(ctx context.Context, cmd *Command) (Result, error) {
+		return func(ctx context.Context, cmd *Delivery) (Result, error) {
 			res, err := next(ctx, cmd)
 			if err == nil {
 				return res, nil
@@ -233,7 +234,7 @@ func Decide(p RetryPolicy) Middleware {
 // *PanicError, so that one bad command cannot take the worker down.
 func Recover() Middleware {
 	return func(next Handler) Handler {
-		return func(ctx context.Context, cmd *Command) (res Result, err error) {
+		return func(ctx context.Context, cmd *Delivery) (res Result, err error) {
 			defer func() {
 				if v := recover(); v != nil {
 					res, err = Result{}, &PanicError{Value: v}

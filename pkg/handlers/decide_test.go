@@ -152,7 +152,7 @@ func TestDecide(t *testing.T) {
 			if published.IsZero() {
 				published = t0
 			}
-			res, got := policy().Decide(ctx, &handlers.Command{Attempt: tt.attempt, Published: published}, tt.err)
+			res, got := policy().Decide(ctx, &handlers.Delivery{Attempt: tt.attempt, Published: published}, tt.err)
 			if diff := cmp.Diff(tt.wantRes, res); diff != "" {
 				t.Errorf("result (-want, +got):\n%s", diff)
 			}
@@ -227,7 +227,7 @@ func TestMiddleware(t *testing.T) {
 	}{
 		{
 			name:     "a panic becomes a failure",
-			handler:  func(context.Context, *handlers.Command) (handlers.Result, error) { panic("boom") },
+			handler:  func(context.Context, *handlers.Delivery) (handlers.Result, error) { panic("boom") },
 			wantVerd: handlers.GiveUp, wantReason: events.FailPanic,
 		},
 	}
@@ -235,7 +235,7 @@ func TestMiddleware(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			h := handlers.Decide(policy())(handlers.Recover()(tt.handler))
-			_, err := h(context.Background(), &handlers.Command{Attempt: 1, Published: t0})
+			_, err := h(context.Background(), &handlers.Delivery{Attempt: 1, Published: t0})
 			var d *handlers.Decision
 			if !errors.As(err, &d) {
 				t.Fatalf("error %v is no decision", err)

@@ -44,7 +44,7 @@ func TestDeleteOfAProjectGoneMeanwhile(t *testing.T) {
 	if _, _, err := other.Projects.Delete(ctx, &mend.DeleteProjectRequest{ProductToken: p.product, ProjectToken: p.token}); err != nil {
 		t.Fatal(err)
 	}
-	res, err := s.projectDelete(ctx, &Command{Attempt: 1}, &events.ProjectDelete{ProjectRef: ref})
+	res, err := s.projectDelete(ctx, &Delivery{Attempt: 1}, &events.ProjectDelete{ProjectRef: ref})
 	if err != nil {
 		t.Fatalf("projectDelete: %v, want success", err)
 	}
@@ -74,10 +74,10 @@ func TestDeleteOfAProjectMovedMeanwhile(t *testing.T) {
 	}
 	d := &events.ProjectDelete{ProjectRef: events.ProjectRef{ProjectToken: web}}
 	var nf *NotFoundError
-	if _, err := s.projectDelete(ctx, &Command{Attempt: 1}, d); !errors.As(err, &nf) || nf.Otherwise != nil {
+	if _, err := s.projectDelete(ctx, &Delivery{Attempt: 1}, d); !errors.As(err, &nf) || nf.Otherwise != nil {
 		t.Fatalf("first delivery: %v, want a not-found to try again", err)
 	}
-	res, err := s.projectDelete(ctx, &Command{Attempt: 2}, d)
+	res, err := s.projectDelete(ctx, &Delivery{Attempt: 2}, d)
 	if err != nil {
 		t.Fatalf("second delivery: %v", err)
 	}
@@ -94,7 +94,7 @@ func TestDeleteOfAProjectMovedMeanwhile(t *testing.T) {
 func TestDeleteOfAProjectNeverThere(t *testing.T) {
 	t.Parallel()
 	s, _, _ := newTestSet(t)
-	_, err := s.projectDelete(context.Background(), &Command{Attempt: 1},
+	_, err := s.projectDelete(context.Background(), &Delivery{Attempt: 1},
 		&events.ProjectDelete{ProjectRef: events.ProjectRef{ProductName: "demo-product", ProjectName: "not-yet"}})
 	var nf *NotFoundError
 	if !errors.As(err, &nf) || nf.Otherwise == nil || nf.Otherwise.Data.(events.ProjectDeleted).Deleted {

@@ -52,7 +52,7 @@ func describeGroup(ref events.GroupRef) string {
 // refusal of the name (IsNameTaken) says another delivery or worker
 // created it first. The refusal is a 400, which may also be about
 // something else: when a fresh list shows no such group, it stands.
-func (s *Set) groupCreate(ctx context.Context, _ *Command, d *events.GroupCreate) (Result, error) {
+func (s *Set) groupCreate(ctx context.Context, _ *Delivery, d *events.GroupCreate) (Result, error) {
 	org := s.org(d.OrgToken)
 	res := events.GroupChanged{OrgToken: org, Name: d.Name, Description: d.Description}
 	uuid, ok, err := s.groupNames.lookup(ctx, org, groupKey(d.Name), s.listGroups(org))
@@ -85,7 +85,7 @@ func (s *Set) groupCreate(ctx context.Context, _ *Command, d *events.GroupCreate
 // groupUpdate sets a group's name and description, unless the group has
 // them already: a redelivery after a rename finds the group by its new
 // name, as asked, and changes nothing.
-func (s *Set) groupUpdate(ctx context.Context, _ *Command, d *events.GroupUpdate) (Result, error) {
+func (s *Set) groupUpdate(ctx context.Context, _ *Delivery, d *events.GroupUpdate) (Result, error) {
 	org := s.org(d.OrgToken)
 	uuid, ok, err := s.resolveGroup(ctx, org, d.GroupRef)
 	if err == nil && !ok {
@@ -121,7 +121,7 @@ func (s *Set) groupUpdate(ctx context.Context, _ *Command, d *events.GroupUpdate
 
 // groupDelete deletes a group; like the other deletes, it waits for a group
 // not there yet and then counts it deleted, unchanged.
-func (s *Set) groupDelete(ctx context.Context, _ *Command, d *events.GroupDelete) (Result, error) {
+func (s *Set) groupDelete(ctx context.Context, _ *Delivery, d *events.GroupDelete) (Result, error) {
 	org := s.org(d.OrgToken)
 	res := events.GroupChanged{OrgToken: org, GroupUUID: d.GroupUUID, Name: d.GroupName}
 	absent := absentOr(resultOf(events.TypeGroupDeleted, res), "%s", describeGroup(d.GroupRef))
@@ -143,11 +143,11 @@ func (s *Set) groupDelete(ctx context.Context, _ *Command, d *events.GroupDelete
 	return resultOf(events.TypeGroupDeleted, res), nil
 }
 
-func (s *Set) groupUsersAdd(ctx context.Context, _ *Command, d *events.GroupUsersAdd) (Result, error) {
+func (s *Set) groupUsersAdd(ctx context.Context, _ *Delivery, d *events.GroupUsersAdd) (Result, error) {
 	return s.groupUsers(ctx, &d.GroupUsers, true)
 }
 
-func (s *Set) groupUsersRemove(ctx context.Context, _ *Command, d *events.GroupUsersRemove) (Result, error) {
+func (s *Set) groupUsersRemove(ctx context.Context, _ *Delivery, d *events.GroupUsersRemove) (Result, error) {
 	return s.groupUsers(ctx, &d.GroupUsers, false)
 }
 
@@ -210,11 +210,11 @@ func (s *Set) groupUsers(ctx context.Context, d *events.GroupUsers, add bool) (R
 	return resultOf(typ, res), nil
 }
 
-func (s *Set) groupRolesAdd(ctx context.Context, _ *Command, d *events.GroupRolesAdd) (Result, error) {
+func (s *Set) groupRolesAdd(ctx context.Context, _ *Delivery, d *events.GroupRolesAdd) (Result, error) {
 	return s.groupRole(ctx, &d.GroupRole, true)
 }
 
-func (s *Set) groupRolesRemove(ctx context.Context, _ *Command, d *events.GroupRolesRemove) (Result, error) {
+func (s *Set) groupRolesRemove(ctx context.Context, _ *Delivery, d *events.GroupRolesRemove) (Result, error) {
 	return s.groupRole(ctx, &d.GroupRole, false)
 }
 

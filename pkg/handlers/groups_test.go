@@ -49,7 +49,7 @@ func TestGroupCreateConflictRelists(t *testing.T) {
 	s := &Set{cfg: Config{DefaultOrg: "org"}, groups: g, groupNames: newNameCache(time.Minute, clock.Now)}
 	e := event.New()
 	e.SetID("c1")
-	res, err := s.groupCreate(context.Background(), &Command{Event: e, Attempt: 1}, &events.GroupCreate{Name: "team"})
+	res, err := s.groupCreate(context.Background(), &Delivery{Event: e, Attempt: 1}, &events.GroupCreate{Name: "team"})
 	if err != nil {
 		t.Fatalf("groupCreate after a 409: %v", err)
 	}

@@ -20,11 +20,12 @@ import (
 	"github.com/mendflow/mendflow/pkg/events"
 )
 
-// Command is one delivery of a command.
-type Command struct {
+// Delivery is one delivery of a command: the command as it came, and where
+// it stands among its deliveries.
+type Delivery struct {
 	// Event is the command as it came; result events answer it.
 	Event event.Event
-	// Name and Data are the decoded command; the Router fills them in.
+	// Name and Data are the decoded command; the Mux fills them in.
 	Name string
 	Data events.CommandData
 	// Attempt counts deliveries, 1 for the first.
@@ -41,12 +42,12 @@ type Command struct {
 }
 
 // ID is the command's CloudEvent id.
-func (c *Command) ID() string { return c.Event.ID() }
+func (c *Delivery) ID() string { return c.Event.ID() }
 
 // Label is the command's name as a metric label and in logs: "unknown" for
 // a name that is not registered, so that arbitrary event types do not
 // become label values.
-func (c *Command) Label() string {
+func (c *Delivery) Label() string {
 	if c.Name == "" {
 		return "unknown"
 	}
@@ -65,14 +66,14 @@ type Result struct {
 }
 
 // Handler carries out a command.
-type Handler func(ctx context.Context, cmd *Command) (Result, error)
+type Handler func(ctx context.Context, cmd *Delivery) (Result, error)
 
 // Middleware wraps a Handler.
 type Middleware func(Handler) Handler
 
 // Typed adapts a handler of one command's data type.
-func Typed[T events.CommandData](h func(ctx context.Context, cmd *Command, data T) (Result, error)) Handler {
-	return func(ctx context.Context, cmd *Command) (Result, error) {
+func Typed[T events.CommandData](h func(ctx context.Context, cmd *Delivery, data T) (Result, error)) Handler {
+	return func(ctx context.Context, cmd *Delivery) (Result, error) {
 		data, ok := cmd.Data.(T)
 		if !ok {
 			return Result{}, fmt.Errorf("%s: data is %T, want %T", cmd.Name, cmd.Data, data)
@@ -81,22 +82,22 @@ func Typed[T events.CommandData](h func(ctx context.Context, cmd *Command, data 
 	}
 }
 
-// Router decodes commands and sends each to the handler of its name,
+// Mux decodes commands and sends each to the handler of its name,
 // through the middleware.
-type Router struct {
+type Mux struct {
 	registry   *events.Registry
 	handlers   map[string]Handler
 	middleware []Middleware
 }
 
-// NewRouter returns a router decoding commands with registry.
-func NewRouter(registry *events.Registry) *Router {
-	return &Router{registry: registry, handlers: make(map[string]Handler)}
+// NewMux returns a mux decoding commands with registry.
+func NewMux(registry *events.Registry) *Mux {
+	return &Mux{registry: registry, handlers: make(map[string]Handler)}
 }
 
 // Handle sets the handler of a command name. The name must be registered,
 // and have no handler yet.
-func (r *Router) Handle(name string, h Handler) error {
+func (r *Mux) Handle(name string, h Handler) error {
 	if _, ok := r.registry.Fields(name); !ok {
 		return fmt.Errorf("handle %s: %w", name, events.ErrUnknownCommand)
 	}
@@ -108,18 +109,18 @@ func (r *Router) Handle(name string, h Handler) error {
 }
 
 // Use adds middleware; the first added is the outermost.
-func (r *Router) Use(m ...Middleware) { r.middleware = append(r.middleware, m...) }
+func (r *Mux) Use(m ...Middleware) { r.middleware = append(r.middleware, m...) }
 
-// Handler returns the router as one Handler: the middleware around
+// Handler returns the mux as one Handler: the middleware around
 // decoding and dispatch. Decoding runs inside the middleware, so a command
 // that does not decode is logged, counted and given up like any other
 // failure.
-func (r *Router) Handler() Handler {
+func (r *Mux) Handler() Handler {
 	h := r.dispatch
 	for i := len(r.middleware) - 1; i >= 0; i-- {
 		h = r.middleware[i](h)
 	}
-	return func(ctx context.Context, cmd *Command) (Result, error) {
+	return func(ctx context.Context, cmd *Delivery) (Result, error) {
 		// Middleware sees the name before decoding, for logs and metric
 		// labels; an unregistered name stays empty so that arbitrary types
 		// do not become label values.
@@ -132,7 +133,7 @@ func (r *Router) Handler() Handler {
 	}
 }
 
-func (r *Router) dispatch(ctx context.Context, cmd *Command) (Result, error) {
+func (r *Mux) dispatch(ctx context.Context, cmd *Delivery) (Result, error) {
 	if cmd.Data == nil {
 		c, err := r.registry.DecodeEvent(cmd.Event)
 		if err != nil {

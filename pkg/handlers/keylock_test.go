@@ -69,7 +69,7 @@ func TestProjectsOfANewProductCreateItOnce(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			d := &events.ProjectCreate{ProductName: "new-product", ProjectName: fmt.Sprintf("p%d", i), CreateProduct: true}
-			if _, err := s.projectCreate(context.Background(), &Command{Attempt: 1}, d); err != nil {
+			if _, err := s.projectCreate(context.Background(), &Delivery{Attempt: 1}, d); err != nil {
 				t.Error(err)
 			}
 		}()

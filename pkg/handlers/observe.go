@@ -71,7 +71,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 // reports that with Ended.
 func (m *Metrics) Middleware() Middleware {
 	return func(next Handler) Handler {
-		return func(ctx context.Context, cmd *Command) (Result, error) {
+		return func(ctx context.Context, cmd *Delivery) (Result, error) {
 			m.InFlight.Inc()
 			defer m.InFlight.Dec()
 			start := time.Now()
@@ -84,7 +84,7 @@ func (m *Metrics) Middleware() Middleware {
 
 // Ended counts a delivery of cmd that ended in outcome, one of the Outcome
 // constants; reason is why it was retried, or why the dead letter gave up.
-func (m *Metrics) Ended(cmd *Command, outcome, reason string) {
+func (m *Metrics) Ended(cmd *Delivery, outcome, reason string) {
 	label := cmd.Label()
 	m.Commands.WithLabelValues(label, outcome).Inc()
 	switch outcome {

@@ -12,7 +12,7 @@ import (
 
 // setupNotificationSet sets the organization's setup notifications; the
 // same setting twice is the setting once.
-func (s *Set) setupNotificationSet(ctx context.Context, _ *Command, d *events.SetupNotificationSet) (Result, error) {
+func (s *Set) setupNotificationSet(ctx context.Context, _ *Delivery, d *events.SetupNotificationSet) (Result, error) {
 	org := s.org(d.OrgToken)
 	if _, _, err := s.orgs.SetProjectSetupNotificationConfig(ctx, &mend.SetProjectSetupNotificationConfigRequest{
 		OrgToken: org, Action: d.Action, ProjectTagKeyRegex: d.ProjectTagKeyRegex, ProjectTagValueRegex: d.ProjectTagValueRegex,
@@ -27,7 +27,7 @@ func (s *Set) setupNotificationSet(ctx context.Context, _ *Command, d *events.Se
 // inHouseUnmark unmarks a library marked In-House by hand. Mend answers a
 // library with no such mark with error 8000: unmarked already, by an
 // earlier delivery or by someone else, which is what was asked.
-func (s *Set) inHouseUnmark(ctx context.Context, _ *Command, d *events.InHouseUnmark) (Result, error) {
+func (s *Set) inHouseUnmark(ctx context.Context, _ *Delivery, d *events.InHouseUnmark) (Result, error) {
 	org := s.org(d.OrgToken)
 	res := events.InHouseUnmarked{OrgToken: org, KeyUUID: d.KeyUUID}
 	_, _, err := s.orgs.UnmarkManualInHouseLibrary(ctx, &mend.UnmarkManualInHouseLibraryRequest{OrgToken: org, KeyUUID: d.KeyUUID})
@@ -43,7 +43,7 @@ func (s *Set) inHouseUnmark(ctx context.Context, _ *Command, d *events.InHouseUn
 
 // pendingTaskClose closes a pending task; Mend answers one already closed
 // with "Pending task not closed", which a redelivery meets.
-func (s *Set) pendingTaskClose(ctx context.Context, _ *Command, d *events.PendingTaskClose) (Result, error) {
+func (s *Set) pendingTaskClose(ctx context.Context, _ *Delivery, d *events.PendingTaskClose) (Result, error) {
 	org := s.org(d.OrgToken)
 	resp, _, err := s.orgs.ClosePendingTask(ctx, &mend.ClosePendingTaskRequest{OrgToken: org, TaskUUID: d.TaskUUID})
 	if err != nil {
@@ -74,7 +74,7 @@ type globalOrgMade struct {
 // result or its ack was lost) answers with that token again; the result's
 // id is derived from the delivery, so no second event is stored. A claim
 // without a token, or taken by another copy of the command, is in doubt.
-func (s *Set) globalOrgCreate(ctx context.Context, cmd *Command, d *events.GlobalOrgCreate) (Result, error) {
+func (s *Set) globalOrgCreate(ctx context.Context, cmd *Delivery, d *events.GlobalOrgCreate) (Result, error) {
 	key := cmd.ClaimKey()
 	first, err := s.cfg.Claims.Claim(ctx, key)
 	if err != nil {
@@ -121,11 +121,11 @@ func (s *Set) linked(ctx context.Context, org, globalOrg string) (bool, error) {
 	return slices.ContainsFunc(resp.Organizations, func(o mend.OrganizationRef) bool { return o.OrgToken == org }), nil
 }
 
-func (s *Set) globalOrgAssign(ctx context.Context, _ *Command, d *events.GlobalOrgAssign) (Result, error) {
+func (s *Set) globalOrgAssign(ctx context.Context, _ *Delivery, d *events.GlobalOrgAssign) (Result, error) {
 	return s.globalOrgLink(ctx, &d.GlobalOrgLink, true)
 }
 
-func (s *Set) globalOrgRemove(ctx context.Context, _ *Command, d *events.GlobalOrgRemove) (Result, error) {
+func (s *Set) globalOrgRemove(ctx context.Context, _ *Delivery, d *events.GlobalOrgRemove) (Result, error) {
 	return s.globalOrgLink(ctx, &d.GlobalOrgLink, false)
 }
 

@@ -76,7 +76,7 @@ func TestGlobalOrgCreateRedelivered(t *testing.T) {
 	d := &events.GlobalOrgCreate{Name: "holding", AccountAdminEmail: "admin@example.com"}
 	want := events.GlobalOrgCreated{Name: "holding", GlobalOrgToken: "gtoken", Created: true}
 	for attempt := 1; attempt <= 2; attempt++ {
-		res, err := s.globalOrgCreate(context.Background(), &Command{Event: e, Attempt: attempt, Seq: 7}, d)
+		res, err := s.globalOrgCreate(context.Background(), &Delivery{Event: e, Attempt: attempt, Seq: 7}, d)
 		if err != nil {
 			t.Fatalf("delivery %d: %v", attempt, err)
 		}
@@ -87,7 +87,7 @@ func TestGlobalOrgCreateRedelivered(t *testing.T) {
 	if g.creates != 1 {
 		t.Errorf("createGlobalOrg called %d times, want once", g.creates)
 	}
-	if _, err := s.globalOrgCreate(context.Background(), &Command{Event: e, Attempt: 1, Seq: 8}, d); !errors.Is(err, errInDoubt) {
+	if _, err := s.globalOrgCreate(context.Background(), &Delivery{Event: e, Attempt: 1, Seq: 8}, d); !errors.Is(err, errInDoubt) {
 		t.Errorf("a copy answered %v, want %v", err, errInDoubt)
 	}
 	if g.creates != 1 {

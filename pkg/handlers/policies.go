@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 
@@ -76,7 +77,7 @@ func policyNamed(ps []mend.Policy, name string) (mend.Policy, bool) {
 // policyAdd adds a policy unless one of its name is at the scope already:
 // Mend lets names repeat, so the name is what makes adding it twice a
 // no-op.
-func (s *Set) policyAdd(ctx context.Context, _ *Command, d *events.PolicyAdd) (Result, error) {
+func (s *Set) policyAdd(ctx context.Context, _ *Delivery, d *events.PolicyAdd) (Result, error) {
 	sc, err := s.scopeOf(ctx, d.PolicyScope)
 	if err != nil {
 		return Result{}, err
@@ -92,7 +93,11 @@ func (s *Set) policyAdd(ctx context.Context, _ *Command, d *events.PolicyAdd) (R
 	}
 	// The client sends it once (a retry in the call could add a second
 	// policy of the name); a redelivery looks first.
-	resp, _, err := s.policies.Add(ctx, sc, &d.Policy)
+	spec, err := mendPolicy(d.Policy)
+	if err != nil {
+		return Result{}, err
+	}
+	resp, _, err := s.policies.Add(ctx, sc, spec)
 	if err != nil {
 		return Result{}, scopeMissing(sc, err)
 	}
@@ -103,7 +108,7 @@ func (s *Set) policyAdd(ctx context.Context, _ *Command, d *events.PolicyAdd) (R
 // policyUpdate updates a policy by id. Mend gives the updated policy a new
 // id, so a redelivered update finds the old id gone; a policy of the new
 // name at the scope is then taken as this update, done before.
-func (s *Set) policyUpdate(ctx context.Context, _ *Command, d *events.PolicyUpdate) (Result, error) {
+func (s *Set) policyUpdate(ctx context.Context, _ *Delivery, d *events.PolicyUpdate) (Result, error) {
 	sc, err := s.scopeOf(ctx, d.PolicyScope)
 	if err != nil {
 		return Result{}, err
@@ -123,7 +128,11 @@ func (s *Set) policyUpdate(ctx context.Context, _ *Command, d *events.PolicyUpda
 	// The client sends it once (Mend gives the policy a new id, so a retry
 	// in the call after a lost answer is refused); a redelivery finds it
 	// done.
-	resp, _, err := s.policies.Update(ctx, sc, &d.Policy)
+	spec, err := mendPolicy(d.Policy)
+	if err != nil {
+		return Result{}, err
+	}
+	resp, _, err := s.policies.Update(ctx, sc, spec)
 	if err != nil {
 		return Result{}, scopeMissing(sc, err)
 	}
@@ -133,7 +142,7 @@ func (s *Set) policyUpdate(ctx context.Context, _ *Command, d *events.PolicyUpda
 
 // policyRemove removes the policies of the ids given that the scope still
 // holds; when none is left, there is nothing to ask Mend.
-func (s *Set) policyRemove(ctx context.Context, _ *Command, d *events.PolicyRemove) (Result, error) {
+func (s *Set) policyRemove(ctx context.Context, _ *Delivery, d *events.PolicyRemove) (Result, error) {
 	sc, err := s.scopeOf(ctx, d.PolicyScope)
 	if err != nil {
 		return Result{}, err
@@ -167,7 +176,7 @@ func (s *Set) policyRemove(ctx context.Context, _ *Command, d *events.PolicyRemo
 // needs no look first. Policies named rather than numbered are looked up:
 // they take the top priorities in the order given, and when they hold them
 // already there is no call.
-func (s *Set) policyReorder(ctx context.Context, _ *Command, d *events.PolicyReorder) (Result, error) {
+func (s *Set) policyReorder(ctx context.Context, _ *Delivery, d *events.PolicyReorder) (Result, error) {
 	sc, err := s.scopeOf(ctx, d.PolicyScope)
 	if err != nil {
 		return Result{}, err
@@ -186,7 +195,7 @@ func (s *Set) policyReorder(ctx context.Context, _ *Command, d *events.PolicyReo
 			return resultOf(events.TypePolicyReordered, res), nil
 		}
 	}
-	if _, _, err := s.policies.Reorder(ctx, sc, res.PolicyPriorities); err != nil {
+	if _, _, err := s.policies.Reorder(ctx, sc, mendPriorities(res.PolicyPriorities)); err != nil {
 		if len(d.PolicyNames) > 0 && mend.IsCode(err, mend.CodeInvalidOptionValue) {
 			// A policy updated since the listing has a new id: list again.
 			return Result{}, notFound("the policies %q at %s", d.PolicyNames, sc)
@@ -199,15 +208,15 @@ func (s *Set) policyReorder(ctx context.Context, _ *Command, d *events.PolicyReo
 // prioritiesByName gives the named policies the top priorities of the
 // scope's n policies, the first name n, and reports whether they hold them
 // already.
-func prioritiesByName(ps []mend.Policy, names []string) ([]mend.PolicyPriority, bool, error) {
-	out := make([]mend.PolicyPriority, len(names))
+func prioritiesByName(ps []mend.Policy, names []string) ([]events.PolicyPriority, bool, error) {
+	out := make([]events.PolicyPriority, len(names))
 	inPlace := true
 	for i, name := range names {
 		p, ok := policyNamed(ps, name)
 		if !ok {
 			return nil, false, notFound("policy %q", name)
 		}
-		out[i] = mend.PolicyPriority{PolicyID: p.ID, Priority: len(ps) - i}
+		out[i] = events.PolicyPriority{PolicyID: p.ID, Priority: len(ps) - i}
 		inPlace = inPlace && p.Priority == out[i].Priority
 	}
 	return out, inPlace, nil
@@ -215,7 +224,7 @@ func prioritiesByName(ps []mend.Policy, names []string) ([]mend.PolicyPriority, 
 
 // policyOwnerChange hands policies from one owner to another; done again,
 // the old owner owns none and nothing changes.
-func (s *Set) policyOwnerChange(ctx context.Context, _ *Command, d *events.PolicyOwnerChange) (Result, error) {
+func (s *Set) policyOwnerChange(ctx context.Context, _ *Delivery, d *events.PolicyOwnerChange) (Result, error) {
 	org := s.org(d.OrgToken)
 	if _, _, err := s.policies.ChangeOwner(ctx, &mend.ChangePolicyOwnerRequest{
 		OrgToken: org, CurrentPolicyOwnerEmail: d.CurrentPolicyOwnerEmail, NewPolicyOwnerEmail: d.NewPolicyOwnerEmail,
@@ -232,7 +241,7 @@ func (s *Set) policyOwnerChange(ctx context.Context, _ *Command, d *events.Polic
 // ends. A redelivery starts another process, applying the same policies to
 // the same inventory, which changes nothing more; the poller follows the
 // first, since the track item keeps the id of the first delivery.
-func (s *Set) policiesApply(ctx context.Context, _ *Command, d *events.PoliciesApply) (Result, error) {
+func (s *Set) policiesApply(ctx context.Context, _ *Delivery, d *events.PoliciesApply) (Result, error) {
 	org := s.org(d.OrgToken)
 	sc, err := s.scopeOf(ctx, events.PolicyScope{OrgToken: d.OrgToken, Scope: d.Scope, Token: d.Token, ProductName: d.ProductName, ProjectName: d.ProjectName})
 	if err != nil {
@@ -260,8 +269,32 @@ func (s *Set) policiesApply(ctx context.Context, _ *Command, d *events.PoliciesA
 
 // requestTrack hands a plugin request to the poller; there is nothing to
 // ask Mend now.
-func (s *Set) requestTrack(_ context.Context, _ *Command, d *events.RequestTrack) (Result, error) {
+func (s *Set) requestTrack(_ context.Context, _ *Delivery, d *events.RequestTrack) (Result, error) {
 	return Result{Track: &events.Track{
 		Kind: events.TrackRequest, OrgToken: s.org(d.OrgToken), RequestToken: d.RequestToken, Started: s.cfg.Now(),
 	}}, nil
+}
+
+// mendPolicy is a command's policy as the Mend client sends it. The two
+// types name every field alike (TestPolicySchemaMatchesMend holds them so),
+// so the command's JSON is the request's.
+func mendPolicy(p events.Policy) (*mend.PolicySpec, error) {
+	b, err := json.Marshal(p)
+	if err != nil {
+		return nil, err
+	}
+	var spec mend.PolicySpec
+	if err := json.Unmarshal(b, &spec); err != nil {
+		return nil, fmt.Errorf("the command's policy as Mend's: %w", err)
+	}
+	return &spec, nil
+}
+
+// mendPriorities are a command's priorities as the Mend client sends them.
+func mendPriorities(ps []events.PolicyPriority) []mend.PolicyPriority {
+	out := make([]mend.PolicyPriority, len(ps))
+	for i, p := range ps {
+		out[i] = mend.PolicyPriority(p)
+	}
+	return out
 }

@@ -1,12 +1,14 @@
 package handlers_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"testing"
 
 	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/mendflow/mendflow/pkg/events"
 	"github.com/mendflow/mendflow/pkg/handlers"
@@ -23,7 +25,7 @@ func simHandler(t *testing.T) (*mendsim.Server, handlers.Handler) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := handlers.NewRouter(events.NewRegistry())
+	r := handlers.NewMux(events.NewRegistry())
 	if err := handlers.NewSet(client, handlers.Config{DefaultOrg: sim.OrgToken()}).Register(r); err != nil {
 		t.Fatal(err)
 	}
@@ -44,14 +46,14 @@ func run(t *testing.T, h handlers.Handler, name string, data any) (handlers.Resu
 	if err := e.SetData(event.ApplicationJSON, raw); err != nil {
 		t.Fatal(err)
 	}
-	return h(context.Background(), &handlers.Command{Event: e, Attempt: 1, Seq: 1})
+	return h(context.Background(), &handlers.Delivery{Event: e, Attempt: 1, Seq: 1})
 }
 
-func rejectStale(name string) mend.PolicySpec {
-	return mend.PolicySpec{
-		Name: name, Owner: &mend.PolicyOwner{Email: mendsim.DefaultUserEmail},
-		Filter: &mend.PolicyFilter{Type: mend.FilterLibraryStaleness, MonthsBack: 12},
-		Action: &mend.PolicyAction{Type: mend.ActionReject},
+func rejectStale(name string) events.Policy {
+	return events.Policy{
+		Name: name, Owner: &events.PolicyOwner{Email: mendsim.DefaultUserEmail},
+		Filter: &events.PolicyFilter{Type: mend.FilterLibraryStaleness, MonthsBack: 12},
+		Action: &events.PolicyAction{Type: mend.ActionReject},
 	}
 }
 
@@ -108,5 +110,54 @@ func TestPoliciesByNames(t *testing.T) {
 	res, err = run(t, h, events.CommandPoliciesApply, events.PoliciesApply{Scope: events.ScopeProject, ProductName: "acme", ProjectName: "api"})
 	if err != nil || res.Track == nil || res.Track.Token != token {
 		t.Fatalf("policies.apply by names: %+v, %v; want a process tracked on project %s", res, err, token)
+	}
+}
+
+// TestPolicySchemaMatchesMend: a command's policy, with every field set,
+// is Mend's policy request field for field, both ways, so that mendPolicy
+// loses nothing: a field of the command that the request lacks, or named
+// otherwise, fails here.
+func TestPolicySchemaMatchesMend(t *testing.T) {
+	t.Parallel()
+	yes := true
+	full := events.Policy{
+		ID: 3, Name: "n", Owner: &events.PolicyOwner{ID: 1, Email: "a@example.com", Name: "A"}, Inclusive: &yes,
+		Filter: &events.PolicyFilter{
+			Type: "LICENSE", Licenses: []events.PolicyLicense{{ID: 2, Name: "MIT"}},
+			VulnerabilitySeverity:        &events.ScoreRange{ScoreFrom: 1, ScoreTo: 2},
+			EffectiveVulnerabilitiesOnly: true, MonthsBack: 4, ScoreFrom: 5, ScoreTo: 6,
+		},
+		Action: &events.PolicyAction{Type: "CREATE_ISSUE", IssueSettings: &events.IssueSettings{
+			Summary: "s", Description: "d", IssueTrackerType: "JIRA",
+			IssueAssignee: &events.IssueAssignee{DisplayName: "x"}, IssueProject: &events.IssueProject{Key: "K"},
+			IssueType: &events.IssueName{Name: "Bug"}, IssuePriorityInfo: &events.IssueName{Name: "High"},
+			RequiredFieldsInfo: map[string]events.IssueFieldValue{"Labels": {Value: "v"}},
+		}},
+	}
+	want, err := json.Marshal(full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	strictly := func(b []byte, into any) {
+		t.Helper()
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(into); err != nil {
+			t.Fatalf("decoding %s into %T: %v", b, into, err)
+		}
+	}
+	var spec mend.PolicySpec
+	strictly(want, &spec)
+	got, err := json.Marshal(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("mend.PolicySpec loses or adds fields:\n got %s\nwant %s", got, want)
+	}
+	var back events.Policy
+	strictly(got, &back)
+	if diff := cmp.Diff(full, back); diff != "" {
+		t.Errorf("back to the command's policy (-want, +got):\n%s", diff)
 	}
 }

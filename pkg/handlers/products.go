@@ -92,7 +92,7 @@ func describeProduct(ref events.ProductRef) string {
 	return fmt.Sprintf("product %q", ref.ProductName)
 }
 
-func (s *Set) productCreate(ctx context.Context, _ *Command, d *events.ProductCreate) (Result, error) {
+func (s *Set) productCreate(ctx context.Context, _ *Delivery, d *events.ProductCreate) (Result, error) {
 	org := s.org(d.OrgToken)
 	tok, created, err := s.ensureProduct(ctx, org, d.ProductName)
 	if err != nil {
@@ -109,7 +109,7 @@ func (s *Set) productCreate(ctx context.Context, _ *Command, d *events.ProductCr
 // Deleted false. An unknown token (1003, or 5001 for one out of sight) is
 // a product not there; but a product this command found by its name, and
 // deleteProduct then did not find, is gone, and counts as deleted.
-func (s *Set) productDelete(ctx context.Context, _ *Command, d *events.ProductDelete) (Result, error) {
+func (s *Set) productDelete(ctx context.Context, _ *Delivery, d *events.ProductDelete) (Result, error) {
 	org := s.org(d.OrgToken)
 	res := events.ProductDeleted{OrgToken: org, ProductName: d.ProductName, ProductToken: d.ProductToken}
 	absent := func() error {
@@ -159,11 +159,11 @@ func (s *Set) productTags(token string) tagged {
 	}
 }
 
-func (s *Set) productTagSave(ctx context.Context, _ *Command, d *events.ProductTagSave) (Result, error) {
+func (s *Set) productTagSave(ctx context.Context, _ *Delivery, d *events.ProductTagSave) (Result, error) {
 	return s.productTag(ctx, &d.ProductTag, saveTag)
 }
 
-func (s *Set) productTagRemove(ctx context.Context, _ *Command, d *events.ProductTagRemove) (Result, error) {
+func (s *Set) productTagRemove(ctx context.Context, _ *Delivery, d *events.ProductTagRemove) (Result, error) {
 	return s.productTag(ctx, &d.ProductTag, removeTag)
 }
 

@@ -150,7 +150,7 @@ func describeProject(ref events.ProjectRef) string {
 // which keeps a create to one call; a redelivery, which may follow a
 // create whose answer was lost, looks the project up first. Tags are read
 // only when the project was already there, and only missing values saved.
-func (s *Set) projectCreate(ctx context.Context, cmd *Command, d *events.ProjectCreate) (Result, error) {
+func (s *Set) projectCreate(ctx context.Context, cmd *Delivery, d *events.ProjectCreate) (Result, error) {
 	org := s.org(d.OrgToken)
 	res := events.ProjectCreated{OrgToken: org, ProductName: d.ProductName, ProjectName: d.ProjectName}
 
@@ -241,7 +241,7 @@ func (s *Set) saveProjectTags(ctx context.Context, token string, tags map[string
 // project this command found (by its names, or its token's lookup) that
 // deleteProject then does not find is gone: removed by an attempt of this
 // call whose answer was lost, or by anyone; Deleted says so, true.
-func (s *Set) projectDelete(ctx context.Context, _ *Command, d *events.ProjectDelete) (Result, error) {
+func (s *Set) projectDelete(ctx context.Context, _ *Delivery, d *events.ProjectDelete) (Result, error) {
 	org := s.org(d.OrgToken)
 	res := events.ProjectDeleted{OrgToken: org, ProductToken: d.ProductToken, ProductName: d.ProductName, ProjectToken: d.ProjectToken, ProjectName: d.ProjectName}
 	absent := absentOr(resultOf(events.TypeProjectDeleted, res), "%s", describeProject(d.ProjectRef))
@@ -302,11 +302,11 @@ func (s *Set) projectTags(token string) tagged {
 	}
 }
 
-func (s *Set) projectTagSave(ctx context.Context, _ *Command, d *events.ProjectTagSave) (Result, error) {
+func (s *Set) projectTagSave(ctx context.Context, _ *Delivery, d *events.ProjectTagSave) (Result, error) {
 	return s.projectTag(ctx, &d.ProjectTag, saveTag)
 }
 
-func (s *Set) projectTagRemove(ctx context.Context, _ *Command, d *events.ProjectTagRemove) (Result, error) {
+func (s *Set) projectTagRemove(ctx context.Context, _ *Delivery, d *events.ProjectTagRemove) (Result, error) {
 	return s.projectTag(ctx, &d.ProjectTag, removeTag)
 }
 
@@ -349,7 +349,7 @@ func (s *Set) projectTag(ctx context.Context, d *events.ProjectTag, op tagOp) (R
 // found in the new product by its token. Where the project is comes from
 // this command's own look (a list of its product, or the v2.0 project);
 // a cached one is looked at again first.
-func (s *Set) projectReassign(ctx context.Context, _ *Command, d *events.ProjectReassign) (Result, error) {
+func (s *Set) projectReassign(ctx context.Context, _ *Delivery, d *events.ProjectReassign) (Result, error) {
 	org := s.org(d.OrgToken)
 	res := events.ProjectReassigned{OrgToken: org, ProjectToken: d.ProjectToken, ProjectName: d.ProjectName, NewProductToken: d.NewProductToken, NewProductName: d.NewProductName}
 	target := events.ProductRef{ProductToken: d.NewProductToken, ProductName: d.NewProductName}

@@ -126,7 +126,7 @@ func NewSet(client *mend.Client, cfg Config) *Set {
 }
 
 // Register sets the handler of every command on r.
-func (s *Set) Register(r *Router) error {
+func (s *Set) Register(r *Mux) error {
 	for name, h := range map[string]Handler{
 		events.CommandProductCreate:        Typed(s.productCreate),
 		events.CommandProductDelete:        Typed(s.productDelete),

@@ -26,6 +26,7 @@ import (
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/wait"
 
+	"github.com/mendflow/mendflow/internal/bus"
 	"github.com/mendflow/mendflow/pkg/events"
 	"github.com/mendflow/mendflow/pkg/mend/mendsim"
 )
@@ -423,7 +424,7 @@ func (r *results) refresh() {
 		if err != nil {
 			return
 		}
-		e, err := events.FromMsg(&nats.Msg{Subject: m.Subject, Header: m.Header, Data: m.Data})
+		e, err := bus.FromMsg(&nats.Msg{Subject: m.Subject, Header: m.Header, Data: m.Data})
 		if err != nil {
 			r.t.Errorf("result event %d on %s is no CloudEvent: %v", m.Sequence, m.Subject, err)
 			continue

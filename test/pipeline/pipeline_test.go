@@ -32,6 +32,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/mendflow/mendflow/internal/bus"
 	"github.com/mendflow/mendflow/internal/natstest"
 	"github.com/mendflow/mendflow/internal/servicetest"
 	"github.com/mendflow/mendflow/pkg/events"
@@ -451,7 +452,7 @@ func (p *pipeline) subscribe(subject string) *results {
 	p.t.Helper()
 	r := &results{got: map[string][]event.Event{}}
 	_, err := p.nc.Subscribe(subject, func(m *nats.Msg) {
-		e, err := events.FromMsg(m)
+		e, err := bus.FromMsg(m)
 		if err != nil {
 			return
 		}

@@ -1,0 +1,122 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"time"
+
+	"github.com/nats-io/nats.go"
+)
+
+// natsRetryWait is the pause between two attempts to reach NATS at
+// start-up.
+const natsRetryWait = time.Second
+
+// ConnectNATS connects to the NATS servers that servers lists
+// (comma-separated), with opts, for a service starting behind gate. While
+// no server can be reached (none started yet, a name that does not resolve
+// yet, a cluster still forming), it logs a warning, makes the failure the
+// gate's reason and tries again every natsRetryWait, until a server answers
+// or ctx ends; each attempt takes at most the dial timeout of each server.
+// What waiting does not cure (a malformed URL, refused credentials, TLS
+// wanted on one side only) fails at once. Errors never hold the URLs, which
+// may hold passwords. Once connected, the gate waits for the JetStream
+// set-up.
+//
+// The connection reconnects for ever and logs its disconnects and
+// reconnects; opts come after these and may change them.
+func ConnectNATS(ctx context.Context, gate *Gate, logger *slog.Logger, servers string, opts ...nats.Option) (*nats.Conn, error) {
+	opts = append([]nats.Option{
+		nats.MaxReconnects(-1),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil { // nil when the service itself closes or drains it
+				logger.Warn("NATS disconnected", "error", err)
+			}
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			logger.Info("NATS reconnected", "server", serverOf(nc))
+		}),
+	}, opts...)
+	for {
+		nc, err := nats.Connect(servers, opts...)
+		if err == nil {
+			gate.Wait("waiting for JetStream set-up")
+			return nc, nil
+		}
+		if uerr := (*url.Error)(nil); errors.As(err, &uerr) {
+			err = uerr.Err // without the URL
+			if errors.As(err, new(url.EscapeError)) {
+				// Its text quotes the bad escape, which may be part of a password.
+				err = errors.New("invalid URL escape: a % not followed by two hexadecimal digits (escape it as %25)")
+			}
+		}
+		if !unreachable(err) {
+			return nil, err
+		}
+		gate.Wait("connecting to NATS: " + err.Error())
+		logger.Warn("NATS cannot be reached yet; trying again", "error", err.Error(), "retry_in", natsRetryWait.String())
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(natsRetryWait):
+		}
+	}
+}
+
+// unreachable reports whether connecting failed for want of a server that
+// answers, which may pass: every server refused the connection, a dial or
+// a read failed (a name not resolving, a timeout, a reset), or a server
+// closed the connection or did not answer the handshake in time. An
+// address that cannot be dialled at all (a port out of range) does not
+// pass.
+func unreachable(err error) bool {
+	var addrErr *net.AddrError
+	if errors.As(err, &addrErr) {
+		return false
+	}
+	var opErr *net.OpError
+	if errors.As(err, &opErr) && (opErr.Op == "dial" || opErr.Op == "read") {
+		return true
+	}
+	return errors.Is(err, nats.ErrNoServers) || errors.Is(err, nats.ErrTimeout) || errors.Is(err, io.EOF)
+}
+
+// ErrDrainTimedOut is DrainNATS's error when the connection did not close
+// in time; it is closed then.
+var ErrDrainTimedOut = errors.New("draining NATS: timed out")
+
+// DrainNATS drains nc, flushing what it still buffers (acknowledgements,
+// publishes), and waits at most timeout for it to close; then it closes it
+// anyway. nc's closed handler is replaced.
+func DrainNATS(nc *nats.Conn, timeout time.Duration) error {
+	closed := make(chan struct{})
+	nc.SetClosedHandler(func(*nats.Conn) { close(closed) })
+	if err := nc.Drain(); err != nil {
+		nc.Close()
+		return fmt.Errorf("draining NATS: %w", err)
+	}
+	select {
+	case <-closed:
+		return nil
+	case <-time.After(timeout):
+		nc.Close()
+		return ErrDrainTimedOut
+	}
+}
+
+// serverOf is the URL of the server nc is connected to, without its user
+// information: ConnectedUrlRedacted hides a password but leaves a token
+// (nats://TOKEN@host) or a user name in place.
+func serverOf(nc *nats.Conn) string {
+	u, err := url.Parse(nc.ConnectedUrl())
+	if err != nil {
+		return nc.ConnectedAddr()
+	}
+	u.User = nil
+	return u.String()
+}

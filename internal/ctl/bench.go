@@ -1,0 +1,232 @@
+package ctl
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/mendflow/mendflow/pkg/events"
+)
+
+// benchRun is the record of one bench run: per command, when ingest
+// accepted it and when its result event arrived.
+type benchRun struct {
+	prefix string // of the event ids of this run: bench-<random>-
+	start  time.Time
+
+	mu       sync.Mutex
+	accepted []time.Time
+	resulted []time.Time
+	failed   int    // results that are io.mendflow.command.failed
+	taken    int    // requests ingest answered 202
+	refused  int    // requests ingest did not answer 202, or that failed before the timeout
+	firstErr string // the first refusal, for the report
+	done     int    // results arrived
+	expected int    // results to wait for: n, then those accepted
+	allDone  chan struct{}
+	closeAll sync.Once
+}
+
+// expect sets how many results to wait for, and says whether they are in;
+// the caller holds mu.
+func (r *benchRun) expect(n int) {
+	r.expected = n
+	if r.done >= r.expected {
+		r.closeAll.Do(func() { close(r.allDone) })
+	}
+}
+
+// bench sends n project.create commands to ingest from c connections at
+// once, follows their result events, and prints the rate at which the
+// pipeline carried them out and the latency from each 202 to its result
+// event.
+func bench(ctx context.Context, s *settings, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	n := fs.Int("n", 2000, "project.create commands to send")
+	c := fs.Int("c", 16, "requests to ingest at once")
+	timeout := fs.Duration("timeout", 100*time.Second, "give up waiting for results after this long")
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 || *n < 1 || *c < 1 || *timeout <= 0 {
+		return errUsage
+	}
+	ic, err := newIngestClient(s, &http.Client{
+		Timeout:   30 * time.Second,
+		Transport: &http.Transport{MaxIdleConnsPerHost: *c, MaxConnsPerHost: *c},
+	})
+	if err != nil {
+		return err
+	}
+	nc, js, err := connectNATS(s)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	r := &benchRun{
+		prefix:   "bench-" + strings.ToLower(rand.Text()[:8]) + "-",
+		start:    time.Now(),
+		accepted: make([]time.Time, *n),
+		resulted: make([]time.Time, *n),
+		expected: *n,
+		allDone:  make(chan struct{}),
+	}
+	// Follow from a second before the first send, so that the consumer
+	// need not exist before the first result; the ids tell the run's
+	// events from any others.
+	from := r.start.Add(-time.Second)
+	followErr := make(chan error, 1)
+	go func() {
+		followErr <- follow(ctx, js, jetstream.OrderedConsumerConfig{
+			FilterSubjects: []string{events.ResultSubject("io.mendflow.>")},
+			DeliverPolicy:  jetstream.DeliverByStartTimePolicy, OptStartTime: &from,
+		}, r.result)
+	}()
+
+	fmt.Fprintf(out, "sending %d project.create commands to %s, %d at once…\n", *n, ic.base.Redacted(), *c)
+	sent := r.send(ctx, ic, *n, *c)
+	r.mu.Lock()
+	r.expect(r.taken) // no result comes for a command refused or never sent
+	r.mu.Unlock()
+	select {
+	case <-r.allDone:
+	case <-ctx.Done():
+	case err := <-followErr:
+		if err != nil {
+			return err
+		}
+	}
+	cancel()
+	r.report(out, *n, sent)
+	return nil
+}
+
+// send posts the commands from c goroutines and returns when ingest
+// answered them all, or ctx ended.
+func (r *benchRun) send(ctx context.Context, ic *ingestClient, n, c int) time.Duration {
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range c {
+		wg.Go(func() {
+			for i := range next {
+				r.post(ctx, ic, i)
+			}
+		})
+	}
+send:
+	for i := range n {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break send
+		}
+	}
+	close(next)
+	wg.Wait()
+	return time.Since(r.start)
+}
+
+func (r *benchRun) post(ctx context.Context, ic *ingestClient, i int) {
+	e := event.New()
+	e.SetID(r.prefix + strconv.Itoa(i))
+	e.SetSource(defaultSource + ":bench")
+	e.SetType(events.CommandType(events.CommandProjectCreate))
+	data := fmt.Sprintf(`{"productName":%q,"projectName":"project-%d","createProduct":true}`, strings.TrimSuffix(r.prefix, "-"), i)
+	err := e.SetData(event.ApplicationJSON, json.RawMessage(data))
+	var body []byte
+	if err == nil {
+		body, err = json.Marshal(e)
+	}
+	var a answer
+	if err == nil {
+		a, err = ic.post(ctx, "/events", http.Header{"Content-Type": {contentTypeStructured}}, body, false)
+	}
+	now := time.Now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case err == nil && a.Status == http.StatusAccepted:
+		r.accepted[i] = now
+		r.taken++
+		return
+	case err == nil:
+		err = fmt.Errorf("ingest answered %s: %s", a.Text, excerpt(strings.TrimSpace(string(a.Body)), 200))
+	case ctx.Err() != nil:
+		return // cut short by the timeout: reported as not sent
+	}
+	if r.refused == 0 {
+		r.firstErr = err.Error()
+	}
+	r.refused++
+}
+
+// result records a result event of the run.
+func (r *benchRun) result(e event.Event) error {
+	i, err := strconv.Atoi(strings.TrimPrefix(events.Extension(e, events.ExtCorrelationID), r.prefix))
+	if err != nil || !strings.HasPrefix(events.Extension(e, events.ExtCorrelationID), r.prefix) {
+		return nil // not of this run
+	}
+	now := time.Now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if i < 0 || i >= len(r.resulted) || !r.resulted[i].IsZero() {
+		return nil
+	}
+	r.resulted[i] = now
+	if e.Type() == events.TypeCommandFailed {
+		r.failed++
+	}
+	r.done++
+	r.expect(r.expected)
+	return nil
+}
+
+// report prints the figures of the run.
+func (r *benchRun) report(out io.Writer, n int, sent time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var lat []time.Duration
+	var last time.Time
+	for i, at := range r.resulted {
+		if at.IsZero() || r.accepted[i].IsZero() {
+			continue
+		}
+		// A result can arrive before the 202 is read: count it as 0.
+		lat = append(lat, max(0, at.Sub(r.accepted[i])))
+		if at.After(last) {
+			last = at
+		}
+	}
+	accepted := r.taken
+	fmt.Fprintf(out, "accepted  %d of %d in %v (%.0f events/s into ingest)\n", accepted, n, sent.Round(time.Millisecond), float64(accepted)/sent.Seconds())
+	if r.refused > 0 {
+		fmt.Fprintf(out, "refused   %d; the first: %s\n", r.refused, r.firstErr)
+	}
+	if unsent := n - accepted - r.refused; unsent > 0 {
+		fmt.Fprintf(out, "not sent  %d: the timeout came first\n", unsent)
+	}
+	fmt.Fprintf(out, "results   %d (%d io.mendflow.command.failed), %d missing\n", r.done, r.failed, accepted-len(lat))
+	if len(lat) == 0 {
+		return
+	}
+	total := last.Sub(r.start)
+	fmt.Fprintf(out, "end to end %d results in %v: %.0f events/s\n", len(lat), total.Round(time.Millisecond), float64(len(lat))/total.Seconds())
+	slices.Sort(lat)
+	q := func(p float64) time.Duration { return lat[max(0, int(math.Ceil(p*float64(len(lat))))-1)] }
+	fmt.Fprintf(out, "latency, 202 to result event: p50 %v  p90 %v  p99 %v  max %v\n",
+		q(0.50).Round(time.Millisecond), q(0.90).Round(time.Millisecond), q(0.99).Round(time.Millisecond), lat[len(lat)-1].Round(time.Millisecond))
+}

@@ -1,0 +1,103 @@
+package ctl
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/sethvargo/go-envconfig"
+
+	"github.com/mendflow/mendflow/pkg/events"
+)
+
+// TestBench runs bench against a pipeline double: an HTTP server that
+// accepts each command and at once publishes its result event, failing
+// one of them.
+func TestBench(t *testing.T) {
+	t.Parallel()
+	env, js := setup(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var e event.Event
+		b, _ := io.ReadAll(r.Body)
+		if err := json.Unmarshal(b, &e); err != nil || r.Header.Get("Content-Type") != contentTypeStructured || e.Type() != events.CommandType(events.CommandProjectCreate) {
+			http.Error(w, "bad event", http.StatusBadRequest)
+			return
+		}
+		typ := events.TypeProjectCreated
+		if strings.HasSuffix(e.ID(), "-7") {
+			typ = events.TypeCommandFailed
+		}
+		w.WriteHeader(http.StatusAccepted)
+		publishResult(t, js, typ, e.ID()+":result", e.ID(), "", `{}`)
+	}))
+	defer srv.Close()
+	url, _ := env.Lookup("NATS_URL")
+	out, err := run(t, envconfig.MapLookuper(map[string]string{"NATS_URL": url, "INGEST_URL": srv.URL}), "bench", "-n", "50", "-c", "4", "-timeout", "20s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"accepted  50 of 50", "results   50 (1 io.mendflow.command.failed), 0 missing", "end to end 50 results", "p50", "p99"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestBenchRefused(t *testing.T) {
+	t.Parallel()
+	env, _ := setup(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, `{"title":"Service unavailable"}`, http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	url, _ := env.Lookup("NATS_URL")
+	out, err := run(t, envconfig.MapLookuper(map[string]string{"NATS_URL": url, "INGEST_URL": srv.URL}), "bench", "-n", "5", "-c", "2", "-timeout", "1s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "accepted  0 of 5") || !strings.Contains(out, "refused   5; the first: ingest answered 503 Service Unavailable") {
+		t.Errorf("report:\n%s", out)
+	}
+}
+
+// TestBenchTimeoutWhileSending: what was never sent, or sent after the
+// timeout, is not reported as accepted.
+func TestBenchTimeoutWhileSending(t *testing.T) {
+	t.Parallel()
+	env, _ := setup(t)
+	var mu sync.Mutex
+	got := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(300 * time.Millisecond)
+		mu.Lock()
+		got++
+		mu.Unlock()
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer srv.Close()
+	url, _ := env.Lookup("NATS_URL")
+	out, err := run(t, envconfig.MapLookuper(map[string]string{"NATS_URL": url, "INGEST_URL": srv.URL}), "bench", "-n", "40", "-c", "1", "-timeout", "1s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	answered := got
+	mu.Unlock()
+	var accepted, n int
+	if _, err := fmt.Sscanf(out[strings.Index(out, "accepted"):], "accepted %d of %d", &accepted, &n); err != nil {
+		t.Fatalf("report without accepted: %v\n%s", err, out)
+	}
+	if accepted > answered || n != 40 {
+		t.Errorf("report says %d of %d accepted, but ingest answered %d requests:\n%s", accepted, n, answered, out)
+	}
+	if !strings.Contains(out, "not sent") {
+		t.Errorf("report does not say what the timeout left unsent:\n%s", out)
+	}
+}
