@@ -301,8 +301,9 @@ func checkMendsim(t *testing.T, m manifest, sim *appsv1.Deployment, deployments 
 }
 
 // checkPod checks what every pod of the manifests promises: it runs as no
-// root and its containers can neither gain privileges nor write to their
-// image, and no secret stands in it in plain text.
+// root under the runtime's seccomp profile and its containers can neither
+// gain privileges nor write to their image (the "restricted" Pod Security
+// Standard), and no secret stands in it in plain text.
 func checkPod(t *testing.T, m manifest, name string, pod *corev1.PodTemplateSpec) {
 	t.Helper()
 	where := m.name + ": " + name
@@ -311,6 +312,9 @@ func checkPod(t *testing.T, m manifest, name string, pod *corev1.PodTemplateSpec
 		t.Errorf("%s: pod template labelled part-of %q, want mendflow", where, l)
 	}
 	podNonRoot := pod.Spec.SecurityContext != nil && pod.Spec.SecurityContext.RunAsNonRoot != nil && *pod.Spec.SecurityContext.RunAsNonRoot
+	if psc := pod.Spec.SecurityContext; psc == nil || psc.SeccompProfile == nil || psc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+		t.Errorf("%s: want the pod under the RuntimeDefault seccomp profile, got %+v", where, psc)
+	}
 	for _, c := range pod.Spec.Containers {
 		sc := c.SecurityContext
 		nonRoot := podNonRoot || (sc != nil && sc.RunAsNonRoot != nil && *sc.RunAsNonRoot)
