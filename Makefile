@@ -1,6 +1,6 @@
 GO ?= go
 
-.PHONY: build test e2e lint run demo bench images
+.PHONY: build test kubecheck e2e lint run demo bench images
 
 build:
 	CGO_ENABLED=0 $(GO) build -o bin/ ./cmd/...
@@ -12,8 +12,17 @@ lint:
 # The end-to-end tests (test/e2e) take about 5 minutes of the package's
 # default 10-minute limit on an idle machine; the limit is raised for a
 # busy one.
-test: lint
+test: lint kubecheck
 	$(GO) test -race -count=1 -timeout 20m ./...
+
+# The Kubernetes manifests: the kustomize base and overlay built, the Helm
+# chart linted and rendered by Helm with several values sets, all checked
+# against one set of promises. deploy/kubecheck is a module of its own, so
+# that Helm and the Kubernetes modules stay out of mendflow's go.mod (and out
+# of ./... above). Nothing there needs cgo: without it the large test binary
+# is linked by Go's own linker, in about half the time.
+kubecheck:
+	cd deploy/kubecheck && CGO_ENABLED=0 $(GO) vet ./... && CGO_ENABLED=0 $(GO) test -count=1 ./...
 
 # The end-to-end tests alone: the pipeline in containers (needs Docker).
 e2e:
