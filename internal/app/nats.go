@@ -11,17 +11,19 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/mendflow/mendflow/internal/backoff"
 )
 
-// natsRetryWait is the pause between two attempts to reach NATS at
-// start-up.
-const natsRetryWait = time.Second
+// natsWaits are the waits between two attempts to reach NATS at start-up:
+// a second each, as an attempt may itself take a dial timeout per server.
+var natsWaits = backoff.Policy{Initial: time.Second, Max: time.Second}
 
 // ConnectNATS connects to the NATS servers that servers lists
 // (comma-separated), with opts, for a service starting behind gate. While
 // no server can be reached (none started yet, a name that does not resolve
 // yet, a cluster still forming), it logs a warning, makes the failure the
-// gate's reason and tries again every natsRetryWait, until a server answers
+// gate's reason and tries again after natsWaits, until a server answers
 // or ctx ends; each attempt takes at most the dial timeout of each server.
 // What waiting does not cure (a malformed URL, refused credentials, TLS
 // wanted on one side only) fails at once. Errors never hold the URLs, which
@@ -42,12 +44,9 @@ func ConnectNATS(ctx context.Context, gate *Gate, logger *slog.Logger, servers s
 			logger.Info("NATS reconnected", "server", serverOf(nc))
 		}),
 	}, opts...)
-	for {
-		nc, err := nats.Connect(servers, opts...)
-		if err == nil {
-			gate.Wait("waiting for JetStream set-up")
-			return nc, nil
-		}
+	var nc *nats.Conn
+	err := natsWaits.Retry(ctx, func() (err error) {
+		nc, err = nats.Connect(servers, opts...)
 		if uerr := (*url.Error)(nil); errors.As(err, &uerr) {
 			err = uerr.Err // without the URL
 			if errors.As(err, new(url.EscapeError)) {
@@ -55,17 +54,16 @@ func ConnectNATS(ctx context.Context, gate *Gate, logger *slog.Logger, servers s
 				err = errors.New("invalid URL escape: a % not followed by two hexadecimal digits (escape it as %25)")
 			}
 		}
-		if !unreachable(err) {
-			return nil, err
-		}
+		return err
+	}, backoff.RetryIf(unreachable), backoff.Notify(func(err error, wait time.Duration) {
 		gate.Wait("connecting to NATS: " + err.Error())
-		logger.Warn("NATS cannot be reached yet; trying again", "error", err.Error(), "retry_in", natsRetryWait.String())
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(natsRetryWait):
-		}
+		logger.Warn("NATS cannot be reached yet; trying again", "error", err.Error(), "retry_in", wait.String())
+	}))
+	if err != nil {
+		return nil, err
 	}
+	gate.Wait("waiting for JetStream set-up")
+	return nc, nil
 }
 
 // unreachable reports whether connecting failed for want of a server that
