@@ -7,12 +7,12 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/url"
 	"time"
 
 	"github.com/nats-io/nats.go"
 
 	"github.com/mendflow/mendflow/internal/backoff"
+	"github.com/mendflow/mendflow/internal/redact"
 )
 
 // natsWaits are the waits between two attempts to reach NATS at start-up:
@@ -41,20 +41,15 @@ func ConnectNATS(ctx context.Context, gate *Gate, logger *slog.Logger, servers s
 			}
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
-			logger.Info("NATS reconnected", "server", serverOf(nc))
+			// Not ConnectedUrlRedacted: it hides a password but leaves a
+			// token (nats://TOKEN@host) or a user name in place.
+			logger.Info("NATS reconnected", "server", redact.URL(nc.ConnectedUrl()))
 		}),
 	}, opts...)
 	var nc *nats.Conn
 	err := natsWaits.Retry(ctx, func() (err error) {
 		nc, err = nats.Connect(servers, opts...)
-		if uerr := (*url.Error)(nil); errors.As(err, &uerr) {
-			err = uerr.Err // without the URL
-			if errors.As(err, new(url.EscapeError)) {
-				// Its text quotes the bad escape, which may be part of a password.
-				err = errors.New("invalid URL escape: a % not followed by two hexadecimal digits (escape it as %25)")
-			}
-		}
-		return err
+		return redact.Error(err)
 	}, backoff.RetryIf(unreachable), backoff.Notify(func(err error, wait time.Duration) {
 		gate.Wait("connecting to NATS: " + err.Error())
 		logger.Warn("NATS cannot be reached yet; trying again", "error", err.Error(), "retry_in", wait.String())
@@ -105,16 +100,4 @@ func DrainNATS(nc *nats.Conn, timeout time.Duration) error {
 		nc.Close()
 		return ErrDrainTimedOut
 	}
-}
-
-// serverOf is the URL of the server nc is connected to, without its user
-// information: ConnectedUrlRedacted hides a password but leaves a token
-// (nats://TOKEN@host) or a user name in place.
-func serverOf(nc *nats.Conn) string {
-	u, err := url.Parse(nc.ConnectedUrl())
-	if err != nil {
-		return nc.ConnectedAddr()
-	}
-	u.User = nil
-	return u.String()
 }

@@ -10,8 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -21,6 +19,7 @@ import (
 	"github.com/mendflow/mendflow/internal/app"
 	"github.com/mendflow/mendflow/internal/bus"
 	"github.com/mendflow/mendflow/internal/config"
+	"github.com/mendflow/mendflow/internal/redact"
 	"github.com/mendflow/mendflow/internal/routing"
 	"github.com/mendflow/mendflow/pkg/events"
 )
@@ -91,7 +90,7 @@ func newService(ctx context.Context, cfg *Config, tel app.Telemetry) (_ *service
 			srv.Close()
 		}
 	}()
-	logger.Info("ingest listening; setting up NATS and JetStream", "addr", srv.Addr(), "nats", redactURLs(cfg.NATSURL))
+	logger.Info("ingest listening; setting up NATS and JetStream", "addr", srv.Addr(), "nats", redact.URLs(cfg.NATSURL))
 
 	nc, err := app.ConnectNATS(ctx, gate, logger, cfg.NATSURL,
 		nats.Name("mendflow-ingest"),
@@ -102,7 +101,7 @@ func newService(ctx context.Context, cfg *Config, tel app.Telemetry) (_ *service
 		nats.ReconnectBufSize(-1),
 	)
 	if err != nil {
-		return nil, fmt.Errorf("NATS_URL: connect to NATS at %s: %w", redactURLs(cfg.NATSURL), err)
+		return nil, fmt.Errorf("NATS_URL: connect to NATS at %s: %w", redact.URLs(cfg.NATSURL), err)
 	}
 	defer func() {
 		if err != nil {
@@ -212,23 +211,3 @@ func (s *service) run(ctx context.Context) error {
 
 // Addr is the address the service listens on.
 func (s *service) Addr() string { return s.srv.Addr() }
-
-// redactURLs hides passwords in a comma-separated NATS URL list.
-func redactURLs(list string) string {
-	parts := strings.Split(list, ",")
-	for i, p := range parts {
-		parts[i] = redactURL(strings.TrimSpace(p))
-	}
-	return strings.Join(parts, ",")
-}
-
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "<unparsable URL>"
-	}
-	if u.User != nil {
-		u.User = url.User("redacted")
-	}
-	return u.String()
-}
