@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -77,27 +76,4 @@ func unreachable(err error) bool {
 		return true
 	}
 	return errors.Is(err, nats.ErrNoServers) || errors.Is(err, nats.ErrTimeout) || errors.Is(err, io.EOF)
-}
-
-// ErrDrainTimedOut is DrainNATS's error when the connection did not close
-// in time; it is closed then.
-var ErrDrainTimedOut = errors.New("draining NATS: timed out")
-
-// DrainNATS drains nc, flushing what it still buffers (acknowledgements,
-// publishes), and waits at most timeout for it to close; then it closes it
-// anyway. nc's closed handler is replaced.
-func DrainNATS(nc *nats.Conn, timeout time.Duration) error {
-	closed := make(chan struct{})
-	nc.SetClosedHandler(func(*nats.Conn) { close(closed) })
-	if err := nc.Drain(); err != nil {
-		nc.Close()
-		return fmt.Errorf("draining NATS: %w", err)
-	}
-	select {
-	case <-closed:
-		return nil
-	case <-time.After(timeout):
-		nc.Close()
-		return ErrDrainTimedOut
-	}
 }

@@ -24,7 +24,8 @@ import (
 	"github.com/mendflow/mendflow/pkg/events"
 )
 
-// Run wires ingest from its environment and serves until ctx ends.
+// Run wires ingest from its environment and serves until ctx ends; it is
+// an app.RealMain.
 func Run(ctx context.Context, env envconfig.Lookuper, tel app.Telemetry) error {
 	var cfg Config
 	if err := config.Load(ctx, env, &cfg); err != nil {
@@ -32,11 +33,7 @@ func Run(ctx context.Context, env envconfig.Lookuper, tel app.Telemetry) error {
 	}
 	svc, err := newService(ctx, &cfg, tel)
 	if err != nil {
-		if ctx.Err() != nil {
-			tel.Logger.Info("shutting down before the set-up was done")
-			return nil
-		}
-		return err
+		return app.SetUpFailed(ctx, tel.Logger, err)
 	}
 	return svc.run(ctx)
 }
@@ -91,6 +88,7 @@ func newService(ctx context.Context, cfg *Config, tel app.Telemetry) (_ *service
 		}
 	}()
 	logger.Info("ingest listening; setting up NATS and JetStream", "addr", srv.Addr(), "nats", redact.URLs(cfg.NATSURL))
+	tel.Listening(srv.Addr())
 
 	nc, err := app.ConnectNATS(ctx, gate, logger, cfg.NATSURL,
 		nats.Name("mendflow-ingest"),
@@ -191,22 +189,13 @@ func prepareStreams(ctx context.Context, js streamAdmin, cfg bus.StreamConfig, l
 // refused by a draining connection.
 func (s *service) run(ctx context.Context) error {
 	var err error
-	deadline := time.Now().Add(s.cfg.ShutdownTimeout)
 	select {
 	case err = <-s.served:
 		err = fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 		s.logger.Info("shutting down")
-		deadline = time.Now().Add(s.cfg.ShutdownTimeout)
-		shutdownCtx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
-		defer cancel()
-		err = s.srv.Shutdown(shutdownCtx)
 	}
-
-	if derr := app.DrainNATS(s.nc, time.Until(deadline)); derr != nil && !errors.Is(derr, app.ErrDrainTimedOut) {
-		err = errors.Join(err, derr)
-	}
-	return err
+	return errors.Join(err, app.Shutdown(s.logger, s.srv, s.nc, s.cfg.ShutdownTimeout))
 }
 
 // Addr is the address the service listens on.
