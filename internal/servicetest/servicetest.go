@@ -15,7 +15,10 @@ import (
 	"time"
 )
 
-// FreeAddr is a loopback address (host:port) nothing listens on.
+// FreeAddr is a loopback address (host:port) nothing listens on: where a
+// test expects to find no server (NATS not up yet). A service under test
+// listens on port 0 instead (Start), as another test may take an address
+// freed here before the service binds it.
 func FreeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")

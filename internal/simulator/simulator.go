@@ -84,12 +84,12 @@ func Run(ctx context.Context, env envconfig.Lookuper, tel app.Telemetry) error {
 	if err != nil {
 		return err
 	}
-	errc := srv.Start()
+	served := srv.Start()
 	logger.Info("mendsim listening", "addr", srv.Addr(), "org_token", sim.OrgToken(), "user_email", sim.UserEmail())
 	tel.Listening(srv.Addr())
 
 	select {
-	case err = <-errc:
+	case err = <-served:
 		err = fmt.Errorf("serving: %w", err)
 	case <-ctx.Done():
 	}
