@@ -129,10 +129,10 @@ func TestRealMain(t *testing.T) {
 	select {
 	case err := <-done:
 		if err != nil {
-			t.Fatalf("realMain after SIGTERM: %v", err)
+			t.Fatalf("Run after SIGTERM: %v", err)
 		}
 	case <-time.After(20 * time.Second):
-		t.Fatal("realMain did not stop")
+		t.Fatal("Run did not stop")
 	}
 	if strings.Contains(logs.String(), mendsim.DefaultUserKey) {
 		t.Error("the user key is in the logs")
