@@ -1,114 +1,13 @@
 // Command mendsim serves the Mend API simulator over HTTP, for local runs,
 // demos and black-box tests. It answers the v1.4 API at /api/v1.4 and the
 // v2.0/v3.0 REST API at /api/v2.0 and /api/v3.0 on one address, plus its
-// administrative endpoints under /_mendsim/ (see package mendsim).
+// administrative endpoints under /_mendsim/ (see package mendsim). See the
+// README's "The Mend simulator", and package internal/simulator.
 package main
 
 import (
-	"context"
-	"encoding/json"
-	"fmt"
-	"log/slog"
-	"time"
-
-	"github.com/sethvargo/go-envconfig"
-
 	"github.com/mendflow/mendflow/internal/app"
-	"github.com/mendflow/mendflow/internal/config"
-	"github.com/mendflow/mendflow/pkg/mend/mendsim"
+	"github.com/mendflow/mendflow/internal/simulator"
 )
 
-// settings is the simulator's environment.
-type settings struct {
-	Addr      string `env:"MENDSIM_ADDR, default=127.0.0.1:9090"`
-	UserKey   string `env:"MENDSIM_USER_KEY"`
-	UserEmail string `env:"MENDSIM_USER_EMAIL"`
-	OrgToken  string `env:"MENDSIM_ORG_TOKEN"`
-	OrgName   string `env:"MENDSIM_ORG_NAME"`
-
-	JWTLifetime     time.Duration `env:"MENDSIM_JWT_LIFETIME, default=30m"`
-	ProcessDuration time.Duration `env:"MENDSIM_PROCESS_DURATION, default=3s"`
-	ProcessPolls    int           `env:"MENDSIM_PROCESS_POLLS"`
-	RequestDuration time.Duration `env:"MENDSIM_REQUEST_DURATION, default=5s"`
-	RequestPolls    int           `env:"MENDSIM_REQUEST_POLLS"`
-
-	// Faults is a JSON array of mendsim.Fault to apply from the start.
-	Faults string `env:"MENDSIM_FAULTS"`
-}
-
-// Validate implements config.Validator. mendsim.Config takes a duration of
-// 0 for its default and a poll count below 1 for no limit; from the
-// environment, where the defaults are written out, a 0 or a negative count
-// is a mistake.
-func (s *settings) Validate() error {
-	switch {
-	case s.JWTLifetime <= 0:
-		return fmt.Errorf("MENDSIM_JWT_LIFETIME: must be positive, not %v", s.JWTLifetime)
-	case s.ProcessDuration <= 0:
-		return fmt.Errorf("MENDSIM_PROCESS_DURATION: must be positive, not %v", s.ProcessDuration)
-	case s.ProcessPolls < 0:
-		return fmt.Errorf("MENDSIM_PROCESS_POLLS: must not be negative (0: no limit), not %d", s.ProcessPolls)
-	case s.RequestDuration <= 0:
-		return fmt.Errorf("MENDSIM_REQUEST_DURATION: must be positive, not %v", s.RequestDuration)
-	case s.RequestPolls < 0:
-		return fmt.Errorf("MENDSIM_REQUEST_POLLS: must not be negative (0: no limit), not %d", s.RequestPolls)
-	}
-	return nil
-}
-
-func main() {
-	app.Main("mendsim", func(ctx context.Context, env envconfig.Lookuper, tel app.Telemetry) error {
-		return realMain(ctx, env, tel.Logger, nil)
-	})
-}
-
-// realMain runs the simulator until ctx ends. When ready is not nil, it
-// receives the listening address once the server accepts connections.
-func realMain(ctx context.Context, env envconfig.Lookuper, logger *slog.Logger, ready chan<- string) error {
-	var cfg settings
-	if err := config.Load(ctx, env, &cfg); err != nil {
-		return fmt.Errorf("configuration: %w", err)
-	}
-	var faults []mendsim.Fault
-	if cfg.Faults != "" {
-		if err := json.Unmarshal([]byte(cfg.Faults), &faults); err != nil {
-			return fmt.Errorf("configuration: MENDSIM_FAULTS: %w", err)
-		}
-	}
-	sim := mendsim.New(mendsim.Config{
-		UserKey: cfg.UserKey, UserEmail: cfg.UserEmail, OrgToken: cfg.OrgToken, OrgName: cfg.OrgName,
-		JWTLifetime:     cfg.JWTLifetime,
-		ProcessDuration: cfg.ProcessDuration, ProcessPolls: cfg.ProcessPolls,
-		RequestDuration: cfg.RequestDuration, RequestPolls: cfg.RequestPolls,
-	})
-	for _, f := range faults {
-		if err := sim.SetFault(f); err != nil {
-			return fmt.Errorf("configuration: MENDSIM_FAULTS: %w", err)
-		}
-	}
-
-	srv, err := app.Listen("MENDSIM_ADDR", cfg.Addr, app.ServerConfig{Metrics: metricsRegistry(sim), Handler: sim, Logger: logger})
-	if err != nil {
-		return err
-	}
-	errc := srv.Start()
-	logger.Info("mendsim listening", "addr", srv.Addr(), "org_token", sim.OrgToken(), "user_email", sim.UserEmail())
-	if ready != nil {
-		ready <- srv.Addr()
-	}
-
-	select {
-	case err := <-errc:
-		return fmt.Errorf("serving: %w", err)
-	case <-ctx.Done():
-	}
-	// Calls waiting out an injected latency would hold the shutdown.
-	sim.Stop()
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return err
-	}
-	logger.Info("mendsim stopped")
-	return nil
-}
+func main() { app.Main("mendsim", simulator.Run) }

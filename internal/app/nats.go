@@ -3,25 +3,26 @@ package app
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"net/url"
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/mendflow/mendflow/internal/backoff"
+	"github.com/mendflow/mendflow/internal/redact"
 )
 
-// natsRetryWait is the pause between two attempts to reach NATS at
-// start-up.
-const natsRetryWait = time.Second
+// natsWaits are the waits between two attempts to reach NATS at start-up:
+// a second each, as an attempt may itself take a dial timeout per server.
+var natsWaits = backoff.Policy{Initial: time.Second, Max: time.Second}
 
 // ConnectNATS connects to the NATS servers that servers lists
 // (comma-separated), with opts, for a service starting behind gate. While
 // no server can be reached (none started yet, a name that does not resolve
 // yet, a cluster still forming), it logs a warning, makes the failure the
-// gate's reason and tries again every natsRetryWait, until a server answers
+// gate's reason and tries again after natsWaits, until a server answers
 // or ctx ends; each attempt takes at most the dial timeout of each server.
 // What waiting does not cure (a malformed URL, refused credentials, TLS
 // wanted on one side only) fails at once. Errors never hold the URLs, which
@@ -39,33 +40,24 @@ func ConnectNATS(ctx context.Context, gate *Gate, logger *slog.Logger, servers s
 			}
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
-			logger.Info("NATS reconnected", "server", serverOf(nc))
+			// Not ConnectedUrlRedacted: it hides a password but leaves a
+			// token (nats://TOKEN@host) or a user name in place.
+			logger.Info("NATS reconnected", "server", redact.URL(nc.ConnectedUrl()))
 		}),
 	}, opts...)
-	for {
-		nc, err := nats.Connect(servers, opts...)
-		if err == nil {
-			gate.Wait("waiting for JetStream set-up")
-			return nc, nil
-		}
-		if uerr := (*url.Error)(nil); errors.As(err, &uerr) {
-			err = uerr.Err // without the URL
-			if errors.As(err, new(url.EscapeError)) {
-				// Its text quotes the bad escape, which may be part of a password.
-				err = errors.New("invalid URL escape: a % not followed by two hexadecimal digits (escape it as %25)")
-			}
-		}
-		if !unreachable(err) {
-			return nil, err
-		}
+	var nc *nats.Conn
+	err := natsWaits.Retry(ctx, func() (err error) {
+		nc, err = nats.Connect(servers, opts...)
+		return redact.Error(err)
+	}, backoff.RetryIf(unreachable), backoff.Notify(func(err error, wait time.Duration) {
 		gate.Wait("connecting to NATS: " + err.Error())
-		logger.Warn("NATS cannot be reached yet; trying again", "error", err.Error(), "retry_in", natsRetryWait.String())
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(natsRetryWait):
-		}
+		logger.Warn("NATS cannot be reached yet; trying again", "error", err.Error(), "retry_in", wait.String())
+	}))
+	if err != nil {
+		return nil, err
 	}
+	gate.Wait("waiting for JetStream set-up")
+	return nc, nil
 }
 
 // unreachable reports whether connecting failed for want of a server that
@@ -84,39 +76,4 @@ func unreachable(err error) bool {
 		return true
 	}
 	return errors.Is(err, nats.ErrNoServers) || errors.Is(err, nats.ErrTimeout) || errors.Is(err, io.EOF)
-}
-
-// ErrDrainTimedOut is DrainNATS's error when the connection did not close
-// in time; it is closed then.
-var ErrDrainTimedOut = errors.New("draining NATS: timed out")
-
-// DrainNATS drains nc, flushing what it still buffers (acknowledgements,
-// publishes), and waits at most timeout for it to close; then it closes it
-// anyway. nc's closed handler is replaced.
-func DrainNATS(nc *nats.Conn, timeout time.Duration) error {
-	closed := make(chan struct{})
-	nc.SetClosedHandler(func(*nats.Conn) { close(closed) })
-	if err := nc.Drain(); err != nil {
-		nc.Close()
-		return fmt.Errorf("draining NATS: %w", err)
-	}
-	select {
-	case <-closed:
-		return nil
-	case <-time.After(timeout):
-		nc.Close()
-		return ErrDrainTimedOut
-	}
-}
-
-// serverOf is the URL of the server nc is connected to, without its user
-// information: ConnectedUrlRedacted hides a password but leaves a token
-// (nats://TOKEN@host) or a user name in place.
-func serverOf(nc *nats.Conn) string {
-	u, err := url.Parse(nc.ConnectedUrl())
-	if err != nil {
-		return nc.ConnectedAddr()
-	}
-	u.User = nil
-	return u.String()
 }

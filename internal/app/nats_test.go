@@ -15,7 +15,7 @@ import (
 
 // TestConnectNATSReconnects: the connection ConnectNATS makes logs losing
 // its server and reconnects when it is back, with no option from the
-// caller; DrainNATS then closes it.
+// caller; drain then closes it.
 func TestConnectNATSReconnects(t *testing.T) {
 	t.Parallel()
 	ns := natstest.Start(t)
@@ -26,11 +26,11 @@ func TestConnectNATSReconnects(t *testing.T) {
 	}
 	defer nc.Close()
 	bounce(t, ns, nc, logs)
-	if err := DrainNATS(nc, 5*time.Second); err != nil {
-		t.Errorf("DrainNATS = %v", err)
+	if err := drain(nc, 5*time.Second); err != nil {
+		t.Errorf("drain = %v", err)
 	}
 	if !nc.IsClosed() {
-		t.Errorf("connection is %v after DrainNATS, want closed", nc.Status())
+		t.Errorf("connection is %v after drain, want closed", nc.Status())
 	}
 }
 

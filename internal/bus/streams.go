@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/mendflow/mendflow/internal/backoff"
 	"github.com/mendflow/mendflow/pkg/events"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -159,26 +160,17 @@ func WaitForStreams(ctx context.Context, js StreamManager, cfg StreamConfig, onR
 // RetrySetup runs setup, a JetStream set-up step that may run again (it
 // creates what is missing, updates what is there), until it succeeds,
 // fails for good (SetupMayPass), or ctx ends. It tells onRetry of each
-// failure and the wait before the next attempt, which doubles from 250 ms
-// to 5 s. A NATS cluster that is still forming has no JetStream leader to
-// answer, or too few peers to place 3 replicas, for a few seconds; a
-// service started with it must wait, not exit.
+// failure and the wait before the next attempt (setupWaits). A NATS
+// cluster that is still forming has no JetStream leader to answer, or too
+// few peers to place 3 replicas, for a few seconds; a service started with
+// it must wait, not exit.
 func RetrySetup(ctx context.Context, onRetry func(err error, wait time.Duration), setup func(context.Context) error) error {
-	wait := 250 * time.Millisecond
-	for {
-		err := setup(ctx)
-		if err == nil || ctx.Err() != nil || !SetupMayPass(err) {
-			return err
-		}
-		onRetry(err, wait)
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, 5*time.Second)
-	}
+	return setupWaits.Retry(ctx, func() error { return setup(ctx) }, backoff.RetryIf(SetupMayPass), backoff.Notify(onRetry))
 }
+
+// setupWaits are the waits between two attempts of a set-up: from 250 ms,
+// doubling, to 5 s; a cluster forming is ready within seconds.
+var setupWaits = backoff.Policy{Initial: 250 * time.Millisecond, Max: 5 * time.Second, Multiplier: 2}
 
 // SetupMayPass reports whether a failure of a JetStream administrative
 // request may pass on its own: the request went unanswered (no server, or

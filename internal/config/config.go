@@ -14,19 +14,25 @@ import (
 	"github.com/sethvargo/go-envconfig"
 )
 
-// Validator is a configuration that checks its values once loaded; its
-// errors start with the name of the variable at fault.
+// Validator is a configuration that checks its values once loaded. Its
+// errors say what is wrong in one style, naming the variable at fault as
+// an operator sets it: "VARIABLE: must be …, not …" (the value left out
+// when it may be a secret).
 type Validator interface {
 	Validate() error
 }
 
 // Load fills target, a pointer to a struct with `env` tags, from env
-// (envconfig.OsLookuper() in main, a map in tests), then validates it when
-// it is a Validator. Two rules hold for every configuration, as go-envconfig
-// takes any value it can parse: a required string must not be blank, and a
-// time.Duration must not be negative (no setting of mendflow's is a negative
-// span of time, and a service that ran with one would quietly misbehave).
-// An error names the variable at fault, never its value.
+// (envconfig.OsLookuper() in main, a map in tests), then validates it: every
+// configuration it holds that is a Validator, however deep, before the one
+// that holds it, and target itself last, so that a service's configuration
+// made of the packages' own (bus.StreamConfig, mend.Config, …) is checked
+// whole without a call of its own. Two rules hold for every configuration,
+// as go-envconfig takes any value it can parse: a required string must not
+// be blank, and a time.Duration must not be negative (no setting of
+// mendflow's is a negative span of time, and a service that ran with one
+// would quietly misbehave). An error names the variable at fault, never
+// its value.
 func Load(ctx context.Context, env envconfig.Lookuper, target any) error {
 	fields := envFields(reflect.TypeOf(target))
 	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: target, Lookuper: env}); err != nil {
@@ -35,8 +41,36 @@ func Load(ctx context.Context, env envconfig.Lookuper, target any) error {
 	if err := checkValues(reflect.ValueOf(target), fields); err != nil {
 		return err
 	}
-	if v, ok := target.(Validator); ok {
-		return v.Validate()
+	return validate(reflect.ValueOf(target))
+}
+
+// validate calls Validate on each configuration v holds, as go-envconfig
+// walks them (the struct fields without a variable of their own), then on
+// v, when they are Validators. v is a pointer.
+func validate(v reflect.Value) error {
+	s := reflect.Indirect(v)
+	if s.Kind() != reflect.Struct {
+		return nil
+	}
+	for i := range s.NumField() {
+		f := s.Type().Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("env"), ",")
+		if !f.IsExported() || strings.TrimSpace(name) != "" {
+			continue
+		}
+		field := s.Field(i)
+		switch {
+		case field.Kind() == reflect.Struct:
+			field = field.Addr()
+		case field.Kind() != reflect.Pointer || field.IsNil():
+			continue
+		}
+		if err := validate(field); err != nil {
+			return err
+		}
+	}
+	if val, ok := v.Interface().(Validator); ok {
+		return val.Validate()
 	}
 	return nil
 }

@@ -120,3 +120,71 @@ func TestLoadRefusesNegativeDurations(t *testing.T) {
 		}
 	}
 }
+
+// limits validates with a value receiver, as bus.StreamConfig does.
+type limits struct {
+	Max int `env:"MAX, default=1"`
+}
+
+func (l limits) Validate() error {
+	if l.Max < 1 {
+		return fmt.Errorf("MAX: must be at least 1, not %d", l.Max)
+	}
+	return nil
+}
+
+// timing validates with a pointer receiver, as mend.Config does, and holds
+// a configuration of its own.
+type timing struct {
+	Timeout time.Duration `env:"TIMEOUT, default=1s"`
+	Limits  limits
+}
+
+func (c *timing) Validate() error {
+	if c.Timeout == 0 {
+		return errors.New("TIMEOUT: must be positive, not 0s")
+	}
+	return nil
+}
+
+// daemon is a service's configuration made of the packages' own; its own
+// Validate runs last, once what it holds is known to be valid.
+type daemon struct {
+	Name   string `env:"NAME, default=d"`
+	Timing timing
+	Extra  *limits `env:", prefix=EXTRA_"`
+	Unset  *limits // nil: nothing to check
+}
+
+func (d *daemon) Validate() error {
+	if d.Name == "" {
+		return errors.New("NAME: must not be empty")
+	}
+	return nil
+}
+
+// Load calls the Validate of every configuration the target holds, with a
+// value or a pointer receiver, in a field or behind a pointer, however
+// deep, and the target's own last.
+func TestLoadValidatesNestedConfigs(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		env     map[string]string
+		wantErr string
+	}{
+		{map[string]string{}, ""},
+		{map[string]string{"TIMEOUT": "0s"}, "TIMEOUT: must be positive, not 0s"},
+		{map[string]string{"MAX": "0"}, "MAX: must be at least 1, not 0"},
+		{map[string]string{"EXTRA_MAX": "-2"}, "MAX: must be at least 1, not -2"},
+		{map[string]string{"NAME": ""}, "NAME: must not be empty"},
+		// The parts before the whole.
+		{map[string]string{"NAME": "", "MAX": "0"}, "MAX: must be at least 1, not 0"},
+		{map[string]string{"TIMEOUT": "0s", "MAX": "0"}, "MAX: must be at least 1, not 0"},
+	} {
+		d := daemon{Extra: &limits{}}
+		err := config.Load(context.Background(), envconfig.MapLookuper(tt.env), &d)
+		if (tt.wantErr == "" && err != nil) || (tt.wantErr != "" && (err == nil || err.Error() != tt.wantErr)) {
+			t.Errorf("%v: Load error %v, want %q", tt.env, err, tt.wantErr)
+		}
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/mendflow/mendflow/internal/redact"
 	"github.com/mendflow/mendflow/pkg/events"
 )
 
@@ -97,7 +98,7 @@ func bench(ctx context.Context, s *settings, args []string, out io.Writer) error
 		}, r.result)
 	}()
 
-	fmt.Fprintf(out, "sending %d project.create commands to %s, %d at once…\n", *n, ic.base.Redacted(), *c)
+	fmt.Fprintf(out, "sending %d project.create commands to %s, %d at once…\n", *n, redact.URL(ic.base.String()), *c)
 	sent := r.send(ctx, ic, *n, *c)
 	r.mu.Lock()
 	r.expect(r.taken) // no result comes for a command refused or never sent

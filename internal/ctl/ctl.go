@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"strings"
 
 	"github.com/nats-io/nats.go"
@@ -17,6 +16,7 @@ import (
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/mendflow/mendflow/internal/config"
+	"github.com/mendflow/mendflow/internal/redact"
 )
 
 // Main runs mendflowctl with args (without the program's name) until it
@@ -136,7 +136,7 @@ func realMain(ctx context.Context, args []string, env envconfig.Lookuper, out io
 func connectNATS(s *settings) (*nats.Conn, jetstream.JetStream, error) {
 	nc, err := nats.Connect(s.NATSURL, nats.Name("mendflowctl"))
 	if err != nil {
-		return nil, nil, fmt.Errorf("connecting to NATS_URL: %w", withoutURL(err))
+		return nil, nil, fmt.Errorf("connecting to NATS_URL: %w", redact.Error(err))
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {
@@ -144,17 +144,4 @@ func connectNATS(s *settings) (*nats.Conn, jetstream.JetStream, error) {
 		return nil, nil, fmt.Errorf("JetStream: %w", err)
 	}
 	return nc, js, nil
-}
-
-// withoutURL drops the URL that a *url.Error quotes (a NATS URL may hold a
-// password), and the characters of a bad %-escape, which may be part of it.
-func withoutURL(err error) error {
-	ue, ok := errors.AsType[*url.Error](err)
-	if !ok {
-		return err
-	}
-	if _, ok := errors.AsType[url.EscapeError](ue.Err); ok {
-		return errors.New("not a valid URL: a % not followed by two hexadecimal digits (escape it as %25)")
-	}
-	return fmt.Errorf("not a valid URL: %w", ue.Err)
 }

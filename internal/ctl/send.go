@@ -19,6 +19,8 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/google/uuid"
+
+	"github.com/mendflow/mendflow/internal/redact"
 )
 
 // Content types of the CloudEvents HTTP binding's structured and batch
@@ -72,22 +74,14 @@ func (c *ingestClient) post(ctx context.Context, path string, h http.Header, bod
 	resp, err := c.http.Do(req)
 	if err != nil {
 		// The URL holds no secret: INGEST_URL is an address.
-		return answer{}, fmt.Errorf("POST %s: %w", u.Redacted(), unwrapURLError(err))
+		return answer{}, fmt.Errorf("POST %s: %w", redact.URL(u.String()), redact.Error(err))
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if err != nil {
-		return answer{}, fmt.Errorf("POST %s: reading the answer: %w", u.Redacted(), err)
+		return answer{}, fmt.Errorf("POST %s: reading the answer: %w", redact.URL(u.String()), err)
 	}
 	return answer{Status: resp.StatusCode, Text: resp.Status, Body: b}, nil
-}
-
-// unwrapURLError drops the *url.Error wrapper, whose text repeats the URL.
-func unwrapURLError(err error) error {
-	if ue, ok := errors.AsType[*url.Error](err); ok {
-		return ue.Err
-	}
-	return err
 }
 
 // sendFlags are the flags of send.

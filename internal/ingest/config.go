@@ -74,5 +74,5 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("INGEST_WEBHOOK_RATE: must be * or a positive number of requests per minute, not %q", c.WebhookRate)
 		}
 	}
-	return c.Streams.Validate()
+	return nil
 }

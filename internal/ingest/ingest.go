@@ -10,8 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -21,11 +19,13 @@ import (
 	"github.com/mendflow/mendflow/internal/app"
 	"github.com/mendflow/mendflow/internal/bus"
 	"github.com/mendflow/mendflow/internal/config"
+	"github.com/mendflow/mendflow/internal/redact"
 	"github.com/mendflow/mendflow/internal/routing"
 	"github.com/mendflow/mendflow/pkg/events"
 )
 
-// Run wires ingest from its environment and serves until ctx ends.
+// Run wires ingest from its environment and serves until ctx ends; it is
+// an app.RealMain.
 func Run(ctx context.Context, env envconfig.Lookuper, tel app.Telemetry) error {
 	var cfg Config
 	if err := config.Load(ctx, env, &cfg); err != nil {
@@ -33,11 +33,7 @@ func Run(ctx context.Context, env envconfig.Lookuper, tel app.Telemetry) error {
 	}
 	svc, err := newService(ctx, &cfg, tel)
 	if err != nil {
-		if ctx.Err() != nil {
-			tel.Logger.Info("shutting down before the set-up was done")
-			return nil
-		}
-		return err
+		return app.SetUpFailed(ctx, tel.Logger, err)
 	}
 	return svc.run(ctx)
 }
@@ -91,7 +87,8 @@ func newService(ctx context.Context, cfg *Config, tel app.Telemetry) (_ *service
 			srv.Close()
 		}
 	}()
-	logger.Info("ingest listening; setting up NATS and JetStream", "addr", srv.Addr(), "nats", redactURLs(cfg.NATSURL))
+	logger.Info("ingest listening; setting up NATS and JetStream", "addr", srv.Addr(), "nats", redact.URLs(cfg.NATSURL))
+	tel.Listening(srv.Addr())
 
 	nc, err := app.ConnectNATS(ctx, gate, logger, cfg.NATSURL,
 		nats.Name("mendflow-ingest"),
@@ -102,7 +99,7 @@ func newService(ctx context.Context, cfg *Config, tel app.Telemetry) (_ *service
 		nats.ReconnectBufSize(-1),
 	)
 	if err != nil {
-		return nil, fmt.Errorf("NATS_URL: connect to NATS at %s: %w", redactURLs(cfg.NATSURL), err)
+		return nil, fmt.Errorf("NATS_URL: connect to NATS at %s: %w", redact.URLs(cfg.NATSURL), err)
 	}
 	defer func() {
 		if err != nil {
@@ -192,43 +189,14 @@ func prepareStreams(ctx context.Context, js streamAdmin, cfg bus.StreamConfig, l
 // refused by a draining connection.
 func (s *service) run(ctx context.Context) error {
 	var err error
-	deadline := time.Now().Add(s.cfg.ShutdownTimeout)
 	select {
 	case err = <-s.served:
 		err = fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 		s.logger.Info("shutting down")
-		deadline = time.Now().Add(s.cfg.ShutdownTimeout)
-		shutdownCtx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
-		defer cancel()
-		err = s.srv.Shutdown(shutdownCtx)
 	}
-
-	if derr := app.DrainNATS(s.nc, time.Until(deadline)); derr != nil && !errors.Is(derr, app.ErrDrainTimedOut) {
-		err = errors.Join(err, derr)
-	}
-	return err
+	return errors.Join(err, app.Shutdown(s.logger, s.srv, s.nc, s.cfg.ShutdownTimeout))
 }
 
 // Addr is the address the service listens on.
 func (s *service) Addr() string { return s.srv.Addr() }
-
-// redactURLs hides passwords in a comma-separated NATS URL list.
-func redactURLs(list string) string {
-	parts := strings.Split(list, ",")
-	for i, p := range parts {
-		parts[i] = redactURL(strings.TrimSpace(p))
-	}
-	return strings.Join(parts, ",")
-}
-
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "<unparsable URL>"
-	}
-	if u.User != nil {
-		u.User = url.User("redacted")
-	}
-	return u.String()
-}

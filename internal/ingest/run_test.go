@@ -174,10 +174,9 @@ func TestRealMainRefusesToStart(t *testing.T) {
 func TestRealMainStopsGracefully(t *testing.T) {
 	t.Parallel()
 	ns := natstest.Start(t)
-	addr := servicetest.FreeAddr(t)
-	stop, done := servicetest.Start(t, addr, func(ctx context.Context) error {
-		return Run(ctx, envconfig.MapLookuper(map[string]string{"NATS_URL": ns.URL(), "INGEST_ADDR": addr, "MEND_ORG_TOKEN": "o"}),
-			app.Telemetry{Logger: slog.New(slog.DiscardHandler)})
+	addr, stop, done := servicetest.Start(t, func(ctx context.Context, listening func(string)) error {
+		return Run(ctx, envconfig.MapLookuper(map[string]string{"NATS_URL": ns.URL(), "INGEST_ADDR": "127.0.0.1:0", "MEND_ORG_TOKEN": "o"}),
+			app.Telemetry{Logger: slog.New(slog.DiscardHandler), OnListen: listening})
 	})
 	servicetest.WaitReady(t, addr, 10*time.Second)
 	h := harnessFor(t, addr)

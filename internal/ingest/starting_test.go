@@ -23,14 +23,13 @@ func TestServesWhileNATSIsDown(t *testing.T) {
 	t.Parallel()
 	ns := natstest.Start(t)
 	ns.Stop()
-	addr := servicetest.FreeAddr(t)
-	h := harnessFor(t, addr)
-	stop, done := servicetest.Start(t, addr, func(ctx context.Context) error {
+	addr, stop, done := servicetest.Start(t, func(ctx context.Context, listening func(string)) error {
 		return Run(ctx, envconfig.MapLookuper(map[string]string{
-			"NATS_URL": ns.URL(), "INGEST_ADDR": addr, "MEND_ORG_TOKEN": "o",
+			"NATS_URL": ns.URL(), "INGEST_ADDR": "127.0.0.1:0", "MEND_ORG_TOKEN": "o",
 			"GITHUB_WEBHOOK_SECRET": testGitHubSecret, "INGEST_RETRY_AFTER": "7s",
-		}), app.Telemetry{Logger: slog.New(slog.DiscardHandler)})
+		}), app.Telemetry{Logger: slog.New(slog.DiscardHandler), OnListen: listening})
 	})
+	h := harnessFor(t, addr)
 
 	if status, _, body := h.do(http.MethodGet, "/healthz", nil, nil); status != http.StatusOK {
 		t.Errorf("healthz while NATS is down = %d %s", status, body)
@@ -86,13 +85,12 @@ func TestServesWhileNATSIsDown(t *testing.T) {
 func TestServesWhileJetStreamCannotAnswer(t *testing.T) {
 	t.Parallel()
 	srv := natstest.StartCore(t, nil)
-	addr := servicetest.FreeAddr(t)
-	h := harnessFor(t, addr)
-	stop, done := servicetest.Start(t, addr, func(ctx context.Context) error {
+	addr, stop, done := servicetest.Start(t, func(ctx context.Context, listening func(string)) error {
 		return Run(ctx, envconfig.MapLookuper(map[string]string{
-			"NATS_URL": srv.URL(), "INGEST_ADDR": addr, "MEND_ORG_TOKEN": "o",
-		}), app.Telemetry{Logger: slog.New(slog.DiscardHandler)})
+			"NATS_URL": srv.URL(), "INGEST_ADDR": "127.0.0.1:0", "MEND_ORG_TOKEN": "o",
+		}), app.Telemetry{Logger: slog.New(slog.DiscardHandler), OnListen: listening})
 	})
+	h := harnessFor(t, addr)
 
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -117,11 +115,10 @@ func TestServesWhileJetStreamCannotAnswer(t *testing.T) {
 // ingest at once, cleanly, and frees its address.
 func TestStopsWhileWaitingForNATS(t *testing.T) {
 	t.Parallel()
-	addr := servicetest.FreeAddr(t)
-	stop, done := servicetest.Start(t, addr, func(ctx context.Context) error {
+	addr, stop, done := servicetest.Start(t, func(ctx context.Context, listening func(string)) error {
 		return Run(ctx, envconfig.MapLookuper(map[string]string{
-			"NATS_URL": "nats://" + servicetest.FreeAddr(t), "INGEST_ADDR": addr, "MEND_ORG_TOKEN": "o",
-		}), app.Telemetry{Logger: slog.New(slog.DiscardHandler)})
+			"NATS_URL": "nats://" + servicetest.FreeAddr(t), "INGEST_ADDR": "127.0.0.1:0", "MEND_ORG_TOKEN": "o",
+		}), app.Telemetry{Logger: slog.New(slog.DiscardHandler), OnListen: listening})
 	})
 	servicetest.Stop(t, stop, done, addr, 5*time.Second)
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/mendflow/mendflow/internal/backoff"
 	"github.com/mendflow/mendflow/pkg/events"
 )
 
@@ -96,12 +97,10 @@ func (c Config) consumer() jetstream.ConsumerConfig {
 }
 
 // wait is how long an item of the given age that has not ended waits for
-// its next poll; rnd is uniform in [0, 1) and spreads the waits.
+// its next poll; rnd is uniform in [0, 1) and spreads the waits. The
+// schedule grows with the item's age, not with its polls: an item handed
+// back late, or redelivered after a poller died, keeps its place.
 func (c Config) wait(age time.Duration, rnd float64) time.Duration {
-	if age < c.FirstInterval {
-		return c.FirstInterval - age
-	}
-	w := time.Duration(float64(age) * (c.Multiplier - 1))
-	w = min(max(w, c.FirstInterval), c.MaxInterval)
-	return time.Duration(float64(w) * (1 + c.Jitter*(2*rnd-1)))
+	schedule := backoff.Policy{Initial: c.FirstInterval, Max: c.MaxInterval, Multiplier: c.Multiplier, Jitter: c.Jitter}
+	return schedule.DelayAt(age, rnd)
 }

@@ -33,33 +33,21 @@ type settings struct {
 	Poller  Config
 }
 
-// Run runs the poller service until ctx ends. It serves /healthz, /readyz and
-// /metrics before it connects to NATS and sets up JetStream, waiting for a
-// cluster still forming; meanwhile /readyz answers 503 with what it waits
-// for.
+// Run runs the poller service until ctx ends; it is an app.RealMain. It
+// serves /healthz, /readyz and /metrics before it connects to NATS and
+// sets up JetStream, waiting for a cluster still forming; meanwhile
+// /readyz answers 503 with what it waits for.
 func Run(ctx context.Context, env envconfig.Lookuper, tel app.Telemetry) error {
-	return run(ctx, env, tel, nil)
-}
-
-// run is Run; when ready is not nil, it receives the address of the
-// health and metrics server once the set-up is done.
-func run(ctx context.Context, env envconfig.Lookuper, tel app.Telemetry, ready chan<- string) error {
 	logger, tp := tel.Logger, tel.TracerProvider()
 	var cfg settings
 	if err := config.Load(ctx, env, &cfg); err != nil {
-		return fmt.Errorf("configuration: %w", err)
-	}
-	if err := cfg.Streams.Validate(); err != nil {
-		return fmt.Errorf("configuration: %w", err)
-	}
-	if err := cfg.Poller.Validate(); err != nil {
-		return fmt.Errorf("configuration: %w", err)
+		return err
 	}
 	reg := telemetry.NewRegistry()
 	client, err := mend.NewClientFromConfig(cfg.Mend, mend.WithUserAgent("mendflow-poller"), mend.WithLogger(logger),
 		mend.WithHTTPClient(&http.Client{Transport: mendhttp.NewMetrics(reg).Transport(mendhttp.NewTransport(cfg.Poller.Concurrency), tp)}))
 	if err != nil {
-		return fmt.Errorf("configuration: %w", err)
+		return fmt.Errorf("Mend client: %w", err)
 	}
 	logger.Info("Mend hosts", "mend_url", client.URL(), "mend_api_url", client.APIURL())
 
@@ -73,20 +61,12 @@ func run(ctx context.Context, env envconfig.Lookuper, tel app.Telemetry, ready c
 	served := srv.Start()
 	defer srv.Close()
 	logger.Info("poller listening; setting up NATS and JetStream", "addr", srv.Addr())
-	// setUpFailed is how the set-up ends when a step fails: a stop asked
-	// for meanwhile is a clean one.
-	setUpFailed := func(err error) error {
-		if ctx.Err() != nil {
-			logger.Info("poller stopped before the set-up was done")
-			return nil
-		}
-		return err
-	}
+	tel.Listening(srv.Addr())
 
 	nc, err := app.ConnectNATS(ctx, gate, logger, cfg.NATSURL, nats.Name("mendflow-poller"))
 	if err != nil {
 		// The URL is left out: it may hold credentials.
-		return setUpFailed(fmt.Errorf("connecting to NATS_URL: %w", err))
+		return app.SetUpFailed(ctx, logger, fmt.Errorf("connecting to NATS_URL: %w", err))
 	}
 	defer nc.Close()
 	js, err := jetstream.New(nc)
@@ -94,7 +74,7 @@ func run(ctx context.Context, env envconfig.Lookuper, tel app.Telemetry, ready c
 		return fmt.Errorf("JetStream: %w", err)
 	}
 	if err := bus.WaitForStreams(ctx, js, cfg.Streams, gate.Retrying(bus.LogRetry(logger))); err != nil {
-		return setUpFailed(fmt.Errorf("streams: %w", err))
+		return app.SetUpFailed(ctx, logger, fmt.Errorf("streams: %w", err))
 	}
 	warnDedupWindow(ctx, js, cfg.Poller.AckWait, logger)
 
@@ -105,7 +85,7 @@ func run(ctx context.Context, env envconfig.Lookuper, tel app.Telemetry, ready c
 	reg.MustRegister(bus.NewConsumerLag(js, events.StreamTracking, ConsumerName))
 	p, err := New(js, NewMendSource(client), cfg.Poller, cfg.OrgToken, logger, metrics, tp)
 	if err != nil {
-		return fmt.Errorf("configuration: %w", err)
+		return err
 	}
 
 	gate.Open(func(ctx context.Context) error {
@@ -114,9 +94,6 @@ func run(ctx context.Context, env envconfig.Lookuper, tel app.Telemetry, ready c
 	logger.Info("poller started", "consumer", ConsumerName,
 		"first_interval", cfg.Poller.FirstInterval.String(), "max_interval", cfg.Poller.MaxInterval.String(),
 		"deadline", cfg.Poller.Deadline.String(), "concurrency", cfg.Poller.Concurrency)
-	if ready != nil {
-		ready <- srv.Addr()
-	}
 
 	// The poller stops on ctx, or on its own when consuming fails; the
 	// server's failure stops the poller too.
@@ -127,29 +104,19 @@ func run(ctx context.Context, env envconfig.Lookuper, tel app.Telemetry, ready c
 	var runErr error
 	select {
 	case runErr = <-ran:
+		if runErr != nil {
+			runErr = fmt.Errorf("poller: %w", runErr)
+		}
 	case err := <-served:
 		cancelRun()
 		<-ran
-		return fmt.Errorf("serving POLLER_ADDR: %w", err)
+		runErr = fmt.Errorf("serving POLLER_ADDR: %w", err)
 	}
-	if runErr != nil {
-		return fmt.Errorf("poller: %w", runErr)
-	}
-
-	// Drain flushes the acknowledgements and hand-backs still buffered.
-	switch err := app.DrainNATS(nc, 10*time.Second); {
-	case errors.Is(err, app.ErrDrainTimedOut):
-		logger.Warn("poller: NATS did not drain in time")
-	case err != nil:
-		return err
-	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return err
-	}
+	// NATS drains, after the HTTP server, the acknowledgements and
+	// hand-backs still buffered.
+	runErr = errors.Join(runErr, app.Shutdown(logger, srv, nc, app.StopTimeout))
 	logger.Info("poller stopped")
-	return nil
+	return runErr
 }
 
 // readiness reports why the poller cannot work: NATS not connected, a

@@ -45,18 +45,10 @@ func TestRealMain(t *testing.T) {
 		"POLLER_FIRST_INTERVAL": "10ms",
 		"POLLER_MAX_INTERVAL":   "50ms",
 	})
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, env, app.Telemetry{Logger: slog.New(slog.NewJSONHandler(&logs, nil)), Tracer: sdktrace.NewTracerProvider()}, ready)
-	}()
-	var addr string
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		t.Fatalf("realMain: %v", err)
-	}
+	addr, cancel, done := servicetest.Start(t, func(ctx context.Context, listening func(string)) error {
+		return Run(ctx, env, app.Telemetry{Logger: slog.New(slog.NewJSONHandler(&logs, nil)), Tracer: sdktrace.NewTracerProvider(), OnListen: listening})
+	})
+	servicetest.WaitReady(t, addr, 10*time.Second)
 
 	// An item without orgToken belongs to MEND_ORG_TOKEN.
 	token, err := sim.RegisterRequest(mendsim.PluginRequest{})
@@ -73,7 +65,7 @@ func TestRealMain(t *testing.T) {
 		t.Fatal(err)
 	}
 	msg := trackMsg(t, "1", events.Track{Kind: events.TrackRequest, RequestToken: token, Started: time.Now()})
-	if _, err := js.PublishMsg(ctx, msg); err != nil {
+	if _, err := js.PublishMsg(t.Context(), msg); err != nil {
 		t.Fatal(err)
 	}
 	sub, err := nc.SubscribeSync(events.ResultSubject(events.TypeRequestFinished))
@@ -137,10 +129,10 @@ func TestRealMain(t *testing.T) {
 	select {
 	case err := <-done:
 		if err != nil {
-			t.Fatalf("realMain after SIGTERM: %v", err)
+			t.Fatalf("Run after SIGTERM: %v", err)
 		}
 	case <-time.After(20 * time.Second):
-		t.Fatal("realMain did not stop")
+		t.Fatal("Run did not stop")
 	}
 	if strings.Contains(logs.String(), mendsim.DefaultUserKey) {
 		t.Error("the user key is in the logs")
@@ -237,7 +229,7 @@ func TestRealMainBadConfig(t *testing.T) {
 			delete(env, tt.unset)
 			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 			defer cancel()
-			err := run(ctx, envconfig.MapLookuper(env), app.Telemetry{Logger: slog.New(slog.DiscardHandler)}, nil)
+			err := Run(ctx, envconfig.MapLookuper(env), app.Telemetry{Logger: slog.New(slog.DiscardHandler)})
 			if err == nil || !strings.Contains(err.Error(), tt.wantVar+":") {
 				t.Fatalf("run = %v, want at once an error naming %s", err, tt.wantVar)
 			}

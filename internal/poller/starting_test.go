@@ -26,13 +26,12 @@ func TestServesWhileNATSIsDown(t *testing.T) {
 	ns.Stop()
 	sim := mendsim.NewServer(mendsim.Config{RequestDuration: time.Hour, RequestPolls: 1})
 	t.Cleanup(sim.Close)
-	addr := servicetest.FreeAddr(t)
-	stop, done := servicetest.Start(t, addr, func(ctx context.Context) error {
-		return run(ctx, envconfig.MapLookuper(map[string]string{
-			"NATS_URL": ns.URL(), "POLLER_ADDR": addr, "MEND_URL": sim.URL,
+	addr, stop, done := servicetest.Start(t, func(ctx context.Context, listening func(string)) error {
+		return Run(ctx, envconfig.MapLookuper(map[string]string{
+			"NATS_URL": ns.URL(), "POLLER_ADDR": "127.0.0.1:0", "MEND_URL": sim.URL,
 			"MEND_USER_KEY": mendsim.DefaultUserKey, "MEND_USER_EMAIL": mendsim.DefaultUserEmail, "MEND_ORG_TOKEN": mendsim.DefaultOrgToken,
 			"POLLER_FIRST_INTERVAL": "10ms", "POLLER_MAX_INTERVAL": "50ms",
-		}), app.Telemetry{Logger: slog.New(slog.DiscardHandler)}, nil)
+		}), app.Telemetry{Logger: slog.New(slog.DiscardHandler), OnListen: listening})
 	})
 
 	if status, body := servicetest.Get(t, addr, "/healthz"); status != http.StatusOK {
@@ -70,12 +69,11 @@ func TestServesWhileNATSIsDown(t *testing.T) {
 // the poller at once, cleanly, and frees its address.
 func TestStopsWhileWaitingForNATS(t *testing.T) {
 	t.Parallel()
-	addr := servicetest.FreeAddr(t)
-	stop, done := servicetest.Start(t, addr, func(ctx context.Context) error {
-		return run(ctx, envconfig.MapLookuper(map[string]string{
-			"NATS_URL": "nats://" + servicetest.FreeAddr(t), "POLLER_ADDR": addr, "MEND_URL": "http://127.0.0.1:1",
+	addr, stop, done := servicetest.Start(t, func(ctx context.Context, listening func(string)) error {
+		return Run(ctx, envconfig.MapLookuper(map[string]string{
+			"NATS_URL": "nats://" + servicetest.FreeAddr(t), "POLLER_ADDR": "127.0.0.1:0", "MEND_URL": "http://127.0.0.1:1",
 			"MEND_USER_KEY": "k", "MEND_USER_EMAIL": "e", "MEND_ORG_TOKEN": "o",
-		}), app.Telemetry{Logger: slog.New(slog.DiscardHandler)}, nil)
+		}), app.Telemetry{Logger: slog.New(slog.DiscardHandler), OnListen: listening})
 	})
 	servicetest.Stop(t, stop, done, addr, 5*time.Second)
 }

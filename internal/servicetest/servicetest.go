@@ -1,6 +1,7 @@
 // Package servicetest is what the tests of mendflow's services share about
-// running one through its realMain: an address to give it, waiting until it
-// serves and until it is ready, asking it, stopping it, and what it logged.
+// running one through its Run: starting it on an address of the system's
+// choosing, waiting until it is ready, asking it, stopping it, and what it
+// logged.
 package servicetest
 
 import (
@@ -14,7 +15,10 @@ import (
 	"time"
 )
 
-// FreeAddr is a loopback address (host:port) nothing listens on.
+// FreeAddr is a loopback address (host:port) nothing listens on: where a
+// test expects to find no server (NATS not up yet). A service under test
+// listens on port 0 instead (Start), as another test may take an address
+// freed here before the service binds it.
 func FreeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -25,41 +29,26 @@ func FreeAddr(t testing.TB) string {
 	return l.Addr().String()
 }
 
-// Start runs a service's main (run) in the background on a context that
-// stop cancels, as SIGTERM would, and waits until it serves addr (see
-// WaitServing); done receives what run returns.
-func Start(t testing.TB, addr string, run func(ctx context.Context) error) (stop func(), done <-chan error) {
+// Start runs a service's Run (run) in the background on a context that
+// stop cancels, as SIGTERM would, and waits until it listens: run passes
+// listening to the service as its app.Telemetry's OnListen, and the
+// service's configuration gives it an address with port 0. It returns the
+// address the service listens on; done receives what run returns.
+func Start(t testing.TB, run func(ctx context.Context, listening func(addr string)) error) (addr string, stop func(), done <-chan error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
+	listened := make(chan string, 1)
 	ch := make(chan error, 1)
-	go func() { ch <- run(ctx) }()
-	WaitServing(t, addr, ch)
-	return cancel, ch
-}
-
-// WaitServing waits until the service at addr answers GET /healthz,
-// failing the test if it returns on done first or is not serving within
-// 10 seconds.
-func WaitServing(t testing.TB, addr string, done <-chan error) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		resp, err := http.Get("http://" + addr + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			return
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("realMain returned before serving: %v", err)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not serving on %s: %v", addr, err)
-		}
-		time.Sleep(20 * time.Millisecond)
+	go func() { ch <- run(ctx, func(addr string) { listened <- addr }) }()
+	select {
+	case addr = <-listened:
+	case err := <-ch:
+		t.Fatalf("Run returned before it listened: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not listen within 10s")
 	}
+	return addr, cancel, ch
 }
 
 // Get is GET http://addr+path: the status and the body.
@@ -102,10 +91,10 @@ func Stop(t testing.TB, stop func(), done <-chan error, addr string, within time
 	select {
 	case err := <-done:
 		if err != nil {
-			t.Errorf("realMain = %v, want nil after a stop", err)
+			t.Errorf("Run = %v, want nil after a stop", err)
 		}
 	case <-time.After(within):
-		t.Fatalf("realMain did not return within %v of the stop", within)
+		t.Fatalf("Run did not return within %v of the stop", within)
 	}
 	if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
 		resp.Body.Close()

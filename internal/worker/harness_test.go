@@ -23,7 +23,9 @@ import (
 
 	"github.com/mendflow/mendflow/internal/app"
 	"github.com/mendflow/mendflow/internal/bus"
+	"github.com/mendflow/mendflow/internal/config"
 	"github.com/mendflow/mendflow/internal/natstest"
+	"github.com/mendflow/mendflow/internal/servicetest"
 	"github.com/mendflow/mendflow/internal/telemetry"
 	"github.com/mendflow/mendflow/pkg/events"
 	"github.com/mendflow/mendflow/pkg/mend/mendsim"
@@ -96,24 +98,15 @@ func (h *harness) startWorker(extra map[string]string) worker {
 	h.t.Helper()
 	env := maps.Clone(h.env)
 	maps.Copy(env, extra)
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
 	tel := app.Telemetry{
 		Logger: slog.New(telemetry.TraceHandler{Handler: slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})}),
 		Tracer: sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(h.spans)),
 	}
-	go func() { done <- run(ctx, envconfig.MapLookuper(env), tel, ready) }()
-	var addr string
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		cancel()
-		h.t.Fatalf("run: %v", err)
-	case <-time.After(10 * time.Second):
-		cancel()
-		h.t.Fatal("worker did not start")
-	}
+	addr, cancel, done := servicetest.Start(h.t, func(ctx context.Context, listening func(string)) error {
+		tel.OnListen = listening
+		return Run(ctx, envconfig.MapLookuper(env), tel)
+	})
+	servicetest.WaitReady(h.t, addr, 10*time.Second)
 	var once sync.Once
 	var stopErr error
 	stop := func() error {
@@ -129,6 +122,16 @@ func (h *harness) startWorker(extra map[string]string) worker {
 	}
 	h.t.Cleanup(func() { _ = stop() })
 	return worker{addr: addr, stop: stop}
+}
+
+// settings are the worker's settings from the harness's environment.
+func (h *harness) settings() settings {
+	h.t.Helper()
+	var cfg settings
+	if err := config.Load(h.t.Context(), envconfig.MapLookuper(h.env), &cfg); err != nil {
+		h.t.Fatal(err)
+	}
+	return cfg
 }
 
 // command builds a command event with fresh id, a correlation id and a

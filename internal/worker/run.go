@@ -8,33 +8,24 @@ package worker
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/mendflow/mendflow/internal/app"
+	"github.com/mendflow/mendflow/internal/config"
 )
 
-// Run runs the worker until ctx ends, then drains it.
+// Run runs the worker until ctx ends, then drains it; it is an
+// app.RealMain.
 func Run(ctx context.Context, env envconfig.Lookuper, tel app.Telemetry) error {
-	return run(ctx, env, tel, nil)
-}
-
-// run is Run, and when ready is not nil, it receives the address of the
-// health and metrics server once the worker takes commands.
-func run(ctx context.Context, env envconfig.Lookuper, tel app.Telemetry, ready chan<- string) error {
-	cfg, err := loadSettings(ctx, env)
-	if err != nil {
-		return fmt.Errorf("configuration: %w", err)
+	var cfg settings
+	if err := config.Load(ctx, env, &cfg); err != nil {
+		return err
 	}
 	svc, err := newService(ctx, cfg, tel)
 	if err != nil {
-		if ctx.Err() != nil {
-			tel.Logger.Info("worker stopped before the set-up was done")
-			return nil
-		}
-		return err
+		return app.SetUpFailed(ctx, tel.Logger, err)
 	}
 	defer svc.close()
-	return svc.run(ctx, ready)
+	return svc.run(ctx)
 }

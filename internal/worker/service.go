@@ -55,7 +55,6 @@ func newService(ctx context.Context, cfg settings, tel app.Telemetry) (_ *servic
 		}
 	}()
 
-	// The Mend client first: its settings are checked without any I/O.
 	reg := telemetry.NewRegistry()
 	svc.metrics = handlers.NewMetrics(reg)
 	client, err := mend.NewClientFromConfig(cfg.Mend, mend.WithLogger(logger), mend.WithHTTPClient(&http.Client{
@@ -73,6 +72,7 @@ func newService(ctx context.Context, cfg settings, tel app.Telemetry) (_ *servic
 	}
 	svc.served = svc.http.Start()
 	logger.Info("worker listening; setting up NATS and JetStream", "addr", svc.http.Addr())
+	tel.Listening(svc.http.Addr())
 
 	svc.nc, err = app.ConnectNATS(ctx, gate, logger, cfg.NATSURL, nats.Name("mendflow-worker"))
 	if err != nil {
@@ -168,12 +168,9 @@ func (s *service) close() {
 // run serves health and metrics and carries out commands until ctx ends,
 // then stops fetching, lets running commands finish for the grace period,
 // hands back what is still running, and drains the NATS connection.
-func (s *service) run(ctx context.Context, ready chan<- string) error {
+func (s *service) run(ctx context.Context) error {
 	s.logger.Info("worker started", "addr", s.http.Addr(), "consumer", s.cfg.Worker.Consumer,
 		"concurrency", s.cfg.Worker.Concurrency, "max_in_flight", s.cfg.Worker.MaxInFlight)
-	if ready != nil {
-		ready <- s.http.Addr()
-	}
 
 	// work ends later than ctx: running commands keep their context through
 	// the grace period.
@@ -207,14 +204,7 @@ func (s *service) run(ctx context.Context, ready chan<- string) error {
 		<-done
 	}
 
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if herr := s.http.Shutdown(shutdownCtx); herr != nil {
-		err = errors.Join(err, herr)
-	}
-	if derr := app.DrainNATS(s.nc, 10*time.Second); derr != nil {
-		err = errors.Join(err, derr)
-	}
+	err = errors.Join(err, app.Shutdown(s.logger, s.http, s.nc, app.StopTimeout))
 	s.logger.Info("worker stopped")
 	return err
 }

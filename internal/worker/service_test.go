@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sethvargo/go-envconfig"
-
 	"github.com/mendflow/mendflow/internal/app"
 	"github.com/mendflow/mendflow/pkg/events"
 	"github.com/mendflow/mendflow/pkg/mend"
@@ -25,11 +23,7 @@ func TestServerFailureStopsFetching(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	cfg, err := loadSettings(ctx, envconfig.MapLookuper(h.env))
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := newService(ctx, cfg, app.Telemetry{Logger: slog.New(slog.DiscardHandler)})
+	svc, err := newService(ctx, h.settings(), app.Telemetry{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +31,7 @@ func TestServerFailureStopsFetching(t *testing.T) {
 	served := make(chan error, 1)
 	svc.served = served
 	done := make(chan error, 1)
-	go func() { done <- svc.run(ctx, nil) }()
+	go func() { done <- svc.run(ctx) }()
 
 	first := h.send(events.CommandProductCreate, events.ProductCreate{ProductName: "running"})
 	// The product list is quick; then createProduct holds the command.

@@ -1,14 +1,10 @@
 package worker
 
 import (
-	"context"
 	"fmt"
 	"time"
 
-	"github.com/sethvargo/go-envconfig"
-
 	"github.com/mendflow/mendflow/internal/bus"
-	"github.com/mendflow/mendflow/internal/config"
 	"github.com/mendflow/mendflow/pkg/mend"
 )
 
@@ -58,9 +54,9 @@ type workerSettings struct {
 	ShutdownGrace time.Duration `env:"WORKER_SHUTDOWN_GRACE, default=20s"`
 }
 
-// validate reports the first value out of range, naming its variable;
-// config.Load has refused negative durations already.
-func (w workerSettings) validate() error {
+// Validate implements config.Validator: the first value out of range,
+// naming its variable; config.Load has refused negative durations already.
+func (w workerSettings) Validate() error {
 	switch {
 	case w.Consumer == "":
 		return fmt.Errorf("WORKER_CONSUMER: must not be empty")
@@ -82,19 +78,4 @@ func (w workerSettings) validate() error {
 		return fmt.Errorf("WORKER_RETRY_JITTER: must be 0 to 1, not %v", w.RetryJitter)
 	}
 	return nil
-}
-
-// loadSettings reads the environment and checks what go-envconfig cannot.
-func loadSettings(ctx context.Context, env envconfig.Lookuper) (settings, error) {
-	var s settings
-	if err := config.Load(ctx, env, &s); err != nil {
-		return settings{}, err
-	}
-	if err := s.Streams.Validate(); err != nil {
-		return settings{}, err
-	}
-	if err := s.Worker.validate(); err != nil {
-		return settings{}, err
-	}
-	return s, nil
 }

@@ -23,11 +23,10 @@ func TestServesWhileNATSIsDown(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
 	h.nats.Stop()
-	addr := servicetest.FreeAddr(t)
 	env := maps.Clone(h.env)
-	env["WORKER_ADDR"] = addr
-	stop, done := servicetest.Start(t, addr, func(ctx context.Context) error {
-		return run(ctx, envconfig.MapLookuper(env), app.Telemetry{Logger: slog.New(slog.DiscardHandler)}, nil)
+	env["WORKER_ADDR"] = "127.0.0.1:0"
+	addr, stop, done := servicetest.Start(t, func(ctx context.Context, listening func(string)) error {
+		return Run(ctx, envconfig.MapLookuper(env), app.Telemetry{Logger: slog.New(slog.DiscardHandler), OnListen: listening})
 	})
 
 	if status, body := servicetest.Get(t, addr, "/healthz"); status != http.StatusOK {
@@ -55,13 +54,12 @@ func TestServesWhileNATSIsDown(t *testing.T) {
 // the worker at once, cleanly, and frees its address.
 func TestStopsWhileWaitingForNATS(t *testing.T) {
 	t.Parallel()
-	addr := servicetest.FreeAddr(t)
 	env := map[string]string{
 		"NATS_URL": "nats://" + servicetest.FreeAddr(t), "MEND_URL": "http://127.0.0.1:1", "MEND_USER_KEY": "k",
-		"MEND_USER_EMAIL": "e", "MEND_ORG_TOKEN": "o", "WORKER_ADDR": addr,
+		"MEND_USER_EMAIL": "e", "MEND_ORG_TOKEN": "o", "WORKER_ADDR": "127.0.0.1:0",
 	}
-	stop, done := servicetest.Start(t, addr, func(ctx context.Context) error {
-		return run(ctx, envconfig.MapLookuper(env), app.Telemetry{Logger: slog.New(slog.DiscardHandler)}, nil)
+	addr, stop, done := servicetest.Start(t, func(ctx context.Context, listening func(string)) error {
+		return Run(ctx, envconfig.MapLookuper(env), app.Telemetry{Logger: slog.New(slog.DiscardHandler), OnListen: listening})
 	})
 	servicetest.Stop(t, stop, done, addr, 5*time.Second)
 }

@@ -457,19 +457,15 @@ func TestWorkerDiesMidCommand(t *testing.T) {
 			if err := h.sim.SetFault(mendsim.Fault{Op: mend.ReqCreateProduct, Latency: 500 * time.Millisecond, Count: 1}); err != nil {
 				t.Fatal(err)
 			}
-			cfg, err := loadSettings(context.Background(), envconfig.MapLookuper(h.env))
-			if err != nil {
-				t.Fatal(err)
-			}
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			dying, err := newService(ctx, cfg, app.Telemetry{Logger: slog.New(slog.DiscardHandler)})
+			dying, err := newService(ctx, h.settings(), app.Telemetry{Logger: slog.New(slog.DiscardHandler)})
 			if err != nil {
 				t.Fatal(err)
 			}
 			var wg sync.WaitGroup
 			wg.Add(1)
-			go func() { defer wg.Done(); _ = dying.run(ctx, nil) }()
+			go func() { defer wg.Done(); _ = dying.run(ctx) }()
 
 			cmd := h.send(events.CommandProductCreate, events.ProductCreate{ProductName: "orphan"})
 			time.Sleep(200 * time.Millisecond) // the call is now held by the simulator
@@ -573,7 +569,7 @@ func TestBadConfiguration(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 			defer cancel()
-			err := run(ctx, envconfig.MapLookuper(env), app.Telemetry{Logger: slog.New(slog.DiscardHandler)}, nil)
+			err := Run(ctx, envconfig.MapLookuper(env), app.Telemetry{Logger: slog.New(slog.DiscardHandler)})
 			if err == nil || !strings.Contains(err.Error(), tt.wantVar+":") {
 				t.Fatalf("run = %v, want at once an error naming %s", err, tt.wantVar)
 			}

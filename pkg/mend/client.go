@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/mendflow/mendflow/internal/redact"
 )
 
 const (
@@ -382,7 +384,7 @@ func (c *Client) attempt(ctx context.Context, req request, op operation, decode 
 
 	hresp, err := c.httpClient.Do(hreq)
 	if err != nil {
-		return nil, fmt.Errorf("mend %s: %w", req.op, unwrapURLError(err))
+		return nil, fmt.Errorf("mend %s: %w", req.op, redact.Error(err))
 	}
 	defer hresp.Body.Close()
 	resp := &Response{Response: hresp}
@@ -398,7 +400,7 @@ func (c *Client) attempt(ctx context.Context, req request, op operation, decode 
 		return resp, &HTTPError{
 			Operation:  req.op,
 			Method:     req.method,
-			URL:        redactURL(hreq.URL),
+			URL:        redact.URL(hreq.URL.String()),
 			StatusCode: hresp.StatusCode,
 			Message:    errorMessage(data, red.text),
 			RetryAfter: parseRetryAfter(hresp.Header.Get("Retry-After"), time.Now()),
@@ -436,22 +438,6 @@ func withCall(ctx context.Context, c Call) context.Context {
 func CallOf(ctx context.Context) (Call, bool) {
 	c, ok := ctx.Value(callKey{}).(Call)
 	return c, ok
-}
-
-// unwrapURLError drops the *url.Error layer, whose text repeats the URL, and
-// keeps the cause (a timeout, a reset connection) for classification.
-func unwrapURLError(err error) error {
-	var uerr *url.Error
-	if errors.As(err, &uerr) {
-		return uerr.Err
-	}
-	return err
-}
-
-func redactURL(u *url.URL) string {
-	c := *u
-	c.User, c.RawQuery, c.Fragment = nil, "", ""
-	return c.String()
 }
 
 // envelopeMessage is the message of an error answer of the REST API, under

@@ -43,31 +43,39 @@ type Config struct {
 	RetryMaxElapsed time.Duration `env:"MEND_RETRY_MAX_ELAPSED, default=15s"`
 }
 
-// NewClientFromConfig returns a client configured by cfg; opts come after
-// and may override it.
-func NewClientFromConfig(cfg Config, opts ...Option) (*Client, error) {
-	// A bad URL is reported by its variable, which is what an operator
-	// sets, and not quoted: it may hold a password, which a parse error
-	// would repeat.
-	for _, v := range []struct{ name, value string }{{"MEND_URL", cfg.URL}, {"MEND_API_URL", cfg.APIURL}} {
+// Validate reports the first value of c out of range, naming its
+// variable: "MEND_TIMEOUT: must be positive, not 0s". A bad URL is not
+// quoted: it may hold a password, which a parse error would repeat.
+// Loading the configuration with mendflow's config loader calls it.
+func (c *Config) Validate() error {
+	for _, v := range []struct{ name, value string }{{"MEND_URL", c.URL}, {"MEND_API_URL", c.APIURL}} {
 		if _, err := baseURL(v.value); err != nil && (v.value != "" || v.name == "MEND_URL") {
-			return nil, fmt.Errorf("%s: must be an http or https URL with a host and no credentials", v.name)
+			return fmt.Errorf("%s: must be an http or https URL with a host and no credentials", v.name)
 		}
 	}
 	switch {
-	case cfg.RateLimit < 0:
-		return nil, fmt.Errorf("MEND_RATE_LIMIT: must not be negative, not %v", cfg.RateLimit)
-	case cfg.RateBurst < 0:
-		return nil, fmt.Errorf("MEND_RATE_BURST: must not be negative, not %d", cfg.RateBurst)
-	case cfg.Timeout <= 0:
+	case c.RateLimit < 0:
+		return fmt.Errorf("MEND_RATE_LIMIT: must not be negative, not %v", c.RateLimit)
+	case c.RateBurst < 0:
+		return fmt.Errorf("MEND_RATE_BURST: must not be negative, not %d", c.RateBurst)
+	case c.Timeout <= 0:
 		// A zero Config's timeout is not taken as the default: the
 		// environment always gives one, and an operator's 0 or -1s is a
 		// mistake to report, not to replace.
-		return nil, fmt.Errorf("MEND_TIMEOUT: must be positive, not %v", cfg.Timeout)
-	case cfg.LongTimeout < 0:
-		return nil, fmt.Errorf("MEND_LONG_TIMEOUT: must not be negative, not %v", cfg.LongTimeout)
-	case cfg.RetryAttempts < 1:
-		return nil, fmt.Errorf("MEND_RETRY_ATTEMPTS: must be at least 1, not %d", cfg.RetryAttempts)
+		return fmt.Errorf("MEND_TIMEOUT: must be positive, not %v", c.Timeout)
+	case c.LongTimeout < 0:
+		return fmt.Errorf("MEND_LONG_TIMEOUT: must not be negative, not %v", c.LongTimeout)
+	case c.RetryAttempts < 1:
+		return fmt.Errorf("MEND_RETRY_ATTEMPTS: must be at least 1, not %d", c.RetryAttempts)
+	}
+	return nil
+}
+
+// NewClientFromConfig returns a client configured by cfg, once
+// cfg.Validate accepts it; opts come after and may override it.
+func NewClientFromConfig(cfg Config, opts ...Option) (*Client, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
 	retry := DefaultRetryPolicy()
 	retry.MaxAttempts = cfg.RetryAttempts

@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/cenkalti/backoff/v4"
+	"github.com/mendflow/mendflow/internal/backoff"
 )
 
 // RetryPolicy bounds the retries of transient failures within one call.
@@ -46,51 +46,21 @@ func DefaultRetryPolicy() RetryPolicy {
 func NoRetry() RetryPolicy { return RetryPolicy{MaxAttempts: 1} }
 
 // run calls op until it succeeds, fails permanently, or the policy's
-// attempts or time run out.
+// attempts or time run out. It waits at least as long as the server last
+// asked (Retry-After), and hands back at once a failure whose Retry-After
+// is longer than MaxRetryAfter.
 func (p RetryPolicy) run(ctx context.Context, op func() error) error {
-	exp := backoff.NewExponentialBackOff(
-		backoff.WithInitialInterval(p.InitialInterval),
-		backoff.WithMaxInterval(p.MaxInterval),
-		backoff.WithMultiplier(p.Multiplier),
-		backoff.WithRandomizationFactor(p.Jitter),
-		backoff.WithMaxElapsedTime(p.MaxElapsed),
+	waits := backoff.Policy{Initial: p.InitialInterval, Max: p.MaxInterval, Multiplier: p.Multiplier, Jitter: p.Jitter}
+	return waits.Retry(ctx, op,
+		backoff.MaxAttempts(max(p.MaxAttempts, 1)),
+		backoff.MaxElapsed(p.MaxElapsed),
+		backoff.RetryIf(func(err error) bool {
+			wait, _ := RetryAfter(err)
+			return IsTransient(err) && wait <= p.MaxRetryAfter
+		}),
+		backoff.AtLeast(func(err error) time.Duration {
+			wait, _ := RetryAfter(err)
+			return wait
+		}),
 	)
-	ra := &retryAfterBackOff{BackOff: exp}
-	retries := 0
-	if p.MaxAttempts > 1 {
-		retries = p.MaxAttempts - 1
-	}
-	b := backoff.WithContext(backoff.WithMaxRetries(ra, uint64(retries)), ctx)
-
-	return backoff.Retry(func() error {
-		err := op()
-		if err == nil {
-			return nil
-		}
-		if ctx.Err() != nil || !IsTransient(err) {
-			return backoff.Permanent(err)
-		}
-		if wait, ok := RetryAfter(err); ok {
-			if wait > p.MaxRetryAfter {
-				return backoff.Permanent(err)
-			}
-			ra.atLeast = wait
-		}
-		return err
-	}, b)
-}
-
-// retryAfterBackOff waits at least as long as the server last asked.
-type retryAfterBackOff struct {
-	backoff.BackOff
-	atLeast time.Duration
-}
-
-func (b *retryAfterBackOff) NextBackOff() time.Duration {
-	d := b.BackOff.NextBackOff()
-	if d != backoff.Stop && d < b.atLeast {
-		d = b.atLeast
-	}
-	b.atLeast = 0
-	return d
 }

@@ -1,4 +1,4 @@
-package main
+package simulator
 
 import (
 	"context"
@@ -11,27 +11,22 @@ import (
 
 	"github.com/sethvargo/go-envconfig"
 
+	"github.com/mendflow/mendflow/internal/app"
+	"github.com/mendflow/mendflow/internal/servicetest"
 	"github.com/mendflow/mendflow/pkg/mend/mendsim"
 )
 
-func TestRealMainServesAndStops(t *testing.T) {
+func TestRunServesAndStops(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithCancel(context.Background())
 	env := envconfig.MapLookuper(map[string]string{
 		"MENDSIM_ADDR":      "127.0.0.1:0",
 		"MENDSIM_USER_KEY":  "custom-key",
 		"MENDSIM_ORG_TOKEN": "custom-org",
 		"MENDSIM_FAULTS":    `[{"op":"getAllProducts","status":503,"retryAfter":"2s","count":1}]`,
 	})
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() { done <- realMain(ctx, env, slog.New(slog.DiscardHandler), ready) }()
-	var addr string
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		t.Fatalf("realMain: %v", err)
-	}
+	addr, cancel, done := servicetest.Start(t, func(ctx context.Context, listening func(string)) error {
+		return Run(ctx, env, app.Telemetry{Logger: slog.New(slog.DiscardHandler), OnListen: listening})
+	})
 	base := "http://" + addr
 
 	post := func(body string) (int, http.Header, string) {
@@ -75,14 +70,14 @@ func TestRealMainServesAndStops(t *testing.T) {
 	select {
 	case err := <-done:
 		if err != nil {
-			t.Fatalf("realMain after stop: %v", err)
+			t.Fatalf("Run after stop: %v", err)
 		}
 	case <-time.After(10 * time.Second):
-		t.Fatal("realMain did not stop")
+		t.Fatal("Run did not stop")
 	}
 }
 
-func TestRealMainBadConfig(t *testing.T) {
+func TestRunBadConfig(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name    string
@@ -112,9 +107,9 @@ func TestRealMainBadConfig(t *testing.T) {
 			// A setting let through would serve until the context ends.
 			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 			defer cancel()
-			err := realMain(ctx, envconfig.MapLookuper(env), slog.New(slog.DiscardHandler), nil)
+			err := Run(ctx, envconfig.MapLookuper(env), app.Telemetry{Logger: slog.New(slog.DiscardHandler)})
 			if err == nil || !strings.Contains(err.Error(), tt.wantVar+":") {
-				t.Fatalf("realMain = %v, want at once an error naming %s", err, tt.wantVar)
+				t.Fatalf("Run = %v, want at once an error naming %s", err, tt.wantVar)
 			}
 		})
 	}
