@@ -50,6 +50,9 @@
 // from Docker Hub. Where no registry can be reached, set
 // TESTCONTAINERS_RYUK_DISABLED=true: Terminate (or
 // testcontainers.CleanupContainer) removes the containers and the network.
+// Where the tests run inside a container that has a Docker engine of its
+// own (Docker in Docker), testcontainers looks for the published ports at
+// the container's default gateway: set TESTCONTAINERS_HOST_OVERRIDE=localhost.
 // Where no Docker engine answers, skip the test:
 // testcontainers.SkipIfProviderIsNotHealthy(t).
 package mendflowtest

@@ -305,19 +305,37 @@ func parallel(fns ...func() error) error {
 	return errors.Join(errs...)
 }
 
-// logTail is the last n lines a container wrote, to say why it failed.
+// LogTail is the last n lines the service's container wrote (see
+// Services for the names), to show why a test failed.
+func (c *Container) LogTail(ctx context.Context, service string, n int) (string, error) {
+	ctr := c.Services()[service]
+	if ctr == nil {
+		return "", fmt.Errorf("mendflowtest: no service %s", service)
+	}
+	return tail(ctx, ctr, n)
+}
+
+func tail(ctx context.Context, ctr testcontainers.Container, n int) (string, error) {
+	rc, err := ctr.Logs(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer rc.Close()
+	out, err := io.ReadAll(rc)
+	lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n"), err
+}
+
+// logTail is the end of a container's log for an error saying it failed.
 func logTail(ctr testcontainers.Container, n int) string {
 	if ctr == nil {
 		return ""
 	}
-	rc, err := ctr.Logs(context.Background())
+	out, err := tail(context.Background(), ctr, n)
 	if err != nil {
 		return ""
 	}
-	defer rc.Close()
-	out, _ := io.ReadAll(rc)
-	lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
-	return "\nlast lines of its log:\n" + strings.Join(lines[max(0, len(lines)-n):], "\n")
+	return "\nlast lines of its log:\n" + out
 }
 
 // Terminate stops and removes every container and the network.
