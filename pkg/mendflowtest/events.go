@@ -2,7 +2,6 @@ package mendflowtest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -57,25 +56,27 @@ func waitForEvent(ctx context.Context, js jetstream.JetStream, correlationID, ev
 	if err != nil {
 		return fail(err)
 	}
-	for {
-		m, err := cons.Next(jetstream.FetchContext(ctx))
-		switch {
-		case ctx.Err() != nil:
-			// The client says nats.ErrTimeout; the caller's deadline is why.
-			return fail(ctx.Err())
-		case errors.Is(err, nats.ErrTimeout):
-			// The pull ends a little before the deadline; ask again
-			// for what is left.
-			continue
-		case err != nil:
-			return fail(err)
-		}
+	found := make(chan event.Event, 1)
+	cc, err := cons.Consume(func(m jetstream.Msg) {
 		e, err := bus.FromJetStreamMsg(m)
 		if err != nil {
-			continue // nothing of mendflow publishes such a message
+			return // nothing of mendflow publishes such a message
 		}
 		if events.Extension(e, events.ExtCorrelationID) == correlationID && (eventType == "" || e.Type() == eventType) {
-			return e, nil
+			select {
+			case found <- e:
+			default: // the first one is kept
+			}
 		}
+	})
+	if err != nil {
+		return fail(err)
+	}
+	defer cc.Stop()
+	select {
+	case e := <-found:
+		return e, nil
+	case <-ctx.Done():
+		return fail(ctx.Err())
 	}
 }
