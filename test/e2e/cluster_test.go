@@ -7,16 +7,16 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/mendflow/mendflow/pkg/mendflowtest"
 )
 
 // TestClusterSurvivesNodeLoss checks the NATS shape mendflow is deployed on:
 // a stream with 3 replicas keeps every acknowledged message, and keeps
 // taking writes, when one of the three nodes is killed.
 func TestClusterSurvivesNodeLoss(t *testing.T) {
-	e := newEnv(t)
-	nodes := e.natsCluster(3)
-	nc := connect(t, nodes)
-	js := waitJetStream(t, nc)
+	c := run(t, mendflowtest.WithNATSCluster(3))
+	js := waitJetStream(t, connect(t, c))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
@@ -50,7 +50,7 @@ func TestClusterSurvivesNodeLoss(t *testing.T) {
 		}
 	}
 	publish(0, 100)
-	e.kill(nodes[1]) // nats-2, with no shutdown of its own
+	kill(t, c, "nats-2") // with no shutdown of its own
 	publish(100, 200)
 
 	s, err := js.Stream(ctx, "E2E")

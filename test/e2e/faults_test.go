@@ -2,18 +2,18 @@ package e2e
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/mendflow/mendflow/pkg/events"
+	"github.com/mendflow/mendflow/pkg/mend/mendsim"
 )
 
 // createLoad is the load of the fault scenarios: n repositories created,
 // and the Mend changes they must end in (their projects, in 4 products).
-func createLoad(t *testing.T, run string, n int) ([]delivery, map[string]int) {
-	return projectCreates(t, run, n), map[string]int{"createProject": n, "createProduct": 4}
+func (p *pipeline) createLoad(run string, n int) ([]delivery, map[string]int) {
+	return p.projectCreates(run, n), map[string]int{"createProject": n, "createProduct": 4}
 }
 
 // created is how many project.created events the pipeline has published.
@@ -32,14 +32,14 @@ func (p *pipeline) created() int {
 // acknowledge, senders send it again, and every event accepted ends in its
 // one project and its one result event.
 func TestNATSNodeLoss(t *testing.T) {
-	p := newEnv(t).pipeline()
-	ds, want := createLoad(t, "nodeloss", 300)
+	p := newPipeline(t)
+	ds, want := p.createLoad("nodeloss", 300)
 	l := p.startLoad(ds, 40)
 	eventually(t, time.Minute, "a third of the events not accepted", func() bool { return l.accepted.Load() >= 100 })
 
 	leader := p.streamLeader(events.StreamCommands)
-	p.e.kill(p.nats[leader])
-	t.Logf("killed nats-%d, leader of %s, after %d events accepted", leader+1, events.StreamCommands, l.accepted.Load())
+	kill(t, p.c, leader)
+	t.Logf("killed %s, leader of %s, after %d events accepted", leader, events.StreamCommands, l.accepted.Load())
 
 	st := l.wait(t)
 	eventually(t, 3*time.Minute, "not every accepted event answered", func() bool { return p.results.answered(ds) })
@@ -47,8 +47,8 @@ func TestNATSNodeLoss(t *testing.T) {
 	p.check("nats-node-loss", ds, st, want, time.Since(l.end))
 }
 
-// streamLeader is the index in p.nats of the node leading a stream.
-func (p *pipeline) streamLeader(stream string) int {
+// streamLeader is the name of the NATS node leading a stream.
+func (p *pipeline) streamLeader(stream string) string {
 	p.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -60,13 +60,10 @@ func (p *pipeline) streamLeader(stream string) int {
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	for i := range p.nats {
-		if info.Cluster != nil && info.Cluster.Leader == fmt.Sprintf("nats-%d", i+1) {
-			return i
-		}
+	if info.Cluster == nil || p.c.Services()[info.Cluster.Leader] == nil {
+		p.t.Fatalf("%s has no leader among the nodes: %+v", stream, info.Cluster)
 	}
-	p.t.Fatalf("%s has no leader among the nodes: %+v", stream, info.Cluster)
-	return -1
+	return info.Cluster.Leader
 }
 
 // TestWorkerKilled kills one of the two workers (SIGKILL) while it carries
@@ -74,11 +71,11 @@ func (p *pipeline) streamLeader(stream string) int {
 // has passed, and the one that finds its project made by the dead worker
 // does not make it again.
 func TestWorkerKilled(t *testing.T) {
-	p := newEnv(t).pipeline()
-	ds, want := createLoad(t, "workerkill", 300)
+	p := newPipeline(t)
+	ds, want := p.createLoad("workerkill", 300)
 	l := p.startLoad(ds, 40)
 	eventually(t, time.Minute, "the workers not busy", func() bool { return p.created() >= 60 })
-	p.e.kill(p.workers[0])
+	kill(t, p.c, "worker-1")
 	t.Logf("killed worker-1 after %d projects created", p.created())
 
 	st := l.wait(t)
@@ -95,11 +92,13 @@ func TestWorkerKilled(t *testing.T) {
 // deliveries span over 8 minutes: a minute's outage spends about 7 of
 // them. Every command completes after Mend recovers, none dead-lettered.
 func TestMendUnavailableForAMinute(t *testing.T) {
-	p := newEnv(t).pipeline()
-	ds, want := createLoad(t, "outage", 200)
+	p := newPipeline(t)
+	ds, want := p.createLoad("outage", 200)
 	l := p.startLoad(ds, 20)
 	eventually(t, time.Minute, "the workers not busy", func() bool { return p.created() >= 40 })
-	p.admin(http.MethodPost, "/_mendsim/faults", map[string]any{"op": "*", "status": 503, "for": "1m"}, nil)
+	if err := p.c.SetFault(context.Background(), mendsim.Fault{Op: "*", Status: http.StatusServiceUnavailable, For: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
 	recovered := time.Now().Add(time.Minute)
 	t.Logf("Mend answers 503 for a minute from %d projects created on", p.created())
 

@@ -1,12 +1,13 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
-	"net/http"
 	"testing"
 	"time"
 
 	"github.com/mendflow/mendflow/pkg/events"
+	"github.com/mendflow/mendflow/pkg/mend/mendsim"
 )
 
 // TestMixedEvents sends what an organization's SCM and platform send in a
@@ -16,7 +17,7 @@ import (
 // followed. Every Mend change expected is made exactly once, and every
 // event ends in its one result event.
 func TestMixedEvents(t *testing.T) {
-	p := newEnv(t).pipeline()
+	p := newPipeline(t)
 	start := time.Now()
 	ghOrg := func(i int) string { return fmt.Sprintf("gh-org-%d", i%4) }
 	ghRepo := func(i int) string { return fmt.Sprintf("gh-repo-%03d", i) }
@@ -28,11 +29,11 @@ func TestMixedEvents(t *testing.T) {
 	// First wave: 150 repositories appear, in 10 products.
 	var created []delivery
 	for i := range 60 {
-		created = append(created, githubDelivery(t, "repository", fmt.Sprintf("gh-created-%03d", i),
+		created = append(created, p.githubDelivery("repository", fmt.Sprintf("gh-created-%03d", i),
 			githubRepo(t, "github/repository.created.json", ghOrg(i), ghRepo(i), nil), events.TypeProjectCreated))
 	}
 	for i := range 40 {
-		created = append(created, gitlabDelivery(t, fmt.Sprintf("gl-create-%03d", i), template(t, "gitlab/project_create.json", map[string]any{
+		created = append(created, p.gitlabDelivery(fmt.Sprintf("gl-create-%03d", i), template(t, "gitlab/project_create.json", map[string]any{
 			"name": glPath(i), "path": glPath(i), "path_with_namespace": glGroup(i) + "/" + glPath(i),
 		}), events.TypeProjectCreated))
 	}
@@ -64,34 +65,34 @@ func TestMixedEvents(t *testing.T) {
 	// Second wave: 132 events acting on those projects.
 	var acted []delivery
 	for i := range 20 {
-		acted = append(acted, githubDelivery(t, "repository", fmt.Sprintf("gh-deleted-%03d", i),
+		acted = append(acted, p.githubDelivery("repository", fmt.Sprintf("gh-deleted-%03d", i),
 			githubRepo(t, "github/repository.deleted.json", ghOrg(i), ghRepo(i), nil), events.TypeProjectDeleted))
 	}
 	for i := 20; i < 35; i++ {
-		acted = append(acted, githubDelivery(t, "repository", fmt.Sprintf("gh-transferred-%03d", i),
+		acted = append(acted, p.githubDelivery("repository", fmt.Sprintf("gh-transferred-%03d", i),
 			githubRepo(t, "github/repository.transferred.json", ghOrg(i+1), ghRepo(i), map[string]any{
 				"changes": map[string]any{"owner": map[string]any{"from": map[string]any{"organization": map[string]any{"login": ghOrg(i)}}}},
 			}), events.TypeProjectReassigned))
 	}
 	for i := 35; i < 60; i++ {
-		acted = append(acted, githubDelivery(t, "deployment_status", fmt.Sprintf("gh-deployed-%03d", i),
+		acted = append(acted, p.githubDelivery("deployment_status", fmt.Sprintf("gh-deployed-%03d", i),
 			githubRepo(t, "github/deployment_status.created.json", ghOrg(i), ghRepo(i), map[string]any{
 				"deployment.environment": "production", "deployment_status.state": "success",
 			}), events.TypeProjectTagged))
 	}
 	for i := 35; i < 45; i++ { // failed deployments: no rule routes them
-		acted = append(acted, githubDelivery(t, "deployment_status", fmt.Sprintf("gh-deploy-failed-%03d", i),
+		acted = append(acted, p.githubDelivery("deployment_status", fmt.Sprintf("gh-deploy-failed-%03d", i),
 			githubRepo(t, "github/deployment_status.created.json", ghOrg(i), ghRepo(i), map[string]any{
 				"deployment.environment": "staging", "deployment_status.state": "failure",
 			}), ""))
 	}
 	for i := range 15 {
-		acted = append(acted, gitlabDelivery(t, fmt.Sprintf("gl-destroy-%03d", i), template(t, "gitlab/project_destroy.json", map[string]any{
+		acted = append(acted, p.gitlabDelivery(fmt.Sprintf("gl-destroy-%03d", i), template(t, "gitlab/project_destroy.json", map[string]any{
 			"name": glPath(i), "path": glPath(i), "path_with_namespace": glGroup(i) + "/" + glPath(i),
 		}), events.TypeProjectDeleted))
 	}
 	for i := 15; i < 25; i++ {
-		acted = append(acted, gitlabDelivery(t, fmt.Sprintf("gl-transfer-%03d", i), template(t, "gitlab/project_transfer.json", map[string]any{
+		acted = append(acted, p.gitlabDelivery(fmt.Sprintf("gl-transfer-%03d", i), template(t, "gitlab/project_transfer.json", map[string]any{
 			"name": glPath(i), "path": glPath(i), "path_with_namespace": glGroup(i+1) + "/" + glPath(i),
 			"old_path_with_namespace": glGroup(i) + "/" + glPath(i),
 		}), events.TypeProjectReassigned))
@@ -114,10 +115,12 @@ func TestMixedEvents(t *testing.T) {
 		if i%5 == 4 {
 			outcome, want = "FAILED", events.TypeRequestFailed
 		}
-		var reg struct{ RequestToken string }
-		p.admin(http.MethodPost, "/_mendsim/requests", map[string]string{"outcome": outcome}, &reg)
+		token, err := p.c.RegisterRequest(context.Background(), mendsim.PluginRequest{Outcome: outcome})
+		if err != nil {
+			t.Fatal(err)
+		}
 		acted = append(acted, command(t, events.CommandRequestTrack, fmt.Sprintf("cmd-track-%03d", i),
-			map[string]any{"requestToken": reg.RequestToken}, want))
+			map[string]any{"requestToken": token}, want))
 	}
 	second := p.send(acted)
 	answered := time.Now()

@@ -3,9 +3,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -23,19 +20,10 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/testcontainers/testcontainers-go"
-	"github.com/testcontainers/testcontainers-go/wait"
 
 	"github.com/mendflow/mendflow/internal/bus"
 	"github.com/mendflow/mendflow/pkg/events"
-	"github.com/mendflow/mendflow/pkg/mend/mendsim"
-)
-
-// The pipeline runs with the simulator's default credentials, and webhook
-// secrets of the test's own.
-const (
-	githubSecret = "e2e-github-secret"
-	gitlabToken  = "e2e-gitlab-token"
+	"github.com/mendflow/mendflow/pkg/mendflowtest"
 )
 
 // pipeline is mendflow as deploy/docker-compose.yaml runs it: three NATS
@@ -43,70 +31,26 @@ const (
 // the poller, each in its own container; the test drives it from the host.
 type pipeline struct {
 	t       *testing.T
-	e       *env
-	nats    []testcontainers.Container
-	workers []testcontainers.Container
+	c       *mendflowtest.Container
 	ingest  string // host URL of ingest
-	sim     string // host URL of the simulator
 	js      jetstream.JetStream
 	results *results
 }
 
-// pipeline starts the services when only the first NATS node runs, and
-// the other two after them: in a real deployment the services may well
-// start before the cluster has formed, and must wait for it. Every
-// service must then be ready.
-func (e *env) pipeline() *pipeline {
-	e.t.Helper()
-	p := &pipeline{t: e.t, e: e}
-	p.nats = []testcontainers.Container{e.natsNode(1, 3)}
-	common := map[string]string{
-		"NATS_URL":        "nats://nats-1:4222,nats://nats-2:4222,nats://nats-3:4222",
-		"STREAM_REPLICAS": "3",
-		"MEND_URL":        "http://mendsim:9090",
-		"MEND_USER_KEY":   mendsim.DefaultUserKey,
-		"MEND_USER_EMAIL": mendsim.DefaultUserEmail,
-		"MEND_ORG_TOKEN":  mendsim.DefaultOrgToken,
+// newPipeline starts the pipeline. mendflowtest starts the services when
+// only the first NATS node runs, and the other two after them: in a real
+// deployment the services may well start before the cluster has formed,
+// and must wait for it. Every service must then be ready.
+func newPipeline(t *testing.T) *pipeline {
+	t.Helper()
+	c := run(t, mendflowtest.WithPipeline(), mendflowtest.WithNATSCluster(3), mendflowtest.WithWorkers(2))
+	ingest, err := c.IngestURL(context.Background())
+	if err != nil {
+		t.Fatal(err)
 	}
-	var health []string // host URLs of the services' /readyz
-	service := func(alias, program, addrVar, port string, extra map[string]string) testcontainers.Container {
-		env := maps.Clone(common)
-		maps.Copy(env, extra)
-		env[addrVar] = "0.0.0.0:" + strings.TrimSuffix(port, "/tcp")
-		c := e.start(alias, program, nil, env, []string{port}, nil)
-		health = append(health, hostURL(e.t, c, port, "http")+"/readyz")
-		return c
-	}
-
-	sim := e.start("mendsim", "mendsim", nil, map[string]string{"MENDSIM_ADDR": "0.0.0.0:9090"},
-		[]string{"9090/tcp"}, wait.ForHTTP("/readyz").WithPort("9090/tcp"))
-	p.sim = hostURL(e.t, sim, "9090/tcp", "http")
-	ingest := service("ingest", "ingest", "INGEST_ADDR", "8080/tcp", map[string]string{
-		"GITHUB_WEBHOOK_SECRET": githubSecret,
-		"GITLAB_WEBHOOK_TOKEN":  gitlabToken,
-	})
-	p.ingest = hostURL(e.t, ingest, "8080/tcp", "http")
-	for i := 1; i <= 2; i++ {
-		p.workers = append(p.workers, service(fmt.Sprintf("worker-%d", i), "worker", "WORKER_ADDR", "8081/tcp", nil))
-	}
-	service("poller", "poller", "POLLER_ADDR", "8082/tcp", nil)
-	p.nats = append(p.nats, e.natsNode(2, 3), e.natsNode(3, 3))
-
-	eventually(e.t, 2*time.Minute, "not every service ready once the cluster formed", func() bool {
-		for _, u := range health {
-			resp, err := http.Get(u)
-			if err != nil {
-				return false
-			}
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				return false
-			}
-		}
-		return true
-	})
-	p.js = waitJetStream(e.t, connect(e.t, p.nats))
-	p.results = watchResults(e.t, p.js)
+	p := &pipeline{t: t, c: c, ingest: ingest}
+	p.js = waitJetStream(t, connect(t, c))
+	p.results = watchResults(t, p.js)
 	return p
 }
 
@@ -160,16 +104,13 @@ func mustJSON(t *testing.T, v any) []byte {
 }
 
 // githubDelivery is a webhook delivery signed as GitHub signs it.
-func githubDelivery(t *testing.T, event, id string, payload map[string]any, want string) delivery {
-	body := mustJSON(t, payload)
-	mac := hmac.New(sha256.New, []byte(githubSecret))
-	mac.Write(body)
-	h := http.Header{}
-	h.Set("Content-Type", "application/json")
-	h.Set("X-GitHub-Event", event)
-	h.Set("X-GitHub-Delivery", id)
-	h.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
-	return delivery{id: id, path: "/webhooks/github", header: h, body: body, want: want}
+func (p *pipeline) githubDelivery(event, id string, payload map[string]any, want string) delivery {
+	body := mustJSON(p.t, payload)
+	req, err := p.c.GitHubDeliveryRequest(context.Background(), event, id, body)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return delivery{id: id, path: req.URL.Path, header: req.Header, body: body, want: want}
 }
 
 // githubRepo is a repository payload of the given event (file in
@@ -187,14 +128,14 @@ func githubRepo(t *testing.T, file, owner, name string, set map[string]any) map[
 }
 
 // gitlabDelivery is a GitLab system hook with its secret token.
-func gitlabDelivery(t *testing.T, id string, payload map[string]any, want string) delivery {
-	h := http.Header{}
-	h.Set("Content-Type", "application/json")
-	h.Set("X-Gitlab-Event", "System Hook")
-	h.Set("X-Gitlab-Event-UUID", id)
-	h.Set("X-Gitlab-Instance", "https://gitlab.acme.example.com")
-	h.Set("X-Gitlab-Token", gitlabToken)
-	return delivery{id: id, path: "/webhooks/gitlab", header: h, body: mustJSON(t, payload), want: want}
+func (p *pipeline) gitlabDelivery(id string, payload map[string]any, want string) delivery {
+	body := mustJSON(p.t, payload)
+	req, err := p.c.GitLabHookRequest(context.Background(), "System Hook", id, body)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	req.Header.Set("X-Gitlab-Instance", "https://gitlab.acme.example.com")
+	return delivery{id: id, path: req.URL.Path, header: req.Header, body: body, want: want}
 }
 
 // cloudEvent is a CloudEvent in structured content mode.
@@ -225,13 +166,14 @@ func command(t *testing.T, name, id string, data map[string]any, want string) de
 
 // projectCreates are n repository-created events, alternately GitHub
 // deliveries and CDEvents, spread over a few products.
-func projectCreates(t *testing.T, run string, n int) []delivery {
+func (p *pipeline) projectCreates(run string, n int) []delivery {
+	t := p.t
 	var ds []delivery
 	for i := range n {
 		owner, name := fmt.Sprintf("%s-org-%d", run, i%4), fmt.Sprintf("%s-repo-%03d", run, i)
 		id := fmt.Sprintf("%s-%03d", run, i)
 		if i%2 == 0 {
-			ds = append(ds, githubDelivery(t, "repository", id,
+			ds = append(ds, p.githubDelivery("repository", id,
 				githubRepo(t, "github/repository.created.json", owner, name, nil), events.TypeProjectCreated))
 		} else {
 			ds = append(ds, cdevent(t, "created", id, owner, name, events.TypeProjectCreated))
@@ -492,34 +434,6 @@ func (p *pipeline) waitDrained(timeout time.Duration) {
 	})
 }
 
-// admin calls an endpoint of the simulator's own, decoding its JSON answer
-// into out when out is not nil.
-func (p *pipeline) admin(method, path string, in, out any) {
-	p.t.Helper()
-	var body io.Reader
-	if in != nil {
-		body = bytes.NewReader(mustJSON(p.t, in))
-	}
-	req, err := http.NewRequest(method, p.sim+path, body)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		p.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode/100 != 2 {
-		p.t.Fatalf("%s %s: %s %s", method, path, resp.Status, raw)
-	}
-	if out != nil {
-		if err := json.Unmarshal(raw, out); err != nil {
-			p.t.Fatalf("%s %s: %v", method, path, err)
-		}
-	}
-}
-
 // mutating are the Mend operations that change something: each must be
 // made once per target.
 var mutating = []string{
@@ -540,8 +454,10 @@ type callTally struct {
 // and tokens in its body.
 func (p *pipeline) tallyCalls() callTally {
 	p.t.Helper()
-	var calls []mendsim.Call
-	p.admin(http.MethodGet, "/_mendsim/calls", nil, &calls)
+	calls, err := p.c.Calls(context.Background())
+	if err != nil {
+		p.t.Fatal(err)
+	}
 	c := callTally{ok: map[string]int{}, refused: map[string]int{}}
 	targets := map[string]int{}
 	for _, call := range calls {
