@@ -50,9 +50,10 @@
 // from Docker Hub. Where no registry can be reached, set
 // TESTCONTAINERS_RYUK_DISABLED=true: Terminate (or
 // testcontainers.CleanupContainer) removes the containers and the network.
-// Where the tests run inside a container that has a Docker engine of its
-// own (Docker in Docker), testcontainers looks for the published ports at
-// the container's default gateway: set TESTCONTAINERS_HOST_OVERRIDE=localhost.
+// The containers' ports are published on the host's loopback interface
+// only. Where the tests run inside a container that has a Docker engine of
+// its own (Docker in Docker), testcontainers looks for them at the
+// container's default gateway: set TESTCONTAINERS_HOST_OVERRIDE=127.0.0.1.
 // Where no Docker engine answers, skip the test:
 // testcontainers.SkipIfProviderIsNotHealthy(t).
 package mendflowtest

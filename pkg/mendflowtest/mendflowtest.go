@@ -1,6 +1,8 @@
 package mendflowtest
 
 import (
+	"net/netip"
+
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +14,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/moby/moby/api/types/container"
+	dockernet "github.com/moby/moby/api/types/network"
 
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/network"
@@ -255,6 +260,7 @@ func (c *Container) start(ctx context.Context, name string, req testcontainers.G
 	if err := network.WithNetwork([]string{name}, c.network).Customize(&req); err != nil {
 		return fmt.Errorf("mendflowtest: %w", err)
 	}
+	onLoopback(&req.ContainerRequest)
 	ctr, err := testcontainers.GenericContainer(ctx, req)
 	if ctr != nil {
 		c.mu.Lock()
@@ -418,3 +424,24 @@ func (c *Container) GitHubWebhookSecret() string { return c.env["GITHUB_WEBHOOK_
 
 // GitLabWebhookToken is the token ingest expects in GitLab hooks.
 func (c *Container) GitLabWebhookToken() string { return c.env["GITLAB_WEBHOOK_TOKEN"] }
+
+// onLoopback publishes the container's exposed ports on the host's
+// loopback interface only, after any host configuration the request has:
+// a test's servers are not for the network the host is on.
+func onLoopback(req *testcontainers.ContainerRequest) {
+	before := req.HostConfigModifier
+	req.HostConfigModifier = func(hc *container.HostConfig) {
+		if before != nil {
+			before(hc)
+		}
+		if hc.PortBindings == nil {
+			hc.PortBindings = dockernet.PortMap{}
+		}
+		for _, p := range req.ExposedPorts {
+			port := dockernet.MustParsePort(p)
+			if _, set := hc.PortBindings[port]; !set {
+				hc.PortBindings[port] = []dockernet.PortBinding{{HostIP: netip.MustParseAddr("127.0.0.1")}}
+			}
+		}
+	}
+}

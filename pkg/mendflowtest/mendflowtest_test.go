@@ -33,7 +33,7 @@ func TestMain(m *testing.M) {
 	// testcontainers would look for the published ports at the
 	// container's default gateway; they are on this host.
 	if os.Getenv("TESTCONTAINERS_HOST_OVERRIDE") == "" {
-		os.Setenv("TESTCONTAINERS_HOST_OVERRIDE", "localhost")
+		os.Setenv("TESTCONTAINERS_HOST_OVERRIDE", "127.0.0.1")
 	}
 	flag.Parse()
 	if err := dockerHealth(); err != nil {
