@@ -46,6 +46,8 @@ func NewRegistry() *Registry {
 		CommandProjectTagSave:   func() CommandData { return new(ProjectTagSave) },
 		CommandProjectTagRemove: func() CommandData { return new(ProjectTagRemove) },
 		CommandProjectReassign:  func() CommandData { return new(ProjectReassign) },
+		CommandProjectRename:    func() CommandData { return new(ProjectRename) },
+		CommandProductRename:    func() CommandData { return new(ProductRename) },
 		CommandPoliciesApply:    func() CommandData { return new(PoliciesApply) },
 		CommandRequestTrack:     func() CommandData { return new(RequestTrack) },
 	}
