@@ -240,13 +240,16 @@ func (c *ProjectTagRemove) Validate() error { return c.validate(CommandProjectTa
 
 // ProjectReassign is the data of project.reassign: move the project to
 // another product (changeProjectAssignment), creating that product first
-// when CreateProduct is set and it is missing.
+// when CreateProduct is set and it is missing, and then, when
+// NewProjectName is set, give it that name (as project.rename does): a
+// GitLab transfer may change a project's path with its namespace.
 type ProjectReassign struct {
 	OrgToken string `json:"orgToken,omitempty"`
 	ProjectRef
 	NewProductToken string `json:"newProductToken,omitempty"`
 	NewProductName  string `json:"newProductName,omitempty"`
 	CreateProduct   bool   `json:"createProduct,omitempty"`
+	NewProjectName  string `json:"newProjectName,omitempty"`
 }
 
 // Validate implements CommandData.
@@ -260,7 +263,7 @@ func (c *ProjectReassign) Validate() error {
 	if c.CreateProduct && blank(c.NewProductName) {
 		return fieldError(CommandProjectReassign, "createProduct needs newProductName")
 	}
-	return checkText(CommandProjectReassign, "newProductName", c.NewProductName)
+	return checkText(CommandProjectReassign, "newProductName", c.NewProductName, "newProjectName", c.NewProjectName)
 }
 
 // ProjectRename is the data of project.rename: give the project a new name

@@ -35,6 +35,8 @@ func TestValidate(t *testing.T) {
 		{name: "project.reassign without target", data: &ProjectReassign{ProjectRef: ref}, wantErr: "project.reassign: newProductToken or newProductName is required"},
 		{name: "project.reassign creating its product", data: &ProjectReassign{ProjectRef: ref, NewProductName: "other", CreateProduct: true}},
 		{name: "project.reassign creating a product by token", data: &ProjectReassign{ProjectRef: ref, NewProductToken: "t", CreateProduct: true}, wantErr: "project.reassign: createProduct needs newProductName"},
+		{name: "project.reassign and rename", data: &ProjectReassign{ProjectRef: ref, NewProductName: "other", NewProjectName: "web"}},
+		{name: "project.reassign to a name with a newline", data: &ProjectReassign{ProjectRef: ref, NewProductName: "other", NewProjectName: "we\nb"}, wantErr: "project.reassign: newProjectName holds a control character (U+000A at byte 2)"},
 		{name: "project.rename", data: &ProjectRename{ProjectRef: ref, NewProjectName: "web"}},
 		{name: "project.rename by its repository", data: &ProjectRename{ProjectRef: ProjectRef{ProductName: "acme", ProjectName: "api", Repository: &Repository{Source: "https://github.com", ID: "42"}}, NewProjectName: "web"}},
 		{name: "project.rename without new name", data: &ProjectRename{ProjectRef: ref, NewProjectName: " "}, wantErr: "project.rename: newProjectName is required"},

@@ -75,7 +75,8 @@ type ProjectTagChanged struct {
 
 // ProjectReassigned is the data of io.mendflow.project.reassigned.
 // Reassigned is false when the project already was in the new product;
-// ProductCreated is true when this command created that product.
+// ProductCreated is true when this command created that product, Renamed
+// when it gave the project the command's newProjectName.
 type ProjectReassigned struct {
 	OrgToken        string `json:"orgToken"`
 	ProjectToken    string `json:"projectToken"`
@@ -85,6 +86,7 @@ type ProjectReassigned struct {
 	NewProductName  string `json:"newProductName,omitempty"`
 	ProductCreated  bool   `json:"productCreated,omitempty"`
 	Reassigned      bool   `json:"reassigned"`
+	Renamed         bool   `json:"renamed,omitempty"`
 }
 
 // ProjectRenamed is the data of io.mendflow.project.renamed. Changed is
