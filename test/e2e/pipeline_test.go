@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"maps"
 	"net/http"
@@ -173,9 +174,14 @@ func githubDelivery(t *testing.T, event, id string, payload map[string]any, want
 }
 
 // githubRepo is a repository payload of the given event (file in
-// testdata/github) for owner/name.
+// testdata/github) for owner/name. The repository's id, which the worker
+// maps to its project, is one per name, as GitHub gives one per
+// repository.
 func githubRepo(t *testing.T, file, owner, name string, set map[string]any) map[string]any {
+	id := fnv.New32a()
+	id.Write([]byte(name))
 	values := map[string]any{
+		"repository.id":          id.Sum32(),
 		"repository.name":        name,
 		"repository.full_name":   owner + "/" + name,
 		"repository.html_url":    "https://github.com/" + owner + "/" + name,
