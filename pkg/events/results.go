@@ -91,8 +91,8 @@ type ProjectReassigned struct {
 
 // ProjectRenamed is the data of io.mendflow.project.renamed. Changed is
 // false when the project already had its new name (an earlier delivery, or
-// someone else, renamed it); OldProjectName is then empty unless the
-// command gave it.
+// someone else, renamed it); OldProjectName is the name this command
+// changed, empty when it changed none.
 type ProjectRenamed struct {
 	OrgToken       string `json:"orgToken"`
 	ProductToken   string `json:"productToken,omitempty"`
