@@ -330,6 +330,9 @@ func (s *Set) projectDelete(ctx context.Context, _ *Delivery, d *events.ProjectD
 	if err := s.unmapRepository(ctx, org, d.Repository); err != nil {
 		return Result{}, err
 	}
+	if p.name != "" {
+		res.ProjectName = p.name // found by its token or repository: as Mend called it
+	}
 	res.ProductToken, res.ProjectToken, res.Deleted = p.product, p.token, true
 	return resultOf(events.TypeProjectDeleted, res), nil
 }
@@ -383,6 +386,9 @@ func (s *Set) projectTag(ctx context.Context, d *events.ProjectTag, op tagOp) (R
 		return Result{}, missing
 	}
 	res.ProjectToken = p.token
+	if p.name != "" {
+		res.ProjectName = p.name // found by its token or repository: as Mend calls it
+	}
 	t := s.projectTags(p.token)
 	if tags, ok := listed[p.token]; ok {
 		t.known = &tags
