@@ -18,7 +18,9 @@ type memRepositories struct {
 	m  map[string]MappedProject
 }
 
-func repoKey(org string, r events.Repository) string { return org + "\x00" + r.Source + "\x00" + string(r.ID) }
+func repoKey(org string, r events.Repository) string {
+	return org + "\x00" + r.Source + "\x00" + string(r.ID)
+}
 
 func (r *memRepositories) Get(_ context.Context, org string, repo events.Repository) (MappedProject, bool, error) {
 	r.mu.Lock()
