@@ -51,10 +51,9 @@ func TestRepositoryMapInTheBucket(t *testing.T) {
 
 	created := h.send(events.CommandProjectCreate, events.ProjectCreate{ProductName: "acme-corp", ProjectName: "payments-api", CreateProduct: true, Repository: &repo})
 	tok, _ := data(t, h.waitAnswer(created.ID(), 10*time.Second))["projectToken"].(string)
-	want := repositoryEntry{OrgToken: org, Repository: repo}
-	want.ProductName, want.ProjectName, want.ProjectToken = "acme-corp", "payments-api", tok
-	if got := h.entry(org, repo); got == nil || got.ProjectToken != tok || got.ProjectName != "payments-api" || got.OrgToken != org || got.Repository != repo {
-		t.Fatalf("entry %+v, want %+v", got, want)
+	if got := h.entry(org, repo); got == nil || got.ProjectToken != tok || got.ProductName != "acme-corp" || got.ProjectName != "payments-api" ||
+		got.OrgToken != org || got.Repository != repo {
+		t.Fatalf("entry %+v, want project %s, payments-api of acme-corp, of %s in %s", got, tok, repo, org)
 	}
 
 	// The entry lost: a tag by the names finds the project and maps the
