@@ -28,6 +28,9 @@ show() { echo; echo "\$ mendflowctl $*"; "$ctl" "$@"; }
 
 run=$(date +%Y%m%d-%H%M%S)-$RANDOM
 repo=demo-$run
+# A repository's id as GitHub gives one: the worker maps it to its project,
+# so each run's repository needs one of its own.
+repoid=$(( $(date +%s) * 100 + RANDOM % 100 ))
 created=$run-repository-created deployed=$run-deployment-status applied=$run-policies-apply tracked=$run-request-track
 echo "demo $run: repository acme-corp/$repo; result events are printed as they arrive"
 
@@ -39,8 +42,8 @@ tail_pid=$!
 trap 'kill "$tail_pid" 2>/dev/null || true' EXIT
 
 # 1. GitHub: a repository was created. The payload is testdata's, for a new
-#    repository name, so that the demo can run again and again.
-sed "s/payments-api/$repo/g" testdata/github/repository.created.json >"$dir/repository.created.json"
+#    repository name and id, so that the demo can run again and again.
+sed -e "s/payments-api/$repo/g" -e "s/812345678/$repoid/" testdata/github/repository.created.json >"$dir/repository.created.json"
 show send -github repository -id "$created" -file "$dir/repository.created.json"
 
 # The new project's token, from its io.mendflow.project.created event.
@@ -49,7 +52,7 @@ token=$(sed -n 's/.*"projectToken":"\([^"]*\)".*/\1/p' "$dir/project.created.jso
 echo "project token: $token"
 
 # 2. GitHub: the repository was deployed to production (state success).
-sed "s/payments-api/$repo/g" testdata/github/deployment_status.created.json >"$dir/deployment_status.created.json"
+sed -e "s/payments-api/$repo/g" -e "s/812345678/$repoid/" testdata/github/deployment_status.created.json >"$dir/deployment_status.created.json"
 show send -github deployment_status -id "$deployed" -file "$dir/deployment_status.created.json"
 
 # 3. A command straight to ingest: apply the policies to the new project.

@@ -27,7 +27,7 @@ func TestRulesTest(t *testing.T) {
 	}{
 		{"built-in rules, a CDEvent", []string{"-event", cdevent}, []string{
 			"event 5b1e4e5a-3d4c-4f6e-9a1b-2c3d4e5f6a7b (dev.cdevents.repository.created.0.2.0, source https://gitea.acme.example.com): 1 command(s)",
-			`project.create  on mendflow.cmd.project.create  {"productName":"acme-corp","projectName":"payments-api","createProduct":true}`,
+			`project.create  on mendflow.cmd.project.create  {"productName":"acme-corp","projectName":"payments-api","createProduct":true,"repository":{"source":"https://gitea.acme.example.com","id":"acme-corp/payments-api"}}`,
 		}, ""},
 		{"ignored", []string{"-event", ignored}, []string{"event e-2 (com.example.other, source /s): ignored"}, ""},
 		{"batch", []string{"-event", batch}, []string{`product.create  on mendflow.cmd.product.create  {"productName":"acme"}`, "event e-2 (com.example.other, source /s): ignored"}, ""},

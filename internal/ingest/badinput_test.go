@@ -39,6 +39,7 @@ func TestBadInput(t *testing.T) {
 		t.Fatal("test setup: body not altered")
 	}
 	glBody := readFile(t, "gitlab/project_create.json")
+	ctlName := bytes.Replace(ghBody, []byte(`"name": "payments-api"`), []byte(`"name": "payments\u001b[2J"`), 1)
 	withHeader := func(hd http.Header, k, v string) http.Header {
 		out := hd.Clone()
 		if v == "" {
@@ -144,6 +145,12 @@ func TestBadInput(t *testing.T) {
 		{name: "command data of the wrong type", path: "/events", header: structuredAuth,
 			body:       structured("c", "project.create", `{"productName":"a","projectName":"b","createProduct":"yes"}`),
 			wantStatus: 400, wantType: "invalid-command", wantDetail: "createProduct: expected a JSON boolean"},
+		{name: "command with an escaped control character in a name", path: "/events", header: structuredAuth,
+			body:       structured("c", "project.create", `{"productName":"acme","projectName":"api\u0001","createProduct":true}`),
+			wantStatus: 400, wantType: "invalid-command", wantDetail: "project.create: projectName holds a control character (U+0001 at byte 3)"},
+		{name: "webhook naming a repository with a control character", path: "/webhooks/github", header: auth(githubHeaders("repository", "gh-ctl", ctlName)),
+			body:       ctlName,
+			wantStatus: 400, wantType: "invalid-command", wantDetail: "project.create: projectName holds a control character (U+001B at byte 8)"},
 		{name: "policies.apply with a bad scope", path: "/events", header: structuredAuth,
 			body:       structured("c", "policies.apply", `{"scope":"global"}`),
 			wantStatus: 400, wantType: "invalid-command", wantDetail: "scope must be organization|product|project"},

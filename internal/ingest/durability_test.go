@@ -241,7 +241,8 @@ func TestDryRun(t *testing.T) {
 		{ID: "5b1e4e5a-3d4c-4f6e-9a1b-2c3d4e5f6a7b", Source: "https://gitea.acme.example.com", Type: "dev.cdevents.repository.created.0.2.0",
 			Status: statusPlanned, Commands: []commandView{{
 				ID: id, Type: "io.mendflow.command.project.create", Subject: "mendflow.cmd.project.create",
-				Data: json.RawMessage(`{"createProduct":true,"productName":"acme-corp","projectName":"payments-api"}`),
+				Data: json.RawMessage(`{"createProduct":true,"productName":"acme-corp","projectName":"payments-api",` +
+					`"repository":{"id":"acme-corp/payments-api","source":"https://gitea.acme.example.com"}}`),
 			}}},
 		{ID: "n-1", Source: "/x", Type: "com.example.nothing", Status: statusIgnored},
 	}}

@@ -132,7 +132,7 @@ func jsonTheSDKRefuses(e event.Event) bool {
 func checkJSONData(t *testing.T, evs []event.Event) {
 	t.Helper()
 	for i, e := range evs {
-		if data := e.Data(); events.IsJSON(e.DataContentType()) && len(data) > 0 && !json.Valid(data) {
+		if data := e.Data(); events.DataIsJSON(e) && len(data) > 0 && !json.Valid(data) {
 			t.Errorf("event %d: JSON data encoding/json refuses was accepted: %q", i, data)
 		}
 	}

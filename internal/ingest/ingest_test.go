@@ -7,10 +7,12 @@ import (
 	"encoding/json"
 	"net/http"
 	"regexp"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/nats-io/nats.go"
 
 	"github.com/mendflow/mendflow/internal/bus"
@@ -54,12 +56,23 @@ func commandMsg(name, source, id string, data map[string]any) stored {
 // githubCommandMsg is commandMsg for a GitHub delivery, whose commands' ids
 // key on its signed body rather than on its id (see server.github).
 func githubCommandMsg(name, source, delivery string, body []byte, data map[string]any) stored {
+	return githubCommandMsgAt(0, name, source, delivery, body, data)
+}
+
+// githubCommandMsgAt is githubCommandMsg for the command at index of the
+// delivery's commands.
+func githubCommandMsgAt(index int, name, source, delivery string, body []byte, data map[string]any) stored {
 	m := commandMsg(name, source, delivery, data)
 	digest := sha256.Sum256(body)
-	cid := wantMsgID(source, hex.EncodeToString(digest[:]), "0")
+	cid := wantMsgID(source, hex.EncodeToString(digest[:]), strconv.Itoa(index))
 	m.Header["ce-id"], m.Header["Nats-Msg-Id"] = []string{cid}, []string{cid}
 	return m
 }
+
+// repo is the repository identity a built-in rule puts into a command, as
+// stored JSON decodes: GitHub's and GitLab's numeric ids are written as
+// they come.
+func repo(source string, id any) map[string]any { return map[string]any{"source": source, "id": id} }
 
 func TestAcceptedEventsAreInTheStream(t *testing.T) {
 	t.Parallel()
@@ -72,12 +85,17 @@ func TestAcceptedEventsAreInTheStream(t *testing.T) {
 	deployment := readFile(t, "github/deployment_status.created.json")
 	transfer := readFile(t, "github/repository.transferred.json")
 	deleted := readFile(t, "github/repository.deleted.json")
+	renamed := readFile(t, "github/repository.renamed.json")
+	archived := readFile(t, "github/repository.archived.json")
+	installed := readFile(t, "github/installation_repositories.added.json")
+	orgRenamed := readFile(t, "github/organization.renamed.json")
 	vendorJSON := bytes.Replace(bytes.Replace(readFile(t, "cdevents/repository.created.json"),
 		[]byte(`"datacontenttype": "application/json"`), []byte(`"datacontenttype": "application/vnd.acme+json; charset=utf-8"`), 1),
 		[]byte(`"id": "5b1e4e5a-3d4c-4f6e-9a1b-2c3d4e5f6a7b"`), []byte(`"id": "vendor-json-1"`), 1)
 	if !bytes.Contains(vendorJSON, []byte("vnd.acme+json")) || !bytes.Contains(vendorJSON, []byte("vendor-json-1")) {
 		t.Fatal("test setup: body not altered")
 	}
+	gitea := repo("https://gitea.acme.example.com", "acme-corp/payments-api")
 	cases := []struct {
 		name       string
 		path       string
@@ -93,7 +111,7 @@ func TestAcceptedEventsAreInTheStream(t *testing.T) {
 			wantStatus: http.StatusAccepted,
 			want:       eventResult{ID: ghDelivery + "-1", Source: "https://github.com/acme-corp/payments-api", Type: "com.github.repository.created", Status: statusQueued},
 			wantMsgs: []stored{githubCommandMsg("project.create", "https://github.com/acme-corp/payments-api", ghDelivery+"-1", repoCreated,
-				map[string]any{"productName": "acme-corp", "projectName": "payments-api", "createProduct": true})},
+				map[string]any{"productName": "acme-corp", "projectName": "payments-api", "createProduct": true, "repository": repo("https://github.com", 812345678.0)})},
 		},
 		{
 			name: "github repository deleted", path: "/webhooks/github",
@@ -101,7 +119,7 @@ func TestAcceptedEventsAreInTheStream(t *testing.T) {
 			wantStatus: http.StatusAccepted,
 			want:       eventResult{ID: ghDelivery + "-2", Source: "https://github.com/acme-corp/payments-api", Type: "com.github.repository.deleted", Status: statusQueued},
 			wantMsgs: []stored{githubCommandMsg("project.delete", "https://github.com/acme-corp/payments-api", ghDelivery+"-2", deleted,
-				map[string]any{"productName": "acme-corp", "projectName": "payments-api"})},
+				map[string]any{"productName": "acme-corp", "projectName": "payments-api", "repository": repo("https://github.com", 812345678.0)})},
 		},
 		{
 			name: "github repository transferred", path: "/webhooks/github",
@@ -109,7 +127,8 @@ func TestAcceptedEventsAreInTheStream(t *testing.T) {
 			wantStatus: http.StatusAccepted,
 			want:       eventResult{ID: ghDelivery + "-3", Source: "https://github.com/acme-corp/ledger-tools", Type: "com.github.repository.transferred", Status: statusQueued},
 			wantMsgs: []stored{githubCommandMsg("project.reassign", "https://github.com/acme-corp/ledger-tools", ghDelivery+"-3", transfer,
-				map[string]any{"productName": "jdoe", "projectName": "ledger-tools", "newProductName": "acme-corp"})},
+				map[string]any{"productName": "jdoe", "projectName": "ledger-tools", "newProductName": "acme-corp", "createProduct": true,
+					"repository": repo("https://github.com", 790011223.0)})},
 		},
 		{
 			name: "github deployment succeeded", path: "/webhooks/github",
@@ -117,7 +136,8 @@ func TestAcceptedEventsAreInTheStream(t *testing.T) {
 			wantStatus: http.StatusAccepted,
 			want:       eventResult{ID: ghDelivery + "-4", Source: "https://github.com/acme-corp/payments-api", Type: "com.github.deployment_status.created", Status: statusQueued},
 			wantMsgs: []stored{githubCommandMsg("project.tag.save", "https://github.com/acme-corp/payments-api", ghDelivery+"-4", deployment,
-				map[string]any{"productName": "acme-corp", "projectName": "payments-api", "tagKey": "environment", "tagValue": "production"})},
+				map[string]any{"productName": "acme-corp", "projectName": "payments-api", "tagKey": "environment", "tagValue": "production",
+					"repository": repo("https://github.com", 812345678.0)})},
 		},
 		{
 			name: "github deployment failed is ignored", path: "/webhooks/github",
@@ -127,11 +147,46 @@ func TestAcceptedEventsAreInTheStream(t *testing.T) {
 			want:       eventResult{ID: ghDelivery + "-5", Source: "https://github.com/acme-corp/payments-api", Type: "com.github.deployment_status.created", Status: statusIgnored},
 		},
 		{
-			name: "github repository renamed is ignored", path: "/webhooks/github",
-			header:     githubHeaders("repository", ghDelivery+"-6", readFile(t, "github/repository.renamed.json")),
-			body:       readFile(t, "github/repository.renamed.json"),
+			name: "github repository renamed", path: "/webhooks/github",
+			header:     githubHeaders("repository", ghDelivery+"-6", renamed),
+			body:       renamed,
 			wantStatus: http.StatusAccepted,
-			want:       eventResult{ID: ghDelivery + "-6", Source: "https://github.com/acme-corp/payments-service", Type: "com.github.repository.renamed", Status: statusIgnored},
+			want:       eventResult{ID: ghDelivery + "-6", Source: "https://github.com/acme-corp/payments-service", Type: "com.github.repository.renamed", Status: statusQueued},
+			wantMsgs: []stored{githubCommandMsg("project.rename", "https://github.com/acme-corp/payments-service", ghDelivery+"-6", renamed,
+				map[string]any{"productName": "acme-corp", "projectName": "payments-api", "newProjectName": "payments-service", "repository": repo("https://github.com", 812345678.0)})},
+		},
+		{
+			name: "github repository archived", path: "/webhooks/github",
+			header:     githubHeaders("repository", ghDelivery+"-8", archived),
+			body:       archived,
+			wantStatus: http.StatusAccepted,
+			want:       eventResult{ID: ghDelivery + "-8", Source: "https://github.com/acme-corp/payments-api", Type: "com.github.repository.archived", Status: statusQueued},
+			wantMsgs: []stored{githubCommandMsg("project.tag.save", "https://github.com/acme-corp/payments-api", ghDelivery+"-8", archived,
+				map[string]any{"productName": "acme-corp", "projectName": "payments-api", "tagKey": "archived", "tagValue": "true", "repository": repo("https://github.com", 812345678.0)})},
+		},
+		{
+			// One 202 for the delivery, one command per repository, each
+			// with a Nats-Msg-Id of its own.
+			name: "github app installed on repositories", path: "/webhooks/github",
+			header:     githubHeaders("installation_repositories", ghDelivery+"-9", installed),
+			body:       installed,
+			wantStatus: http.StatusAccepted,
+			want:       eventResult{ID: ghDelivery + "-9", Source: "https://github.com", Type: "com.github.installation_repositories.added", Status: statusQueued},
+			wantMsgs: []stored{
+				githubCommandMsgAt(0, "project.create", "https://github.com", ghDelivery+"-9", installed,
+					map[string]any{"productName": "acme-corp", "projectName": "checkout-web", "createProduct": true, "repository": repo("https://github.com", 812345901.0)}),
+				githubCommandMsgAt(1, "project.create", "https://github.com", ghDelivery+"-9", installed,
+					map[string]any{"productName": "acme-corp", "projectName": "fraud-rules", "createProduct": true, "repository": repo("https://github.com", 812346002.0)}),
+			},
+		},
+		{
+			name: "github organization renamed", path: "/webhooks/github",
+			header:     githubHeaders("organization", ghDelivery+"-10", orgRenamed),
+			body:       orgRenamed,
+			wantStatus: http.StatusAccepted,
+			want:       eventResult{ID: ghDelivery + "-10", Source: "https://github.com/acme-inc", Type: "com.github.organization.renamed", Status: statusQueued},
+			wantMsgs: []stored{githubCommandMsg("product.rename", "https://github.com/acme-inc", ghDelivery+"-10", orgRenamed,
+				map[string]any{"productName": "acme-corp", "newProductName": "acme-inc"})},
 		},
 		{
 			name: "github ping answers 200", path: "/webhooks/github",
@@ -146,7 +201,7 @@ func TestAcceptedEventsAreInTheStream(t *testing.T) {
 			want: eventResult{ID: glUUID + "-1", Source: "https://gitlab.acme.example.com/platform/backend/billing-service",
 				Type: "com.gitlab.project_create", Status: statusQueued},
 			wantMsgs: []stored{commandMsg("project.create", "https://gitlab.acme.example.com/platform/backend/billing-service", glUUID+"-1",
-				map[string]any{"productName": "platform/backend", "projectName": "billing-service", "createProduct": true})},
+				map[string]any{"productName": "platform/backend", "projectName": "billing-service", "createProduct": true, "repository": repo("https://gitlab.acme.example.com", 1742.0)})},
 		},
 		{
 			name: "gitlab project_destroy", path: "/webhooks/gitlab",
@@ -155,7 +210,7 @@ func TestAcceptedEventsAreInTheStream(t *testing.T) {
 			want: eventResult{ID: glUUID + "-2", Source: "https://gitlab.acme.example.com/platform/backend/billing-service",
 				Type: "com.gitlab.project_destroy", Status: statusQueued},
 			wantMsgs: []stored{commandMsg("project.delete", "https://gitlab.acme.example.com/platform/backend/billing-service", glUUID+"-2",
-				map[string]any{"productName": "platform/backend", "projectName": "billing-service"})},
+				map[string]any{"productName": "platform/backend", "projectName": "billing-service", "repository": repo("https://gitlab.acme.example.com", 1742.0)})},
 		},
 		{
 			name: "gitlab project_transfer", path: "/webhooks/gitlab",
@@ -164,14 +219,37 @@ func TestAcceptedEventsAreInTheStream(t *testing.T) {
 			want: eventResult{ID: glUUID + "-3", Source: "https://gitlab.acme.example.com/platform/payments/invoice-renderer",
 				Type: "com.gitlab.project_transfer", Status: statusQueued},
 			wantMsgs: []stored{commandMsg("project.reassign", "https://gitlab.acme.example.com/platform/payments/invoice-renderer", glUUID+"-3",
-				map[string]any{"productName": "platform/backend", "projectName": "invoice-renderer", "newProductName": "platform/payments"})},
+				map[string]any{"productName": "platform/backend", "projectName": "invoice-renderer", "newProductName": "platform/payments",
+					"newProjectName": "invoice-renderer", "createProduct": true, "repository": repo("https://gitlab.acme.example.com", 1519.0)})},
 		},
 		{
-			name: "gitlab project_rename is ignored", path: "/webhooks/gitlab",
+			name: "gitlab project_rename", path: "/webhooks/gitlab",
 			header: gitlabHeaders(glUUID + "-4"), body: readFile(t, "gitlab/project_rename.json"),
 			wantStatus: http.StatusAccepted,
 			want: eventResult{ID: glUUID + "-4", Source: "https://gitlab.acme.example.com/platform/payments/invoice-generator",
-				Type: "com.gitlab.project_rename", Status: statusIgnored},
+				Type: "com.gitlab.project_rename", Status: statusQueued},
+			wantMsgs: []stored{commandMsg("project.rename", "https://gitlab.acme.example.com/platform/payments/invoice-generator", glUUID+"-4",
+				map[string]any{"productName": "platform/payments", "projectName": "invoice-renderer", "newProjectName": "invoice-generator",
+					"repository": repo("https://gitlab.acme.example.com", 1519.0)})},
+		},
+		{
+			name: "gitlab group_rename", path: "/webhooks/gitlab",
+			header: gitlabHeaders(glUUID + "-5"), body: readFile(t, "gitlab/group_rename.json"),
+			wantStatus: http.StatusAccepted,
+			want:       eventResult{ID: glUUID + "-5", Source: "https://gitlab.acme.example.com", Type: "com.gitlab.group_rename", Status: statusQueued},
+			wantMsgs: []stored{commandMsg("product.rename", "https://gitlab.acme.example.com", glUUID+"-5",
+				map[string]any{"productName": "platform/payments", "newProductName": "platform/payments-platform"})},
+		},
+		{
+			// A project hook: object_kind, no event_name.
+			name: "gitlab deployment", path: "/webhooks/gitlab",
+			header: withDeploymentHook(gitlabHeaders(glUUID + "-6")), body: readFile(t, "gitlab/deployment.json"),
+			wantStatus: http.StatusAccepted,
+			want: eventResult{ID: glUUID + "-6", Source: "https://gitlab.acme.example.com/platform/backend/billing-service",
+				Type: "com.gitlab.deployment", Status: statusQueued},
+			wantMsgs: []stored{commandMsg("project.tag.save", "https://gitlab.acme.example.com/platform/backend/billing-service", glUUID+"-6",
+				map[string]any{"productName": "platform/backend", "projectName": "billing-service", "tagKey": "environment", "tagValue": "production",
+					"repository": repo("https://gitlab.acme.example.com", 1742.0)})},
 		},
 		{
 			name: "cdevents repository created, structured", path: "/events",
@@ -180,7 +258,7 @@ func TestAcceptedEventsAreInTheStream(t *testing.T) {
 			want: eventResult{ID: "5b1e4e5a-3d4c-4f6e-9a1b-2c3d4e5f6a7b", Source: "https://gitea.acme.example.com",
 				Type: "dev.cdevents.repository.created.0.2.0", Status: statusQueued},
 			wantMsgs: []stored{commandMsg("project.create", "https://gitea.acme.example.com", "5b1e4e5a-3d4c-4f6e-9a1b-2c3d4e5f6a7b",
-				map[string]any{"productName": "acme-corp", "projectName": "payments-api", "createProduct": true})},
+				map[string]any{"productName": "acme-corp", "projectName": "payments-api", "createProduct": true, "repository": gitea})},
 		},
 		{
 			// The JSON event format: the data of any +json type is a JSON
@@ -191,7 +269,7 @@ func TestAcceptedEventsAreInTheStream(t *testing.T) {
 			want: eventResult{ID: "vendor-json-1", Source: "https://gitea.acme.example.com",
 				Type: "dev.cdevents.repository.created.0.2.0", Status: statusQueued},
 			wantMsgs: []stored{commandMsg("project.create", "https://gitea.acme.example.com", "vendor-json-1",
-				map[string]any{"productName": "acme-corp", "projectName": "payments-api", "createProduct": true})},
+				map[string]any{"productName": "acme-corp", "projectName": "payments-api", "createProduct": true, "repository": gitea})},
 		},
 		{
 			name: "cdevents repository deleted, structured", path: "/events",
@@ -200,7 +278,33 @@ func TestAcceptedEventsAreInTheStream(t *testing.T) {
 			want: eventResult{ID: "8f2d6c1b-7a9e-4b3c-8d5f-1e2a3b4c5d6e", Source: "https://gitea.acme.example.com",
 				Type: "dev.cdevents.repository.deleted.0.2.0", Status: statusQueued},
 			wantMsgs: []stored{commandMsg("project.delete", "https://gitea.acme.example.com", "8f2d6c1b-7a9e-4b3c-8d5f-1e2a3b4c5d6e",
-				map[string]any{"productName": "acme-corp", "projectName": "payments-api"})},
+				map[string]any{"productName": "acme-corp", "projectName": "payments-api", "repository": gitea})},
+		},
+		{
+			name: "cdevents repository modified, structured", path: "/events",
+			header: structuredHeader, body: readFile(t, "cdevents/repository.modified.json"),
+			wantStatus: http.StatusAccepted,
+			want: eventResult{ID: "c41f9a2e-8b7d-4e3c-9f1a-6d5e4c3b2a19", Source: "https://gitea.acme.example.com",
+				Type: "dev.cdevents.repository.modified.0.2.0", Status: statusQueued},
+			wantMsgs: []stored{commandMsg("project.rename", "https://gitea.acme.example.com", "c41f9a2e-8b7d-4e3c-9f1a-6d5e4c3b2a19",
+				map[string]any{"productName": "acme-corp", "projectName": "payments-service", "newProjectName": "payments-service", "repository": gitea})},
+		},
+		{
+			// JSON format 3.1.2: binary data of no type is not JSON, and
+			// a rule reading the data does not match it.
+			name: "binary data of no type, structured", path: "/events", header: structuredHeader,
+			body: []byte(`{"specversion" : "1.0", "type" : "com.github.repository.created", "source" : "/mycontext", "id" : "D234-1234-1234",
+				"data_base64" : "eyAieHl6IjogMTIzIH0="}`),
+			wantStatus: http.StatusAccepted,
+			want:       eventResult{ID: "D234-1234-1234", Source: "/mycontext", Type: "com.github.repository.created", Status: statusIgnored},
+		},
+		{
+			name: "binary data of no type, binary mode", path: "/events",
+			header: http.Header{"Ce-Specversion": {"1.0"}, "Ce-Id": {"D234-1234-1235"}, "Ce-Source": {"/mycontext"},
+				"Ce-Type": {"com.github.repository.created"}},
+			body:       []byte("\x00\x01 not JSON"),
+			wantStatus: http.StatusAccepted,
+			want:       eventResult{ID: "D234-1234-1235", Source: "/mycontext", Type: "com.github.repository.created", Status: statusIgnored},
 		},
 		{
 			name: "command posted in binary mode is queued as is", path: "/events",
@@ -332,7 +436,9 @@ func TestAcceptedEventsAreInTheStream(t *testing.T) {
 				}
 				gotMsgs = append(gotMsgs, stored{Subject: m.Subject, Header: m.Header, Data: data})
 			}
-			if diff := cmp.Diff(tc.wantMsgs, gotMsgs); diff != "" {
+			// Commands of one event are published at once, stored in any order.
+			byID := cmpopts.SortSlices(func(a, b stored) bool { return a.Header.Get("Nats-Msg-Id") < b.Header.Get("Nats-Msg-Id") })
+			if diff := cmp.Diff(tc.wantMsgs, gotMsgs, byID); diff != "" {
 				t.Errorf("stored messages (-want, +got):\n%s", diff)
 			}
 		})
@@ -361,10 +467,17 @@ func TestFromMsgReadsWhatIngestStores(t *testing.T) {
 		t.Fatalf("DecodeEvent: %v", err)
 	}
 	want := events.Command{Name: events.CommandProjectReassign, Data: &events.ProjectReassign{
-		ProjectRef:     events.ProjectRef{ProductName: "platform/backend", ProjectName: "invoice-renderer"},
-		NewProductName: "platform/payments",
+		ProjectRef: events.ProjectRef{ProductName: "platform/backend", ProjectName: "invoice-renderer",
+			Repository: &events.Repository{Source: "https://gitlab.acme.example.com", ID: "1519"}},
+		NewProductName: "platform/payments", NewProjectName: "invoice-renderer", CreateProduct: true,
 	}}
 	if diff := cmp.Diff(want, cmd); diff != "" {
 		t.Errorf("command (-want, +got):\n%s", diff)
 	}
+}
+
+// withDeploymentHook is the headers of a project hook's deployment event.
+func withDeploymentHook(h http.Header) http.Header {
+	h.Set("X-Gitlab-Event", "Deployment Hook")
+	return h
 }

@@ -3,6 +3,7 @@ package ingest
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -132,10 +133,20 @@ func decodeEvent(index int, raw []byte) (event.Event, []eventError) {
 	if err != nil {
 		return e, fieldErrors(index, e, err)
 	}
-	if data != nil {
-		e.DataEncoded, e.DataBase64, dataChecked = data, false, true
+	if data.set {
+		e.DataEncoded, e.DataBase64 = data.value, data.binary
+		dataChecked = !data.binary
 	}
 	return e, checkEvent(index, e, dataChecked)
+}
+
+// memberData is an event's data that checkMembers took out of the event
+// for the SDK not to read: JSON data of a JSON type the SDK does not know,
+// as written, or the bytes of data_base64.
+type memberData struct {
+	set    bool
+	value  []byte
+	binary bool // from data_base64
 }
 
 // notUTF8 names the member of the event raw that holds its first byte
@@ -180,15 +191,18 @@ func notUTF8(index int, raw []byte, at int) []eventError {
 // application/vnd.acme+json) is any JSON value, a string being a JSON
 // string, never a document to decode (JSON format 3.1.2), where the SDK
 // wants a string and decodes it: such data is taken out of raw before the
-// SDK reads it, and returned, as written, for the event's data.
-func checkMembers(index int, raw []byte) (_ []byte, data []byte, _ []eventError) {
+// SDK reads it, and returned, as written, for the event's data. So is
+// data_base64, decoded: the SDK reads it from the raw text after the
+// colon, and takes the whitespace JSON allows there for data, refusing
+// the spec's own example ("data_base64" : "...").
+func checkMembers(index int, raw []byte) (_ []byte, data memberData, _ []eventError) {
 	var errs []eventError
 	fail := func(field, format string, args ...any) {
 		errs = append(errs, eventError{Index: index, Field: field, Detail: fmt.Sprintf(format, args...)})
 	}
 	nulls, datas, base64 := false, 0, false
 	var contentType *string
-	var dataValue gjson.Result
+	var dataValue, base64Value gjson.Result
 	var upperTime string
 	seen := make(map[string]bool)
 	obj := eventdata.ParseJSON(raw)
@@ -203,7 +217,7 @@ func checkMembers(index int, raw []byte) (_ []byte, data []byte, _ []eventError)
 		case "data":
 			datas, dataValue = datas+1, value
 		case "data_base64":
-			base64 = value.Type != gjson.Null // a null one is absent
+			base64, base64Value = value.Type != gjson.Null, value // a null one is absent
 		case "datacontenttype":
 			if value.Type == gjson.String {
 				contentType = &value.Str
@@ -245,24 +259,33 @@ func checkMembers(index int, raw []byte) (_ []byte, data []byte, _ []eventError)
 	if datas > 0 && base64 {
 		fail("data_base64", "an event has data or data_base64, not both (JSON format 3.1.1)")
 	}
+	if base64 {
+		if base64Value.Type != gjson.String {
+			fail("data_base64", "data_base64 is a JSON string (JSON format 3.1.1)")
+		} else if b, err := stdBase64.DecodeString(base64Value.Str); err != nil {
+			fail("data_base64", "data_base64 is not Base64 (RFC 4648): %v", err)
+		} else {
+			data = memberData{set: true, value: b, binary: true}
+		}
+	}
 	if errs != nil {
-		return raw, nil, errs
+		return raw, memberData{}, errs
 	}
 	vendorJSON := false
 	if datas == 1 && !base64 && contentType != nil && events.IsJSON(*contentType) {
 		mt, _ := (&event.EventContextV1{DataContentType: contentType}).GetDataMediaType()
 		vendorJSON = !sdkJSON(mt)
 	}
-	if !nulls && !vendorJSON && upperTime == "" {
-		return raw, nil, nil
+	if !nulls && !vendorJSON && !base64 && upperTime == "" {
+		return raw, data, nil
 	}
 	if vendorJSON {
-		data = []byte(dataValue.Raw)
+		data = memberData{set: true, value: []byte(dataValue.Raw)}
 	}
 	out := make([]byte, 0, len(raw))
 	out = append(out, '{')
 	obj.ForEach(func(key, value gjson.Result) bool {
-		if key.Str == "data" && vendorJSON {
+		if (key.Str == "data" && vendorJSON) || key.Str == "data_base64" {
 			return true
 		}
 		if value.Type != gjson.Null || key.Str == "data" {
@@ -280,6 +303,10 @@ func checkMembers(index int, raw []byte) (_ []byte, data []byte, _ []eventError)
 	})
 	return append(out, '}'), data, nil
 }
+
+// stdBase64 decodes data_base64: the JSON format names RFC 4648's Base64,
+// padded.
+var stdBase64 = base64.StdEncoding
 
 // unmarshalEvent is event.Event's UnmarshalJSON of valid JSON (see
 // eventdata.ValidJSON), several times cheaper for the common event: the SDK's
@@ -483,6 +510,12 @@ func parseBinary(h http.Header, body []byte) ([]event.Event, *problem) {
 	if err != nil {
 		return nil, invalidEvents(fieldErrors(0, event.Event{}, err))
 	}
+	if h.Get("Content-Type") == "" && len(body) > 0 {
+		// The binding carries datacontenttype in Content-Type: without
+		// one, the body is data of no stated format, which nothing may
+		// take for JSON (JSON format 3.1.2, whose data_base64 it would be).
+		e.DataBase64 = true
+	}
 	if errs := checkEvent(0, *e, false); errs != nil {
 		return nil, invalidEvents(errs)
 	}
@@ -570,7 +603,7 @@ func checkEvent(index int, e event.Event, dataChecked bool) []eventError {
 	if ec, ok := e.Context.(*event.EventContextV1); ok && ec.Extensions["data"] != nil { // binary mode: a ce-data header
 		return fail("data", "no attribute may be named data (core spec): ce-data is not an extension")
 	}
-	data, isJSON := e.Data(), events.IsJSON(e.DataContentType())
+	data, isJSON := e.Data(), events.DataIsJSON(e)
 	if isJSON && len(data) > 0 {
 		if !dataChecked && !eventdata.ValidJSON(data) {
 			return fail("data", "data is not valid JSON (datacontenttype %q)", excerpt(e.DataContentType(), quoteLimit))

@@ -1,10 +1,14 @@
 package ingest
 
 import (
+	"encoding/base64"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/mendflow/mendflow/pkg/events"
 )
 
 // An event read in place shares the body's memory for its data only: a
@@ -97,5 +101,78 @@ func TestNullDataBase64IsAbsent(t *testing.T) {
 	}
 	if got := string(evs[0].Data()); got != `{"a":1}` || evs[0].DataBase64 {
 		t.Errorf("data %s (base64 %v), want {\"a\":1}", got, evs[0].DataBase64)
+	}
+}
+
+// The JSON format's example of binary data with no datacontenttype (3.1.2),
+// "data_base64" with spaces around its colon, as JSON allows anywhere: the
+// SDK read the value from the raw text after the colon when no content
+// type came before it, and refused it as illegal Base64. Its data, though
+// it reads as JSON, is binary of no stated format.
+func TestDataBase64WithSpaces(t *testing.T) {
+	for _, body := range []string{
+		`{
+    "specversion" : "1.0",
+    "type" : "com.example.someevent",
+    "source" : "/mycontext",
+    "id" : "D234-1234-1234",
+    "data_base64" : "eyAieHl6IjogMTIzIH0="
+}`,
+		`{"data_base64" : "eyAieHl6IjogMTIzIH0=", "datacontenttype" : "application/vnd.acme.binary",
+		  "specversion" : "1.0", "type" : "com.example.someevent", "source" : "/mycontext", "id" : "D234-1234-1234"}`,
+	} {
+		evs, p := parseStructured([]byte(body))
+		if p != nil {
+			t.Fatalf("%s: refused: %s", body, p.Detail)
+		}
+		want := `{ "xyz": 123 }`
+		if got := string(evs[0].Data()); got != want || !evs[0].DataBase64 || events.DataIsJSON(evs[0]) {
+			t.Errorf("%s: data %q (base64 %v, JSON %v), want %q, binary", body, got, evs[0].DataBase64, events.DataIsJSON(evs[0]), want)
+		}
+	}
+	for _, bad := range []string{`"not base64!"`, `5`} {
+		_, p := parseStructured([]byte(`{"specversion":"1.0","id":"1","source":"/s","type":"t","data_base64" : ` + bad + `}`))
+		if p == nil || p.Errors[0].Field != "data_base64" {
+			t.Errorf("data_base64 %s: %+v, want it refused naming data_base64", bad, p)
+		}
+	}
+}
+
+// Binary data with no datacontenttype is of no known format: nothing may
+// take it for JSON (JSON format 3.1.2), even data that reads as JSON. It
+// was refused as "not valid JSON".
+func TestBinaryDataOfNoTypeIsNotJSON(t *testing.T) {
+	for _, data := range []string{"\x00\x01\x02\xff", "not JSON {", `{ "xyz": 123 }`} {
+		t.Run("structured", func(t *testing.T) {
+			body := `{"specversion":"1.0","type":"com.example.someevent","source":"/mycontext","id":"D234-1234-1234","data_base64":"` +
+				base64.StdEncoding.EncodeToString([]byte(data)) + `"}`
+			evs, p := parseStructured([]byte(body))
+			if p != nil {
+				t.Fatalf("%q refused: %s", data, p.Detail)
+			}
+			if got := string(evs[0].Data()); got != data || events.DataIsJSON(evs[0]) {
+				t.Errorf("data %q (JSON %v), want %q, not JSON", got, events.DataIsJSON(evs[0]), data)
+			}
+		})
+		t.Run("binary", func(t *testing.T) {
+			h := http.Header{"Ce-Specversion": {"1.0"}, "Ce-Id": {"D234-1234-1234"}, "Ce-Source": {"/mycontext"}, "Ce-Type": {"com.example.someevent"}}
+			evs, p := parseBinary(h, []byte(data))
+			if p != nil {
+				t.Fatalf("%q refused: %s", data, p.Detail)
+			}
+			if got := string(evs[0].Data()); got != data || events.DataIsJSON(evs[0]) {
+				t.Errorf("data %q (JSON %v), want %q, not JSON", got, events.DataIsJSON(evs[0]), data)
+			}
+		})
+	}
+	// A JSON type still has its data checked, in either mode.
+	_, p := parseStructured([]byte(`{"specversion":"1.0","id":"1","source":"/s","type":"t","datacontenttype":"application/json","data_base64":"` +
+		base64.StdEncoding.EncodeToString([]byte("not JSON {")) + `"}`))
+	if p == nil || !strings.Contains(p.Detail, "not valid JSON") {
+		t.Errorf("data_base64 of application/json that is not JSON: %+v, want it refused", p)
+	}
+	h := http.Header{"Content-Type": {"application/json"}, "Ce-Specversion": {"1.0"}, "Ce-Id": {"1"}, "Ce-Source": {"/s"}, "Ce-Type": {"t"}}
+	if _, p := parseBinary(h, []byte("not JSON {")); p == nil || !strings.Contains(p.Detail, "not valid JSON") {
+		t.Errorf("binary application/json that is not JSON: %+v, want it refused", p)
 	}
 }

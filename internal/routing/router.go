@@ -8,11 +8,14 @@ package routing
 import (
 	"bytes"
 	_ "embed"
+	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/tidwall/gjson"
 
 	"github.com/mendflow/mendflow/pkg/events"
 )
@@ -125,15 +128,52 @@ func (r *Router) route(e event.Event, dataChecked bool) ([]events.Command, error
 		}
 		cmds := make([]events.Command, 0, len(rl.commands))
 		for _, ct := range rl.commands {
-			cmd, err := ct.build(s, r.registry)
-			if err != nil {
+			var err error
+			if cmds, err = ct.appendCommands(cmds, s, r.registry); err != nil {
 				return nil, &RuleError{Rule: rl.name, Err: err}
 			}
-			cmds = append(cmds, cmd)
 		}
 		return cmds, nil
 	}
 	return nil, nil
+}
+
+// appendCommands appends the command ct makes of the event in s, or with
+// each, the command of each element of its array, in their order.
+func (ct commandTemplate) appendCommands(cmds []events.Command, s *scope, reg *events.Registry) ([]events.Command, error) {
+	if ct.each == nil {
+		cmd, err := ct.build(s, reg)
+		if err != nil {
+			return nil, err
+		}
+		return append(cmds, cmd), nil
+	}
+	v, err := ct.each.lookup(s)
+	if errors.Is(err, errMissing) {
+		return nil, fmt.Errorf("each %s: the event has no %s", ct.each.text, ct.each.text)
+	}
+	if err != nil {
+		return nil, err
+	}
+	arr, ok := v.(rawJSON)
+	if !ok || !strings.HasPrefix(string(arr), "[") {
+		return nil, fmt.Errorf("each %s: not an array but a JSON %s", ct.each.text, kind(v))
+	}
+	defer func() { s.elem = nil }()
+	var failed error
+	i := 0
+	gjson.Parse(string(arr)).ForEach(func(_, elem gjson.Result) bool {
+		s.elem = &elem
+		cmd, err := ct.build(s, reg)
+		if err != nil {
+			failed = fmt.Errorf("each %s[%d]: %w", ct.each.text, i, err)
+			return false
+		}
+		cmds = append(cmds, cmd)
+		i++
+		return true
+	})
+	return cmds, failed
 }
 
 // build evaluates the data template and runs the result through the

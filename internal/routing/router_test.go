@@ -27,12 +27,17 @@ func readTestdata(t testing.TB, name string) []byte {
 	return b
 }
 
-// webhookEvent builds the CloudEvent ingest makes of a webhook payload.
+// webhookEvent builds the CloudEvent ingest makes of a webhook payload: a
+// GitHub delivery's source is the repository's page, a GitLab hook's its
+// instance (X-Gitlab-Instance) and path.
 func webhookEvent(t testing.TB, typ, file string) event.Event {
 	t.Helper()
 	e := event.New()
 	e.SetID("3f9a2c1e-6b7d-11ef-8e7a-2a1b3c4d5e6f")
 	e.SetSource("https://github.com/acme-corp/payments-api")
+	if strings.HasPrefix(typ, "com.gitlab.") {
+		e.SetSource("https://gitlab.acme.example.com/platform/backend/billing-service")
+	}
 	e.SetType(typ)
 	if err := e.SetData(event.ApplicationJSON, readTestdata(t, file)); err != nil {
 		t.Fatal(err)
@@ -137,54 +142,101 @@ func commandEvent(t testing.TB, name, data string) event.Event {
 	return e
 }
 
+// TestBuiltinRoutes maps every payload of testdata, as GitHub, GitLab and
+// the CDEvents spec document them, to its exact commands.
 func TestBuiltinRoutes(t *testing.T) {
 	t.Parallel()
 	router, err := New(events.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}
+	github := func(id string) *events.Repository {
+		return &events.Repository{Source: "https://github.com", ID: events.TextID(id)}
+	}
+	gitlab := func(id string) *events.Repository {
+		return &events.Repository{Source: "https://gitlab.acme.example.com", ID: events.TextID(id)}
+	}
+	gitea := &events.Repository{Source: "https://gitea.acme.example.com", ID: "acme-corp/payments-api"}
+	payments := events.ProjectRef{ProductName: "acme-corp", ProjectName: "payments-api", Repository: github("812345678")}
+	tag := func(ref events.ProjectRef, key, value string) events.ProjectTag {
+		return events.ProjectTag{ProjectRef: ref, TagKey: key, TagValue: value}
+	}
 	cases := []routeCase{
 		{
 			name:  "github repository created",
 			event: webhookEvent(t, events.TypeGitHubRepositoryCreated, "github/repository.created.json"),
 			want: []events.Command{{Name: events.CommandProjectCreate, Data: &events.ProjectCreate{
-				ProductName: "acme-corp", ProjectName: "payments-api", CreateProduct: true,
+				ProductName: "acme-corp", ProjectName: "payments-api", CreateProduct: true, Repository: github("812345678"),
 			}}},
 		},
 		{
 			name:  "github repository deleted",
 			event: webhookEvent(t, events.TypeGitHubRepositoryDeleted, "github/repository.deleted.json"),
-			want: []events.Command{{Name: events.CommandProjectDelete, Data: &events.ProjectDelete{
-				ProjectRef: events.ProjectRef{ProductName: "acme-corp", ProjectName: "payments-api"},
-			}}},
+			want:  []events.Command{{Name: events.CommandProjectDelete, Data: &events.ProjectDelete{ProjectRef: payments}}},
 		},
 		{
 			name:  "github repository transferred from a user",
 			event: webhookEvent(t, events.TypeGitHubRepositoryTransferred, "github/repository.transferred.json"),
 			want: []events.Command{{Name: events.CommandProjectReassign, Data: &events.ProjectReassign{
-				ProjectRef:     events.ProjectRef{ProductName: "jdoe", ProjectName: "ledger-tools"},
-				NewProductName: "acme-corp",
+				ProjectRef:     events.ProjectRef{ProductName: "jdoe", ProjectName: "ledger-tools", Repository: github("790011223")},
+				NewProductName: "acme-corp", CreateProduct: true,
 			}}},
 		},
 		{
 			name:  "github repository transferred from an organization",
 			event: webhookEvent(t, events.TypeGitHubRepositoryTransferred, "github/repository.transferred.from-org.json"),
 			want: []events.Command{{Name: events.CommandProjectReassign, Data: &events.ProjectReassign{
-				ProjectRef:     events.ProjectRef{ProductName: "acme-legacy", ProjectName: "billing-ui"},
-				NewProductName: "acme-corp",
+				ProjectRef:     events.ProjectRef{ProductName: "acme-legacy", ProjectName: "billing-ui", Repository: github("701234999")},
+				NewProductName: "acme-corp", CreateProduct: true,
 			}}},
 		},
 		{
-			name:  "github repository renamed is ignored",
+			name:  "github repository renamed",
 			event: webhookEvent(t, events.TypeGitHubRepositoryRenamed, "github/repository.renamed.json"),
+			want: []events.Command{{Name: events.CommandProjectRename, Data: &events.ProjectRename{
+				ProjectRef: payments, NewProjectName: "payments-service",
+			}}},
+		},
+		{
+			name:  "github repository archived",
+			event: webhookEvent(t, events.TypeGitHubRepositoryArchived, "github/repository.archived.json"),
+			want:  []events.Command{{Name: events.CommandProjectTagSave, Data: &events.ProjectTagSave{ProjectTag: tag(payments, "archived", "true")}}},
+		},
+		{
+			name:  "github repository unarchived",
+			event: webhookEvent(t, events.TypeGitHubRepositoryUnarchived, "github/repository.unarchived.json"),
+			want:  []events.Command{{Name: events.CommandProjectTagRemove, Data: &events.ProjectTagRemove{ProjectTag: tag(payments, "archived", "true")}}},
+		},
+		{
+			name:  "github app installed on two more repositories",
+			event: webhookEvent(t, events.TypeGitHubInstallationReposAdded, "github/installation_repositories.added.json"),
+			want: []events.Command{
+				{Name: events.CommandProjectCreate, Data: &events.ProjectCreate{
+					ProductName: "acme-corp", ProjectName: "checkout-web", CreateProduct: true, Repository: github("812345901"),
+				}},
+				{Name: events.CommandProjectCreate, Data: &events.ProjectCreate{
+					ProductName: "acme-corp", ProjectName: "fraud-rules", CreateProduct: true, Repository: github("812346002"),
+				}},
+			},
+		},
+		{
+			name:  "github app removed from a repository",
+			event: webhookEvent(t, events.TypeGitHubInstallationReposRemoved, "github/installation_repositories.removed.json"),
+			want: []events.Command{{Name: events.CommandProjectDelete, Data: &events.ProjectDelete{
+				ProjectRef: events.ProjectRef{ProductName: "acme-corp", ProjectName: "fraud-rules", Repository: github("812346002")},
+			}}},
+		},
+		{
+			name:  "github organization renamed",
+			event: webhookEvent(t, events.TypeGitHubOrganizationRenamed, "github/organization.renamed.json"),
+			want: []events.Command{{Name: events.CommandProductRename, Data: &events.ProductRename{
+				ProductRef: events.ProductRef{ProductName: "acme-corp"}, NewProductName: "acme-inc",
+			}}},
 		},
 		{
 			name:  "github deployment succeeded in production",
 			event: webhookEvent(t, events.TypeGitHubDeploymentStatusCreated, "github/deployment_status.created.json"),
-			want: []events.Command{{Name: events.CommandProjectTagSave, Data: &events.ProjectTagSave{ProjectTag: events.ProjectTag{
-				ProjectRef: events.ProjectRef{ProductName: "acme-corp", ProjectName: "payments-api"},
-				TagKey:     "environment", TagValue: "production",
-			}}}},
+			want:  []events.Command{{Name: events.CommandProjectTagSave, Data: &events.ProjectTagSave{ProjectTag: tag(payments, "environment", "production")}}},
 		},
 		{
 			name:  "github deployment failure is ignored",
@@ -198,40 +250,80 @@ func TestBuiltinRoutes(t *testing.T) {
 			name:  "gitlab project_create",
 			event: webhookEvent(t, events.TypeGitLabProjectCreate, "gitlab/project_create.json"),
 			want: []events.Command{{Name: events.CommandProjectCreate, Data: &events.ProjectCreate{
-				ProductName: "platform/backend", ProjectName: "billing-service", CreateProduct: true,
+				ProductName: "platform/backend", ProjectName: "billing-service", CreateProduct: true, Repository: gitlab("1742"),
 			}}},
 		},
 		{
 			name:  "gitlab project_destroy",
 			event: webhookEvent(t, events.TypeGitLabProjectDestroy, "gitlab/project_destroy.json"),
 			want: []events.Command{{Name: events.CommandProjectDelete, Data: &events.ProjectDelete{
-				ProjectRef: events.ProjectRef{ProductName: "platform/backend", ProjectName: "billing-service"},
+				ProjectRef: events.ProjectRef{ProductName: "platform/backend", ProjectName: "billing-service", Repository: gitlab("1742")},
 			}}},
 		},
 		{
+			// The path stays: the project keeps its name.
 			name:  "gitlab project_transfer",
 			event: webhookEvent(t, events.TypeGitLabProjectTransfer, "gitlab/project_transfer.json"),
 			want: []events.Command{{Name: events.CommandProjectReassign, Data: &events.ProjectReassign{
-				ProjectRef:     events.ProjectRef{ProductName: "platform/backend", ProjectName: "invoice-renderer"},
-				NewProductName: "platform/payments",
+				ProjectRef:     events.ProjectRef{ProductName: "platform/backend", ProjectName: "invoice-renderer", Repository: gitlab("1519")},
+				NewProductName: "platform/payments", NewProjectName: "invoice-renderer", CreateProduct: true,
 			}}},
 		},
 		{
-			name:  "gitlab project_rename is ignored",
+			name:  "gitlab project_transfer to a new path",
+			event: webhookEvent(t, events.TypeGitLabProjectTransfer, "gitlab/project_transfer.renamed.json"),
+			want: []events.Command{{Name: events.CommandProjectReassign, Data: &events.ProjectReassign{
+				ProjectRef:     events.ProjectRef{ProductName: "platform/backend", ProjectName: "invoice-renderer", Repository: gitlab("1519")},
+				NewProductName: "platform/payments", NewProjectName: "invoice-generator", CreateProduct: true,
+			}}},
+		},
+		{
+			name:  "gitlab project_rename",
 			event: webhookEvent(t, events.TypeGitLabProjectRename, "gitlab/project_rename.json"),
+			want: []events.Command{{Name: events.CommandProjectRename, Data: &events.ProjectRename{
+				ProjectRef:     events.ProjectRef{ProductName: "platform/payments", ProjectName: "invoice-renderer", Repository: gitlab("1519")},
+				NewProjectName: "invoice-generator",
+			}}},
+		},
+		{
+			name:  "gitlab group_rename",
+			event: webhookEvent(t, events.TypeGitLabGroupRename, "gitlab/group_rename.json"),
+			want: []events.Command{{Name: events.CommandProductRename, Data: &events.ProductRename{
+				ProductRef: events.ProductRef{ProductName: "platform/payments"}, NewProductName: "platform/payments-platform",
+			}}},
+		},
+		{
+			name:  "gitlab deployment succeeded",
+			event: webhookEvent(t, events.TypeGitLabDeployment, "gitlab/deployment.json"),
+			want: []events.Command{{Name: events.CommandProjectTagSave, Data: &events.ProjectTagSave{ProjectTag: tag(
+				events.ProjectRef{ProductName: "platform/backend", ProjectName: "billing-service", Repository: gitlab("1742")},
+				"environment", "production")}}},
+		},
+		{
+			name:  "gitlab deployment running is ignored",
+			event: webhookEvent(t, events.TypeGitLabDeployment, "gitlab/deployment.running.json"),
 		},
 		{
 			name:  "cdevents repository created",
 			event: structuredEvent(t, "cdevents/repository.created.json"),
 			want: []events.Command{{Name: events.CommandProjectCreate, Data: &events.ProjectCreate{
-				ProductName: "acme-corp", ProjectName: "payments-api", CreateProduct: true,
+				ProductName: "acme-corp", ProjectName: "payments-api", CreateProduct: true, Repository: gitea,
 			}}},
 		},
 		{
 			name:  "cdevents repository deleted",
 			event: structuredEvent(t, "cdevents/repository.deleted.json"),
 			want: []events.Command{{Name: events.CommandProjectDelete, Data: &events.ProjectDelete{
-				ProjectRef: events.ProjectRef{ProductName: "acme-corp", ProjectName: "payments-api"},
+				ProjectRef: events.ProjectRef{ProductName: "acme-corp", ProjectName: "payments-api", Repository: gitea},
+			}}},
+		},
+		{
+			// The worker compares the name with the project the id maps to.
+			name:  "cdevents repository modified",
+			event: structuredEvent(t, "cdevents/repository.modified.json"),
+			want: []events.Command{{Name: events.CommandProjectRename, Data: &events.ProjectRename{
+				ProjectRef:     events.ProjectRef{ProductName: "acme-corp", ProjectName: "payments-service", Repository: gitea},
+				NewProjectName: "payments-service",
 			}}},
 		},
 		{
@@ -252,6 +344,27 @@ func TestBuiltinRoutes(t *testing.T) {
 		},
 	}
 	testRoutes(t, router, cases)
+}
+
+// TestEveryPayloadIsRouted keeps TestBuiltinRoutes whole: every webhook
+// payload and CloudEvent of testdata is one of its cases.
+func TestEveryPayloadIsRouted(t *testing.T) {
+	t.Parallel()
+	src, err := os.ReadFile("router_test.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{"github", "gitlab", "cdevents"} {
+		files, err := filepath.Glob(filepath.Join(testdata, dir, "*.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			if name := dir + "/" + filepath.Base(f); !strings.Contains(string(src), `"`+name+`"`) {
+				t.Errorf("testdata/%s has no case in TestBuiltinRoutes", name)
+			}
+		}
+	}
 }
 
 func TestRouteErrors(t *testing.T) {

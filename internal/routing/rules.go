@@ -38,7 +38,10 @@ type matchSpec struct {
 }
 
 type commandSpec struct {
-	Name string         `yaml:"name"`
+	Name string `yaml:"name"`
+	// Each, a data path to an array, makes one command per element of
+	// it, whose data reads the element as @.
+	Each string         `yaml:"each"`
 	Data map[string]any `yaml:"data"`
 }
 
@@ -143,10 +146,14 @@ type rule struct {
 	conditions []condition
 	ignore     bool
 	commands   []commandTemplate
+	// readsData is set when a condition or a command reads the event's
+	// data: the rule cannot match an event whose data is not JSON.
+	readsData bool
 }
 
 type commandTemplate struct {
 	name string
+	each *ref // the array of the data to make one command per element of
 	data value
 }
 
@@ -155,6 +162,9 @@ func (r *rule) match(s *scope) (bool, error) {
 		return false, nil
 	}
 	if r.source != nil && !r.source.Match(s.e.Source()) {
+		return false, nil
+	}
+	if r.readsData && !s.hasJSONData() {
 		return false, nil
 	}
 	for _, c := range r.conditions {
@@ -224,7 +234,7 @@ func compileRule(rs ruleSpec, reg *events.Registry) (rule, error) {
 	}
 	for _, path := range slices.Sorted(maps.Keys(rs.Match.Data)) {
 		ref, err := parseRef(path)
-		if err != nil || ref.attr != "" {
+		if err != nil || ref.attr != "" || ref.elem {
 			return rule{}, fmt.Errorf("match.data: %q is not a data path", path)
 		}
 		c, err := compileCondition(ref, rs.Match.Data[path])
@@ -232,6 +242,7 @@ func compileRule(rs ruleSpec, reg *events.Registry) (rule, error) {
 			return rule{}, fmt.Errorf("match.data: %w", err)
 		}
 		r.conditions = append(r.conditions, c)
+		r.readsData = true
 	}
 	switch {
 	case rs.Ignore && len(rs.Commands) > 0:
@@ -245,6 +256,8 @@ func compileRule(rs ruleSpec, reg *events.Registry) (rule, error) {
 			return rule{}, fmt.Errorf("commands[%d]: %w", j, err)
 		}
 		r.commands = append(r.commands, ct)
+		data, _ := reads(ct.data)
+		r.readsData = r.readsData || data || ct.each != nil
 	}
 	return r, nil
 }
@@ -266,5 +279,21 @@ func compileCommand(cs commandSpec, reg *events.Registry) (commandTemplate, erro
 	if err != nil {
 		return commandTemplate{}, fmt.Errorf("%s: data.%w", cs.Name, err)
 	}
-	return commandTemplate{name: cs.Name, data: data}, nil
+	ct := commandTemplate{name: cs.Name, data: data}
+	_, readsElem := reads(data)
+	switch {
+	case cs.Each == "" && readsElem:
+		return commandTemplate{}, fmt.Errorf("%s: data reads @, the element of each, and the command has no each", cs.Name)
+	case cs.Each == "":
+		return ct, nil
+	case !readsElem:
+		// Every element would make the same command.
+		return commandTemplate{}, fmt.Errorf("%s: each %q: the data never reads @, the element", cs.Name, cs.Each)
+	}
+	each, err := parseRef(cs.Each)
+	if err != nil || each.attr != "" || each.elem {
+		return commandTemplate{}, fmt.Errorf("%s: each %q is not a data path", cs.Name, cs.Each)
+	}
+	ct.each = &each
+	return ct, nil
 }

@@ -71,6 +71,15 @@ func TestExampleRulesFile(t *testing.T) {
 			event: public,
 			want: []events.Command{{Name: events.CommandProjectCreate, Data: &events.ProjectCreate{
 				ProductName: "acme-corp", ProjectName: "payments-api", CreateProduct: true,
+				Repository: &events.Repository{Source: "https://github.com", ID: "812345678"},
+			}}},
+		},
+		{
+			name:  "archived: deleted instead of tagged",
+			event: webhookEvent(t, events.TypeGitHubRepositoryArchived, "github/repository.archived.json"),
+			want: []events.Command{{Name: events.CommandProjectDelete, Data: &events.ProjectDelete{
+				ProjectRef: events.ProjectRef{ProductName: "acme-corp", ProjectName: "payments-api",
+					Repository: &events.Repository{Source: "https://github.com", ID: "812345678"}},
 			}}},
 		},
 		{name: "fork is ignored by a data condition", event: fork},
@@ -79,7 +88,8 @@ func TestExampleRulesFile(t *testing.T) {
 			name:  "built-in rules still apply to other types",
 			event: webhookEvent(t, events.TypeGitLabProjectDestroy, "gitlab/project_destroy.json"),
 			want: []events.Command{{Name: events.CommandProjectDelete, Data: &events.ProjectDelete{
-				ProjectRef: events.ProjectRef{ProductName: "platform/backend", ProjectName: "billing-service"},
+				ProjectRef: events.ProjectRef{ProductName: "platform/backend", ProjectName: "billing-service",
+					Repository: &events.Repository{Source: "https://gitlab.acme.example.com", ID: "1742"}},
 			}}},
 		},
 		{
@@ -215,6 +225,31 @@ func TestParseErrors(t *testing.T) {
 			src:     "rules:\n  - {name: a, match: {type: x}, ignore: true}\n  - {name: a, match: {type: y}, ignore: true}",
 			wantErr: "rules[1] (a): name already used by rules[0]",
 		},
+		{
+			name:    "@ without each",
+			src:     "rules:\n  - match: {type: x}\n    commands: [{name: product.create, data: {productName: '{{ @.name }}'}}]",
+			wantErr: "rules[0]: commands[0]: product.create: data reads @, the element of each, and the command has no each",
+		},
+		{
+			name:    "each whose data never reads @",
+			src:     "rules:\n  - match: {type: x}\n    commands: [{name: product.create, each: items, data: {productName: '{{ owner }}'}}]",
+			wantErr: `rules[0]: commands[0]: product.create: each "items": the data never reads @, the element`,
+		},
+		{
+			name:    "each of an attribute",
+			src:     "rules:\n  - match: {type: x}\n    commands: [{name: product.create, each: $subject, data: {productName: '{{ @ }}'}}]",
+			wantErr: `rules[0]: commands[0]: product.create: each "$subject" is not a data path`,
+		},
+		{
+			name:    "each of the element",
+			src:     "rules:\n  - match: {type: x}\n    commands: [{name: product.create, each: '@.items', data: {productName: '{{ @ }}'}}]",
+			wantErr: `rules[0]: commands[0]: product.create: each "@.items" is not a data path`,
+		},
+		{
+			name:    "@ in a condition",
+			src:     "rules:\n  - match: {type: x, data: {'@.name': a}}\n    ignore: true",
+			wantErr: `rules[0]: match.data: "@.name" is not a data path`,
+		},
 	}
 	reg := events.NewRegistry()
 	for _, tc := range cases {
@@ -272,19 +307,19 @@ rules:
       - name: project.create
         data:
           productName: 'say "hi" \ to Zoë'
-          projectName: "{{ name }} <b>&\t"
-          projectDescription: "{{ count }} items, draft {{ draft }}"
+          projectName: "{{ name }} <b>&"
+          projectDescription: "{{ count }} items, draft {{ draft }}\t{{ note }}"
           createProduct: "{{ draft }}"
           tags: "{{ labels }}"
 `), events.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := routeEncode(t, router, `{"name":"naïve\u2028\u0001","count":12.50,"draft":true,"labels":{"team":"päy","tier":"1"}}`)
+	got := routeEncode(t, router, `{"name":"naïve\u2028","count":12.50,"draft":true,"note":"\u0001","labels":{"team":"päy","tier":"1"}}`)
 	want := []events.Command{{Name: events.CommandProjectCreate, Data: &events.ProjectCreate{
 		ProductName:        `say "hi" \ to Zoë`,
-		ProjectName:        "naïve\u2028\u0001 <b>&\t",
-		ProjectDescription: "12.50 items, draft true",
+		ProjectName:        "naïve\u2028 <b>&",
+		ProjectDescription: "12.50 items, draft true\t\u0001",
 		CreateProduct:      true,
 		Tags:               map[string]string{"team": "päy", "tier": "1"},
 	}}}
@@ -330,4 +365,128 @@ func routeEncode(t *testing.T, router *Router, data string) []events.Command {
 		t.Fatalf("Route: %v", err)
 	}
 	return got
+}
+
+// TestEach: a command with each is made once per element of an array of
+// the data, in order, each reading its element as @.
+func TestEach(t *testing.T) {
+	t.Parallel()
+	router, err := Parse([]byte(`
+builtin: false
+rules:
+  - match: {type: com.example.team.created}
+    commands:
+      - name: product.create
+        data: {productName: "{{ team }}"}
+      - name: project.create
+        each: repositories
+        data:
+          productName: "{{ team }}"
+          projectName: "{{ @.name }}"
+          tags: {language: "{{ @.language ?? language }}"}
+      - name: project.tag.save
+        each: owners
+        data: {productName: "{{ team }}", projectName: "{{ team }}", tagKey: owner, tagValue: "{{ @ }}"}
+`), events.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	team := func(data string) event.Event {
+		e := event.New()
+		e.SetID("team-1")
+		e.SetSource("/teams")
+		e.SetType("com.example.team.created")
+		if err := e.SetData(event.ApplicationJSON, []byte(data)); err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	tagOwner := func(owner string) events.Command {
+		return events.Command{Name: events.CommandProjectTagSave, Data: &events.ProjectTagSave{ProjectTag: events.ProjectTag{
+			ProjectRef: events.ProjectRef{ProductName: "payments", ProjectName: "payments"}, TagKey: "owner", TagValue: owner,
+		}}}
+	}
+	testRoutes(t, router, []routeCase{
+		{
+			name:  "two elements and one",
+			event: team(`{"team":"payments","language":"go","repositories":[{"name":"api"},{"name":"web","language":"ts"}],"owners":["ana"]}`),
+			want: []events.Command{
+				{Name: events.CommandProductCreate, Data: &events.ProductCreate{ProductName: "payments"}},
+				{Name: events.CommandProjectCreate, Data: &events.ProjectCreate{ProductName: "payments", ProjectName: "api", Tags: map[string]string{"language": "go"}}},
+				{Name: events.CommandProjectCreate, Data: &events.ProjectCreate{ProductName: "payments", ProjectName: "web", Tags: map[string]string{"language": "ts"}}},
+				tagOwner("ana"),
+			},
+		},
+		{
+			name:  "empty arrays make no command",
+			event: team(`{"team":"payments","language":"go","repositories":[],"owners":[]}`),
+			want:  []events.Command{{Name: events.CommandProductCreate, Data: &events.ProductCreate{ProductName: "payments"}}},
+		},
+	})
+	for _, tc := range []struct{ name, data, wantErr string }{
+		{"array missing", `{"team":"payments","owners":[]}`, "each repositories: the event has no repositories"},
+		{"not an array", `{"team":"payments","repositories":{"name":"api"},"owners":[]}`, "each repositories: not an array but a JSON object"},
+		{"element lacks a field", `{"team":"payments","language":"go","repositories":[{"name":"api"},{"id":2}],"owners":[]}`,
+			"each repositories[1]: {{ @.name }}: the event has no @.name"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := router.Route(team(tc.data))
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("Route error = %v, want it to contain %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestOrigin(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"https://github.com/acme-corp/payments-api":         "https://github.com",
+		"https://github.example.com":                        "https://github.example.com",
+		"http://10.126.0.2:3000/root/test-deployment-hooks": "http://10.126.0.2:3000",
+		"/gitlab/platform/backend/billing-service":          "/gitlab",
+		"/gitlab":                "/gitlab",
+		"":                       "",
+		"acme-corp/payments-api": "",
+		"https://exa mple.com/x": "",
+	} {
+		got, err := origin(in)
+		if (err == nil) != (want != "") || got != want {
+			t.Errorf("origin(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+}
+
+// A rule that reads the data of an event whose data is not JSON does not
+// match it: the event is not refused, and a rule reading no data still
+// matches.
+func TestRuleReadingDataOfDataNotJSON(t *testing.T) {
+	t.Parallel()
+	router, err := Parse([]byte(`
+rules:
+  - match: {type: com.example.note}
+    commands: [{name: product.create, data: {productName: notes}}]
+`), events.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	created := webhookEvent(t, events.TypeGitHubRepositoryCreated, "github/repository.created.json")
+	binary := created.Clone()
+	binary.SetDataContentType("")
+	binary.DataBase64 = true // data_base64, or HTTP binary mode with no Content-Type
+	text := created.Clone()
+	text.SetDataContentType("text/plain")
+	note := text.Clone()
+	note.SetType("com.example.note")
+	empty := created.Clone()
+	empty.DataEncoded = nil
+	testRoutes(t, router, []routeCase{
+		{name: "binary data of no type", event: binary},
+		{name: "text data", event: text},
+		{name: "no data", event: empty},
+		{name: "a rule reading no data", event: note, want: []events.Command{
+			{Name: events.CommandProductCreate, Data: &events.ProductCreate{ProductName: "notes"}},
+		}},
+	})
 }

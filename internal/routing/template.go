@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -29,6 +30,9 @@ type scope struct {
 	data        []byte
 	dataErr     error
 	read        bool
+	// elem is the element of an array that a command with each is being
+	// built for, which @ reads.
+	elem *gjson.Result
 }
 
 // errMissing marks a reference to a field the event does not have.
@@ -71,7 +75,7 @@ func (s *scope) attr(name string) (string, bool) {
 func (s *scope) jsonData() ([]byte, error) {
 	if !s.read {
 		s.read = true
-		if raw := s.e.Data(); len(raw) > 0 && events.IsJSON(s.e.DataContentType()) {
+		if raw := s.e.Data(); len(raw) > 0 && events.DataIsJSON(*s.e) {
 			s.data = raw
 			if !s.dataChecked && !eventdata.ValidJSON(raw) {
 				s.dataErr = fmt.Errorf("data is not valid JSON: %w", eventdata.JSONError(raw))
@@ -81,12 +85,18 @@ func (s *scope) jsonData() ([]byte, error) {
 	return s.data, s.dataErr
 }
 
-// ref names one value of an event: $name for an attribute or extension, a
-// dot-separated path into the data otherwise (repository.owner.login;
+// hasJSONData reports whether the event has data, and it is JSON
+// (events.DataIsJSON): what a rule reading the data needs to match.
+func (s *scope) hasJSONData() bool { return len(s.e.Data()) > 0 && events.DataIsJSON(*s.e) }
+
+// ref names one value of an event: $name for an attribute or extension, @
+// for the element a command with each is built for (@.name, a path into
+// it), a dot-separated path into the data otherwise (repository.owner.login;
 // a number indexes an array).
 type ref struct {
 	text string
 	attr string
+	elem bool
 	// path is the data path as a gjson path: its keys escaped, so that
 	// none is read as a gjson wildcard, query or modifier.
 	path string
@@ -101,15 +111,23 @@ func parseRef(text string) (ref, error) {
 		}
 		return ref{text: text, attr: name}, nil
 	}
-	keys := strings.Split(text, ".")
+	if text == "@" {
+		return ref{text: text, elem: true}, nil
+	}
+	path, elem := strings.CutPrefix(text, "@.")
+	keys := strings.Split(path, ".")
 	for i, k := range keys {
 		if k == "" || strings.ContainsAny(k, " \t\r\n{}|$") {
 			return ref{}, fmt.Errorf("%q: not a data path (keys separated by dots)", text)
 		}
 		keys[i] = gjson.Escape(k)
 	}
-	return ref{text: text, path: strings.Join(keys, ".")}, nil
+	return ref{text: text, elem: elem, path: strings.Join(keys, ".")}, nil
 }
+
+// readsData reports whether the reference reads the event's data: a data
+// path, or the element of an array in it.
+func (r ref) readsData() bool { return r.attr == "" }
 
 // lookup returns the value, or errMissing when the event lacks it or it is
 // null.
@@ -121,12 +139,23 @@ func (r ref) lookup(s *scope) (any, error) {
 		}
 		return v, nil
 	}
-	data, err := s.jsonData()
-	if err != nil {
-		return nil, err
+	var v gjson.Result
+	switch {
+	case r.elem && s.elem == nil:
+		// The rules file was checked for this when it was loaded.
+		return nil, fmt.Errorf("{{ %s }}: no element of each to read", r.text)
+	case r.elem && r.path == "":
+		v = *s.elem
+	case r.elem:
+		v = s.elem.Get(r.path)
+	default:
+		data, err := s.jsonData()
+		if err != nil {
+			return nil, err
+		}
+		// A key that is a number indexes an array, as in gjson.
+		v = eventdata.GetJSON(data, r.path)
 	}
-	// A key that is a number indexes an array, as in gjson.
-	v := eventdata.GetJSON(data, r.path)
 	switch v.Type {
 	case gjson.String:
 		return v.Str, nil
@@ -188,6 +217,28 @@ var functions = map[string]func(string) (string, error){
 	"lower":    func(s string) (string, error) { return strings.ToLower(s), nil },
 	"upper":    func(s string) (string, error) { return strings.ToUpper(s), nil },
 	"trim":     func(s string) (string, error) { return strings.TrimSpace(s), nil },
+	"origin":   origin,
+}
+
+// origin is the scheme and host of a URL (https://github.com/acme/api gives
+// https://github.com): the SCM instance a repository's id belongs to. A
+// reference without a host, such as ingest's source of a GitLab system
+// hook from an instance that does not name itself (/gitlab/acme/api),
+// gives its first path segment (/gitlab).
+func origin(s string) (string, error) {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("%q is not a URL: %v", s, err)
+	case u.Host != "":
+		return u.Scheme + "://" + u.Host, nil
+	case strings.HasPrefix(u.Path, "/") && len(u.Path) > 1:
+		if i := strings.IndexByte(u.Path[1:], '/'); i >= 0 {
+			return u.Path[:i+1], nil
+		}
+		return u.Path, nil
+	}
+	return "", fmt.Errorf("%q has no origin (a host, or a first path segment)", s)
 }
 
 // expr is what stands between {{ and }}: references tried in turn (a ?? b),
@@ -217,6 +268,16 @@ func parseExpr(text string) (expr, error) {
 		x.funcs = append(x.funcs, f)
 	}
 	return x, nil
+}
+
+// reads reports whether the expression reads the event's data, and
+// whether it reads the element of each.
+func (x expr) reads() (data, elem bool) {
+	for _, r := range x.alts {
+		data = data || r.readsData()
+		elem = elem || r.elem
+	}
+	return data, elem
 }
 
 func (x expr) eval(s *scope) (any, error) {
@@ -263,6 +324,33 @@ func (x expr) eval(s *scope) (any, error) {
 // data, with no map in between: this runs for every event ingest routes.
 type value interface {
 	appendJSON(dst []byte, s *scope) ([]byte, error)
+}
+
+// reads reports whether v reads the event's data, and whether it reads the
+// element of each, anywhere in it.
+func reads(v value) (data, elem bool) {
+	var exprs []expr
+	switch v := v.(type) {
+	case whole:
+		exprs = []expr{v.x}
+	case interpolation:
+		exprs = v.exprs
+	case object:
+		for _, c := range v.vals {
+			d, e := reads(c)
+			data, elem = data || d, elem || e
+		}
+	case array:
+		for _, c := range v {
+			d, e := reads(c)
+			data, elem = data || d, elem || e
+		}
+	}
+	for _, x := range exprs {
+		d, e := x.reads()
+		data, elem = data || d, elem || e
+	}
+	return data, elem
 }
 
 // literal is a constant, encoded once when the rules are loaded.

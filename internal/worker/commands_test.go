@@ -240,6 +240,44 @@ func TestEveryCommandTwice(t *testing.T) {
 			op: mend.ReqChangeProjectAssignment, calls: 1, flag: "reassigned",
 		},
 		{
+			// To an owner with no product yet: the product is created once.
+			name: "project.reassign creating its product", command: events.CommandProjectReassign, wantTyp: events.TypeProjectReassigned,
+			data: func(f *fixture) any {
+				return events.ProjectReassign{ProjectRef: events.ProjectRef{ProductName: "demo-product", ProjectName: "demo-web"},
+					NewProductName: "acme-platform", CreateProduct: true}
+			},
+			op: mend.ReqCreateProduct, calls: 1, flag: "productCreated",
+			check: func(t *testing.T, f *fixture) {
+				if projectToken(t, f, productTokenOf(t, f, "acme-platform"), "demo-web") != f.web {
+					t.Error("demo-web is not in product acme-platform")
+				}
+			},
+		},
+		{
+			name: "project.rename", command: events.CommandProjectRename, wantTyp: events.TypeProjectRenamed,
+			data: func(f *fixture) any {
+				return events.ProjectRename{ProjectRef: events.ProjectRef{ProductName: "demo-product", ProjectName: "demo-web"}, NewProjectName: "storefront"}
+			},
+			op: "renameProject", calls: 1, flag: "changed",
+			check: func(t *testing.T, f *fixture) {
+				if projectToken(t, f, f.product, "storefront") != f.web {
+					t.Error("demo-web is not called storefront")
+				}
+			},
+		},
+		{
+			name: "product.rename", command: events.CommandProductRename, wantTyp: events.TypeProductRenamed,
+			data: func(f *fixture) any {
+				return events.ProductRename{ProductRef: events.ProductRef{ProductName: "demo-product"}, NewProductName: "acme-inc"}
+			},
+			op: "renameProduct", calls: 1, flag: "changed",
+			check: func(t *testing.T, f *fixture) {
+				if productTokenOf(t, f, "acme-inc") != f.product {
+					t.Error("demo-product is not called acme-inc")
+				}
+			},
+		},
+		{
 			name: "policy.add at a global organization", command: events.CommandPolicyAdd, wantTyp: events.TypePolicyAdded,
 			data: func(f *fixture) any {
 				return events.PolicyAdd{PolicyScope: events.PolicyScope{Scope: events.ScopeGlobalOrganization, Token: f.globalOrg}, Policy: policySpec("global approve")}

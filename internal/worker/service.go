@@ -84,7 +84,7 @@ func newService(ctx context.Context, cfg settings, tel app.Telemetry) (_ *servic
 	}
 	// The streams, the shared consumer and the buckets are set up again
 	// until a NATS cluster still forming can serve them all.
-	var claims, locks jetstream.KeyValue
+	var claims, locks, repos jetstream.KeyValue
 	err = bus.RetrySetup(ctx, gate.Retrying(bus.LogRetry(logger)), func(ctx context.Context) (err error) {
 		if err := bus.EnsureStreams(ctx, svc.js, cfg.Streams); err != nil {
 			return fmt.Errorf("streams: %w", err)
@@ -111,6 +111,10 @@ func newService(ctx context.Context, cfg settings, tel app.Telemetry) (_ *servic
 		}
 		// A lock lives as long as a delivery without a sign of life.
 		locks, err = openBucket(ctx, svc.js, locksBucket, "mendflow worker: commands running", cfg.Worker.AckWait, cfg.Streams.Replicas)
+		if err != nil {
+			return err
+		}
+		repos, err = openBucket(ctx, svc.js, repositoriesBucket, "mendflow worker: the Mend project of each repository", 0, cfg.Streams.Replicas)
 		return err
 	})
 	if err != nil {
@@ -119,7 +123,8 @@ func newService(ctx context.Context, cfg settings, tel app.Telemetry) (_ *servic
 	reg.MustRegister(bus.NewConsumerLag(svc.js, events.StreamCommands, cfg.Worker.Consumer))
 
 	router := handlers.NewMux(events.NewRegistry())
-	set := handlers.NewSet(client, handlers.Config{DefaultOrg: cfg.OrgToken, CacheTTL: cfg.Worker.CacheTTL, Claims: kvClaims{claims}})
+	set := handlers.NewSet(client, handlers.Config{DefaultOrg: cfg.OrgToken, CacheTTL: cfg.Worker.CacheTTL,
+		Claims: kvClaims{claims}, Repositories: kvRepositories{repos}})
 	if err := set.Register(router); err != nil {
 		return nil, fmt.Errorf("handlers: %w", err)
 	}

@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// Commands beyond the contract's eight: one for every other mutating
+// Commands beyond the contract's ten: one for every other mutating
 // operation of the Mend pages. Their names follow the contract's style,
 // <entity>[.<part>].<verb>, and their data fields are Mend's.
 const (
@@ -102,7 +102,7 @@ func (r ProductRef) validate(command string) error {
 	if blank(r.ProductToken) && blank(r.ProductName) {
 		return fieldError(command, "productToken or productName is required")
 	}
-	return nil
+	return checkText(command, "productName", r.ProductName)
 }
 
 // ProductDelete is the data of product.delete: delete the product with its
@@ -128,7 +128,10 @@ func (t *ProductTag) validate(command string) error {
 	if err := t.ProductRef.validate(command); err != nil {
 		return err
 	}
-	return requireFields(command, "tagKey", t.TagKey, "tagValue", t.TagValue)
+	if err := requireFields(command, "tagKey", t.TagKey, "tagValue", t.TagValue); err != nil {
+		return err
+	}
+	return checkText(command, "tagKey", t.TagKey, "tagValue", t.TagValue)
 }
 
 // ProductTagSave is the data of product.tag.save (saveProductTag).

@@ -46,6 +46,8 @@ func NewRegistry() *Registry {
 		CommandProjectTagSave:   func() CommandData { return new(ProjectTagSave) },
 		CommandProjectTagRemove: func() CommandData { return new(ProjectTagRemove) },
 		CommandProjectReassign:  func() CommandData { return new(ProjectReassign) },
+		CommandProjectRename:    func() CommandData { return new(ProjectRename) },
+		CommandProductRename:    func() CommandData { return new(ProductRename) },
 		CommandPoliciesApply:    func() CommandData { return new(PoliciesApply) },
 		CommandRequestTrack:     func() CommandData { return new(RequestTrack) },
 	}
@@ -184,7 +186,10 @@ func (r *Registry) DecodeEvent(e event.Event) (Command, error) {
 	if !ok {
 		return Command{}, fmt.Errorf("%w: event type %q is not %s<name>", ErrUnknownCommand, e.Type(), CommandTypePrefix)
 	}
-	if !IsJSON(e.DataContentType()) {
+	if !DataIsJSON(e) {
+		if e.DataContentType() == "" {
+			return Command{}, fieldError(name, "data of no datacontenttype is not JSON: send application/json")
+		}
 		return Command{}, fieldError(name, "datacontenttype must be application/json, not %q", e.DataContentType())
 	}
 	data, err := r.Decode(name, e.Data())
@@ -192,6 +197,18 @@ func (r *Registry) DecodeEvent(e event.Event) (Command, error) {
 		return Command{}, err
 	}
 	return Command{Name: name, Data: data}, nil
+}
+
+// DataIsJSON reports whether an event's data is JSON: its datacontenttype
+// says so (IsJSON), or it has none and its data is not binary. Binary data
+// (DataBase64: the JSON format's data_base64, the body of an HTTP
+// binary-mode event without a Content-Type) with no datacontenttype is of
+// no known format, and must not be taken for JSON (JSON format 3.1.2).
+func DataIsJSON(e event.Event) bool {
+	if ct := e.DataContentType(); ct != "" {
+		return IsJSON(ct)
+	}
+	return !e.DataBase64
 }
 
 // IsJSON reports whether a datacontenttype denotes JSON: empty (the

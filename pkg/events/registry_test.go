@@ -32,6 +32,46 @@ func TestRegistryDecode(t *testing.T) {
 			data:    `{"projectToken":"p","tagKey":"k","tagValue":"v"}`,
 			want:    &ProjectTagRemove{ProjectTag{ProjectRef: ProjectRef{ProjectToken: "p"}, TagKey: "k", TagValue: "v"}},
 		},
+		{
+			name:    "a repository's id written as a number is its text",
+			command: CommandProjectTagSave,
+			data:    `{"productName":"acme","projectName":"api","tagKey":"k","tagValue":"v","repository":{"source":"https://github.com","id":812345678}}`,
+			want: &ProjectTagSave{ProjectTag{ProjectRef: ProjectRef{ProductName: "acme", ProjectName: "api",
+				Repository: &Repository{Source: "https://github.com", ID: "812345678"}}, TagKey: "k", TagValue: "v"}},
+		},
+		{
+			name:    "a repository's id written as a string",
+			command: CommandProjectRename,
+			data:    `{"productName":"acme","projectName":"api","newProjectName":"web","repository":{"source":"/gitea","id":"acme/api"}}`,
+			want: &ProjectRename{ProjectRef: ProjectRef{ProductName: "acme", ProjectName: "api",
+				Repository: &Repository{Source: "/gitea", ID: "acme/api"}}, NewProjectName: "web"},
+		},
+		{
+			name:    "a repository's id is a string or a number",
+			command: CommandProjectDelete,
+			data:    `{"productName":"acme","projectName":"api","repository":{"source":"/gitea","id":true}}`,
+			wantErr: "project.delete: data: an id is a JSON string or number, not true",
+		},
+		{
+			name:    "a repository's fields are known ones",
+			command: CommandProjectDelete,
+			data:    `{"productName":"acme","projectName":"api","repository":{"source":"/gitea","id":"1","name":"api"}}`,
+			wantErr: `project.delete: data: json: unknown field "name"`,
+		},
+		{
+			// JSON may escape a control character; the name Mend would
+			// get holds it all the same.
+			name:    "an escaped control character in a project name",
+			command: CommandProjectCreate,
+			data:    `{"productName":"acme","projectName":"api\u0001","createProduct":true}`,
+			wantErr: "project.create: projectName holds a control character (U+0001 at byte 3)",
+		},
+		{
+			name:    "a control character in a tag value",
+			command: CommandProjectTagSave,
+			data:    `{"productName":"acme","projectName":"api","tagKey":"environment","tagValue":"prod\nuction"}`,
+			wantErr: "project.tag.save: tagValue holds a control character (U+000A at byte 4)",
+		},
 		{name: "unknown command", command: "project.explode", data: `{}`, wantErr: `unknown command "project.explode"`},
 		{name: "not an object", command: CommandProductCreate, data: `["acme"]`, wantErr: "product.create: data must be a JSON object"},
 		{name: "null", command: CommandProductCreate, data: `null`, wantErr: "product.create: data must be a JSON object"},
@@ -79,15 +119,15 @@ func (p *projectArchive) Validate() error { return p.validate("project.archive")
 func TestRegistryRegister(t *testing.T) {
 	t.Parallel()
 	reg := NewRegistry()
-	// The contract's eight commands, and one for every other mutating
+	// The contract's ten commands, and one for every other mutating
 	// operation of the Mend pages.
 	if diff := cmp.Diff([]string{
 		"globalorg.assign", "globalorg.create", "globalorg.remove",
 		"group.create", "group.delete", "group.roles.add", "group.roles.remove", "group.update",
 		"group.users.add", "group.users.remove", "inhouse.unmark", "pending.task.close",
 		"policies.apply", "policy.add", "policy.owner.change", "policy.remove", "policy.reorder", "policy.update",
-		"product.create", "product.delete", "product.tag.remove", "product.tag.save",
-		"project.create", "project.delete", "project.reassign", "project.tag.remove", "project.tag.save",
+		"product.create", "product.delete", "product.rename", "product.tag.remove", "product.tag.save",
+		"project.create", "project.delete", "project.reassign", "project.rename", "project.tag.remove", "project.tag.save",
 		"request.track", "setup.notification.set",
 	}, reg.Names()); diff != "" {
 		t.Errorf("Names (-want, +got):\n%s", diff)
@@ -99,7 +139,7 @@ func TestRegistryRegister(t *testing.T) {
 	if !ok {
 		t.Fatal("Fields: project.archive not registered")
 	}
-	if diff := cmp.Diff([]string{"productName", "productToken", "projectName", "projectToken", "reason"}, fields); diff != "" {
+	if diff := cmp.Diff([]string{"productName", "productToken", "projectName", "projectToken", "reason", "repository"}, fields); diff != "" {
 		t.Errorf("Fields (-want, +got):\n%s", diff)
 	}
 	got, err := reg.Decode("project.archive", []byte(`{"projectToken":"p","reason":"end of life"}`))

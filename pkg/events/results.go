@@ -74,7 +74,9 @@ type ProjectTagChanged struct {
 }
 
 // ProjectReassigned is the data of io.mendflow.project.reassigned.
-// Reassigned is false when the project already was in the new product.
+// Reassigned is false when the project already was in the new product;
+// ProductCreated is true when this command created that product, Renamed
+// when it gave the project the command's newProjectName.
 type ProjectReassigned struct {
 	OrgToken        string `json:"orgToken"`
 	ProjectToken    string `json:"projectToken"`
@@ -82,7 +84,32 @@ type ProjectReassigned struct {
 	OldProductToken string `json:"oldProductToken,omitempty"`
 	NewProductToken string `json:"newProductToken"`
 	NewProductName  string `json:"newProductName,omitempty"`
+	ProductCreated  bool   `json:"productCreated,omitempty"`
 	Reassigned      bool   `json:"reassigned"`
+	Renamed         bool   `json:"renamed,omitempty"`
+}
+
+// ProjectRenamed is the data of io.mendflow.project.renamed. Changed is
+// false when the project already had its new name (an earlier delivery, or
+// someone else, renamed it); OldProjectName is the name this command
+// changed, empty when it changed none.
+type ProjectRenamed struct {
+	OrgToken       string `json:"orgToken"`
+	ProductToken   string `json:"productToken,omitempty"`
+	ProjectToken   string `json:"projectToken"`
+	OldProjectName string `json:"oldProjectName,omitempty"`
+	ProjectName    string `json:"projectName"`
+	Changed        bool   `json:"changed"`
+}
+
+// ProductRenamed is the data of io.mendflow.product.renamed, like
+// ProjectRenamed.
+type ProductRenamed struct {
+	OrgToken       string `json:"orgToken"`
+	ProductToken   string `json:"productToken"`
+	OldProductName string `json:"oldProductName,omitempty"`
+	ProductName    string `json:"productName"`
+	Changed        bool   `json:"changed"`
 }
 
 // PolicyChanged is the data of io.mendflow.policy.added and

@@ -3,23 +3,27 @@ package events
 import "strings"
 
 // Incoming webhook event types: GitHub types are
-// com.github.<X-GitHub-Event>[.<action>], GitLab types com.gitlab.<event_name>.
-// The built-in rules (routing/builtin.yaml) route the repository created,
-// deleted and transferred, deployment_status created, project_create,
-// project_destroy and project_transfer types, and ignore the others here:
-// repository renamed, ping and project_rename.
+// com.github.<X-GitHub-Event>[.<action>], GitLab types com.gitlab.<event_name>
+// (or <object_kind>). The built-in rules (internal/routing/builtin.yaml)
+// route all of them but ping, which ingest answers itself.
 const (
-	TypeGitHubRepositoryCreated       = "com.github.repository.created"
-	TypeGitHubRepositoryDeleted       = "com.github.repository.deleted"
-	TypeGitHubRepositoryTransferred   = "com.github.repository.transferred"
-	TypeGitHubRepositoryRenamed       = "com.github.repository.renamed"
-	TypeGitHubDeploymentStatusCreated = "com.github.deployment_status.created"
-	TypeGitHubPing                    = "com.github.ping"
-
-	TypeGitLabProjectCreate   = "com.gitlab.project_create"
-	TypeGitLabProjectDestroy  = "com.gitlab.project_destroy"
-	TypeGitLabProjectTransfer = "com.gitlab.project_transfer"
-	TypeGitLabProjectRename   = "com.gitlab.project_rename"
+	TypeGitHubRepositoryCreated        = "com.github.repository.created"
+	TypeGitHubRepositoryDeleted        = "com.github.repository.deleted"
+	TypeGitHubRepositoryTransferred    = "com.github.repository.transferred"
+	TypeGitHubRepositoryRenamed        = "com.github.repository.renamed"
+	TypeGitHubRepositoryArchived       = "com.github.repository.archived"
+	TypeGitHubRepositoryUnarchived     = "com.github.repository.unarchived"
+	TypeGitHubInstallationReposAdded   = "com.github.installation_repositories.added"
+	TypeGitHubInstallationReposRemoved = "com.github.installation_repositories.removed"
+	TypeGitHubOrganizationRenamed      = "com.github.organization.renamed"
+	TypeGitHubDeploymentStatusCreated  = "com.github.deployment_status.created"
+	TypeGitHubPing                     = "com.github.ping"
+	TypeGitLabProjectCreate            = "com.gitlab.project_create"
+	TypeGitLabProjectDestroy           = "com.gitlab.project_destroy"
+	TypeGitLabProjectTransfer          = "com.gitlab.project_transfer"
+	TypeGitLabProjectRename            = "com.gitlab.project_rename"
+	TypeGitLabGroupRename              = "com.gitlab.group_rename"
+	TypeGitLabDeployment               = "com.gitlab.deployment"
 )
 
 // GitHubType is the CloudEvent type of a GitHub webhook delivery:
@@ -46,6 +50,8 @@ const (
 	CommandProjectTagSave   = "project.tag.save"
 	CommandProjectTagRemove = "project.tag.remove"
 	CommandProjectReassign  = "project.reassign"
+	CommandProjectRename    = "project.rename"
+	CommandProductRename    = "product.rename"
 	CommandPoliciesApply    = "policies.apply"
 	CommandRequestTrack     = "request.track"
 )
@@ -85,6 +91,8 @@ const (
 	TypeProjectUntagged   = "io.mendflow.project.untagged"
 	TypeProjectReassigned = "io.mendflow.project.reassigned"
 	TypeProjectDeleted    = "io.mendflow.project.deleted"
+	TypeProjectRenamed    = "io.mendflow.project.renamed"
+	TypeProductRenamed    = "io.mendflow.product.renamed"
 	TypePoliciesApplied   = "io.mendflow.policies.applied"
 	TypePoliciesFailed    = "io.mendflow.policies.failed"
 	TypeRequestFinished   = "io.mendflow.request.finished"

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/mendflow/mendflow/pkg/mend"
@@ -58,18 +59,19 @@ type Locks interface {
 }
 
 // BusyError reports that another copy of the command is running, or, when
-// Err is set, that the lock could not be had: either way, later.
+// Err is set, that the key-value store of the locks, the claims or the
+// repositories could not be reached: either way, later.
 type BusyError struct{ Err error }
 
 // Error implements error.
 func (e BusyError) Error() string {
 	if e.Err != nil {
-		return "command lock: " + e.Err.Error()
+		return e.Err.Error()
 	}
 	return "another copy of this command is running"
 }
 
-// Unwrap returns why the lock could not be had.
+// Unwrap returns why the store could not be reached.
 func (e BusyError) Unwrap() error { return e.Err }
 
 // Serialize is the middleware that runs a command only while it holds the
@@ -80,7 +82,7 @@ func Serialize(locks Locks) Middleware {
 			unlock, ok, err := locks.Lock(ctx, cmd.ClaimKey())
 			if err != nil {
 				// NATS is briefly unavailable: try again, as when busy.
-				return Result{}, BusyError{Err: err}
+				return Result{}, BusyError{Err: fmt.Errorf("command lock: %w", err)}
 			}
 			if !ok {
 				return Result{}, BusyError{}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 
 	"github.com/mendflow/mendflow/pkg/events"
@@ -78,12 +79,12 @@ func (s *Set) globalOrgCreate(ctx context.Context, cmd *Delivery, d *events.Glob
 	key := cmd.ClaimKey()
 	first, err := s.cfg.Claims.Claim(ctx, key)
 	if err != nil {
-		return Result{}, BusyError{Err: err} // nothing done yet: try again
+		return Result{}, BusyError{Err: fmt.Errorf("command claims: %w", err)} // nothing done yet: try again
 	}
 	if !first {
 		held, err := s.cfg.Claims.Get(ctx, key)
 		if err != nil {
-			return Result{}, BusyError{Err: err} // look again later
+			return Result{}, BusyError{Err: fmt.Errorf("command claims: %w", err)} // look again later
 		}
 		var made globalOrgMade
 		if json.Unmarshal(held, &made) != nil || made.Token == "" || made.Seq != cmd.Seq {

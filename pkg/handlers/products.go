@@ -189,3 +189,64 @@ func (s *Set) productTag(ctx context.Context, d *events.ProductTag, op tagOp) (R
 	}
 	return resultOf(typ, res), nil
 }
+
+// productRename gives a product a new name, unless it has it already. A
+// product its name no longer finds, but its new name does, was renamed
+// before; one named by its token is asked what it is called now. A name
+// another product of the organization has is refused before Mend is
+// asked.
+func (s *Set) productRename(ctx context.Context, _ *Delivery, d *events.ProductRename) (Result, error) {
+	org := s.org(d.OrgToken)
+	res := events.ProductRenamed{OrgToken: org, ProductToken: d.ProductToken, ProductName: d.NewProductName}
+	tok, ok, err := s.resolveProduct(ctx, org, d.ProductRef)
+	if err != nil {
+		return Result{}, err
+	}
+	current := d.ProductName
+	switch {
+	case d.ProductToken != "":
+		e, _, err := s.products.Get(ctx, org, tok)
+		if mend.IsNotFound(err) {
+			return Result{}, notFound("%s", describeProduct(d.ProductRef))
+		}
+		if err != nil {
+			return Result{}, err
+		}
+		current = e.Name
+	case !ok:
+		if tok, ok, err = s.productToken(ctx, org, d.NewProductName); err != nil {
+			return Result{}, err
+		}
+		if !ok {
+			return Result{}, notFound("%s", describeProduct(d.ProductRef))
+		}
+		current = d.NewProductName // renamed before
+	}
+	res.ProductToken = tok
+	if current != d.NewProductName {
+		other, taken, err := s.productToken(ctx, org, d.NewProductName)
+		if err == nil && taken && other != tok {
+			// A cached list may be out of date: only a fresh one refuses.
+			other, taken, err = s.productNames.relist(ctx, org, d.NewProductName, s.listProducts(org))
+		}
+		if err != nil {
+			return Result{}, err
+		}
+		if taken && other != tok {
+			return Result{}, &NameTakenError{Kind: "product", Token: tok, Name: d.NewProductName, In: "organization " + org, By: other}
+		}
+		if !taken {
+			_, _, err := s.products.Rename(ctx, org, tok, d.NewProductName)
+			if mend.IsNotFound(err) {
+				return Result{}, notFound("%s", describeProduct(d.ProductRef))
+			}
+			if err != nil {
+				return Result{}, err
+			}
+			s.productNames.forget(org, tok)
+			s.productNames.put(org, d.NewProductName, tok)
+			res.OldProductName, res.Changed = current, true
+		}
+	}
+	return resultOf(events.TypeProductRenamed, res), nil
+}

@@ -69,10 +69,17 @@ type project struct {
 	// current is set when product was looked up, or listed, by this
 	// command: what Mend holds now, not what a cache remembers.
 	current bool
+	// name is the project's name as Mend answered it to this command;
+	// "" when not known.
+	name string
+	// mapped is set when the project was found by its repository's entry
+	// in the map (Repositories).
+	mapped bool
 }
 
-// resolveProject finds the project ref names. A project token is taken as
-// given, with its product if ref names one; names are looked up.
+// resolveProject finds the project ref names: the project its repository
+// is mapped to, if any; else a project token is taken as given, with its
+// product if ref names one; names are looked up.
 func (s *Set) resolveProject(ctx context.Context, org string, ref events.ProjectRef) (project, bool, error) {
 	return s.resolveProjectWith(ctx, org, ref, s.listProjects)
 }
@@ -80,6 +87,11 @@ func (s *Set) resolveProject(ctx context.Context, org string, ref events.Project
 // resolveProjectWith is resolveProject listing a product's projects, when
 // it must, with list.
 func (s *Set) resolveProjectWith(ctx context.Context, org string, ref events.ProjectRef, list func(product string) listFunc) (project, bool, error) {
+	if ref.ProjectToken == "" {
+		if p, ok, err := s.mappedProject(ctx, org, ref.Repository); err != nil || ok {
+			return p, ok, err
+		}
+	}
 	var p project
 	if ref.ProductToken != "" || ref.ProductName != "" {
 		tok, ok, err := s.resolveProduct(ctx, org, events.ProductRef{ProductToken: ref.ProductToken, ProductName: ref.ProductName})
@@ -118,7 +130,7 @@ func (s *Set) productOf(ctx context.Context, org, projectToken string, fresh boo
 	// The v2.0 answer names the product by its UUID, which the v1.4
 	// requests take where they ask for its token.
 	s.homes.put(projectToken, e.ProductUUID)
-	return project{token: projectToken, product: e.ProductUUID, current: true}, true, nil
+	return project{token: projectToken, product: e.ProductUUID, current: true, name: e.Name}, true, nil
 }
 
 // projectGone reports whether Mend no longer knows the project at all
@@ -154,6 +166,9 @@ func (s *Set) projectCreate(ctx context.Context, cmd *Delivery, d *events.Projec
 	org := s.org(d.OrgToken)
 	res := events.ProjectCreated{OrgToken: org, ProductName: d.ProductName, ProjectName: d.ProjectName}
 
+	if res, ok, err := s.projectMapped(ctx, org, d); err != nil || ok {
+		return res, err
+	}
 	product, ok, err := s.resolveProduct(ctx, org, events.ProductRef{ProductToken: d.ProductToken, ProductName: d.ProductName})
 	switch {
 	case err != nil:
@@ -209,7 +224,42 @@ func (s *Set) projectCreate(ctx context.Context, cmd *Delivery, d *events.Projec
 			return Result{}, err
 		}
 	}
+	if err := s.mapRepository(ctx, org, d.Repository, MappedProject{
+		ProductToken: product, ProductName: res.ProductName, ProjectToken: tok, ProjectName: d.ProjectName,
+	}); err != nil {
+		return Result{}, err
+	}
 	return resultOf(events.TypeProjectCreated, res), nil
+}
+
+// projectMapped answers a project.create whose repository is mapped to a
+// project Mend still has: the repository's project exists, whatever it is
+// called now and wherever it is, so it is not created again; its missing
+// tag values are saved. ok is false when the command is to create it.
+func (s *Set) projectMapped(ctx context.Context, org string, d *events.ProjectCreate) (Result, bool, error) {
+	m, ok, err := s.mapping(ctx, org, d.Repository)
+	if err != nil || !ok {
+		return Result{}, false, err
+	}
+	e, _, err := s.projects.Get(ctx, org, m.ProjectToken)
+	if mend.IsNotFound(err) {
+		// Gone since, which a cached list may not know: the command makes
+		// the repository's project anew.
+		s.projectNames.forget(m.ProductToken, m.ProjectToken)
+		s.homes.forget(m.ProjectToken)
+		return Result{}, false, s.unmapRepository(ctx, org, d.Repository)
+	}
+	if err != nil {
+		return Result{}, false, err
+	}
+	s.homes.put(m.ProjectToken, e.ProductUUID)
+	res := events.ProjectCreated{OrgToken: org, ProductToken: e.ProductUUID, ProductName: e.ProductName, ProjectToken: m.ProjectToken, ProjectName: e.Name}
+	if len(d.Tags) > 0 {
+		if res.TagsSaved, err = s.saveProjectTags(ctx, m.ProjectToken, d.Tags, false); err != nil {
+			return Result{}, false, err
+		}
+	}
+	return resultOf(events.TypeProjectCreated, res), true, nil
 }
 
 // saveProjectTags saves the tag values a project lacks: all of them on a
@@ -277,6 +327,12 @@ func (s *Set) projectDelete(ctx context.Context, _ *Delivery, d *events.ProjectD
 	}
 	s.projectNames.forget(p.product, p.token)
 	s.homes.forget(p.token)
+	if err := s.unmapRepository(ctx, org, d.Repository); err != nil {
+		return Result{}, err
+	}
+	if p.name != "" {
+		res.ProjectName = p.name // found by its token or repository: as Mend called it
+	}
 	res.ProductToken, res.ProjectToken, res.Deleted = p.product, p.token, true
 	return resultOf(events.TypeProjectDeleted, res), nil
 }
@@ -330,6 +386,9 @@ func (s *Set) projectTag(ctx context.Context, d *events.ProjectTag, op tagOp) (R
 		return Result{}, missing
 	}
 	res.ProjectToken = p.token
+	if p.name != "" {
+		res.ProjectName = p.name // found by its token or repository: as Mend calls it
+	}
 	t := s.projectTags(p.token)
 	if tags, ok := listed[p.token]; ok {
 		t.known = &tags
@@ -341,6 +400,14 @@ func (s *Set) projectTag(ctx context.Context, d *events.ProjectTag, op tagOp) (R
 	if err != nil {
 		return Result{}, err
 	}
+	if !p.mapped && p.product != "" {
+		// Found by its names: the repository is mapped again.
+		if err := s.mapRepository(ctx, org, d.Repository, MappedProject{
+			ProductToken: p.product, ProductName: d.ProductName, ProjectToken: p.token, ProjectName: d.ProjectName,
+		}); err != nil {
+			return Result{}, err
+		}
+	}
 	return resultOf(typ, res), nil
 }
 
@@ -348,55 +415,88 @@ func (s *Set) projectTag(ctx context.Context, d *events.ProjectTag, op tagOp) (R
 // already: found there by name after an earlier delivery moved it, or
 // found in the new product by its token. Where the project is comes from
 // this command's own look (a list of its product, or the v2.0 project);
-// a cached one is looked at again first.
+// a cached one is looked at again first. A target product that is missing
+// is created when the command asks, once the project is found; a new
+// project name, when the command gives one, is the project's after the
+// move.
 func (s *Set) projectReassign(ctx context.Context, _ *Delivery, d *events.ProjectReassign) (Result, error) {
 	org := s.org(d.OrgToken)
 	res := events.ProjectReassigned{OrgToken: org, ProjectToken: d.ProjectToken, ProjectName: d.ProjectName, NewProductToken: d.NewProductToken, NewProductName: d.NewProductName}
 	target := events.ProductRef{ProductToken: d.NewProductToken, ProductName: d.NewProductName}
-	to, ok, err := s.resolveProduct(ctx, org, target)
+	to, toFound, err := s.resolveProduct(ctx, org, target)
 	if err != nil {
 		return Result{}, err
 	}
-	if !ok {
+	if !toFound && !d.CreateProduct {
 		return Result{}, notFound("%s", describeProduct(target))
 	}
-	res.NewProductToken = to
 
 	p, ok, err := s.whereIs(ctx, org, d.ProjectRef, to)
+	if err == nil && !ok && toFound && d.NewProjectName != "" && d.ProjectToken == "" {
+		// Moved and renamed by an earlier delivery.
+		var tok string
+		tok, ok, err = s.projectToken(ctx, to, d.NewProjectName)
+		p = project{token: tok, product: to, name: d.NewProjectName}
+	}
 	if err != nil {
 		return Result{}, err
 	}
 	if !ok {
 		return Result{}, notFound("%s", describeProject(d.ProjectRef))
 	}
-	res.ProjectToken, res.OldProductToken = p.token, p.product
-	if p.product == to {
-		return resultOf(events.TypeProjectReassigned, res), nil
+	if !toFound {
+		if to, res.ProductCreated, err = s.ensureProduct(ctx, org, d.NewProductName); err != nil {
+			return Result{}, err
+		}
 	}
-	_, _, err = s.projects.ChangeAssignment(ctx, &mend.ChangeProjectAssignmentRequest{OrgToken: org, ProjectToken: p.token, NewProductToken: to})
-	if mend.IsNotFound(err) {
-		return Result{}, notFound("%s", describeProject(d.ProjectRef))
+	res.ProjectToken, res.OldProductToken, res.NewProductToken = p.token, p.product, to
+	if p.product != to {
+		_, _, err = s.projects.ChangeAssignment(ctx, &mend.ChangeProjectAssignmentRequest{OrgToken: org, ProjectToken: p.token, NewProductToken: to})
+		if mend.IsNotFound(err) {
+			return Result{}, notFound("%s", describeProject(d.ProjectRef))
+		}
+		if err != nil {
+			return Result{}, err
+		}
+		s.moved(p, to)
+		p.product, res.Reassigned = to, true
 	}
-	if err != nil {
+	name := p.name
+	if name == "" && !p.mapped && d.ProjectToken == "" {
+		name = d.ProjectName // found by it
+	}
+	if d.NewProjectName != "" {
+		if res.Renamed, err = s.renameProject(ctx, org, p, name, d.NewProjectName); err != nil {
+			return Result{}, err
+		}
+		name = d.NewProjectName
+	}
+	if name != "" {
+		res.ProjectName = name
+	}
+	if err := s.mapRepository(ctx, org, d.Repository, MappedProject{
+		ProductToken: to, ProductName: d.NewProductName, ProjectToken: p.token, ProjectName: name,
+	}); err != nil {
 		return Result{}, err
 	}
-	s.moved(p, to)
-	res.Reassigned = true
 	return resultOf(events.TypeProjectReassigned, res), nil
 }
 
 // whereIs finds the project ref names, and its product as Mend holds it
-// now, for a move to the product to. By names, a project no longer under
-// its old product may be in to already, moved by an earlier delivery.
+// now, for a move to the product to ("" when it does not exist yet). By
+// names, a project no longer under its old product may be in to already,
+// moved by an earlier delivery.
 func (s *Set) whereIs(ctx context.Context, org string, ref events.ProjectRef, to string) (project, bool, error) {
 	p, ok, err := s.resolveProject(ctx, org, ref)
 	switch {
 	case err != nil:
 		return project{}, false, err
-	case ref.ProjectToken != "":
-		// The product the command names may be where it was: only the
-		// project itself tells.
+	case ref.ProjectToken != "", p.mapped && !p.current:
+		// The product the command names, or the one a cache remembers,
+		// may be where it was: only the project itself tells.
 		return s.productOf(ctx, org, p.token, true)
+	case p.mapped:
+		return p, true, nil
 	case ok && !p.current:
 		// Found in a cached list: an earlier delivery, here or in another
 		// worker, may have moved it since. The product's list tells.
@@ -407,12 +507,120 @@ func (s *Set) whereIs(ctx context.Context, org string, ref events.ProjectRef, to
 		}
 		p.token, p.current = tok, s.projectNames.listedSince(p.product, start)
 	}
-	if ok {
-		return p, true, nil
+	if ok || to == "" {
+		return p, ok, nil
 	}
 	// Not under its old product: an earlier delivery may have moved it.
 	tok, ok, err := s.projectToken(ctx, to, ref.ProjectName)
 	return project{token: tok, product: to}, ok, err
+}
+
+// projectRename gives a project a new name, unless it has it already. The
+// project is the one its repository is mapped to, else the one its token
+// or its names find; one its names no longer find, but its new name does,
+// was renamed before. A project found under neither, when the command
+// names it as it is to be called (a CDEvent of a repository modified in
+// ways other than its name), is waited for and then left as it is.
+func (s *Set) projectRename(ctx context.Context, _ *Delivery, d *events.ProjectRename) (Result, error) {
+	org := s.org(d.OrgToken)
+	res := events.ProjectRenamed{OrgToken: org, ProductToken: d.ProductToken, ProjectToken: d.ProjectToken, ProjectName: d.NewProjectName}
+	p, ok, err := s.resolveProject(ctx, org, d.ProjectRef)
+	if err != nil {
+		return Result{}, err
+	}
+	byNames := ok && !p.mapped && d.ProjectToken == ""
+	if ok && !byNames && p.name == "" {
+		// Found by its token: Mend says what it is called now.
+		p, ok, err = s.productOf(ctx, org, p.token, true)
+		if err != nil {
+			return Result{}, err
+		}
+	}
+	if !ok && d.ProjectToken == "" && d.ProjectName != d.NewProjectName {
+		renamed := d.ProjectRef
+		renamed.ProjectName, renamed.Repository = d.NewProjectName, nil
+		if p, ok, err = s.resolveProject(ctx, org, renamed); err != nil {
+			return Result{}, err
+		}
+		p.name = d.NewProjectName
+	}
+	if !ok {
+		if d.ProjectName == d.NewProjectName {
+			return Result{}, absentOr(resultOf(events.TypeProjectRenamed, res), "%s", describeProject(d.ProjectRef))
+		}
+		return Result{}, notFound("%s", describeProject(d.ProjectRef))
+	}
+	if byNames {
+		p.name = d.ProjectName
+	}
+	res.ProductToken, res.ProjectToken = p.product, p.token
+	if res.Changed, err = s.renameProject(ctx, org, p, p.name, d.NewProjectName); err != nil {
+		return Result{}, err
+	}
+	if res.Changed {
+		res.OldProjectName = p.name
+	}
+	if !p.mapped || res.Changed {
+		if err := s.mapRepository(ctx, org, d.Repository, MappedProject{
+			ProductToken: p.product, ProductName: d.ProductName, ProjectToken: p.token, ProjectName: d.NewProjectName,
+		}); err != nil {
+			return Result{}, err
+		}
+	}
+	return resultOf(events.TypeProjectRenamed, res), nil
+}
+
+// NameTakenError is a rename to a name that another product or project
+// already has where names must be unique: among the products of an
+// organization, the projects of a product. It is permanent: no retry frees
+// the name.
+type NameTakenError struct {
+	// Kind is "product" or "project"; Token the one to rename.
+	Kind, Token string
+	Name        string
+	// In is where the name is taken, By the token of what has it.
+	In, By string
+}
+
+// Error implements error.
+func (e *NameTakenError) Error() string {
+	return fmt.Sprintf("cannot rename %s %s to %q: %s already has a %s of that name (%s)", e.Kind, e.Token, e.Name, e.In, e.Kind, e.By)
+}
+
+// renameProject renames the project p, called current, to name in its
+// product, unless it has that name; it reports whether it renamed it. A
+// name another project of the product has is refused before Mend is
+// asked.
+func (s *Set) renameProject(ctx context.Context, org string, p project, current, name string) (bool, error) {
+	if current == name {
+		return false, nil
+	}
+	if p.product != "" {
+		tok, taken, err := s.projectToken(ctx, p.product, name)
+		if err == nil && taken && tok != p.token {
+			// A cached list may be out of date: only a fresh one refuses.
+			tok, taken, err = s.projectNames.relist(ctx, p.product, name, s.listProjects(p.product))
+		}
+		if err != nil {
+			return false, err
+		}
+		if taken && tok != p.token {
+			return false, &NameTakenError{Kind: "project", Token: p.token, Name: name, In: "product " + p.product, By: tok}
+		}
+		if taken {
+			return false, nil // renamed since the command found it
+		}
+	}
+	_, _, err := s.projects.Rename(ctx, org, p.token, name)
+	if mend.IsNotFound(err) {
+		return false, notFound("project %s", p.token)
+	}
+	if err != nil {
+		return false, err
+	}
+	s.projectNames.forget(p.product, p.token)
+	s.projectNames.put(p.product, name, p.token)
+	return true, nil
 }
 
 // moved notes that p is now in the product to.

@@ -18,6 +18,9 @@ type Config struct {
 	CacheTTL time.Duration
 	// Claims guard the commands whose effect cannot be looked up.
 	Claims Claims
+	// Repositories map repositories to the projects they became; nil
+	// leaves projects to be found by their tokens and names alone.
+	Repositories Repositories
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -55,6 +58,8 @@ type (
 		GetTags(ctx context.Context, req *mend.GetProductTagsRequest) (*mend.ProductTagsResponse, *mend.Response, error)
 		SaveTag(ctx context.Context, req *mend.ProductTagRequest) (*mend.SaveProductTagResponse, *mend.Response, error)
 		RemoveTag(ctx context.Context, req *mend.ProductTagRequest) (*mend.MessageResponse, *mend.Response, error)
+		Get(ctx context.Context, org, productToken string) (*mend.ProductEntity, *mend.Response, error)
+		Rename(ctx context.Context, org, productToken, name string) (*mend.ProductEntity, *mend.Response, error)
 	}
 	projectService interface {
 		List(ctx context.Context, req *mend.GetAllProjectsRequest) (*mend.GetAllProjectsResponse, *mend.Response, error)
@@ -67,6 +72,7 @@ type (
 		SaveTag(ctx context.Context, req *mend.ProjectTagRequest) (*mend.SaveProjectTagResponse, *mend.Response, error)
 		RemoveTag(ctx context.Context, req *mend.ProjectTagRequest) (*mend.MessageResponse, *mend.Response, error)
 		ChangeAssignment(ctx context.Context, req *mend.ChangeProjectAssignmentRequest) (*mend.MessageResponse, *mend.Response, error)
+		Rename(ctx context.Context, org, projectToken, name string) (*mend.ProjectEntity, *mend.Response, error)
 	}
 	policyService interface {
 		List(ctx context.Context, scope mend.Scope, opts *mend.ListPoliciesOptions) (*mend.PoliciesResponse, *mend.Response, error)
@@ -137,6 +143,8 @@ func (s *Set) Register(r *Mux) error {
 		events.CommandProjectTagSave:       Typed(s.projectTagSave),
 		events.CommandProjectTagRemove:     Typed(s.projectTagRemove),
 		events.CommandProjectReassign:      Typed(s.projectReassign),
+		events.CommandProjectRename:        Typed(s.projectRename),
+		events.CommandProductRename:        Typed(s.productRename),
 		events.CommandPoliciesApply:        Typed(s.policiesApply),
 		events.CommandRequestTrack:         Typed(s.requestTrack),
 		events.CommandPolicyAdd:            Typed(s.policyAdd),

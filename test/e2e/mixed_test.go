@@ -25,6 +25,9 @@ func TestMixedEvents(t *testing.T) {
 	glPath := func(i int) string { return fmt.Sprintf("svc-%03d", i) }
 	cdOwner := func(i int) string { return fmt.Sprintf("cd-owner-%d", i%2) }
 	cdRepo := func(i int) string { return fmt.Sprintf("cd-repo-%03d", i) }
+	// GitLab's project_id, one per project: the worker maps it to the
+	// project.
+	glID := func(i int) int { return 5000 + i }
 
 	// First wave: 150 repositories appear, in 10 products.
 	var created []delivery
@@ -34,7 +37,7 @@ func TestMixedEvents(t *testing.T) {
 	}
 	for i := range 40 {
 		created = append(created, p.gitlabDelivery(fmt.Sprintf("gl-create-%03d", i), template(t, "gitlab/project_create.json", map[string]any{
-			"name": glPath(i), "path": glPath(i), "path_with_namespace": glGroup(i) + "/" + glPath(i),
+			"name": glPath(i), "path": glPath(i), "path_with_namespace": glGroup(i) + "/" + glPath(i), "project_id": glID(i),
 		}), events.TypeProjectCreated))
 	}
 	for i := range 30 {
@@ -88,12 +91,12 @@ func TestMixedEvents(t *testing.T) {
 	}
 	for i := range 15 {
 		acted = append(acted, p.gitlabDelivery(fmt.Sprintf("gl-destroy-%03d", i), template(t, "gitlab/project_destroy.json", map[string]any{
-			"name": glPath(i), "path": glPath(i), "path_with_namespace": glGroup(i) + "/" + glPath(i),
+			"name": glPath(i), "path": glPath(i), "path_with_namespace": glGroup(i) + "/" + glPath(i), "project_id": glID(i),
 		}), events.TypeProjectDeleted))
 	}
 	for i := 15; i < 25; i++ {
 		acted = append(acted, p.gitlabDelivery(fmt.Sprintf("gl-transfer-%03d", i), template(t, "gitlab/project_transfer.json", map[string]any{
-			"name": glPath(i), "path": glPath(i), "path_with_namespace": glGroup(i+1) + "/" + glPath(i),
+			"name": glPath(i), "path": glPath(i), "path_with_namespace": glGroup(i+1) + "/" + glPath(i), "project_id": glID(i),
 			"old_path_with_namespace": glGroup(i) + "/" + glPath(i),
 		}), events.TypeProjectReassigned))
 	}

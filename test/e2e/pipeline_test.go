@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"maps"
 	"net/http"
@@ -114,9 +115,14 @@ func (p *pipeline) githubDelivery(event, id string, payload map[string]any, want
 }
 
 // githubRepo is a repository payload of the given event (file in
-// testdata/github) for owner/name.
+// testdata/github) for owner/name. The repository's id, which the worker
+// maps to its project, is one per name, as GitHub gives one per
+// repository.
 func githubRepo(t *testing.T, file, owner, name string, set map[string]any) map[string]any {
+	id := fnv.New32a()
+	id.Write([]byte(name))
 	values := map[string]any{
+		"repository.id":          id.Sum32(),
 		"repository.name":        name,
 		"repository.full_name":   owner + "/" + name,
 		"repository.html_url":    "https://github.com/" + owner + "/" + name,

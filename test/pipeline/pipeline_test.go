@@ -54,16 +54,19 @@ const (
 
 // program is one service running as its own process.
 type program struct {
-	name string
-	addr string
-	cmd  *exec.Cmd
-	logs *servicetest.Logs
+	name    string
+	addr    string
+	cmd     *exec.Cmd
+	logs    *servicetest.Logs
+	addrVar string   // the variable of its address
+	env     []string // its environment, but for its address
 }
 
 // pipeline is NATS, the simulator behind a recording proxy, and the three
 // services.
 type pipeline struct {
 	t        *testing.T
+	bin      string // where the services are built
 	sim      *mendsim.Server
 	nc       *nats.Conn
 	programs map[string]*program
@@ -285,7 +288,7 @@ func start(t *testing.T) *pipeline {
 	}
 	ns := natstest.Start(t)
 	nc, _ := ns.Connect()
-	p := &pipeline{t: t, nc: nc, programs: map[string]*program{}, bearers: &syncSet{}}
+	p := &pipeline{t: t, bin: bin, nc: nc, programs: map[string]*program{}, bearers: &syncSet{}}
 	p.sim = mendsim.NewServer(mendsim.Config{ProcessDuration: 100 * time.Millisecond})
 	t.Cleanup(p.sim.Close)
 	target, _ := url.Parse(p.sim.URL)
@@ -306,22 +309,46 @@ func start(t *testing.T) *pipeline {
 	p.run(bin, "ingest", "INGEST_ADDR", append(common, "INGEST_AUTH_TOKEN="+authToken,
 		"GITHUB_WEBHOOK_SECRET="+githubSecret, "GITLAB_WEBHOOK_TOKEN="+gitlabToken))
 	p.run(bin, "worker", "WORKER_ADDR", append(common, "MEND_RETRY_ATTEMPTS=2", "WORKER_RETRY_BASE=50ms",
-		"WORKER_RETRY_MAX=200ms", "WORKER_FETCH_WAIT=100ms", "WORKER_ACK_WAIT=5s"))
+		"WORKER_RETRY_MAX=200ms", "WORKER_FETCH_WAIT=100ms", "WORKER_ACK_WAIT=5s", "WORKER_NOT_FOUND_WAIT=2s"))
 	p.run(bin, "poller", "POLLER_ADDR", append(common, "POLLER_FIRST_INTERVAL=50ms", "POLLER_MAX_INTERVAL=100ms"))
 	for _, prog := range p.programs {
-		waitFor(t, 20*time.Second, func() bool { status, _ := p.get(prog, "/readyz"); return status == http.StatusOK },
-			prog.name+" to be ready")
+		p.waitReady(prog)
 	}
 	return p
+}
+
+func (p *pipeline) waitReady(prog *program) {
+	p.t.Helper()
+	waitFor(p.t, 20*time.Second, func() bool { status, _ := p.get(prog, "/readyz"); return status == http.StatusOK },
+		prog.name+" to be ready")
+}
+
+// kill ends a service with SIGKILL, as a node failing does: it hands back
+// nothing and says nothing.
+func (p *pipeline) kill(name string) {
+	p.t.Helper()
+	prog := p.programs[name]
+	if err := prog.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		p.t.Fatal(err)
+	}
+	_ = prog.cmd.Wait() // killed: its exit status says so
+}
+
+// restart starts a service stopped, as it was, and waits for it.
+func (p *pipeline) restart(name string) {
+	p.t.Helper()
+	prog := p.programs[name]
+	p.run(p.bin, name, prog.addrVar, prog.env)
+	p.waitReady(p.programs[name])
 }
 
 // run starts a service on a free port named by addrVar.
 func (p *pipeline) run(bin, name, addrVar string, env []string) {
 	p.t.Helper()
 	addr := servicetest.FreeAddr(p.t)
-	prog := &program{name: name, addr: addr, logs: &servicetest.Logs{}}
+	prog := &program{name: name, addr: addr, logs: &servicetest.Logs{}, addrVar: addrVar, env: env}
 	prog.cmd = exec.Command(filepath.Join(bin, name))
-	prog.cmd.Env = append(env, addrVar+"="+addr)
+	prog.cmd.Env = append(slices.Clip(env), addrVar+"="+addr)
 	prog.cmd.Stderr = prog.logs
 	prog.cmd.Stdout = prog.logs
 	if err := prog.cmd.Start(); err != nil {
