@@ -37,13 +37,14 @@ func Example() {
 	// secret ingest was given.
 	const delivery = "72d3162e-cc78-11e3-81ab-4c9367dc0958"
 	payload := []byte(`{"action": "created", "repository": {"id": 1296269, "name": "checkout",
-		"full_name": "acme/checkout", "owner": {"login": "acme"}}}`)
+		"full_name": "acme/checkout", "html_url": "https://github.com/acme/checkout",
+		"owner": {"login": "acme"}}}`)
 	req, err := c.GitHubDeliveryRequest(ctx, "repository", delivery, payload)
 	if err != nil {
 		log.Printf("building the delivery: %v", err)
 		return
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := (&http.Client{Timeout: time.Minute}).Do(req)
 	if err != nil {
 		log.Printf("sending the delivery: %v", err)
 		return
