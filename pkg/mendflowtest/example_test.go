@@ -51,6 +51,9 @@ func Example() {
 	}
 	resp.Body.Close()
 	fmt.Println("ingest answered", resp.Status)
+	if resp.StatusCode != http.StatusAccepted {
+		return
+	}
 
 	// The delivery id is the correlationid of the chain's result events.
 	e, err := c.WaitForEvent(ctx, delivery, events.TypeProjectCreated)
