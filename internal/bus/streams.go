@@ -164,20 +164,30 @@ func WaitForStreams(ctx context.Context, js StreamManager, cfg StreamConfig, onR
 // answer, or too few peers to place 3 replicas, for a few seconds; a
 // service started with it must wait, not exit.
 func RetrySetup(ctx context.Context, onRetry func(err error, wait time.Duration), setup func(context.Context) error) error {
-	wait := 250 * time.Millisecond
-	for {
+	for failures := 1; ; failures++ {
 		err := setup(ctx)
 		if err == nil || ctx.Err() != nil || !SetupMayPass(err) {
 			return err
 		}
+		wait := setupWait(failures)
 		onRetry(err, wait)
 		select {
 		case <-ctx.Done():
 			return err
 		case <-time.After(wait):
 		}
-		wait = min(2*wait, 5*time.Second)
 	}
+}
+
+// setupWait is the wait after the n-th failure in a row of a request to
+// JetStream that may pass (1 for the first): 250 ms, doubled each time,
+// up to 5 s.
+func setupWait(n int) time.Duration {
+	wait := 250 * time.Millisecond
+	for i := 1; i < n && wait < 5*time.Second; i++ {
+		wait *= 2
+	}
+	return min(wait, 5*time.Second)
 }
 
 // SetupMayPass reports whether a failure of a JetStream administrative
