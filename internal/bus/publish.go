@@ -183,8 +183,9 @@ func Answering(cause event.Event) Link { return Link{from: cause} }
 // events.Continue): a completion to the Track item it ends.
 func Continuing(from event.Event) Link { return Link{from: from, continues: true} }
 
-// tie sets e's chain.
-func (l Link) tie(e *event.Event) {
+// tie sets e's chain, and its trace context to the span in ctx, so that
+// whoever handles e continues from that span.
+func (l Link) tie(ctx context.Context, e *event.Event) {
 	switch {
 	case l.from.Context == nil:
 		if events.Extension(*e, events.ExtCorrelationID) == "" {
@@ -195,6 +196,7 @@ func (l Link) tie(e *event.Event) {
 	default:
 		events.Propagate(e, l.from)
 	}
+	telemetry.SetTrace(e, ctx)
 }
 
 // NewEvent returns an event of type typ from source with the id id, made
@@ -216,8 +218,7 @@ func NewEvent(id, source, typ string, data any) (event.Event, error) {
 // in ctx (so that whoever handles it continues from that span), with the
 // Nats-Msg-Id msgID, or e's id when msgID is empty.
 func EventMsg(ctx context.Context, subject string, e event.Event, link Link, msgID string) (*nats.Msg, error) {
-	link.tie(&e)
-	telemetry.SetTrace(&e, ctx)
+	link.tie(ctx, &e)
 	if msgID == "" {
 		msgID = e.ID()
 	}

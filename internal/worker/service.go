@@ -6,12 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"go.opentelemetry.io/otel/trace"
 
 	"github.com/mendflow/mendflow/internal/app"
 	"github.com/mendflow/mendflow/internal/bus"
@@ -25,17 +23,24 @@ import (
 // service is a wired worker: its NATS connection, consumer, handlers and
 // HTTP server.
 type service struct {
-	cfg     settings
-	logger  *slog.Logger
-	nc      *nats.Conn
-	js      jetstream.JetStream
-	cons    jetstream.Consumer
-	handle  handlers.Handler
-	retry   handlers.RetryPolicy
-	metrics *handlers.Metrics
-	tracer  trace.Tracer
-	http    *app.Server
-	served  <-chan error // why http stopped serving
+	cfg    settings
+	logger *slog.Logger
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	cons   jetstream.Consumer
+	runner *bus.Runner
+	http   *app.Server
+	served <-chan error // why http stopped serving
+}
+
+// metricNames are the worker's metrics of its deliveries.
+var metricNames = bus.MetricNames{
+	Label:       "command",
+	Deliveries:  "mendflow_worker_commands_total",
+	Duration:    "mendflow_worker_command_duration_seconds",
+	Retries:     "mendflow_worker_retries_total",
+	DeadLetters: "mendflow_worker_dead_letters_total",
+	InFlight:    "mendflow_worker_in_flight",
 }
 
 // newService wires the worker: the Mend client with its rate limit and
@@ -48,7 +53,7 @@ type service struct {
 func newService(ctx context.Context, cfg settings, tel app.Telemetry) (_ *service, err error) {
 	logger := tel.Logger
 	tp := tel.TracerProvider()
-	svc := &service{cfg: cfg, logger: logger, tracer: tp.Tracer("github.com/mendflow/mendflow/internal/worker")}
+	svc := &service{cfg: cfg, logger: logger}
 	defer func() {
 		if err != nil {
 			svc.close()
@@ -57,7 +62,10 @@ func newService(ctx context.Context, cfg settings, tel app.Telemetry) (_ *servic
 
 	// The Mend client first: its settings are checked without any I/O.
 	reg := telemetry.NewRegistry()
-	svc.metrics = handlers.NewMetrics(reg)
+	metrics, err := bus.NewMetrics(reg, metricNames)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
 	client, err := mend.NewClientFromConfig(cfg.Mend, mend.WithLogger(logger), mend.WithHTTPClient(&http.Client{
 		Transport: mendhttp.NewMetrics(reg).Transport(mendhttp.NewTransport(cfg.Worker.Concurrency), tp),
 	}))
@@ -118,29 +126,38 @@ func newService(ctx context.Context, cfg settings, tel app.Telemetry) (_ *servic
 	}
 	reg.MustRegister(bus.NewConsumerLag(svc.js, events.StreamCommands, cfg.Worker.Consumer))
 
-	router := handlers.NewMux(events.NewRegistry())
+	mux := handlers.NewMux(events.NewRegistry())
 	set := handlers.NewSet(client, handlers.Config{DefaultOrg: cfg.OrgToken, CacheTTL: cfg.Worker.CacheTTL, Claims: kvClaims{claims}})
-	if err := set.Register(router); err != nil {
+	if err := set.Register(mux); err != nil {
 		return nil, fmt.Errorf("handlers: %w", err)
-	}
-	svc.retry = handlers.RetryPolicy{
-		MaxAttempts:  cfg.Worker.MaxAttempts,
-		BaseDelay:    cfg.Worker.RetryBase,
-		MaxDelay:     cfg.Worker.RetryMax,
-		Jitter:       cfg.Worker.RetryJitter,
-		NotFoundWait: cfg.Worker.NotFoundWait,
 	}
 	// The user key must never reach a log line, a span, an event or a dead
 	// letter. The worker holds no other secret, and only the Mend client
 	// uses it: package mend keeps it, and its JWTs, out of every error it
 	// returns, so that the errors need no cleaning here.
-	router.Use(
-		svc.metrics.Middleware(),
-		handlers.Decide(svc.retry),
+	mux.Use(
 		handlers.Serialize(kvLocks{kv: locks, renew: cfg.Worker.AckWait / 3}),
 		handlers.Recover(),
 	)
-	svc.handle = router.Handler()
+	pub := bus.NewPublisher(svc.js, bus.WithMaxPayload(svc.nc.MaxPayload()))
+	retryBackoff := backoff(cfg.Worker.RetryBase, cfg.Worker.RetryMax, cfg.Worker.RetryJitter)
+	x := &executor{
+		handle:   mux.Handler(),
+		failures: failures{backoff: retryBackoff, notFoundWait: cfg.Worker.NotFoundWait, now: time.Now},
+		pub:      pub,
+	}
+	svc.runner = bus.NewRunner(svc.cons, x.carryOut, bus.RunnerConfig{
+		Concurrency:   cfg.Worker.Concurrency,
+		AckWait:       cfg.Worker.AckWait,
+		FetchWait:     cfg.Worker.FetchWait,
+		ShutdownGrace: cfg.Worker.ShutdownGrace,
+		Attempts:      bus.Attempts{Max: cfg.Worker.MaxAttempts, Backoff: retryBackoff},
+		Poison:        bus.DeadLetters(pub, source),
+		Noun:          "command",
+		Metrics:       metrics,
+		Logger:        logger,
+		Tracer:        tp.Tracer("github.com/mendflow/mendflow/internal/worker"),
+	})
 	gate.Open(svc.ready)
 	return svc, nil
 }
@@ -175,36 +192,24 @@ func (s *service) run(ctx context.Context, ready chan<- string) error {
 		ready <- s.http.Addr()
 	}
 
-	// work ends later than ctx: running commands keep their context through
-	// the grace period.
-	work, cut := context.WithCancel(context.WithoutCancel(ctx))
-	defer cut()
-	var running sync.WaitGroup
-	// Fetching stops with ctx, or when the server fails: no command may
-	// start while the running ones are waited for.
-	fetchCtx, stopFetch := context.WithCancel(ctx)
-	defer stopFetch()
-	fetched := make(chan struct{})
-	go func() { defer close(fetched); s.fetchLoop(fetchCtx, work, &running) }()
-
+	// The runner stops with ctx, or when the server fails: no command may
+	// start while the running ones are waited for. It hands back what it
+	// still holds after WORKER_SHUTDOWN_GRACE.
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	ran := make(chan error, 1)
+	go func() {
+		if err := s.runner.Run(runCtx); err != nil {
+			ran <- fmt.Errorf("consumer %s: %w", s.cfg.Worker.Consumer, err)
+		}
+		close(ran)
+	}()
 	var err error
 	select {
-	case <-ctx.Done():
-	case err = <-s.served:
-		err = fmt.Errorf("serving on WORKER_ADDR: %w", err)
-	}
-	stopFetch()
-	<-fetched
-	s.logger.Info("worker stopping: no more fetching", "grace", s.cfg.Worker.ShutdownGrace)
-
-	done := make(chan struct{})
-	go func() { running.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(s.cfg.Worker.ShutdownGrace):
-		s.logger.Warn("grace period over: handing back running commands")
-		cut()
-		<-done
+	case err = <-ran:
+	case serr := <-s.served:
+		stop()
+		err = errors.Join(fmt.Errorf("serving on WORKER_ADDR: %w", serr), <-ran)
 	}
 
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
