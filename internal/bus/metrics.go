@@ -39,14 +39,22 @@ type Metrics struct {
 // NewMetrics creates the metrics named n and registers them on reg, a
 // registry of the caller's.
 func NewMetrics(reg prometheus.Registerer, n MetricNames) (*Metrics, error) {
-	m := &Metrics{}
-	var cs []prometheus.Collector
-	if n.Deliveries != "" {
-		m.deliveries = prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: n.Deliveries,
-			Help: fmt.Sprintf("Deliveries by %s and how they ended (success, retry, failed, handed_back).", n.Label),
-		}, []string{n.Label, "outcome"})
-		cs = append(cs, m.deliveries)
+	var collectors []prometheus.Collector
+	counters := func(name, help, label string) *prometheus.CounterVec {
+		if name == "" {
+			return nil
+		}
+		c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, []string{n.Label, label})
+		collectors = append(collectors, c)
+		return c
+	}
+	m := &Metrics{
+		deliveries: counters(n.Deliveries,
+			fmt.Sprintf("Deliveries by %s and how they ended (success, retry, failed, handed_back).", n.Label), "outcome"),
+		retries: counters(n.Retries,
+			fmt.Sprintf("Deliveries asked for again later, by %s and reason.", n.Label), "reason"),
+		deadLetters: counters(n.DeadLetters,
+			fmt.Sprintf("Deliveries given up and kept as dead letters, by %s and reason.", n.Label), "reason"),
 	}
 	if n.Duration != "" {
 		m.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -54,27 +62,13 @@ func NewMetrics(reg prometheus.Registerer, n MetricNames) (*Metrics, error) {
 			Help:    fmt.Sprintf("Time from a delivery's start to its end, by %s.", n.Label),
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 14),
 		}, []string{n.Label})
-		cs = append(cs, m.duration)
-	}
-	if n.Retries != "" {
-		m.retries = prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: n.Retries,
-			Help: fmt.Sprintf("Deliveries asked for again later, by %s and reason.", n.Label),
-		}, []string{n.Label, "reason"})
-		cs = append(cs, m.retries)
-	}
-	if n.DeadLetters != "" {
-		m.deadLetters = prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: n.DeadLetters,
-			Help: fmt.Sprintf("Deliveries given up and kept as dead letters, by %s and reason.", n.Label),
-		}, []string{n.Label, "reason"})
-		cs = append(cs, m.deadLetters)
+		collectors = append(collectors, m.duration)
 	}
 	if n.InFlight != "" {
 		m.inFlight = prometheus.NewGauge(prometheus.GaugeOpts{Name: n.InFlight, Help: "Deliveries this process holds now."})
-		cs = append(cs, m.inFlight)
+		collectors = append(collectors, m.inFlight)
 	}
-	for _, c := range cs {
+	for _, c := range collectors {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
