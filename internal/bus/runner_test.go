@@ -281,7 +281,9 @@ func TestRunnerPoisonNotKept(t *testing.T) {
 		}
 		return nil
 	}
-	b.start(t, func(context.Context, *bus.Delivery) error { return bus.Permanent(events.FailPermanent, errors.New("refused")) }, cfg)
+	b.start(t, func(context.Context, *bus.Delivery) error {
+		return bus.Permanent(events.FailPermanent, errors.New("refused"))
+	}, cfg)
 	b.send(t, "w1")
 	eventually(t, "the message to leave the work queue", func() bool { return b.left(t) == 0 })
 	if got := b.count(t, "test_retries_total", "unknown", bus.ReasonPublishFailed); got != 1 {

@@ -45,11 +45,11 @@ var metricNames = bus.MetricNames{
 
 // newService wires the worker: the Mend client with its rate limit and
 // instrumented transport, the health and metrics server, bound to its
-// address and serving, then NATS and the streams, the shared consumer, and
-// the handlers with their middleware. Until that set-up is done, waiting
-// for a NATS cluster still forming, /readyz answers 503 with what it waits
-// for. It returns once the worker can take commands, or when ctx ends
-// first.
+// address and serving, then NATS and the streams, the shared consumer, the
+// handlers with their middleware, and the runner that carries them out.
+// Until that set-up is done, waiting for a NATS cluster still forming,
+// /readyz answers 503 with what it waits for. It returns once the worker
+// can take commands, or when ctx ends first.
 func newService(ctx context.Context, cfg settings, tel app.Telemetry) (_ *service, err error) {
 	logger := tel.Logger
 	tp := tel.TracerProvider()
@@ -126,23 +126,23 @@ func newService(ctx context.Context, cfg settings, tel app.Telemetry) (_ *servic
 	}
 	reg.MustRegister(bus.NewConsumerLag(svc.js, events.StreamCommands, cfg.Worker.Consumer))
 
-	mux := handlers.NewMux(events.NewRegistry())
+	router := handlers.NewMux(events.NewRegistry())
 	set := handlers.NewSet(client, handlers.Config{DefaultOrg: cfg.OrgToken, CacheTTL: cfg.Worker.CacheTTL, Claims: kvClaims{claims}})
-	if err := set.Register(mux); err != nil {
+	if err := set.Register(router); err != nil {
 		return nil, fmt.Errorf("handlers: %w", err)
 	}
 	// The user key must never reach a log line, a span, an event or a dead
 	// letter. The worker holds no other secret, and only the Mend client
 	// uses it: package mend keeps it, and its JWTs, out of every error it
 	// returns, so that the errors need no cleaning here.
-	mux.Use(
+	router.Use(
 		handlers.Serialize(kvLocks{kv: locks, renew: cfg.Worker.AckWait / 3}),
 		handlers.Recover(),
 	)
 	pub := bus.NewPublisher(svc.js, bus.WithMaxPayload(svc.nc.MaxPayload()))
 	retryBackoff := backoff(cfg.Worker.RetryBase, cfg.Worker.RetryMax, cfg.Worker.RetryJitter)
 	x := &executor{
-		handle:   mux.Handler(),
+		handle:   router.Handler(),
 		failures: failures{backoff: retryBackoff, notFoundWait: cfg.Worker.NotFoundWait, now: time.Now},
 		pub:      pub,
 	}
