@@ -147,8 +147,22 @@ func (r *Runner) Run(ctx context.Context) error {
 	// does not cut short one about to finish; work ends a grace later.
 	work, cut := context.WithCancel(context.WithoutCancel(ctx))
 	defer cut()
+	// Concurrency goroutines carry out the deliveries, for as long as the
+	// runner runs: one started for each would grow its stack anew, through
+	// a Mend call and its JSON, every time.
+	deliveries := make(chan jetstream.Msg)
+	slots := make(chan struct{}, r.cfg.Concurrency)
 	var running sync.WaitGroup
-	err := r.fetch(ctx, work, &running)
+	for range r.cfg.Concurrency {
+		running.Go(func() {
+			for msg := range deliveries {
+				r.deliver(work, msg)
+				<-slots
+			}
+		})
+	}
+	err := r.fetch(ctx, slots, deliveries)
+	close(deliveries)
 	r.cfg.Logger.Info("stopped fetching; waiting for the "+r.cfg.Noun+"s running", "grace", r.cfg.ShutdownGrace)
 	done := make(chan struct{})
 	go func() { running.Wait(); close(done) }()
@@ -165,12 +179,11 @@ func (r *Runner) Run(ctx context.Context) error {
 }
 
 // fetch pulls messages while ctx lasts, never more than there are free
-// slots: a message pulled waits for no one, and the consumer's
-// MaxAckPending then caps what all processes hold together. Each delivery
-// runs under work. It returns nil when ctx ends, an error when the
-// consumer is gone.
-func (r *Runner) fetch(ctx, work context.Context, running *sync.WaitGroup) error {
-	slots := make(chan struct{}, r.cfg.Concurrency)
+// slots, and sends each to deliveries with the slot it holds: a message
+// pulled waits for no one, and the consumer's MaxAckPending then caps what
+// all processes hold together. It returns nil when ctx ends, an error when
+// the consumer is gone.
+func (r *Runner) fetch(ctx context.Context, slots chan struct{}, deliveries chan<- jetstream.Msg) error {
 	failures := 0
 	for {
 		// Wait for one free slot, then take all that are free.
@@ -200,12 +213,7 @@ func (r *Runner) fetch(ctx, work context.Context, running *sync.WaitGroup) error
 					<-slots
 					continue
 				}
-				running.Add(1)
-				go func() {
-					defer running.Done()
-					defer func() { <-slots }()
-					r.deliver(work, msg)
-				}()
+				deliveries <- msg
 			}
 			err = batch.Error()
 		}
@@ -338,14 +346,7 @@ func (r *Runner) settle(ctx context.Context, msg jetstream.Msg, end Ending) erro
 // names, ids and errors are logged; errors of package mend never hold the
 // user key or the JWT.
 func (r *Runner) ended(ctx context.Context, d *Delivery, end Ending, settleErr error, took time.Duration) {
-	label := cmp.Or(d.Label, "unknown")
-	r.cfg.Metrics.ended(label, end, took)
-	attrs := make([]any, 0, 16+len(d.notes))
-	if d.Event.ID() != "" {
-		attrs = append(attrs, telemetry.LogAttrs(d.Event)...)
-	}
-	attrs = append(attrs, "attempt", d.Attempt, "duration", took.Round(time.Microsecond))
-	attrs = append(attrs, d.notes...)
+	r.cfg.Metrics.ended(cmp.Or(d.Label, "unknown"), end, took)
 	var (
 		level slog.Level
 		msg   string
@@ -360,19 +361,34 @@ func (r *Runner) ended(ctx context.Context, d *Delivery, end Ending, settleErr e
 		if end.Err == nil {
 			level = slog.LevelDebug
 		}
-		attrs = append(attrs, "reason", end.Reason, "delay", end.Delay)
 	case OutcomeHandedBack:
 		level, msg = slog.LevelInfo, r.cfg.Noun+" handed back"
 	default:
 		level, msg = slog.LevelError, r.cfg.Noun+" failed"
+	}
+	if settleErr != nil {
+		// The delivery ends by itself when the ack wait runs out.
+		level = max(level, slog.LevelWarn)
+	}
+	if !r.cfg.Logger.Enabled(ctx, level) {
+		return
+	}
+	attrs := make([]any, 0, 16+len(d.notes))
+	if d.Event.ID() != "" {
+		attrs = append(attrs, telemetry.LogAttrs(d.Event)...)
+	}
+	attrs = append(attrs, "attempt", d.Attempt, "duration", took.Round(time.Microsecond))
+	attrs = append(attrs, d.notes...)
+	switch end.Outcome {
+	case OutcomeRetry:
+		attrs = append(attrs, "reason", end.Reason, "delay", end.Delay)
+	case OutcomeFailed:
 		attrs = append(attrs, "reason", end.Reason)
 	}
 	if end.Err != nil && end.Outcome != OutcomeHandedBack {
 		attrs = append(attrs, "error", end.Err)
 	}
 	if settleErr != nil {
-		// The delivery ends by itself when the ack wait runs out.
-		level = max(level, slog.LevelWarn)
 		attrs = append(attrs, "settle_error", settleErr)
 	}
 	r.cfg.Logger.Log(ctx, level, msg, attrs...)
