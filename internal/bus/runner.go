@@ -104,7 +104,9 @@ type RunnerConfig struct {
 	Poison PoisonFunc
 	// Noun names a delivery in log lines ("command", "item") and is the
 	// name of its span until the handler renames it.
-	Noun    string
+	Noun string
+	// Metrics count the deliveries (nil: not counted), Logger logs them,
+	// and Tracer makes the span of each.
 	Metrics *Metrics
 	Logger  *slog.Logger
 	Tracer  trace.Tracer
