@@ -17,6 +17,7 @@ import (
 
 	"github.com/mendflow/mendflow/internal/bus"
 	"github.com/mendflow/mendflow/internal/natstest"
+	"github.com/mendflow/mendflow/internal/servicetest"
 	"github.com/mendflow/mendflow/pkg/events"
 )
 
@@ -27,7 +28,7 @@ type runnerBed struct {
 	cons    jetstream.Consumer
 	reg     *prometheus.Registry
 	metrics *bus.Metrics
-	logs    *lines
+	logs    *servicetest.Logs
 }
 
 func newRunnerBed(t *testing.T, ackWait time.Duration) *runnerBed {
@@ -51,7 +52,7 @@ func newRunnerBed(t *testing.T, ackWait time.Duration) *runnerBed {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &runnerBed{js: js, cons: cons, reg: reg, metrics: m, logs: &lines{}}
+	return &runnerBed{js: js, cons: cons, reg: reg, metrics: m, logs: &servicetest.Logs{}}
 }
 
 // send stores a CloudEvent of the given id on work.<id>.
@@ -155,23 +156,8 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// lines collects log output.
-type lines struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lines) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lines) count(sub string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Count(l.b.String(), sub)
-}
+// logged counts the times sub appears in what the runners logged.
+func (b *runnerBed) logged(sub string) int { return strings.Count(b.logs.String(), sub) }
 
 // TestRunnerEndsEachDelivery: every delivery ends in exactly one answer,
 // decided from what its handler said, and is logged in one line and
@@ -250,10 +236,10 @@ func TestRunnerEndsEachDelivery(t *testing.T) {
 				})
 				total += want
 			}
-			if got := b.logs.count(`msg="work `); float64(got) != total {
+			if got := b.logged(`msg="work `); float64(got) != total {
 				t.Errorf("%d log lines, want one per delivery: %v", got, total)
 			}
-			if b.logs.count(tt.wantLine) != 1 {
+			if b.logged(tt.wantLine) != 1 {
 				t.Errorf("no log line says %s", tt.wantLine)
 			}
 			mu.Lock()
@@ -261,7 +247,7 @@ func TestRunnerEndsEachDelivery(t *testing.T) {
 			if tt.poisoned == "" && len(poisoned) > 0 || tt.poisoned != "" && (len(poisoned) != 1 || poisoned[0] != tt.poisoned) {
 				t.Errorf("poison heard %v, want %q", poisoned, tt.poisoned)
 			}
-			if tt.poisoned != "" && b.logs.count("kept=yes") != 1 {
+			if tt.poisoned != "" && b.logged("kept=yes") != 1 {
 				t.Error("the line of the end lacks what the poison callback noted")
 			}
 		})
@@ -292,7 +278,7 @@ func TestRunnerPoisonNotKept(t *testing.T) {
 	if got := b.count(t, "test_dead_letters_total", "unknown", events.FailPermanent); got != 1 {
 		t.Errorf("%v dead letters, want 1", got)
 	}
-	if b.logs.count("keeping the work as a dead letter") != 1 {
+	if b.logged("keeping the work as a dead letter") != 1 {
 		t.Error("no log line says the dead letter was not kept")
 	}
 }
