@@ -1,14 +1,20 @@
 package bus
 
 import (
+	"cmp"
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/mendflow/mendflow/pkg/events"
+	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/mendflow/mendflow/pkg/events"
 )
 
 // Headers of a dead letter, next to the command's own ce- headers and
@@ -187,4 +193,109 @@ func ReplayMsg(dl *nats.Msg, seq uint64) (*nats.Msg, error) {
 	out.Header.Set(HeaderReplayOf, strconv.FormatUint(seq, 10))
 	out.Data = dl.Data
 	return out, nil
+}
+
+// DeadLetters is the PoisonFunc of a runner of commands: it keeps a
+// command that gave up on MENDFLOW_DLQ with why it failed, then announces
+// it as io.mendflow.command.failed from source, both published by pub
+// with ids derived from the delivery. The command is named by the
+// delivery's label, the name its handler decoded, or else by its subject.
+// Both are cut to fit in a NATS message (FitDeadLetter, failedMsg), so
+// that a command too large to answer can still be kept. Should either not
+// be stored (NATS unreachable), the runner delivers the command again
+// after a backoff, to be decided again: a retry counted like any other,
+// until the dead letter is kept.
+func DeadLetters(pub *Publisher, source string) PoisonFunc {
+	return func(ctx context.Context, d *Delivery, reason string, cause error) error {
+		name, _ := strings.CutPrefix(d.Msg.Subject(), events.CommandSubject(""))
+		name = cmp.Or(d.Label, name)
+		errText := cause.Error()
+		now := time.Now().UTC()
+		dl := NewDeadLetterMsg(&nats.Msg{Subject: d.Msg.Subject(), Header: d.Msg.Headers(), Data: d.Msg.Data()}, DeadLetter{
+			Command: name, Reason: reason, Error: errText, Attempts: d.Attempt, FailedAt: now, CommandSeq: d.Seq,
+		})
+		dl.Header.Set(jetstream.MsgIDHeader, d.AnswerID("dlq"))
+		FitDeadLetter(dl, pub.maxPayload)
+		ack, err := pub.Publish(ctx, dl)
+		if err != nil {
+			return err
+		}
+		m, err := failedMsg(ctx, pub, source, d, events.CommandFailed{
+			Command: name, CommandID: d.Event.ID(), Reason: reason, Error: errText, Attempts: d.Attempt, FailedAt: now,
+			DeadLetterSubject: dl.Subject, DeadLetterSeq: ack.Sequence, Data: jsonData(dl.Data),
+		})
+		if err == nil {
+			_, err = pub.Publish(ctx, m)
+		}
+		if err != nil {
+			return err
+		}
+		d.Note("dead_letter_subject", dl.Subject, "dead_letter_seq", ack.Sequence)
+		if omitted := dl.Header.Get(HeaderDLQOmitted); omitted != "" {
+			d.Note("omitted", omitted)
+		}
+		return nil
+	}
+}
+
+// failedMsg is the io.mendflow.command.failed message of the delivery d.
+// Like the dead letter it must be storable whatever the command holds:
+// should it not fit in a NATS message, it leaves out the command's data
+// (the dead letter keeps it) while that is what is too large, and the
+// largest extension attributes (a correlationid of tens of kilobytes)
+// while the headers are; failed.Omitted names what it left out.
+func failedMsg(ctx context.Context, pub *Publisher, source string, d *Delivery, failed events.CommandFailed) (*nats.Msg, error) {
+	id := d.AnswerID("failed")
+	var cut []string // extension attributes left out
+	for {
+		e, err := NewEvent(id, source, events.TypeCommandFailed, failed)
+		if err != nil {
+			return nil, err
+		}
+		Answering(d.Event).tie(ctx, &e)
+		for _, ext := range cut {
+			e.SetExtension(ext, nil)
+		}
+		m, err := toMsg(events.ResultSubject(events.TypeCommandFailed), e, id)
+		if err != nil {
+			return nil, err
+		}
+		why := pub.Oversize(m)
+		switch {
+		case why == nil:
+			return m, nil
+		case failed.Data != nil && HeaderBytes(m) <= pub.maxHeaders:
+			failed.Data = nil
+			failed.Omitted = append(failed.Omitted, "data")
+		default:
+			ext := largestExtension(e)
+			if ext == "" {
+				return nil, fmt.Errorf("%s: %w", events.TypeCommandFailed, why)
+			}
+			cut = append(cut, ext)
+			failed.Omitted = append(failed.Omitted, ext)
+		}
+	}
+}
+
+// largestExtension is the name of e's largest extension attribute, or ""
+// when it has none. Equal sizes go by name.
+func largestExtension(e event.Event) string {
+	var best string
+	size := -1
+	for name := range e.Extensions() {
+		n := len(events.Extension(e, name))
+		if n > size || (n == size && name < best) {
+			best, size = name, n
+		}
+	}
+	return best
+}
+
+// jsonData keeps command data in the failed event when it is JSON.
+func jsonData(b []byte) json.RawMessage {
+	if json.Valid(b) {
+		return b
+	}
+	return nil
 }

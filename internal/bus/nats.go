@@ -30,7 +30,10 @@ var ErrNotCloudEvent = errors.New("not a CloudEvent in binary content mode: no c
 // ToMsg maps a CloudEvent to a NATS message on subject in binary content mode.
 // Header values cannot hold line breaks, so an attribute holding one is an
 // error rather than a corrupt message.
-func ToMsg(subject string, e event.Event) (*nats.Msg, error) {
+func ToMsg(subject string, e event.Event) (*nats.Msg, error) { return toMsg(subject, e, "") }
+
+// toMsg is ToMsg, with the Nats-Msg-Id header msgID when it is not empty.
+func toMsg(subject string, e event.Event, msgID string) (*nats.Msg, error) {
 	if err := e.Validate(); err != nil {
 		return nil, fmt.Errorf("to NATS message: invalid event: %w", err)
 	}
@@ -82,6 +85,11 @@ func ToMsg(subject string, e event.Event) (*nats.Msg, error) {
 			return nil, fmt.Errorf("to NATS message: extension %s: %w", name, err)
 		}
 		if err := set(headerPrefix+name, s); err != nil {
+			return nil, err
+		}
+	}
+	if msgID != "" {
+		if err := set(jetstream.MsgIDHeader, msgID); err != nil {
 			return nil, err
 		}
 	}

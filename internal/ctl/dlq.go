@@ -201,13 +201,15 @@ func (d *dlq) replay(ctx context.Context, args []string, out io.Writer) error {
 		}
 		dls = append(dls, dl)
 	}
+	pub := bus.NewPublisher(d.js)
 	for _, dl := range dls {
 		seq := dl.msg.Sequence
 		m, err := bus.ReplayMsg(&nats.Msg{Subject: dl.msg.Subject, Header: dl.msg.Header, Data: dl.msg.Data}, seq)
 		if err != nil {
 			return err
 		}
-		ack, err := d.js.PublishMsg(ctx, m, jetstream.WithMsgID(fmt.Sprintf("%s:replay:%d", dl.id(), seq)))
+		m.Header.Set(jetstream.MsgIDHeader, fmt.Sprintf("%s:replay:%d", dl.id(), seq))
+		ack, err := pub.Publish(ctx, m)
 		if err != nil {
 			return fmt.Errorf("replaying dead letter %d: %w", seq, err)
 		}

@@ -27,6 +27,7 @@ import (
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/mendflow/mendflow/internal/app"
+	"github.com/mendflow/mendflow/internal/bus"
 	"github.com/mendflow/mendflow/internal/routing"
 	"github.com/mendflow/mendflow/internal/telemetry"
 	"github.com/mendflow/mendflow/pkg/events"
@@ -184,7 +185,7 @@ func startMinimal(b *testing.B, js jetstream.JetStream) string {
 }
 
 // minimalHandler is the baseline: read the body, publish it, answer 202.
-func minimalHandler(js publisher) http.Handler {
+func minimalHandler(js bus.JetStreamPublisher) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		data, err := io.ReadAll(r.Body)
 		if err != nil {
@@ -222,8 +223,9 @@ func startCore(b *testing.B, cfg *Config, js jetstream.JetStream) string {
 // publishes them and answers with the JSON body. Ingest adds to that its
 // request and event spans, its metrics, its HTTP server's timeouts and
 // its method dispatch.
-func coreHandler(cfg *Config, router *routing.Router, js publisher) http.Handler {
+func coreHandler(cfg *Config, router *routing.Router, js bus.JetStreamPublisher) http.Handler {
 	bodies := newBodyBudget(cfg.MaxInflightBytes)
+	pub := bus.NewPublisher(js, bus.WithMaxHeaderBytes(maxCommandHeaderBytes), bus.WithPublishTimeout(cfg.PublishTimeout))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, held, p := readBody(r, cfg.MaxBodyBytes, bodies, cfg.RetryAfter)
 		defer bodies.give(held)
@@ -247,14 +249,11 @@ func coreHandler(cfg *Config, router *routing.Router, js publisher) http.Handler
 		}
 		res := eventResult{ID: e.ID(), Source: e.Source(), Type: e.Type(), Status: statusIgnored}
 		if len(plan) > 0 {
-			all := make([]*command, len(plan))
+			all := make([]*bus.Outgoing, len(plan))
 			for j := range plan {
-				all[j] = &plan[j]
+				all[j] = &plan[j].Outgoing
 			}
-			ctx, cancel := context.WithTimeout(r.Context(), cfg.PublishTimeout)
-			err := publishAll(ctx, js, all)
-			cancel()
-			if err != nil {
+			if err := pub.PublishAll(r.Context(), all); err != nil {
 				errUnavailable(err.Error(), cfg.RetryAfter).write(w)
 				return
 			}

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -85,6 +86,35 @@ func TestMetrics(t *testing.T) {
 		if !strings.Contains(text, want) {
 			t.Errorf("metrics lack %q", want)
 		}
+	}
+}
+
+// TestCommandTooLargeCountsInvalid: a command too large to store (headers
+// over the limit: 413) is the sender's doing, counted as an invalid event
+// and a too_large publish failure, not as JetStream unavailable.
+func TestCommandTooLargeCountsInvalid(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	var ext strings.Builder
+	for i := range 20 {
+		fmt.Fprintf(&ext, `,"x%d":%q`, i, strings.Repeat("v", maxAttributeBytes))
+	}
+	body := []byte(`{"specversion":"1.0","id":"1","source":"/s","type":"io.mendflow.command.request.track"` + ext.String() + `,"data":{"requestToken":"r"}}`)
+	if status, _, b := h.do(http.MethodPost, "/events", structuredHeader, body); status != http.StatusRequestEntityTooLarge {
+		t.Fatalf("status %d, want 413: %.300s", status, b)
+	}
+	_, _, b := h.do(http.MethodGet, "/metrics", nil, nil)
+	text := string(b)
+	for _, want := range []string{
+		`mendflow_ingest_events_total{outcome="invalid",type="other"} 1`,
+		`mendflow_ingest_publish_failures_total{reason="too_large"} 1`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	if strings.Contains(text, `outcome="unavailable"`) {
+		t.Errorf("a command too large counted as unavailable:\n%s", text)
 	}
 }
 

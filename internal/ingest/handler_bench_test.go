@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/mendflow/mendflow/internal/bus"
 	"github.com/mendflow/mendflow/internal/routing"
 	"github.com/mendflow/mendflow/pkg/events"
 )
@@ -34,7 +35,7 @@ func BenchmarkHandler(b *testing.B) {
 	}
 	tel := benchTelemetry(b)
 	cfg := testConfig("nats://unused")
-	s := &server{cfg: cfg, router: router, js: &ackingPublisher{}, bodies: newBodyBudget(cfg.MaxInflightBytes), writes: &writeHealth{}, metrics: newMetrics(),
+	s := &server{cfg: cfg, router: router, pub: bus.NewPublisher(&ackingPublisher{}, bus.WithMaxHeaderBytes(maxCommandHeaderBytes)), bodies: newBodyBudget(cfg.MaxInflightBytes), writes: &writeHealth{}, metrics: newMetrics(),
 		logger: tel.Logger, tracer: tel.Tracer.Tracer("bench"), now: time.Now}
 	b.Run("ingest", func(b *testing.B) { benchHandler(b, s.handler()) })
 	b.Run("minimal", func(b *testing.B) { benchHandler(b, minimalHandler(&ackingPublisher{})) })

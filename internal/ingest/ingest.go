@@ -114,20 +114,21 @@ func newService(ctx context.Context, cfg *Config, tel app.Telemetry) (_ *service
 		return nil, err
 	}
 	writes := &writeHealth{logger: logger}
+	// The limits are as the server said on connecting; one reached on
+	// reconnection may take less, which the publish still catches.
+	pub := bus.NewPublisher(js, bus.WithMaxPayload(nc.MaxPayload()), bus.WithMaxHeaderBytes(maxCommandHeaderBytes),
+		bus.WithPublishTimeout(cfg.PublishTimeout))
 
 	s := &server{
 		cfg:     cfg,
 		router:  router,
-		js:      js,
+		pub:     pub,
 		bodies:  bodies,
 		writes:  writes,
 		metrics: metrics,
 		logger:  logger,
 		tracer:  tp.Tracer("github.com/mendflow/mendflow/internal/ingest"),
 		now:     time.Now,
-		// As the server said on connecting; one reached on reconnection
-		// may take less, which the publish still catches.
-		maxPayload: nc.MaxPayload(),
 	}
 	endpoints.serve(s.handler())
 	gate.Open(func(ctx context.Context) error {
@@ -138,7 +139,7 @@ func newService(ctx context.Context, cfg *Config, tel app.Telemetry) (_ *service
 			return err
 		}
 		return writes.check(ctx, func(ctx context.Context, need int64) error {
-			return probeWrites(ctx, js, cfg.Streams.Replicas, need)
+			return probeWrites(ctx, js, pub, cfg.Streams.Replicas, need)
 		})
 	})
 	logger.Info("ingest ready")

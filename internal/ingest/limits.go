@@ -4,13 +4,15 @@ import (
 	"bytes"
 	"fmt"
 	"unicode/utf8"
+
+	"github.com/mendflow/mendflow/internal/bus"
 )
 
 // Limits of what ingest takes from a request, checked before anything of
 // it is published. README.md ("Ingest", "Limits") explains the numbers.
 //
 // A command's headers travel on into everything derived from it, and
-// JetStream refuses a message whose headers pass natsMaxHeaderBytes
+// JetStream refuses a message whose headers pass bus.MaxHeaderBytes
 // (error 10097), which sending again cannot cure. The worker's result
 // event, its io.mendflow.command.failed and the poller's track item copy
 // the command's id, correlationid, traceparent and tracestate, and add the
@@ -29,10 +31,9 @@ const (
 	maxExtensionNameBytes = 64
 	// maxCommandHeaderBytes bounds a command's NATS header block as
 	// stored: its ce- headers and its Nats-Msg-Id, as NATS encodes them.
+	// Ingest's publisher refuses a command over it (413).
 	maxCommandHeaderBytes = 32 << 10
 
-	// natsMaxHeaderBytes is the largest header block JetStream stores.
-	natsMaxHeaderBytes = 65535
 	// derivedHeaderBytes bounds what a message derived from a command adds
 	// to the command's headers: two more copies of its id with their
 	// suffixes and header names, and the dead letter's reasons or a result
@@ -42,7 +43,7 @@ const (
 
 // Every message derived from a command fits JetStream's header limit: the
 // constant below does not compile when it would be negative.
-const _ uint = natsMaxHeaderBytes - maxCommandHeaderBytes - derivedHeaderBytes
+const _ uint = bus.MaxHeaderBytes - maxCommandHeaderBytes - derivedHeaderBytes
 
 // overLimit says that something of n bytes is over limit; the caller
 // names it.

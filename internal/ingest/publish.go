@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -18,7 +17,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/mendflow/mendflow/internal/bus"
-	"github.com/mendflow/mendflow/internal/telemetry"
 	"github.com/mendflow/mendflow/pkg/events"
 )
 
@@ -27,16 +25,10 @@ const commandSource = "urn:mendflow:ingest"
 
 var commandSourceRef = *types.ParseURIRef(commandSource)
 
-// publisher is what ingest needs of a jetstream.JetStream.
-type publisher interface {
-	PublishMsg(ctx context.Context, msg *nats.Msg, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error)
-}
-
 // command is one command of a request on its way to JetStream.
 type command struct {
-	msgID string
-	msg   *nats.Msg
-	view  commandView
+	bus.Outgoing
+	view commandView
 }
 
 // commandView is a command as the answer shows it.
@@ -65,23 +57,23 @@ func msgID(source, id string, index int) string {
 
 // buildCommands turns the commands routed from in into messages. A command
 // posted directly (its type is the command's) is queued as is, keeping its
-// id; any other becomes a new event whose id is its Nats-Msg-Id, carrying
-// the extensions that tie it to in. Each carries the trace context of the
-// span in ctx, in's span, which the worker continues. delivery is what
-// names in's delivery in the Nats-Msg-Ids: its id, or what stays the same
-// when its sender repeats it (a GitLab hook's Idempotency-Key, the digest
-// of a GitHub delivery's signed body).
+// id and starting its chain; any other becomes a new event whose id is its
+// Nats-Msg-Id, answering in. Each carries the trace context of the span in
+// ctx, in's span, which the worker continues. delivery is what names in's
+// delivery in the Nats-Msg-Ids: its id, or what stays the same when its
+// sender repeats it (a GitLab hook's Idempotency-Key, the digest of a
+// GitHub delivery's signed body).
 func buildCommands(ctx context.Context, in event.Event, delivery string, cmds []events.Command, now time.Time) ([]command, error) {
 	out := make([]command, 0, len(cmds))
 	source := in.Source() // formatted anew by each call
 	for i, c := range cmds {
 		id := msgID(source, delivery, i)
-		var e event.Event
+		var (
+			e    event.Event
+			link bus.Link
+		)
 		if in.Type() == events.CommandType(c.Name) {
 			e = in.Clone()
-			if events.Extension(e, events.ExtCorrelationID) == "" {
-				e.SetExtension(events.ExtCorrelationID, e.ID())
-			}
 		} else {
 			data := c.JSON
 			if data == nil {
@@ -100,112 +92,25 @@ func buildCommands(ctx context.Context, in event.Event, delivery string, cmds []
 				Time:            &types.Timestamp{Time: now},
 				DataContentType: &contentType,
 			}, DataEncoded: data}
-			events.Propagate(&e, in)
+			link = bus.Answering(in)
 		}
-		telemetry.SetTrace(&e, ctx)
 		subject := events.CommandSubject(c.Name)
-		msg, err := bus.ToMsg(subject, e)
+		msg, err := bus.EventMsg(ctx, subject, e, link, id)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, command{msgID: id, msg: msg, view: commandView{
+		out = append(out, command{Outgoing: bus.Outgoing{Msg: msg}, view: commandView{
 			ID: e.ID(), Type: e.Type(), Subject: subject, Data: e.Data(),
 		}})
 	}
 	return out, nil
 }
 
-// maxConcurrentPublishes bounds the goroutines one request publishes with.
-const maxConcurrentPublishes = 64
-
-// publishAll publishes the commands concurrently and waits for JetStream to
-// acknowledge each, marking those it already had. The first failure cancels
-// the rest and is returned: the request is then not acknowledged, and a
-// retry finds the commands already stored to be duplicates.
-func publishAll(ctx context.Context, js publisher, cmds []*command) error {
-	if len(cmds) == 1 { // the common case: no goroutine
-		return publishOne(ctx, js, cmds[0])
-	}
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	sem := make(chan struct{}, maxConcurrentPublishes)
-	var wg sync.WaitGroup
-	for _, c := range cmds {
-		if ctx.Err() != nil {
-			break
-		}
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			if err := publishOne(ctx, js, c); err != nil {
-				cancel(err)
-			}
-		})
-	}
-	wg.Wait()
-	return context.Cause(ctx)
-}
-
-// errHeadersTooLarge is checkSizes' refusal of a command whose headers
-// pass maxCommandHeaderBytes.
-var errHeadersTooLarge = errors.New("the event's attributes and extensions are too long together")
-
-// checkSizes refuses, before anything is published, a command whose
-// header block passes maxCommandHeaderBytes, and, when a request has
-// several commands, one that NATS would refuse as over its max_payload
-// (maxPayload; zero: unknown, no check): publishing the others first would
-// store part of a request that is answered 413. A lone command over
-// max_payload is refused by the NATS client before it sends it.
-func checkSizes(cmds []*command, maxPayload int64) error {
-	for _, c := range cmds {
-		headers := headerSize(c)
-		if headers > maxCommandHeaderBytes {
-			return fmt.Errorf("publish %s: the command's header block %s: %w",
-				c.msg.Subject, overLimit(headers, maxCommandHeaderBytes), errHeadersTooLarge)
-		}
-		if n := headers + len(c.msg.Data); maxPayload > 0 && len(cmds) > 1 && int64(n) > maxPayload {
-			return fmt.Errorf("publish %s: the command is %d bytes, over the NATS max_payload of %d: %w",
-				c.msg.Subject, n, maxPayload, nats.ErrMaxPayload)
-		}
-	}
-	return nil
-}
-
-// headerSize is the size of a command's header block as NATS encodes it
-// (counted against max_payload and JetStream's header limit), with the
-// Nats-Msg-Id that publishOne adds.
-func headerSize(c *command) int {
-	n := c.msg.Size() - len(c.msg.Subject) - len(c.msg.Reply) - len(c.msg.Data)
-	if c.msg.Header.Get(jetstream.MsgIDHeader) == "" {
-		n += len(jetstream.MsgIDHeader) + len(": \r\n") + len(c.msgID)
-	}
-	return n
-}
-
-func publishOne(ctx context.Context, js publisher, c *command) error {
-	ack, err := js.PublishMsg(ctx, c.msg, jetstream.WithMsgID(c.msgID))
-	if err != nil {
-		return fmt.Errorf("publish %s: %w", c.msg.Subject, err)
-	}
-	c.view.Duplicate = ack.Duplicate
-	return nil
-}
-
 // JetStream's error codes that the jetstream package does not name.
 const (
 	jsErrCodeAccountResourcesExceeded jetstream.ErrorCode = 10002
 	jsErrCodeClusterNoPeers           jetstream.ErrorCode = 10005
-	jsErrCodeHeaderExceedsMaximum     jetstream.ErrorCode = 10097
 )
-
-// tooLarge reports whether a publish failed because the message is larger
-// than ingest, NATS or the stream accepts: sending it again cannot help.
-func tooLarge(err error) bool {
-	var apiErr *jetstream.APIError
-	return errors.Is(err, nats.ErrMaxPayload) || errors.Is(err, errHeadersTooLarge) ||
-		(errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamMessageExceedsMaximum ||
-			apiErr.ErrorCode == jsErrCodeHeaderExceedsMaximum))
-}
 
 // refusedForGood reports whether JetStream refused a publish in a way
 // that does not pass with time, such as a sealed stream: its code 400
@@ -221,12 +126,12 @@ func refusedForGood(err error) bool {
 
 // publishProblem is the answer to a request whose commands JetStream did
 // not all acknowledge, for the reason err: 413 when a command is too large
-// (tooLarge), 409 when JetStream refuses it for good (refusedForGood),
+// (bus.TooLarge), 409 when JetStream refuses it for good (refusedForGood),
 // both stating what sending again would meet; otherwise 503, asking to
 // send again after retryAfter.
 func publishProblem(err error, retryAfter time.Duration) *problem {
 	switch {
-	case tooLarge(err):
+	case bus.TooLarge(err):
 		return newProblem(http.StatusRequestEntityTooLarge, "body-too-large", "Event too large to store",
 			fmt.Sprintf("a command is too large to store (%v); nothing of the request was stored", err))
 	case refusedForGood(err):
@@ -257,7 +162,7 @@ func failureReason(err error) string {
 	case errors.Is(err, nats.ErrConnectionClosed), errors.Is(err, nats.ErrConnectionReconnecting),
 		errors.Is(err, nats.ErrDisconnected), errors.Is(err, nats.ErrReconnectBufExceeded), errors.Is(err, nats.ErrConnectionDraining):
 		return "disconnected"
-	case tooLarge(err):
+	case bus.TooLarge(err):
 		return "too_large"
 	case refusedForGood(err):
 		return "refused"

@@ -8,8 +8,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/mendflow/mendflow/internal/bus"
 	"github.com/mendflow/mendflow/pkg/events"
 )
 
@@ -58,13 +60,13 @@ type writeFailure struct {
 // failed records a publish of cmds that failed with err, when the failure
 // is the server's: not a command too large for it (the sender's), nor a
 // sender that went away (its request's context canceled).
-func (h *writeHealth) failed(err error, cmds []*command) {
-	if tooLarge(err) || errors.Is(err, context.Canceled) {
+func (h *writeHealth) failed(err error, cmds []*bus.Outgoing) {
+	if bus.TooLarge(err) || errors.Is(err, context.Canceled) {
 		return
 	}
 	f := &writeFailure{err: err, at: time.Now()}
 	for _, c := range cmds {
-		f.need = max(f.need, int64(headerSize(c)+len(c.msg.Data)+len(c.msg.Subject)+fileStoreOverhead))
+		f.need = max(f.need, int64(bus.HeaderBytes(c.Msg)+len(c.Msg.Data)+len(c.Msg.Subject)+fileStoreOverhead))
 	}
 	h.failure.Store(f)
 }
@@ -98,9 +100,9 @@ func (h *writeHealth) check(ctx context.Context, probe func(ctx context.Context,
 // probeWrites asks whether JetStream would take a command of need bytes,
 // without storing one: MENDFLOW_COMMANDS must have room for it under the
 // limits at which it refuses new messages (discard new), and a message
-// must be stored on the probe stream, which is created if it went
-// missing.
-func probeWrites(ctx context.Context, js jetstream.JetStream, replicas int, need int64) error {
+// published by pub must be stored on the probe stream, which is created
+// if it went missing.
+func probeWrites(ctx context.Context, js jetstream.JetStream, pub *bus.Publisher, replicas int, need int64) error {
 	stream, err := js.Stream(ctx, events.StreamCommands)
 	if err != nil {
 		return fmt.Errorf("stream %s: %w", events.StreamCommands, err)
@@ -115,15 +117,13 @@ func probeWrites(ctx context.Context, js jetstream.JetStream, replicas int, need
 			return fmt.Errorf("stream %s is full: %d messages, its max_msgs", events.StreamCommands, st.Msgs)
 		}
 	}
-	_, err = js.Publish(ctx, subjectProbe, nil)
+	// The probe keeps the last message only: it needs no Nats-Msg-Id.
+	_, err = pub.Publish(ctx, nats.NewMsg(subjectProbe))
 	if errors.Is(err, jetstream.ErrNoStreamResponse) {
 		if _, cerr := js.CreateStream(ctx, probeStreamConfig(replicas)); cerr != nil && !errors.Is(cerr, jetstream.ErrStreamNameAlreadyInUse) {
-			return fmt.Errorf("publish on %s: %w; create it: %w", streamProbe, err, cerr)
+			return fmt.Errorf("%w; creating %s: %w", err, streamProbe, cerr)
 		}
-		_, err = js.Publish(ctx, subjectProbe, nil)
+		_, err = pub.Publish(ctx, nats.NewMsg(subjectProbe))
 	}
-	if err != nil {
-		return fmt.Errorf("publish on %s: %w", streamProbe, err)
-	}
-	return nil
+	return err
 }

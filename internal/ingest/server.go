@@ -21,6 +21,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/mendflow/mendflow/internal/bus"
 	"github.com/mendflow/mendflow/internal/routing"
 	"github.com/mendflow/mendflow/internal/telemetry"
 	"github.com/mendflow/mendflow/pkg/events"
@@ -31,10 +32,8 @@ import (
 type server struct {
 	cfg    *Config
 	router *routing.Router
-	js     publisher
-	// maxPayload is the largest message the NATS server takes, as it said
-	// when ingest connected; zero skips checkSizes.
-	maxPayload int64
+	// pub stores the commands, within ingest's limits.
+	pub *bus.Publisher
 	// bodies is what the bodies of the requests in flight may hold.
 	bodies *bodyBudget
 	// writes is whether JetStream took the last publish, for readiness.
@@ -239,20 +238,16 @@ func (s *server) accept(w http.ResponseWriter, r *http.Request, evs []event.Even
 	}
 
 	if !dryRun {
-		var all []*command
+		var all []*bus.Outgoing
 		for _, plan := range plans {
 			for j := range plan {
-				all = append(all, &plan[j])
+				all = append(all, &plan[j].Outgoing)
 			}
 		}
 		if len(all) > 0 {
-			err := checkSizes(all, s.maxPayload) // nothing published: a 413 stores nothing
-			if err == nil {
-				ctx, cancel := context.WithTimeout(r.Context(), s.cfg.PublishTimeout)
-				err = publishAll(ctx, s.js, all)
-				cancel()
-			}
-			if err != nil {
+			// Nothing is published when a command is too large: a 413
+			// stores nothing.
+			if err := s.pub.PublishAll(r.Context(), all); err != nil {
 				s.publishFailed(r.Context(), w, err, len(evs), all)
 				return
 			}
@@ -274,7 +269,7 @@ func (s *server) accept(w http.ResponseWriter, r *http.Request, evs []event.Even
 		default:
 			res.Status = statusQueued
 			for _, c := range plans[i] {
-				if c.view.Duplicate {
+				if c.Ack.Duplicate {
 					s.metrics.duplicates.Inc()
 				}
 			}
@@ -283,6 +278,7 @@ func (s *server) accept(w http.ResponseWriter, r *http.Request, evs []event.Even
 			res.Commands = make([]commandView, len(plans[i]))
 			for j, c := range plans[i] {
 				res.Commands[j] = c.view
+				res.Commands[j].Duplicate = c.Ack != nil && c.Ack.Duplicate
 			}
 		}
 		s.metrics.event(e.Type(), res.Status)
@@ -318,9 +314,11 @@ func eventLogAttrs(e event.Event) []any {
 	return attrs
 }
 
+// allDuplicates reports whether JetStream had every command of cmds
+// already; false for none, or for commands not published (a dry run).
 func allDuplicates(cmds []command) bool {
 	for _, c := range cmds {
-		if !c.view.Duplicate {
+		if c.Ack == nil || !c.Ack.Duplicate {
 			return false
 		}
 	}
@@ -389,14 +387,17 @@ func (s *server) eventSpan(ctx context.Context, e event.Event) (_ context.Contex
 }
 
 // publishFailed answers a request of n events whose commands cmds were
-// not all acknowledged.
-func (s *server) publishFailed(ctx context.Context, w http.ResponseWriter, err error, n int, cmds []*command) {
+// not all acknowledged. A command too large (413) is the sender's doing:
+// its events count as invalid, and the operator hears nothing of it.
+func (s *server) publishFailed(ctx context.Context, w http.ResponseWriter, err error, n int, cmds []*bus.Outgoing) {
 	s.writes.failed(err, cmds)
 	reason := failureReason(err)
 	s.metrics.publishFailures.WithLabelValues(reason).Inc()
-	s.metrics.eventsUnavailable(n)
 	p := publishProblem(err, s.cfg.RetryAfter)
-	if p.Status != http.StatusRequestEntityTooLarge { // a sender's event, not a matter for the operator
+	if p.Status == http.StatusRequestEntityTooLarge {
+		s.metrics.invalid(n)
+	} else {
+		s.metrics.eventsUnavailable(n)
 		s.logger.WarnContext(ctx, fmt.Sprintf("publish failed; answering %d", p.Status), "reason", reason, "error", err)
 	}
 	p.write(w)

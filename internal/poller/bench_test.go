@@ -230,16 +230,20 @@ func (bed *benchBed) startPoller(b *testing.B, vars map[string]string) *pollerPr
 	}
 	p := &pollerProcess{cmd: cmd, started: time.Now()}
 	b.Cleanup(func() { _ = cmd.Process.Kill() })
-	// The first log line says where it listens.
-	line, err := bufio.NewReader(stderr).ReadString('\n')
-	if err != nil {
-		b.Fatalf("poller: %v", err)
+	// A log line of its start says where it listens; the Mend hosts come
+	// before it.
+	r := bufio.NewReader(stderr)
+	for p.addr == "" {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			b.Fatalf("poller did not start: %v", err)
+		}
+		var started struct{ Msg, Addr string }
+		if err := json.Unmarshal([]byte(line), &started); err != nil {
+			b.Fatalf("poller: %v: %s", err, line)
+		}
+		p.addr = started.Addr
 	}
-	var started struct{ Msg, Addr string }
-	if err := json.Unmarshal([]byte(line), &started); err != nil || started.Addr == "" {
-		b.Fatalf("poller did not start: %s", line)
-	}
-	p.addr = started.Addr
 	go func() { _, _ = io.Copy(io.Discard, stderr) }()
 	return p
 }

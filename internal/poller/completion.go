@@ -5,10 +5,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/mendflow/mendflow/internal/bus"
 	"github.com/mendflow/mendflow/pkg/events"
@@ -55,14 +53,10 @@ type item struct {
 	track events.Track
 }
 
-// decodeItem reads a delivery. An error means the message can never be
+// decodeItem reads the event of a delivery. An error means it can never be
 // followed, however often it is redelivered. orgToken fills in an item that
 // names no organization.
-func decodeItem(msg jetstream.Msg, orgToken string) (item, error) {
-	ev, err := bus.FromJetStreamMsg(msg)
-	if err != nil {
-		return item{}, err
-	}
+func decodeItem(ev event.Event, orgToken string) (item, error) {
 	var t events.Track
 	if err := json.Unmarshal(ev.Data(), &t); err != nil {
 		return item{}, fmt.Errorf("track item %s: data: %w", ev.ID(), err)
@@ -105,8 +99,8 @@ func completionID(track event.Event) string {
 }
 
 // completion is the event that ends the item, given Mend's last status and
-// a verdict that ended it.
-func (it item) completion(status string, v verdict, now time.Time) (event.Event, error) {
+// a verdict that ended it. Its chain is the item's (bus.Continuing).
+func (it item) completion(status string, v verdict) (event.Event, error) {
 	t := it.track
 	var (
 		typ  string
@@ -132,29 +126,10 @@ func (it item) completion(status string, v verdict, now time.Time) (event.Event,
 			RequestState: status, Reason: v.reason, Detail: v.detail,
 		}
 	}
-	e := event.New(event.CloudEventsVersionV1)
-	e.SetID(completionID(it.ev))
-	e.SetSource(Source)
-	e.SetType(typ)
-	e.SetSubject(it.name())
-	e.SetTime(now)
-	if err := e.SetData(event.ApplicationJSON, data); err != nil {
+	e, err := bus.NewEvent(completionID(it.ev), Source, typ, data)
+	if err != nil {
 		return event.Event{}, fmt.Errorf("completion of %s: %w", it.name(), err)
 	}
-	// The completion answers the same command as the Track item, so it
-	// carries the item's chain on as it is; an item from a publisher that
-	// set no extensions is its own cause.
-	correlation, causation := events.Extension(it.ev, events.ExtCorrelationID), events.Extension(it.ev, events.ExtCausationID)
-	if correlation == "" {
-		correlation = it.ev.ID()
-	}
-	if causation == "" {
-		causation = it.ev.ID()
-	}
-	e.SetExtension(events.ExtCorrelationID, correlation)
-	e.SetExtension(events.ExtCausationID, causation)
-	if tp := events.Extension(it.ev, events.ExtTraceparent); tp != "" {
-		e.SetExtension(events.ExtTraceparent, tp)
-	}
+	e.SetSubject(it.name())
 	return e, nil
 }

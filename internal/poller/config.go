@@ -52,6 +52,9 @@ type Config struct {
 	// ShutdownGrace is how long polls under way may finish after SIGTERM
 	// before they are abandoned and their items handed back.
 	ShutdownGrace time.Duration `env:"POLLER_SHUTDOWN_GRACE, default=10s"`
+	// FetchWait is how long one pull waits for items. Stopping waits for
+	// the pull in progress, so it also bounds the stop.
+	FetchWait time.Duration `env:"POLLER_FETCH_WAIT, default=2s"`
 }
 
 // Validate reports the first out-of-range value, naming its variable.
@@ -77,6 +80,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("POLLER_ACK_WAIT: must be at least 1s, not %v", c.AckWait)
 	case c.ShutdownGrace < 0:
 		return fmt.Errorf("POLLER_SHUTDOWN_GRACE: must not be negative, not %v", c.ShutdownGrace)
+	case c.FetchWait < 10*time.Millisecond:
+		return fmt.Errorf("POLLER_FETCH_WAIT: must be at least 10ms, not %v", c.FetchWait)
 	}
 	return nil
 }

@@ -41,6 +41,7 @@ func fastConfig() Config {
 		Concurrency:   8,
 		AckWait:       5 * time.Second,
 		ShutdownGrace: time.Second,
+		FetchWait:     100 * time.Millisecond,
 	}
 }
 

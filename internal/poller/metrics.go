@@ -23,6 +23,8 @@ const (
 
 // Metrics are the poller's Prometheus metrics.
 type Metrics struct {
+	// deliveries are the runner's: what became of each delivery.
+	deliveries  *bus.Metrics
 	polls       *prometheus.CounterVec
 	completions *prometheus.CounterVec
 	duplicates  prometheus.Counter
@@ -63,6 +65,15 @@ func NewMetrics(reg prometheus.Registerer, js bus.StreamLookup) (*Metrics, error
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
+	}
+	var err error
+	m.deliveries, err = bus.NewMetrics(reg, bus.MetricNames{
+		Label:      "kind",
+		Deliveries: "mendflow_poller_deliveries_total",
+		InFlight:   "mendflow_poller_in_flight",
+	})
+	if err != nil {
+		return nil, err
 	}
 	return m, nil
 }

@@ -15,11 +15,9 @@ package poller
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -28,14 +26,8 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/mendflow/mendflow/internal/bus"
-	"github.com/mendflow/mendflow/internal/telemetry"
 	"github.com/mendflow/mendflow/pkg/events"
 )
-
-// handBackDelay is how long an item handed back at shutdown waits, so that
-// the poller shutting down does not get it straight back before it stops
-// pulling; another poller takes it then.
-const handBackDelay = time.Second
 
 // StatusSource is what the poller asks Mend: the status of an asynchronous
 // process and the state of a plugin request, in Mend's words.
@@ -47,6 +39,7 @@ type StatusSource interface {
 // Poller follows the items on MENDFLOW_TRACKING until they end.
 type Poller struct {
 	js       jetstream.JetStream
+	pub      *bus.Publisher
 	mend     StatusSource
 	cfg      Config
 	orgToken string
@@ -68,18 +61,21 @@ func New(js jetstream.JetStream, src StatusSource, cfg Config, orgToken string, 
 	if tp == nil {
 		tp = noop.NewTracerProvider()
 	}
+	// A completion gets a quarter of the AckWait, so that the server does
+	// not hand the item to another poller while this one still publishes.
+	pub := bus.NewPublisher(js, bus.WithMaxPayload(js.Conn().MaxPayload()), bus.WithPublishTimeout(cfg.AckWait/4))
 	return &Poller{
-		js: js, mend: src, cfg: cfg, orgToken: orgToken, log: log, metrics: m,
+		js: js, pub: pub, mend: src, cfg: cfg, orgToken: orgToken, log: log, metrics: m,
 		tracer: tp.Tracer("github.com/mendflow/mendflow/internal/poller"), rnd: rand.Float64,
 	}, nil
 }
 
 // Run follows items until ctx ends. It then stops pulling, hands back the
-// items it holds but has not started, lets the polls under way finish
-// within ShutdownGrace (abandoning and handing back the rest), and returns
-// nil. It returns an error when it cannot start, unless ctx ended first
-// (it then holds nothing to hand back), or when consuming stops before ctx
-// ends (the connection was closed).
+// items it pulls meanwhile, lets the polls under way finish within
+// ShutdownGrace (abandoning and handing back the rest), and returns nil.
+// It returns an error when it cannot start, unless ctx ended first (it
+// then holds nothing to hand back), or when consuming stops before ctx
+// ends (its consumer was deleted, or the connection closed).
 func (p *Poller) Run(ctx context.Context) error {
 	// Set up again until a NATS cluster still forming can serve it.
 	var cons jetstream.Consumer
@@ -93,155 +89,89 @@ func (p *Poller) Run(ctx context.Context) error {
 		}
 		return fmt.Errorf("consumer %s on %s: %w", ConsumerName, events.StreamTracking, err)
 	}
-	// A small buffer: a buffered delivery's AckWait is already running,
-	// and what is not buffered here is free for another poller.
-	msgs, err := cons.Messages(jetstream.PullMaxMessages(p.cfg.Concurrency))
-	if err != nil {
-		return fmt.Errorf("consuming %s: %w", events.StreamTracking, err)
-	}
-
-	// Polls run on their own context, so that SIGTERM does not cut short a
-	// poll that is about to publish; it is cancelled ShutdownGrace later.
-	work, abandon := context.WithCancel(context.WithoutCancel(ctx))
-	defer abandon()
-	stop := context.AfterFunc(ctx, func() {
-		msgs.Drain()
-		time.AfterFunc(p.cfg.ShutdownGrace, abandon)
+	runner := bus.NewRunner(cons, p.handle, bus.RunnerConfig{
+		Concurrency:   p.cfg.Concurrency,
+		AckWait:       p.cfg.AckWait,
+		FetchWait:     p.cfg.FetchWait,
+		ShutdownGrace: p.cfg.ShutdownGrace,
+		// A delivery is a poll, not an attempt: an item is polled until it
+		// ends or its deadline passes. What failed to be published is
+		// polled again soon; the completion id makes a second publish of
+		// the same event harmless.
+		Attempts: bus.Attempts{Backoff: func(int) time.Duration { return p.cfg.FirstInterval }},
+		// An item that can never be followed is counted and dropped
+		// (TermWithReason); no dead letter keeps it, as MENDFLOW_DLQ and
+		// its replay hold commands, and only the worker publishes items.
+		Poison: func(context.Context, *bus.Delivery, string, error) error {
+			p.metrics.invalid.Inc()
+			return nil
+		},
+		Noun:    "item",
+		Metrics: p.metrics.deliveries,
+		Logger:  p.log,
+		Tracer:  p.tracer,
 	})
-	defer stop()
-
-	var (
-		wg       sync.WaitGroup
-		errOnce  sync.Once
-		consumed error
-	)
-	for range p.cfg.Concurrency {
-		wg.Go(func() {
-			if err := p.consume(ctx, work, msgs); err != nil {
-				errOnce.Do(func() { consumed = err })
-			}
-		})
-	}
-	wg.Wait()
-	if ctx.Err() == nil {
-		msgs.Stop()
-		return fmt.Errorf("consuming %s stopped: %w", events.StreamTracking, consumed)
+	if err := runner.Run(ctx); err != nil {
+		return fmt.Errorf("consuming %s stopped: %w", events.StreamTracking, err)
 	}
 	return nil
 }
 
-// consume takes deliveries until the iterator closes: it polls them while
-// ctx lasts, and hands them back once it has ended. It returns why the
-// iterator closed.
-func (p *Poller) consume(ctx, work context.Context, msgs jetstream.MessagesContext) error {
-	var last error
-	for {
-		msg, err := msgs.Next()
-		switch {
-		case errors.Is(err, jetstream.ErrMsgIteratorClosed):
-			return errors.Join(err, last)
-		case err != nil:
-			// Missed heartbeats and the like, after which the iterator
-			// carries on, or the reason it is about to close (the
-			// consumer was deleted).
-			last = err
-			p.log.Warn("poller: waiting for items", "error", err)
-			continue
-		case ctx.Err() != nil:
-			p.handBack(msg)
-			continue
-		}
-		p.handle(work, msg)
-	}
-}
+// Reasons an item is polled again, in its delivery's log line.
+const (
+	reasonNotDue  = "not due"
+	reasonRunning = "not ended"
+)
 
-// handle makes one poll of the item msg carries and answers the delivery.
-func (p *Poller) handle(work context.Context, msg jetstream.Msg) {
-	it, err := decodeItem(msg, p.orgToken)
+// handle makes one poll of the item a delivery carries. An item that has
+// not ended is delivered again at its next poll; one that ended gets its
+// completion event, after which its delivery is acknowledged, which
+// removes it.
+func (p *Poller) handle(ctx context.Context, d *bus.Delivery) error {
+	it, err := decodeItem(d.Event, p.orgToken)
 	if err != nil {
-		p.metrics.invalid.Inc()
-		p.log.Error("poller: dropping a message that is not a valid Track item", "subject", msg.Subject(), "error", err)
-		p.answer(msg, msg.TermWithReason(err.Error()), "term")
-		return
+		return bus.Permanent(events.FailInvalid, err)
 	}
-	log := p.log.With(append(telemetry.LogAttrs(it.ev), "command", it.command(), "kind", it.track.Kind,
-		"item", it.name(), "org_token", it.track.OrgToken)...)
+	d.Label = it.track.Kind
+	d.Note("command", it.command(), "kind", it.track.Kind, "item", it.name(), "org_token", it.track.OrgToken)
 	age := max(time.Since(it.track.Started), 0)
 	if age < p.cfg.FirstInterval {
 		// Just handed over: nothing to ask Mend yet.
-		p.answer(msg, msg.NakWithDelay(p.cfg.FirstInterval-age), "nak")
-		return
+		return bus.Later(p.cfg.FirstInterval-age, reasonNotDue, nil)
 	}
 
 	// The poll is a span of the item's trace; its completion event
 	// continues from it.
-	work, span := p.tracer.Start(telemetry.ContextWithTrace(work, it.ev), "poll "+it.track.Kind,
-		trace.WithSpanKind(trace.SpanKindConsumer),
-		trace.WithAttributes(
-			attribute.String("mendflow.item", it.name()),
-			attribute.String("cloudevents.event_id", it.ev.ID()),
-			attribute.String("mendflow.correlation_id", events.Extension(it.ev, events.ExtCorrelationID)),
-		))
-	defer span.End()
+	span := trace.SpanFromContext(ctx)
+	span.SetName("poll " + it.track.Kind)
+	span.SetAttributes(attribute.String("mendflow.item", it.name()))
 
-	// The poll gets half the AckWait and the completion a quarter, so that
-	// the server does not hand the item to another poller while this one is
-	// still at it.
-	pollCtx, cancel := context.WithTimeout(work, p.cfg.AckWait/2)
+	// The poll gets half the AckWait, so that the server does not hand the
+	// item to another poller while this one is still at it.
+	pollCtx, cancel := context.WithTimeout(ctx, p.cfg.AckWait/2)
 	status, err := p.poll(pollCtx, it)
 	cancel()
-	if work.Err() != nil {
-		p.handBack(msg)
-		return
+	if ctx.Err() != nil {
+		return ctx.Err() // stopping: the item is handed back
 	}
 	v := p.cfg.judge(it.track.Kind, status, err, age, p.rnd())
 	switch {
 	case err != nil:
 		p.metrics.polls.WithLabelValues(it.track.Kind, pollError).Inc()
-		log.WarnContext(work, "poller: status call failed", "error", err, "ends_item", v.end)
 	case v.end:
 		p.metrics.polls.WithLabelValues(it.track.Kind, pollEnded).Inc()
 	default:
 		p.metrics.polls.WithLabelValues(it.track.Kind, pollRunning).Inc()
 	}
+	d.Note("status", status, "age", age.String())
 	if !v.end {
-		log.DebugContext(work, "poller: not ended", "status", status, "age", age.String(), "next_poll_in", v.wait.String())
-		p.answer(msg, msg.NakWithDelay(v.wait), "nak")
-		return
-	}
-	p.finish(work, msg, it, status, v, age, log)
-}
-
-// finish publishes the completion of an item that ended and acknowledges
-// its delivery, which removes it from the stream.
-func (p *Poller) finish(work context.Context, msg jetstream.Msg, it item, status string, v verdict, age time.Duration, log *slog.Logger) {
-	ctx, cancel := context.WithTimeout(work, p.cfg.AckWait/4)
-	defer cancel()
-	if err := p.complete(ctx, it, status, v); err != nil {
-		if work.Err() != nil {
-			p.handBack(msg)
-			return
+		reason := reasonRunning
+		if err != nil {
+			reason = bus.ReasonTransient
 		}
-		// Poll again soon; the completion id makes a second publish of
-		// the same event harmless.
-		log.ErrorContext(ctx, "poller: publishing completion", "error", err)
-		p.answer(msg, msg.NakWithDelay(p.cfg.FirstInterval), "nak")
-		return
+		return bus.Later(v.wait, reason, err)
 	}
-	outcome := outcomeSucceeded
-	if v.reason != "" {
-		outcome = v.reason
-	}
-	p.metrics.completions.WithLabelValues(it.track.Kind, outcome).Inc()
-	p.metrics.duration.WithLabelValues(it.track.Kind).Observe(age.Seconds())
-	level, attrs := slog.LevelInfo, []any{"status", status, "outcome", outcome, "age", age.String()}
-	if v.reason != "" {
-		level, attrs = slog.LevelWarn, append(attrs, "detail", v.detail)
-	}
-	log.Log(ctx, level, "poller: item ended", attrs...)
-	// Confirmed, so that a lost acknowledgement shows in the log; the item
-	// would come back and its completion be dropped as a duplicate.
-	p.answer(msg, msg.DoubleAck(ctx), "ack")
+	return p.complete(ctx, d, it, status, v, age)
 }
 
 // poll asks Mend about the item.
@@ -253,36 +183,27 @@ func (p *Poller) poll(ctx context.Context, it item) (string, error) {
 }
 
 // complete publishes the completion event of an item that ended, carrying
-// the trace context of the span in ctx.
-func (p *Poller) complete(ctx context.Context, it item, status string, v verdict) error {
-	e, err := it.completion(status, v, time.Now())
+// the item's chain and the trace context of the span in ctx. Once decided,
+// it is published even while the poller stops.
+func (p *Poller) complete(ctx context.Context, d *bus.Delivery, it item, status string, v verdict, age time.Duration) error {
+	e, err := it.completion(status, v)
 	if err != nil {
 		return err
 	}
-	telemetry.SetTrace(&e, ctx)
-	msg, err := bus.ToMsg(events.ResultSubject(e.Type()), e)
+	ack, err := p.pub.PublishEvent(context.WithoutCancel(ctx), events.ResultSubject(e.Type()), e, bus.Continuing(it.ev))
 	if err != nil {
 		return err
-	}
-	ack, err := p.js.PublishMsg(ctx, msg, jetstream.WithMsgID(e.ID()), jetstream.WithExpectStream(events.StreamEvents))
-	if err != nil {
-		return fmt.Errorf("publish %s: %w", e.Type(), err)
 	}
 	if ack.Duplicate {
 		p.metrics.duplicates.Inc()
 	}
-	return nil
-}
-
-// handBack returns an item the poller holds but will not poll.
-func (p *Poller) handBack(msg jetstream.Msg) {
-	p.answer(msg, msg.NakWithDelay(handBackDelay), "nak")
-}
-
-// answer logs an acknowledgement that failed. The delivery then times out
-// after AckWait and comes back, which is safe, only later.
-func (p *Poller) answer(msg jetstream.Msg, err error, what string) {
-	if err != nil {
-		p.log.Warn("poller: answering a delivery", "answer", what, "subject", msg.Subject(), "error", err)
+	outcome := outcomeSucceeded
+	if v.reason != "" {
+		outcome = v.reason
+		d.Note("detail", v.detail)
 	}
+	p.metrics.completions.WithLabelValues(it.track.Kind, outcome).Inc()
+	p.metrics.duration.WithLabelValues(it.track.Kind).Observe(age.Seconds())
+	d.Note("outcome", outcome)
+	return nil
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/google/go-cmp/cmp"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/mendflow/mendflow/internal/bus"
 	"github.com/mendflow/mendflow/pkg/events"
@@ -273,15 +272,15 @@ func TestCompletionPublishedBeforeCrash(t *testing.T) {
 	// What the dead poller published: the same event, but for its time.
 	it := item{ev: track, track: tr}
 	it.track.OrgToken = orgToken
-	e, err := it.completion("FINISHED", ended(), time.Now())
+	e, err := it.completion("FINISHED", ended())
 	if err != nil {
 		t.Fatal(err)
 	}
-	msg, err := bus.ToMsg(events.ResultSubject(e.Type()), e)
+	msg, err := bus.EventMsg(context.Background(), events.ResultSubject(e.Type()), e, bus.Continuing(track), "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tb.js.PublishMsg(context.Background(), msg, jetstream.WithMsgID(e.ID())); err != nil {
+	if _, err := tb.js.PublishMsg(context.Background(), msg); err != nil {
 		t.Fatal(err)
 	}
 	r := tb.start(t, fastConfig())

@@ -6,14 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"go.opentelemetry.io/otel/trace"
 
 	"github.com/mendflow/mendflow/internal/app"
+	"github.com/mendflow/mendflow/internal/backoff"
 	"github.com/mendflow/mendflow/internal/bus"
 	"github.com/mendflow/mendflow/internal/mendhttp"
 	"github.com/mendflow/mendflow/internal/telemetry"
@@ -25,30 +24,37 @@ import (
 // service is a wired worker: its NATS connection, consumer, handlers and
 // HTTP server.
 type service struct {
-	cfg     settings
-	logger  *slog.Logger
-	nc      *nats.Conn
-	js      jetstream.JetStream
-	cons    jetstream.Consumer
-	handle  handlers.Handler
-	retry   handlers.RetryPolicy
-	metrics *handlers.Metrics
-	tracer  trace.Tracer
-	http    *app.Server
-	served  <-chan error // why http stopped serving
+	cfg    settings
+	logger *slog.Logger
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	cons   jetstream.Consumer
+	runner *bus.Runner
+	http   *app.Server
+	served <-chan error // why http stopped serving
+}
+
+// metricNames are the worker's metrics of its deliveries.
+var metricNames = bus.MetricNames{
+	Label:       "command",
+	Deliveries:  "mendflow_worker_commands_total",
+	Duration:    "mendflow_worker_command_duration_seconds",
+	Retries:     "mendflow_worker_retries_total",
+	DeadLetters: "mendflow_worker_dead_letters_total",
+	InFlight:    "mendflow_worker_in_flight",
 }
 
 // newService wires the worker: the Mend client with its rate limit and
 // instrumented transport, the health and metrics server, bound to its
-// address and serving, then NATS and the streams, the shared consumer, and
-// the handlers with their middleware. Until that set-up is done, waiting
-// for a NATS cluster still forming, /readyz answers 503 with what it waits
-// for. It returns once the worker can take commands, or when ctx ends
-// first.
+// address and serving, then NATS and the streams, the shared consumer, the
+// handlers with their middleware, and the runner that carries them out.
+// Until that set-up is done, waiting for a NATS cluster still forming,
+// /readyz answers 503 with what it waits for. It returns once the worker
+// can take commands, or when ctx ends first.
 func newService(ctx context.Context, cfg settings, tel app.Telemetry) (_ *service, err error) {
 	logger := tel.Logger
 	tp := tel.TracerProvider()
-	svc := &service{cfg: cfg, logger: logger, tracer: tp.Tracer("github.com/mendflow/mendflow/internal/worker")}
+	svc := &service{cfg: cfg, logger: logger}
 	defer func() {
 		if err != nil {
 			svc.close()
@@ -56,7 +62,10 @@ func newService(ctx context.Context, cfg settings, tel app.Telemetry) (_ *servic
 	}()
 
 	reg := telemetry.NewRegistry()
-	svc.metrics = handlers.NewMetrics(reg)
+	metrics, err := bus.NewMetrics(reg, metricNames)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
 	client, err := mend.NewClientFromConfig(cfg.Mend, mend.WithLogger(logger), mend.WithHTTPClient(&http.Client{
 		Transport: mendhttp.NewMetrics(reg).Transport(mendhttp.NewTransport(cfg.Worker.Concurrency), tp),
 	}))
@@ -128,24 +137,35 @@ func newService(ctx context.Context, cfg settings, tel app.Telemetry) (_ *servic
 	if err := set.Register(router); err != nil {
 		return nil, fmt.Errorf("handlers: %w", err)
 	}
-	svc.retry = handlers.RetryPolicy{
-		MaxAttempts:  cfg.Worker.MaxAttempts,
-		BaseDelay:    cfg.Worker.RetryBase,
-		MaxDelay:     cfg.Worker.RetryMax,
-		Jitter:       cfg.Worker.RetryJitter,
-		NotFoundWait: cfg.Worker.NotFoundWait,
-	}
 	// The user key must never reach a log line, a span, an event or a dead
 	// letter. The worker holds no other secret, and only the Mend client
 	// uses it: package mend keeps it, and its JWTs, out of every error it
 	// returns, so that the errors need no cleaning here.
 	router.Use(
-		svc.metrics.Middleware(),
-		handlers.Decide(svc.retry),
 		handlers.Serialize(kvLocks{kv: locks, renew: cfg.Worker.AckWait / 3}),
 		handlers.Recover(),
 	)
-	svc.handle = router.Handler()
+	pub := bus.NewPublisher(svc.js, bus.WithMaxPayload(svc.nc.MaxPayload()))
+	// RetryBase doubled per attempt, up to RetryMax, spread by RetryJitter,
+	// so that commands failing together do not come back together.
+	retryBackoff := backoff.Policy{Initial: cfg.Worker.RetryBase, Max: cfg.Worker.RetryMax, Multiplier: 2, Jitter: cfg.Worker.RetryJitter}.Delay
+	x := &executor{
+		handle:   router.Handler(),
+		failures: failures{backoff: retryBackoff, notFoundWait: cfg.Worker.NotFoundWait, now: time.Now},
+		pub:      pub,
+	}
+	svc.runner = bus.NewRunner(svc.cons, x.carryOut, bus.RunnerConfig{
+		Concurrency:   cfg.Worker.Concurrency,
+		AckWait:       cfg.Worker.AckWait,
+		FetchWait:     cfg.Worker.FetchWait,
+		ShutdownGrace: cfg.Worker.ShutdownGrace,
+		Attempts:      bus.Attempts{Max: cfg.Worker.MaxAttempts, Backoff: retryBackoff},
+		Poison:        bus.DeadLetters(pub, source),
+		Noun:          "command",
+		Metrics:       metrics,
+		Logger:        logger,
+		Tracer:        tp.Tracer("github.com/mendflow/mendflow/internal/worker"),
+	})
 	gate.Open(svc.ready)
 	return svc, nil
 }
@@ -177,36 +197,24 @@ func (s *service) run(ctx context.Context) error {
 	s.logger.Info("worker started", "addr", s.http.Addr(), "consumer", s.cfg.Worker.Consumer,
 		"concurrency", s.cfg.Worker.Concurrency, "max_in_flight", s.cfg.Worker.MaxInFlight)
 
-	// work ends later than ctx: running commands keep their context through
-	// the grace period.
-	work, cut := context.WithCancel(context.WithoutCancel(ctx))
-	defer cut()
-	var running sync.WaitGroup
-	// Fetching stops with ctx, or when the server fails: no command may
-	// start while the running ones are waited for.
-	fetchCtx, stopFetch := context.WithCancel(ctx)
-	defer stopFetch()
-	fetched := make(chan struct{})
-	go func() { defer close(fetched); s.fetchLoop(fetchCtx, work, &running) }()
-
+	// The runner stops with ctx, or when the server fails: no command may
+	// start while the running ones are waited for. It hands back what it
+	// still holds after WORKER_SHUTDOWN_GRACE.
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	ran := make(chan error, 1)
+	go func() {
+		if err := s.runner.Run(runCtx); err != nil {
+			ran <- fmt.Errorf("consumer %s: %w", s.cfg.Worker.Consumer, err)
+		}
+		close(ran)
+	}()
 	var err error
 	select {
-	case <-ctx.Done():
-	case err = <-s.served:
-		err = fmt.Errorf("serving on WORKER_ADDR: %w", err)
-	}
-	stopFetch()
-	<-fetched
-	s.logger.Info("worker stopping: no more fetching", "grace", s.cfg.Worker.ShutdownGrace)
-
-	done := make(chan struct{})
-	go func() { running.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(s.cfg.Worker.ShutdownGrace):
-		s.logger.Warn("grace period over: handing back running commands")
-		cut()
-		<-done
+	case err = <-ran:
+	case serr := <-s.served:
+		stop()
+		err = errors.Join(fmt.Errorf("serving on WORKER_ADDR: %w", serr), <-ran)
 	}
 
 	err = errors.Join(err, app.Shutdown(s.logger, s.http, s.nc, app.StopTimeout))

@@ -53,6 +53,25 @@ func Propagate(out *event.Event, cause event.Event) {
 	}
 }
 
+// Continue sets on out the chain of from as it is: out answers what from
+// answers rather than from itself. The poller's completion event ends a
+// Track item and answers the command that handed the item over, as the
+// item does. An event from that carries no chain is its own cause.
+func Continue(out *event.Event, from event.Event) {
+	correlation, causation := Extension(from, ExtCorrelationID), Extension(from, ExtCausationID)
+	if correlation == "" {
+		correlation = from.ID()
+	}
+	if causation == "" {
+		causation = from.ID()
+	}
+	out.SetExtension(ExtCorrelationID, correlation)
+	out.SetExtension(ExtCausationID, causation)
+	if tp := Extension(from, ExtTraceparent); tp != "" {
+		out.SetExtension(ExtTraceparent, tp)
+	}
+}
+
 // ExtTracestate is the vendor part of the W3C trace context, carried with
 // traceparent by the distributed tracing extension.
 const ExtTracestate = "tracestate"

@@ -7,9 +7,11 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-func TestPropagate(t *testing.T) {
+// TestChains: Propagate makes an event answer its cause; Continue makes
+// it answer what another answers, carrying that one's chain on as it is.
+func TestChains(t *testing.T) {
 	t.Parallel()
-	cause := func(ext map[string]any) event.Event {
+	from := func(ext map[string]any) event.Event {
 		e := event.New()
 		e.SetID("evt-2")
 		e.SetSource("/s")
@@ -19,38 +21,44 @@ func TestPropagate(t *testing.T) {
 		}
 		return e
 	}
+	const tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 	cases := []struct {
-		name  string
-		cause event.Event
-		want  map[string]any
+		name string
+		tie  func(out *event.Event, from event.Event)
+		from event.Event
+		want map[string]any
 	}{
 		{
-			name:  "the cause starts the chain",
-			cause: cause(nil),
-			want:  map[string]any{ExtCorrelationID: "evt-2", ExtCausationID: "evt-2"},
+			name: "the cause starts the chain", tie: Propagate,
+			from: from(nil),
+			want: map[string]any{ExtCorrelationID: "evt-2", ExtCausationID: "evt-2"},
 		},
 		{
-			name:  "the chain goes on",
-			cause: cause(map[string]any{ExtCorrelationID: "evt-1", ExtCausationID: "evt-0"}),
-			want:  map[string]any{ExtCorrelationID: "evt-1", ExtCausationID: "evt-2"},
+			name: "the chain goes on", tie: Propagate,
+			from: from(map[string]any{ExtCorrelationID: "evt-1", ExtCausationID: "evt-0"}),
+			want: map[string]any{ExtCorrelationID: "evt-1", ExtCausationID: "evt-2"},
 		},
 		{
-			name: "trace context is copied, other extensions are not",
-			cause: cause(map[string]any{
-				ExtTraceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
-				"partition":    "7",
-			}),
-			want: map[string]any{
-				ExtCorrelationID: "evt-2", ExtCausationID: "evt-2",
-				ExtTraceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
-			},
+			name: "trace context is copied, other extensions are not", tie: Propagate,
+			from: from(map[string]any{ExtTraceparent: tp, "partition": "7"}),
+			want: map[string]any{ExtCorrelationID: "evt-2", ExtCausationID: "evt-2", ExtTraceparent: tp},
+		},
+		{
+			name: "continued: the chain is carried on as it is", tie: Continue,
+			from: from(map[string]any{ExtCorrelationID: "evt-1", ExtCausationID: "evt-0", ExtTraceparent: tp, "partition": "7"}),
+			want: map[string]any{ExtCorrelationID: "evt-1", ExtCausationID: "evt-0", ExtTraceparent: tp},
+		},
+		{
+			name: "continued: an event without a chain is its own cause", tie: Continue,
+			from: from(nil),
+			want: map[string]any{ExtCorrelationID: "evt-2", ExtCausationID: "evt-2"},
 		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			out := event.New()
-			Propagate(&out, tc.cause)
+			tc.tie(&out, tc.from)
 			if diff := cmp.Diff(tc.want, out.Extensions()); diff != "" {
 				t.Errorf("extensions (-want, +got):\n%s", diff)
 			}

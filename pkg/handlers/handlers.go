@@ -1,13 +1,17 @@
 // Package handlers carries out mendflow commands against Mend: one typed
-// handler per command, the middleware around them that times them, recovers
-// from panics and decides, in one place, whether a failure is retried, and
-// when, and the metrics that count how each delivery ended.
+// handler per command, the Mux that decodes a command and dispatches it by
+// name, and the middleware around them that recovers from panics
+// (Recover) and keeps two copies of one command from running at once
+// (Serialize). Its typed errors say what a handler met (NotFoundError,
+// BusyError, PanicError); what then becomes of the delivery is the
+// consumer's to decide.
 //
 // A handler makes its command's effect exactly once however often the
 // command is delivered: it looks before it changes, and takes "already
-// there" answers from Mend as success. The worker (cmd/worker) feeds it
-// commands from JetStream and turns its verdicts into Ack, NakWithDelay and
-// TermWithReason.
+// there" answers from Mend as success. mendflow's worker (internal/worker)
+// feeds it commands from JetStream through its consumer runner, which
+// decides once how each delivery ends; a program of its own can embed the
+// handlers in its own consumer.
 package handlers
 
 import (
