@@ -16,6 +16,7 @@ import (
 	"github.com/mendflow/mendflow/internal/bus"
 	"github.com/mendflow/mendflow/internal/natstest"
 	"github.com/mendflow/mendflow/internal/poller"
+	"github.com/mendflow/mendflow/internal/reconcile"
 	"github.com/mendflow/mendflow/internal/reconcile/scmtest"
 	"github.com/mendflow/mendflow/internal/servicetest"
 	"github.com/mendflow/mendflow/internal/worker"
@@ -289,5 +290,43 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met within 10s")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestReconcileSpecs: put checks the spec as plan does, then get, list and
+// delete see what it stored.
+func TestReconcileSpecs(t *testing.T) {
+	t.Parallel()
+	ns := natstest.Start(t)
+	env := envconfig.MapLookuper(map[string]string{"NATS_URL": ns.URL()})
+	good := writeFile(t, "good.yaml", "repositories:\n  - static:\n      - {name: api, owner: acme}\n")
+	bad := writeFile(t, "bad.yaml", "repositories:\n  - github: {organization: acme}\nprune: {action: erase}\n")
+
+	if out, err := run(t, env, "reconcile", "list"); err != nil || !strings.Contains(out, "No spec stored.") {
+		t.Errorf("list before any put: %v %q", err, out)
+	}
+	if _, err := run(t, env, "reconcile", "put", "prod", "-f", bad); err == nil || !strings.Contains(err.Error(), "bad.yaml:3: prune.action") {
+		t.Errorf("put of a bad spec: %v", err)
+	}
+	if _, err := run(t, env, "reconcile", "put", "no/slash", "-f", good); err == nil || !strings.Contains(err.Error(), "not a spec name") {
+		t.Errorf("put under a bad name: %v", err)
+	}
+	if out, err := run(t, env, "reconcile", "put", "prod", "-f", good); err != nil || !strings.Contains(out, "Stored spec prod (revision 1).") {
+		t.Fatalf("put: %v %q", err, out)
+	}
+	if out, err := run(t, env, "reconcile", "get", "prod"); err != nil || !strings.Contains(out, "{name: api, owner: acme}") {
+		t.Errorf("get: %v %q", err, out)
+	}
+	if out, err := run(t, env, "reconcile", "list"); err != nil || !strings.Contains(out, "prod  1 ") {
+		t.Errorf("list: %v %q", err, out)
+	}
+	if out, err := run(t, env, "reconcile", "delete", "prod"); err != nil || !strings.Contains(out, "Deleted spec prod.") {
+		t.Errorf("delete: %v %q", err, out)
+	}
+	if _, err := run(t, env, "reconcile", "get", "prod"); !errors.Is(err, reconcile.ErrNoSpec) {
+		t.Errorf("get after delete: %v", err)
+	}
+	if _, err := run(t, env, "reconcile", "delete", "prod"); !errors.Is(err, reconcile.ErrNoSpec) {
+		t.Errorf("delete after delete: %v", err)
 	}
 }

@@ -58,6 +58,8 @@ const usage = `usage:
   mendflowctl reconcile plan -f SPEC [-o text|json]            exit 2: changes, 0: none, 1: error
   mendflowctl reconcile apply -f SPEC | -plan PLAN.json [-timeout DURATION]
                                                                exit 0: all done, 1: any failed
+  mendflowctl reconcile put NAME -f SPEC | get NAME | list | delete NAME
+                                                               the specs the reconcile command reads
 environment:
   NATS_URL               default nats://127.0.0.1:4222
   INGEST_URL             default http://127.0.0.1:8080
@@ -68,6 +70,7 @@ environment:
                          reconcile: Mend, as the worker reaches it
   GITHUB_TOKEN, GITLAB_TOKEN
                          reconcile: the tokens of the spec's sources (or the variables tokenEnv names)
+  STREAM_REPLICAS        reconcile put: replicas of the specs' bucket when it creates it (default 1)
 `
 
 // errUsage reports a command line that names no known subcommand, or bad
@@ -109,6 +112,14 @@ func lookup(name string) subcommand {
 		return reconcilePlan
 	case "reconcile apply":
 		return reconcileApply
+	case "reconcile put":
+		return reconcilePut
+	case "reconcile get":
+		return reconcileGet
+	case "reconcile list":
+		return reconcileList
+	case "reconcile delete":
+		return reconcileDelete
 	case "dlq list":
 		return withDLQ((*dlq).list)
 	case "dlq inspect":
