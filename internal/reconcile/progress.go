@@ -200,3 +200,35 @@ func (p *Plan) ID() string {
 	}
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
+
+// Entry is where one change stands, as a record of a reconcile keeps it.
+type Entry struct {
+	ID     string `json:"id"`
+	Status Status `json:"status"`
+	Result string `json:"result,omitempty"`
+}
+
+// Entries are the changes queued, done or failed: with the plan, what
+// Restore needs (the skipped follow from the failed).
+func (p *Progress) Entries() []Entry {
+	var out []Entry
+	for i, c := range p.plan.Changes {
+		switch s := p.status[i]; s {
+		case StatusQueued, StatusDone, StatusFailed:
+			out = append(out, Entry{ID: c.ID, Status: s, Result: p.result[i]})
+		}
+	}
+	return out
+}
+
+// Restore brings back the entries of a Progress of the same plan.
+func (p *Progress) Restore(entries []Entry) {
+	for _, e := range entries {
+		switch e.Status {
+		case StatusQueued:
+			p.Queued(e.ID)
+		case StatusDone, StatusFailed:
+			p.End(e.ID, e.Result, e.Status == StatusFailed, e.Result)
+		}
+	}
+}

@@ -146,6 +146,13 @@ func newService(ctx context.Context, cfg settings, tel app.Telemetry) (_ *servic
 		handlers.Recover(),
 	)
 	pub := bus.NewPublisher(svc.js, bus.WithMaxPayload(svc.nc.MaxPayload()))
+	rec, err := newReconciler(ctx, svc.js, pub, client, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := router.Handle(events.CommandReconcile, handlers.Typed(rec.handle)); err != nil {
+		return nil, fmt.Errorf("handlers: %w", err)
+	}
 	// RetryBase doubled per attempt, up to RetryMax, spread by RetryJitter,
 	// so that commands failing together do not come back together.
 	retryBackoff := backoff.Policy{Initial: cfg.Worker.RetryBase, Max: cfg.Worker.RetryMax, Multiplier: 2, Jitter: cfg.Worker.RetryJitter}.Delay
