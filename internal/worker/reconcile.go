@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -31,6 +33,35 @@ type reconcileSettings struct {
 	Poll time.Duration `env:"WORKER_RECONCILE_POLL, default=2s"`
 	// Keep is how long the record of a reconcile is kept.
 	Keep time.Duration `env:"WORKER_RECONCILE_KEEP, default=168h"`
+	// Schedule, when set, queues a reconcile of each of Specs every
+	// Schedule (see schedule); Prune is the commands' prune.
+	Schedule time.Duration `env:"WORKER_RECONCILE_SCHEDULE"`
+	Specs    []string      `env:"WORKER_RECONCILE_SPECS"`
+	Prune    bool          `env:"WORKER_RECONCILE_PRUNE"`
+}
+
+// minSchedule bounds how often a schedule may reconcile: planning reads
+// every product of the organization.
+const minSchedule = time.Minute
+
+// Validate implements config.Validator.
+func (s reconcileSettings) Validate() error {
+	switch {
+	case s.Poll < 10*time.Millisecond:
+		return fmt.Errorf("WORKER_RECONCILE_POLL: must be at least 10ms, not %v", s.Poll)
+	case s.Keep < time.Hour:
+		return fmt.Errorf("WORKER_RECONCILE_KEEP: must be at least 1h, not %v", s.Keep)
+	case s.Schedule > 0 && s.Schedule < minSchedule:
+		return fmt.Errorf("WORKER_RECONCILE_SCHEDULE: must be at least %v, not %v", minSchedule, s.Schedule)
+	case s.Schedule > 0 && len(s.Specs) == 0:
+		return fmt.Errorf("WORKER_RECONCILE_SPECS: required with WORKER_RECONCILE_SCHEDULE: the names of the specs to reconcile")
+	}
+	for _, name := range s.Specs {
+		if !events.SpecNameRE.MatchString(name) {
+			return fmt.Errorf("WORKER_RECONCILE_SPECS: %q is not a spec name", name)
+		}
+	}
+	return nil
 }
 
 // reconciler carries out the reconcile command: it plans (reading the
@@ -48,10 +79,12 @@ type reconciler struct {
 	org    string // MEND_ORG_TOKEN
 	src    reconcile.SourceOptions
 	poll   time.Duration
+	cfg    reconcileSettings
+	logger *slog.Logger
 }
 
 // newReconciler opens the specs' bucket and the runs' object store.
-func newReconciler(ctx context.Context, js jetstream.JetStream, pub *bus.Publisher, client *mend.Client, cfg settings) (*reconciler, error) {
+func newReconciler(ctx context.Context, js jetstream.JetStream, pub *bus.Publisher, client *mend.Client, cfg settings, logger *slog.Logger) (*reconciler, error) {
 	specs, err := reconcile.OpenSpecs(ctx, js, true, cfg.Streams.Replicas)
 	if err != nil {
 		return nil, err
@@ -70,7 +103,7 @@ func newReconciler(ctx context.Context, js jetstream.JetStream, pub *bus.Publish
 	return &reconciler{
 		js: js, pub: pub, specs: specs, runs: runs, client: client, org: cfg.OrgToken,
 		src:  reconcile.SourceOptions{Getenv: getenv, HTTPClient: &http.Client{Timeout: time.Minute}},
-		poll: cfg.Reconcile.Poll,
+		poll: cfg.Reconcile.Poll, cfg: cfg.Reconcile, logger: logger,
 	}, nil
 }
 
@@ -257,4 +290,48 @@ func (r *reconciler) save(ctx context.Context, id string, rec *runRecord) error 
 		return fmt.Errorf("writing the reconcile's record: %w", err)
 	}
 	return nil
+}
+
+// schedule queues a reconcile of each spec of WORKER_RECONCILE_SPECS at
+// the start of every slot of WORKER_RECONCILE_SCHEDULE (slots counted from
+// the zero time, so 1h slots begin on the hour, UTC), and at once for the
+// slot a worker starts in, until ctx ends. Every worker does so: the
+// command's id, and Nats-Msg-Id, is the spec's name and the slot
+// (reconcile:NAME@2026-12-07T10:00:00Z), so that MENDFLOW_COMMANDS stores
+// one per spec and slot, however many workers run (within
+// STREAM_DEDUP_WINDOW, which a slot longer than the window outlasts).
+func (r *reconciler) schedule(ctx context.Context) {
+	if r.cfg.Schedule <= 0 {
+		return
+	}
+	for {
+		slot := time.Now().UTC().Truncate(r.cfg.Schedule)
+		r.queueSlot(ctx, slot)
+		t := time.NewTimer(time.Until(slot.Add(r.cfg.Schedule)))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// queueSlot queues the slot's reconcile of each spec.
+func (r *reconciler) queueSlot(ctx context.Context, slot time.Time) {
+	for _, name := range r.cfg.Specs {
+		id := "reconcile:" + name + "@" + slot.Format(time.RFC3339)
+		e, err := bus.NewEvent(id, source, events.CommandType(events.CommandReconcile), events.Reconcile{Spec: json.RawMessage(strconv.Quote(name)), Prune: r.cfg.Prune})
+		if err != nil {
+			r.logger.Error("reconcile not scheduled", "spec", name, "error", err)
+			continue
+		}
+		ack, err := r.pub.PublishEvent(ctx, events.CommandSubject(events.CommandReconcile), e, bus.Link{})
+		if err != nil {
+			// The next slot tries again; another worker may have queued it.
+			r.logger.Warn("reconcile not scheduled", "spec", name, "slot", slot, "error", err)
+			continue
+		}
+		r.logger.Info("reconcile scheduled", "spec", name, "slot", slot, "id", id, "duplicate", ack.Duplicate)
+	}
 }

@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -138,5 +139,58 @@ func decode(t *testing.T, e interface {
 	}
 	if err := json.Unmarshal(e.Data(), into); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestReconcileSchedule: two workers with a schedule queue one reconcile
+// per spec and slot between them.
+func TestReconcileSchedule(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, map[string]string{"GITHUB_TOKEN": "ghp-token", "WORKER_RECONCILE_SCHEDULE": "1h", "WORKER_RECONCILE_SPECS": "acme,other"})
+	specs, err := reconcile.OpenSpecs(context.Background(), h.js, true, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"acme", "other"} {
+		if _, err := specs.Put(context.Background(), name, name+".yaml", []byte("repositories:\n  - static: [{name: api, owner: "+name+"}]\n")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.startWorker(nil)
+	h.startWorker(nil)
+	waitFor(t, 10*time.Second, func() bool { return strings.Count(h.logs.String(), `msg="reconcile scheduled"`) == 4 }, "both workers to schedule both specs")
+	slot := time.Now().UTC().Truncate(time.Hour).Format(time.RFC3339)
+	for _, name := range []string{"acme", "other"} {
+		id := "reconcile:" + name + "@" + slot
+		var planned events.ReconcilePlanned
+		decode(t, h.waitAnswer(id, 10*time.Second), events.TypeReconcilePlanned, &planned)
+		if planned.Spec != name || planned.Create != 1 {
+			t.Errorf("%s: planned %+v", id, planned)
+		}
+	}
+	if n := strings.Count(h.logs.String(), "duplicate=true"); n != 2 {
+		t.Errorf("%d of the 4 scheduled reconciles were duplicates, want 2:\n%s", n, h.logs.String())
+	}
+	waitFor(t, 10*time.Second, func() bool { return h.okCalls("createProject") == 2 }, "each spec's project created")
+}
+
+// TestReconcileScheduleSettings: a schedule needs specs, and is not too
+// frequent.
+func TestReconcileScheduleSettings(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		s    reconcileSettings
+		want string
+	}{
+		{reconcileSettings{Poll: time.Second, Keep: time.Hour, Schedule: time.Hour}, "WORKER_RECONCILE_SPECS: required"},
+		{reconcileSettings{Poll: time.Second, Keep: time.Hour, Schedule: time.Second, Specs: []string{"a"}}, "WORKER_RECONCILE_SCHEDULE: must be at least 1m0s"},
+		{reconcileSettings{Poll: time.Second, Keep: time.Hour, Schedule: time.Hour, Specs: []string{"a b"}}, `WORKER_RECONCILE_SPECS: "a b" is not a spec name`},
+		{reconcileSettings{Poll: time.Second, Keep: time.Hour, Schedule: time.Hour, Specs: []string{"a"}}, ""},
+		{reconcileSettings{Poll: time.Second, Keep: time.Hour}, ""},
+	} {
+		err := tt.s.Validate()
+		if (err == nil) != (tt.want == "") || (err != nil && !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("%+v: %v, want %q", tt.s, err, tt.want)
+		}
 	}
 }

@@ -32,6 +32,10 @@ type service struct {
 	runner *bus.Runner
 	http   *app.Server
 	served <-chan error // why http stopped serving
+
+	// reconciler carries out reconcile commands and queues the scheduled
+	// ones.
+	reconciler *reconciler
 }
 
 // metricNames are the worker's metrics of its deliveries.
@@ -146,11 +150,11 @@ func newService(ctx context.Context, cfg settings, tel app.Telemetry) (_ *servic
 		handlers.Recover(),
 	)
 	pub := bus.NewPublisher(svc.js, bus.WithMaxPayload(svc.nc.MaxPayload()))
-	rec, err := newReconciler(ctx, svc.js, pub, client, cfg)
+	svc.reconciler, err = newReconciler(ctx, svc.js, pub, client, cfg, logger)
 	if err != nil {
 		return nil, err
 	}
-	if err := router.Handle(events.CommandReconcile, handlers.Typed(rec.handle)); err != nil {
+	if err := router.Handle(events.CommandReconcile, handlers.Typed(svc.reconciler.handle)); err != nil {
 		return nil, fmt.Errorf("handlers: %w", err)
 	}
 	// RetryBase doubled per attempt, up to RetryMax, spread by RetryJitter,
@@ -210,6 +214,7 @@ func (s *service) run(ctx context.Context) error {
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	ran := make(chan error, 1)
+	go s.reconciler.schedule(runCtx)
 	go func() {
 		if err := s.runner.Run(runCtx); err != nil {
 			ran <- fmt.Errorf("consumer %s: %w", s.cfg.Worker.Consumer, err)
