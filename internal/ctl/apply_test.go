@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -29,14 +31,14 @@ import (
 // organization (the fake) and the environment of mendflowctl, workers and
 // pollers run against them.
 type pipeline struct {
-	t   *testing.T
+	t   testing.TB
 	js  jetstream.JetStream
 	sim *mendsim.Server
 	gh  *scmtest.Server
 	env map[string]string
 }
 
-func newPipeline(t *testing.T, repos int) *pipeline {
+func newPipeline(t testing.TB, repos int) *pipeline {
 	t.Helper()
 	ns := natstest.Start(t)
 	_, js := ns.Connect()
@@ -89,7 +91,7 @@ func (p *pipeline) start() {
 // one policy.
 func (p *pipeline) spec() string {
 	p.t.Helper()
-	return writeFile(p.t, "spec.yaml", `
+	return writeSpec(p.t, `
 repositories:
   - github: {organization: acme, url: `+p.gh.URL+`}
 mapping:
@@ -270,6 +272,16 @@ func TestReconcileApplyFailure(t *testing.T) {
 	if !strings.Contains(stderr.String(), "1 of 4 changes failed and 1 were skipped") {
 		t.Errorf("stderr: %s", stderr.String())
 	}
+}
+
+// writeSpec writes a spec file in the test's directory.
+func writeSpec(t testing.TB, spec string) string {
+	t.Helper()
+	name := filepath.Join(t.TempDir(), "spec.yaml")
+	if err := os.WriteFile(name, []byte(spec), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return name
 }
 
 // commandsStored is how many commands MENDFLOW_COMMANDS ever stored.
