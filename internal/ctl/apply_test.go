@@ -185,7 +185,10 @@ func TestReconcileApply(t *testing.T) {
 		t.Errorf("the same plan applied again changed Mend: %d createProject, %d addPolicy", p.calls("createProject"), p.calls(mend.ReqAddProductPolicy))
 	}
 
-	// A new plan: none.
+	// A new plan: none, as plan says (exit 0) and apply finds.
+	if out, err := run(t, envconfig.MapLookuper(p.env), "reconcile", "plan", "-f", spec); err != nil || !strings.Contains(out, "No changes: Mend matches the spec.") {
+		t.Errorf("plan after apply: %v\n%s", err, out)
+	}
 	out, err = run(t, envconfig.MapLookuper(p.env), "reconcile", "apply", "-f", spec)
 	if err != nil || !strings.Contains(out, "No changes: Mend matches the spec.") || strings.Contains(out, "Applying") {
 		t.Errorf("apply after apply: %v\n%s", err, out)

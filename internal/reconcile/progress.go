@@ -119,11 +119,21 @@ func (p *Progress) Queued(id string) {
 // End records a result of the change whose command id is commandID: done
 // with a result of type resultType, or failed for why (failed true). The
 // changes following a failed one are skipped. It reports whether the id
-// is a change of the plan that had not ended; a result read again (the
-// same events seen twice) changes nothing.
+// is a change of the plan whose status this changed. A result read again
+// (the same events seen twice) changes nothing; a success after a failure
+// (the command replayed from its dead letter) makes the change done, and
+// those skipped after it wait again.
 func (p *Progress) End(commandID, resultType string, failed bool, why string) bool {
 	i, ok := p.index[commandID]
-	if !ok || p.ended(i) {
+	if !ok {
+		return false
+	}
+	if p.status[i] == StatusFailed && !failed {
+		p.set(i, StatusDone, resultType)
+		p.unskipFollowers(i)
+		return true
+	}
+	if p.ended(i) {
 		return false
 	}
 	if !failed {
@@ -140,6 +150,15 @@ func (p *Progress) skipFollowers(i int) {
 		if !p.ended(j) && p.status[j] == StatusWaiting {
 			p.set(j, StatusSkipped, "follows "+p.plan.Changes[i].ID+", which failed")
 			p.skipFollowers(j)
+		}
+	}
+}
+
+func (p *Progress) unskipFollowers(i int) {
+	for _, j := range p.followed[i] {
+		if p.status[j] == StatusSkipped {
+			p.set(j, StatusWaiting, "")
+			p.unskipFollowers(j)
 		}
 	}
 }

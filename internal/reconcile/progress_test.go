@@ -63,6 +63,13 @@ func TestProgress(t *testing.T) {
 	if bad := p.Unsuccessful(); len(bad) != 2 || bad[0].Why != "permanent: no" {
 		t.Errorf("unsuccessful: %+v", bad)
 	}
+	// b replayed from its dead letter, and done: c waits again.
+	if !p.End(b.ID, events.TypeProjectCreated, false, "") || p.Finished() {
+		t.Fatalf("a success after the failure: %+v", p.Counts())
+	}
+	if got := ids(p.Ready()); got != "c" {
+		t.Errorf("ready once b is done after all: %s", got)
+	}
 }
 
 // TestProgressRefusesAnEditedPlan: a change's id must be its command's,
