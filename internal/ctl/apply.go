@@ -15,8 +15,6 @@ import (
 	"github.com/mendflow/mendflow/internal/reconcile"
 )
 
-const reconcileApplyUsage = "usage: mendflowctl reconcile apply -f SPEC | -plan PLAN.json [-timeout DURATION]"
-
 // applyConfig tunes an apply; tests shorten it.
 type applyConfig struct {
 	// every is how often the progress line is printed.
@@ -35,7 +33,7 @@ func reconcileApply(ctx context.Context, s *settings, args []string, out io.Writ
 	planFile := fs.String("plan", "", "a plan saved by reconcile plan -o json")
 	timeout := fs.Duration("timeout", 0, "give up waiting for the results after this long (0: no limit)")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 || (*file == "") == (*planFile == "") || *timeout < 0 {
-		return errors.New(reconcileApplyUsage)
+		return errUsage
 	}
 	var plan *reconcile.Plan
 	if *planFile != "" {

@@ -158,9 +158,14 @@ func TestReconcileApply(t *testing.T) {
 	}
 	saved := writeFile(t, "plan.json", planJSON)
 
-	out, err := run(t, envconfig.MapLookuper(p.env), "reconcile", "apply", "-f", spec, "-timeout", "30s")
+	var stdout, stderr strings.Builder
+	err = runMain(context.Background(), []string{"reconcile", "apply", "-f", spec, "-timeout", "30s"}, envconfig.MapLookuper(p.env), &stdout, &stderr)
+	out := stdout.String()
 	if err != nil {
 		t.Fatalf("apply: %v\n%s", err, out)
+	}
+	if !strings.Contains(stderr.String(), "apply: 6 of 6 ended (6 done, 0 failed, 0 skipped), 0 queued, 0 waiting") {
+		t.Errorf("progress on stderr: %q", stderr.String())
 	}
 	// 4 projects, the policy, its application.
 	if !strings.Contains(out, "Applied 6 of 6 changes") || !strings.Contains(out, "6 done, 0 failed, 0 skipped") {
@@ -343,5 +348,13 @@ func TestReconcileSpecs(t *testing.T) {
 	}
 	if _, err := run(t, env, "reconcile", "delete", "prod"); !errors.Is(err, reconcile.ErrNoSpec) {
 		t.Errorf("delete after delete: %v", err)
+	}
+	for _, args := range [][]string{
+		{"reconcile", "put", "prod"}, {"reconcile", "get"}, {"reconcile", "list", "x"},
+		{"reconcile", "apply"}, {"reconcile", "apply", "-f", good, "-plan", good},
+	} {
+		if _, err := run(t, env, args...); !errors.Is(err, errUsage) {
+			t.Errorf("%q: %v, want the usage", args, err)
+		}
 	}
 }

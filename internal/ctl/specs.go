@@ -2,7 +2,6 @@ package ctl
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -13,8 +12,6 @@ import (
 	"github.com/mendflow/mendflow/internal/config"
 	"github.com/mendflow/mendflow/internal/reconcile"
 )
-
-const specsUsage = "usage: mendflowctl reconcile put NAME -f SPEC | get NAME | list | delete NAME"
 
 // specsSettings is how the specs' bucket is created: with the streams'
 // replicas.
@@ -44,7 +41,7 @@ func withSpecs(ctx context.Context, s *settings, create bool, f func(*reconcile.
 // specName is the one argument NAME of get and delete.
 func specName(args []string) (string, error) {
 	if len(args) != 1 {
-		return "", errors.New(specsUsage)
+		return "", errUsage
 	}
 	return args[0], nil
 }
@@ -53,14 +50,14 @@ func specName(args []string) (string, error) {
 // once it is valid: its errors are those of reconcile plan.
 func reconcilePut(ctx context.Context, s *settings, args []string, out io.Writer) error {
 	if len(args) == 0 {
-		return errors.New(specsUsage)
+		return errUsage
 	}
 	name := args[0]
 	fs := flag.NewFlagSet("reconcile put", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	file := fs.String("f", "", "the spec (YAML)")
 	if err := fs.Parse(args[1:]); err != nil || fs.NArg() > 0 || *file == "" {
-		return errors.New(specsUsage)
+		return errUsage
 	}
 	src, err := os.ReadFile(*file)
 	if err != nil {
@@ -98,7 +95,7 @@ func reconcileGet(ctx context.Context, s *settings, args []string, out io.Writer
 // reconcileList lists the stored specs.
 func reconcileList(ctx context.Context, s *settings, args []string, out io.Writer) error {
 	if len(args) != 0 {
-		return errors.New(specsUsage)
+		return errUsage
 	}
 	return withSpecs(ctx, s, false, func(specs *reconcile.Specs) error {
 		list, err := specs.List(ctx)
