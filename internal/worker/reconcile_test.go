@@ -53,6 +53,9 @@ func TestReconcileCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.startWorker(nil)
+	// An event creates one of the spec's projects while the reconcile
+	// runs: the project is created once, by whichever comes first.
+	h.send(events.CommandProjectCreate, map[string]any{"productName": "acme", "projectName": "svc-00005", "createProduct": true})
 
 	var got []string
 	waitFor(t, 20*time.Second, func() bool {
