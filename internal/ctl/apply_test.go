@@ -358,3 +358,34 @@ func TestReconcileSpecs(t *testing.T) {
 		}
 	}
 }
+
+// TestReconcilePutGitHub: put -github stores a reference to a spec kept in
+// a repository once the file there reads as a valid spec.
+func TestReconcilePutGitHub(t *testing.T) {
+	t.Parallel()
+	ns := natstest.Start(t)
+	gh := scmtest.GitHub("acme", "ghp-token", nil, 100)
+	t.Cleanup(gh.Close)
+	gh.SetFile("acme/mend-specs", "mend/spec.yaml", "main", []byte("repositories:\n  - static: [{name: api, owner: acme}]\n"))
+	gh.SetFile("acme/mend-specs", "mend/bad.yaml", "main", []byte("repositories: []\nprune: {action: erase}\n"))
+	env := envconfig.MapLookuper(map[string]string{"NATS_URL": ns.URL(), "GITHUB_TOKEN": "ghp-token"})
+	put := func(path string) (string, error) {
+		return run(t, env, "reconcile", "put", "prod", "-github", "acme/mend-specs", "-path", path, "-ref", "main", "-url", gh.URL)
+	}
+	if _, err := put("mend/bad.yaml"); err == nil || !strings.Contains(err.Error(), "github:acme/mend-specs/mend/bad.yaml@main:2: prune.action") {
+		t.Errorf("put of a bad spec: %v", err)
+	}
+	if _, err := put("mend/none.yaml"); err == nil || !strings.Contains(err.Error(), "404") {
+		t.Errorf("put of a missing file: %v", err)
+	}
+	if out, err := put("mend/spec.yaml"); err != nil || !strings.Contains(out, "Stored spec prod (revision 1).") {
+		t.Fatalf("put: %v %q", err, out)
+	}
+	out, err := run(t, env, "reconcile", "get", "prod")
+	if err != nil || !strings.Contains(out, "repository: acme/mend-specs") || !strings.Contains(out, "path: mend/spec.yaml") {
+		t.Errorf("get: %v %q", err, out)
+	}
+	if _, err := run(t, env, "reconcile", "put", "prod", "-path", "x.yaml", "-f", "x.yaml"); !errors.Is(err, errUsage) {
+		t.Errorf("-path without -github: %v", err)
+	}
+}

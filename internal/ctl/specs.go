@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"text/tabwriter"
 	"time"
@@ -47,7 +48,9 @@ func specName(args []string) (string, error) {
 }
 
 // reconcilePut stores a spec under a name, for the reconcile command,
-// once it is valid: its errors are those of reconcile plan.
+// once it is valid (its errors are those of reconcile plan): a spec file,
+// or with -github a reference to a spec kept in a repository, which each
+// reconcile reads anew (reconcile.SpecFile).
 func reconcilePut(ctx context.Context, s *settings, args []string, out io.Writer) error {
 	if len(args) == 0 {
 		return errUsage
@@ -56,18 +59,45 @@ func reconcilePut(ctx context.Context, s *settings, args []string, out io.Writer
 	fs := flag.NewFlagSet("reconcile put", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	file := fs.String("f", "", "the spec (YAML)")
-	if err := fs.Parse(args[1:]); err != nil || fs.NArg() > 0 || *file == "" {
+	var gh reconcile.GitHubFile
+	fs.StringVar(&gh.Repository, "github", "", "OWNER/REPOSITORY holding the spec, read anew by each reconcile")
+	fs.StringVar(&gh.Path, "path", "", "with -github: the spec's path in the repository")
+	fs.StringVar(&gh.Ref, "ref", "", "with -github: the branch, tag or commit (default: the default branch)")
+	fs.StringVar(&gh.URL, "url", "", "with -github: the API of a GitHub Enterprise Server")
+	fs.StringVar(&gh.TokenEnv, "token-env", "", "with -github: the variable holding the token (default GITHUB_TOKEN)")
+	if err := fs.Parse(args[1:]); err != nil || fs.NArg() > 0 || (*file == "") == (gh.Repository == "") ||
+		(gh.Repository == "" && (gh.Path != "" || gh.Ref != "" || gh.URL != "" || gh.TokenEnv != "")) {
 		return errUsage
 	}
-	src, err := os.ReadFile(*file)
-	if err != nil {
-		return err
-	}
-	if _, err := reconcile.Parse(*file, src); err != nil {
-		return err // before connecting: a spec is checked without NATS
+	var src []byte
+	what := *file
+	if *file != "" {
+		var err error
+		if src, err = os.ReadFile(*file); err != nil {
+			return err
+		}
+		if _, err := reconcile.Parse(*file, src); err != nil {
+			return err // before connecting: a spec is checked without NATS
+		}
+	} else {
+		// The file is read now, as the worker will: a reference that
+		// reads no valid spec is not stored.
+		var f reconcile.SpecFile
+		f.From.GitHub = &gh
+		b, err := f.Read(ctx, reconcile.SourceOptions{
+			Getenv:     func(name string) string { v, _ := s.env.Lookup(name); return v },
+			HTTPClient: &http.Client{Timeout: scmTimeout},
+		})
+		if err != nil {
+			return err
+		}
+		if _, err := reconcile.Parse(f.String(), b); err != nil {
+			return err
+		}
+		src, what = f.YAML(), f.String()
 	}
 	return withSpecs(ctx, s, true, func(specs *reconcile.Specs) error {
-		rev, err := specs.Put(ctx, name, *file, src)
+		rev, err := specs.Put(ctx, name, what, src)
 		if err != nil {
 			return err
 		}

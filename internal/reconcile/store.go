@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"gopkg.in/yaml.v3"
 
 	"github.com/mendflow/mendflow/pkg/events"
 )
@@ -55,13 +56,18 @@ func checkName(name string) error {
 	return nil
 }
 
-// Put stores a spec's YAML under name, once it parses: file names it in
-// the errors. It returns the revision stored.
+// Put stores a spec's YAML under name, once it parses (file names it in
+// the errors), or a SpecFile's YAML once it is complete. It returns the
+// revision stored.
 func (s *Specs) Put(ctx context.Context, name, file string, src []byte) (uint64, error) {
 	if err := checkName(name); err != nil {
 		return 0, err
 	}
-	if _, err := Parse(file, src); err != nil {
+	if f, ok := ParseSpecFile(src); ok {
+		if err := f.Check(); err != nil {
+			return 0, err
+		}
+	} else if _, err := Parse(file, src); err != nil {
 		return 0, err
 	}
 	if s.kv == nil {
@@ -89,13 +95,35 @@ func (s *Specs) Get(ctx context.Context, name string) ([]byte, uint64, error) {
 	return e.Value(), e.Revision(), nil
 }
 
-// Load parses a stored spec; its errors name it "spec NAME".
-func (s *Specs) Load(ctx context.Context, name string) (*Spec, error) {
+// ErrInvalidSpec marks the errors of Load and ParseSpec that a spec's
+// text causes: no retry mends them.
+var ErrInvalidSpec = errors.New("invalid spec")
+
+// ParseSpec is Parse, its errors marked ErrInvalidSpec.
+func ParseSpec(file string, src []byte) (*Spec, error) {
+	spec, err := Parse(file, src)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidSpec, err)
+	}
+	return spec, nil
+}
+
+// Load parses a stored spec, its errors naming it "spec NAME"; a spec
+// kept in a repository (see SpecFile) is read from there first, with the
+// tokens and HTTP client of opts.
+func (s *Specs) Load(ctx context.Context, name string, opts SourceOptions) (*Spec, error) {
 	src, _, err := s.Get(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	return Parse("spec "+name, src)
+	if f, ok := ParseSpecFile(src); ok {
+		b, err := f.Read(ctx, opts)
+		if err != nil {
+			return nil, fmt.Errorf("spec %s: %w", name, err)
+		}
+		return ParseSpec(f.String(), b)
+	}
+	return ParseSpec("spec "+name, src)
 }
 
 // StoredSpec describes a stored spec.
@@ -136,4 +164,85 @@ func (s *Specs) Delete(ctx context.Context, name string) error {
 		return err
 	}
 	return s.kv.Delete(ctx, name)
+}
+
+// SpecFile is a stored spec kept in a repository: what the bucket holds
+// under the spec's name is this reference, and each reconcile reads the
+// file anew, so that a push to the repository is what the next reconcile
+// acts on (GitOps). It reads, as YAML:
+//
+//	from:
+//	  github: {repository: acme-corp/mend-specs, path: mend/spec.yaml, ref: main}
+type SpecFile struct {
+	From struct {
+		GitHub *GitHubFile `json:"github" yaml:"github"`
+	} `json:"from" yaml:"from"`
+}
+
+// GitHubFile is a file of a GitHub repository. Ref is a branch, tag or
+// commit (the repository's default branch when empty); URL is the API of a
+// GitHub Enterprise Server (github.com when empty); TokenEnv names the
+// variable holding the token (GITHUB_TOKEN when empty).
+type GitHubFile struct {
+	Repository string `json:"repository" yaml:"repository"`
+	Path       string `json:"path" yaml:"path"`
+	Ref        string `json:"ref,omitempty" yaml:"ref,omitempty"`
+	URL        string `json:"url,omitempty" yaml:"url,omitempty"`
+	TokenEnv   string `json:"tokenEnv,omitempty" yaml:"tokenEnv,omitempty"`
+}
+
+// ParseSpecFile reads a stored value as a SpecFile: a YAML mapping whose
+// one key is from (which no spec has).
+func ParseSpecFile(src []byte) (*SpecFile, bool) {
+	var keys map[string]any
+	if yaml.Unmarshal(src, &keys) != nil || len(keys) != 1 || keys["from"] == nil {
+		return nil, false
+	}
+	var f SpecFile
+	if yaml.Unmarshal(src, &f) != nil || f.From.GitHub == nil {
+		return nil, false
+	}
+	return &f, true
+}
+
+// Check reports what is missing from a SpecFile.
+func (f *SpecFile) Check() error {
+	g := f.From.GitHub
+	owner, repo, ok := strings.Cut(g.Repository, "/")
+	switch {
+	case !ok || owner == "" || repo == "" || strings.Contains(repo, "/"):
+		return fmt.Errorf("from.github.repository: %q is not OWNER/REPOSITORY", g.Repository)
+	case strings.TrimSpace(g.Path) == "":
+		return errors.New("from.github.path: the spec's path in the repository is required")
+	}
+	return nil
+}
+
+// String names the file in errors: github:OWNER/REPO/PATH@REF.
+func (f *SpecFile) String() string {
+	g := f.From.GitHub
+	s := "github:" + g.Repository + "/" + strings.TrimPrefix(g.Path, "/")
+	if g.Ref != "" {
+		s += "@" + g.Ref
+	}
+	return s
+}
+
+// YAML is the reference as the bucket stores it.
+func (f *SpecFile) YAML() []byte {
+	b, _ := yaml.Marshal(f) // strings only
+	return b
+}
+
+// Read reads the file from its repository.
+func (f *SpecFile) Read(ctx context.Context, opts SourceOptions) ([]byte, error) {
+	if err := f.Check(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidSpec, err)
+	}
+	g := f.From.GitHub
+	token, err := sourceToken(opts, g.TokenEnv, DefaultGitHubTokenEnv, "github")
+	if err != nil {
+		return nil, err
+	}
+	return readGitHubFile(ctx, g, token, opts.HTTPClient)
 }

@@ -167,13 +167,12 @@ func (r *reconciler) start(ctx context.Context, cmd *handlers.Delivery, d *event
 	var spec *reconcile.Spec
 	var err error
 	if name != "" {
-		spec, err = r.specs.Load(ctx, name)
+		spec, err = r.specs.Load(ctx, name, r.src)
 	} else {
-		spec, err = reconcile.Parse("the command's spec", d.Spec)
+		spec, err = reconcile.ParseSpec("the command's spec", d.Spec)
 	}
-	var specErr *reconcile.SpecError
 	switch {
-	case errors.Is(err, reconcile.ErrNoSpec), errors.As(err, &specErr):
+	case errors.Is(err, reconcile.ErrNoSpec), errors.Is(err, reconcile.ErrInvalidSpec):
 		return nil, bus.Permanent(events.FailInvalid, err)
 	case err != nil:
 		return nil, bus.Transient(bus.ReasonTransient, err)
