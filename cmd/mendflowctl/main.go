@@ -1,6 +1,7 @@
 // Command mendflowctl is the operator's tool for mendflow: it sends events
 // to ingest, follows result events, tests rules files, shows the state of
-// the streams, replays dead letters and measures the pipeline under load.
+// the streams, replays dead letters, plans and applies reconciles and
+// measures the pipeline under load.
 //
 //	mendflowctl send [-dry-run] -file FILE                  a CloudEvent (structured JSON) or a batch (JSON array)
 //	mendflowctl send [-dry-run] -type T [-source S] [-id ID] [-subject S] [-data JSON|@FILE]
@@ -14,6 +15,8 @@
 //	mendflowctl dlq replay [-keep] SEQ... | -all            queue their commands again
 //	mendflowctl bench [-n N] [-c CONCURRENCY] [-timeout D]  project.create commands end to end
 //	mendflowctl reconcile plan -f SPEC [-o text|json]       the changes that bring Mend to a spec
+//	mendflowctl reconcile apply -f SPEC | -plan PLAN.json [-timeout D]   queue them, follow them
+//	mendflowctl reconcile put NAME -f SPEC | get NAME | list | delete NAME   the stored specs
 //
 // It reads NATS_URL, INGEST_URL, INGEST_AUTH_TOKEN, GITHUB_WEBHOOK_SECRET and
 // GITLAB_WEBHOOK_TOKEN from the environment, reconcile the worker's MEND_*
@@ -21,7 +24,8 @@
 // and never prints the secrets.
 //
 // reconcile plan exits 2 when Mend differs from the spec, 0 when it does
-// not, and 1 on any error.
+// not, and 1 on any error; reconcile apply exits 0 when every change
+// succeeded, 1 when any did not or on any error.
 //
 // A replayed command goes back to mendflow.cmd.<name> as it came, marked
 // as a replay, and its dead letter is removed unless -keep is given; if it

@@ -22,7 +22,7 @@ import (
 // Main runs mendflowctl with args (without the program's name) until it
 // is done or ctx ends, and returns its exit status; see exitCode.
 func Main(ctx context.Context, args []string, env envconfig.Lookuper, stdout, stderr io.Writer) int {
-	return exitCode(realMain(ctx, args, env, stdout), stderr)
+	return exitCode(runMain(ctx, args, env, stdout, stderr), stderr)
 }
 
 // exitCode reports err on stderr and returns the exit status: 2 with the
@@ -56,6 +56,11 @@ const usage = `usage:
   mendflowctl dlq replay [-keep] SEQ... | -all
   mendflowctl bench [-n COUNT] [-c CONCURRENCY] [-timeout DURATION]
   mendflowctl reconcile plan -f SPEC [-o text|json]            exit 2: changes, 0: none, 1: error
+  mendflowctl reconcile apply -f SPEC | -plan PLAN.json [-timeout DURATION]
+                                                               exit 0: all done, 1: any failed
+  mendflowctl reconcile put NAME -f SPEC | get NAME | list | delete NAME
+  mendflowctl reconcile put NAME -github OWNER/REPO -path PATH [-ref REF] [-url API] [-token-env VAR]
+                                                               the specs the reconcile command reads
 environment:
   NATS_URL               default nats://127.0.0.1:4222
   INGEST_URL             default http://127.0.0.1:8080
@@ -66,6 +71,7 @@ environment:
                          reconcile: Mend, as the worker reaches it
   GITHUB_TOKEN, GITLAB_TOKEN
                          reconcile: the tokens of the spec's sources (or the variables tokenEnv names)
+  STREAM_REPLICAS        reconcile put: replicas of the specs' bucket when it creates it (default 1)
 `
 
 // errUsage reports a command line that names no known subcommand, or bad
@@ -83,6 +89,8 @@ type settings struct {
 	// env is the environment itself, for the subcommands that read
 	// variables of their own.
 	env envconfig.Lookuper
+	// stderr takes the progress of the subcommands that show it.
+	stderr io.Writer
 }
 
 // subcommand runs one subcommand with its arguments (after its name).
@@ -103,6 +111,16 @@ func lookup(name string) subcommand {
 		return bench
 	case "reconcile plan":
 		return reconcilePlan
+	case "reconcile apply":
+		return reconcileApply
+	case "reconcile put":
+		return reconcilePut
+	case "reconcile get":
+		return reconcileGet
+	case "reconcile list":
+		return reconcileList
+	case "reconcile delete":
+		return reconcileDelete
 	case "dlq list":
 		return withDLQ((*dlq).list)
 	case "dlq inspect":
@@ -113,8 +131,14 @@ func lookup(name string) subcommand {
 	return nil
 }
 
-// realMain runs the subcommand args names, writing its output to out.
+// realMain runs the subcommand args names, writing its output to out and
+// no progress.
 func realMain(ctx context.Context, args []string, env envconfig.Lookuper, out io.Writer) error {
+	return runMain(ctx, args, env, out, io.Discard)
+}
+
+// runMain is realMain showing progress on stderr.
+func runMain(ctx context.Context, args []string, env envconfig.Lookuper, out, stderr io.Writer) error {
 	var run subcommand
 	var rest []string
 	for n := min(2, len(args)); n >= 1 && run == nil; n-- { // two-word names first: "events tail"
@@ -127,7 +151,7 @@ func realMain(ctx context.Context, args []string, env envconfig.Lookuper, out io
 	if err := config.Load(ctx, env, &s); err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
-	s.env = env
+	s.env, s.stderr = env, stderr
 	return run(ctx, &s, rest, out)
 }
 

@@ -40,30 +40,7 @@ func reconcilePlan(ctx context.Context, s *settings, args []string, out io.Write
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 || *file == "" || (*format != "text" && *format != "json") {
 		return errors.New(reconcilePlanUsage)
 	}
-	spec, err := reconcile.Load(*file)
-	if err != nil {
-		return err
-	}
-	var rs reconcileSettings
-	if err := config.Load(ctx, s.env, &rs); err != nil {
-		return fmt.Errorf("configuration: %w", err)
-	}
-	org := spec.Organization
-	if org == "" {
-		org = rs.OrgToken
-	}
-	if org == "" {
-		return errors.New("configuration: MEND_ORG_TOKEN: missing required value (or give the spec an organization)")
-	}
-	client, err := mend.NewClientFromConfig(rs.Mend)
-	if err != nil {
-		return fmt.Errorf("configuration: %w", err)
-	}
-	src := reconcile.SourceOptions{
-		Getenv:     func(name string) string { v, _ := s.env.Lookup(name); return v },
-		HTTPClient: &http.Client{Timeout: scmTimeout},
-	}
-	plan, err := reconcile.MakePlan(ctx, spec, src, reconcile.ClientMend{Client: client, OrgToken: org}, org)
+	plan, err := planSpec(ctx, s, *file)
 	if err != nil {
 		return err
 	}
@@ -79,4 +56,33 @@ func reconcilePlan(ctx context.Context, s *settings, args []string, out io.Write
 		return errDrift
 	}
 	return nil
+}
+
+// planSpec plans the spec in file against Mend as the environment reaches
+// it.
+func planSpec(ctx context.Context, s *settings, file string) (*reconcile.Plan, error) {
+	spec, err := reconcile.Load(file)
+	if err != nil {
+		return nil, err
+	}
+	var rs reconcileSettings
+	if err := config.Load(ctx, s.env, &rs); err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	org := spec.Organization
+	if org == "" {
+		org = rs.OrgToken
+	}
+	if org == "" {
+		return nil, errors.New("configuration: MEND_ORG_TOKEN: missing required value (or give the spec an organization)")
+	}
+	client, err := mend.NewClientFromConfig(rs.Mend)
+	if err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	src := reconcile.SourceOptions{
+		Getenv:     func(name string) string { v, _ := s.env.Lookup(name); return v },
+		HTTPClient: &http.Client{Timeout: scmTimeout},
+	}
+	return reconcile.MakePlan(ctx, spec, src, reconcile.ClientMend{Client: client, OrgToken: org}, org)
 }

@@ -126,45 +126,9 @@ func tail(ctx context.Context, s *settings, args []string, out io.Writer) error 
 var errDone = errors.New("done")
 
 // follow hands each result event of an ordered consumer on MENDFLOW_EVENTS
-// to fn until ctx ends (nil) or fn fails (its error). A message that is no
-// CloudEvent is skipped: nothing of mendflow publishes one, and a tail
-// should not stop on it.
+// to fn until ctx ends (nil) or fn fails (its error).
 func follow(ctx context.Context, js jetstream.JetStream, cfg jetstream.OrderedConsumerConfig, fn func(event.Event) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	cons, err := js.OrderedConsumer(ctx, events.StreamEvents, cfg)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil
-		}
-		return fmt.Errorf("stream %s: %w", events.StreamEvents, err)
-	}
-	msgs, err := cons.Messages()
-	if err != nil {
-		return fmt.Errorf("stream %s: %w", events.StreamEvents, err)
-	}
-	defer msgs.Stop()
-	// Next blocks without a context; stopping the iterator wakes it.
-	go func() {
-		<-ctx.Done()
-		msgs.Stop()
-	}()
-	for {
-		m, err := msgs.Next()
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-				return nil
-			}
-			return fmt.Errorf("stream %s: %w", events.StreamEvents, err)
-		}
-		e, err := bus.FromJetStreamMsg(m)
-		if err != nil {
-			continue
-		}
-		if err := fn(e); err != nil {
-			return err
-		}
-	}
+	return bus.ReadEvents(ctx, js, events.StreamEvents, cfg, false, func(_ uint64, e event.Event) error { return fn(e) })
 }
 
 // printEvent prints one line: the event as JSON, or its time, type, id,

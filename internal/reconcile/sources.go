@@ -115,15 +115,47 @@ func sourceToken(opts SourceOptions, name, def, what string) (string, error) {
 	return token, nil
 }
 
+// gitHubClient is a GitHub client with token, of the Enterprise Server
+// whose API is at url, or of github.com when url is empty.
+func gitHubClient(token, url string, hc *http.Client) (*github.Client, error) {
+	c := github.NewClient(hc).WithAuthToken(token)
+	if url != "" {
+		var err error
+		if c, err = c.WithEnterpriseURLs(url, url); err != nil {
+			return nil, fmt.Errorf("github: url: %w", err)
+		}
+	}
+	return c, nil
+}
+
+// readGitHubFile reads a file of a repository (GET
+// /repos/{owner}/{repo}/contents/{path}?ref=).
+func readGitHubFile(ctx context.Context, f *GitHubFile, token string, hc *http.Client) ([]byte, error) {
+	c, err := gitHubClient(token, f.URL, hc)
+	if err != nil {
+		return nil, err
+	}
+	owner, repo, _ := strings.Cut(f.Repository, "/")
+	file, _, _, err := c.Repositories.GetContents(ctx, owner, repo, strings.TrimPrefix(f.Path, "/"), &github.RepositoryContentGetOptions{Ref: f.Ref})
+	if err != nil {
+		return nil, fmt.Errorf("github: reading %s from %s: %w", f.Path, f.Repository, err)
+	}
+	if file == nil {
+		return nil, fmt.Errorf("github: %s of %s is a directory, not a spec", f.Path, f.Repository)
+	}
+	text, err := file.GetContent()
+	if err != nil {
+		return nil, fmt.Errorf("github: reading %s from %s: %w", f.Path, f.Repository, err)
+	}
+	return []byte(text), nil
+}
+
 // listGitHub lists an organization's repositories, following GitHub's
 // Link headers from page to page.
 func listGitHub(ctx context.Context, src *GitHubSource, token string, hc *http.Client) ([]Repository, error) {
-	c := github.NewClient(hc).WithAuthToken(token)
-	if src.URL != "" {
-		var err error
-		if c, err = c.WithEnterpriseURLs(src.URL, src.URL); err != nil {
-			return nil, fmt.Errorf("github: url: %w", err)
-		}
+	c, err := gitHubClient(token, src.URL, hc)
+	if err != nil {
+		return nil, err
 	}
 	opt := &github.RepositoryListByOrgOptions{Type: "all", ListOptions: github.ListOptions{PerPage: pageSize}}
 	var out []Repository

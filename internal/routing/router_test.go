@@ -335,7 +335,7 @@ func TestBuiltinRoutes(t *testing.T) {
 		},
 		{
 			name:  "unrelated type is ignored",
-			event: webhookEvent(t, "com.github.push", "github/ping.json"),
+			event: webhookEvent(t, "com.github.push", "github/push.json"),
 		},
 		{
 			// A result event under the command prefix, not a command.

@@ -22,6 +22,7 @@ func Run(ctx context.Context, env envconfig.Lookuper, tel app.Telemetry) error {
 	if err := config.Load(ctx, env, &cfg); err != nil {
 		return err
 	}
+	cfg.getenv = func(name string) string { v, _ := env.Lookup(name); return v }
 	svc, err := newService(ctx, cfg, tel)
 	if err != nil {
 		return app.SetUpFailed(ctx, tel.Logger, err)

@@ -32,6 +32,10 @@ type service struct {
 	runner *bus.Runner
 	http   *app.Server
 	served <-chan error // why http stopped serving
+
+	// reconciler carries out reconcile commands and queues the scheduled
+	// ones.
+	reconciler *reconciler
 }
 
 // metricNames are the worker's metrics of its deliveries.
@@ -146,6 +150,13 @@ func newService(ctx context.Context, cfg settings, tel app.Telemetry) (_ *servic
 		handlers.Recover(),
 	)
 	pub := bus.NewPublisher(svc.js, bus.WithMaxPayload(svc.nc.MaxPayload()))
+	svc.reconciler, err = newReconciler(ctx, svc.js, pub, client, cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	if err := router.Handle(events.CommandReconcile, handlers.Typed(svc.reconciler.handle)); err != nil {
+		return nil, fmt.Errorf("handlers: %w", err)
+	}
 	// RetryBase doubled per attempt, up to RetryMax, spread by RetryJitter,
 	// so that commands failing together do not come back together.
 	retryBackoff := backoff.Policy{Initial: cfg.Worker.RetryBase, Max: cfg.Worker.RetryMax, Multiplier: 2, Jitter: cfg.Worker.RetryJitter}.Delay
@@ -203,6 +214,7 @@ func (s *service) run(ctx context.Context) error {
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	ran := make(chan error, 1)
+	go s.reconciler.schedule(runCtx)
 	go func() {
 		if err := s.runner.Run(runCtx); err != nil {
 			ran <- fmt.Errorf("consumer %s: %w", s.cfg.Worker.Consumer, err)

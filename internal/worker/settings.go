@@ -15,9 +15,13 @@ type settings struct {
 	OrgToken string `env:"MEND_ORG_TOKEN, required"`
 	Addr     string `env:"WORKER_ADDR, default=:8081"`
 
-	Mend    mend.Config
-	Streams bus.StreamConfig
-	Worker  workerSettings
+	Mend      mend.Config
+	Streams   bus.StreamConfig
+	Worker    workerSettings
+	Reconcile reconcileSettings
+
+	// getenv reads the variables a spec names for its sources' tokens.
+	getenv func(string) string
 }
 
 // workerSettings tune the consumer, the retries and the cache.

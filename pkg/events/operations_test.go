@@ -254,7 +254,7 @@ func TestOperationCommandsRegistered(t *testing.T) {
 			t.Errorf("command %s is not registered; have %v", want, names)
 		}
 	}
-	if got, want := len(names), 10+21; got != want {
+	if got, want := len(names), 11+21; got != want {
 		t.Errorf("%d commands registered, want %d: %v", got, want, names)
 	}
 }

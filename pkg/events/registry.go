@@ -50,6 +50,7 @@ func NewRegistry() *Registry {
 		CommandProductRename:    func() CommandData { return new(ProductRename) },
 		CommandPoliciesApply:    func() CommandData { return new(PoliciesApply) },
 		CommandRequestTrack:     func() CommandData { return new(RequestTrack) },
+		CommandReconcile:        func() CommandData { return new(Reconcile) },
 	}
 	maps.Copy(builtin, operationCommands())
 	for name, newData := range builtin {

@@ -119,7 +119,7 @@ func (p *projectArchive) Validate() error { return p.validate("project.archive")
 func TestRegistryRegister(t *testing.T) {
 	t.Parallel()
 	reg := NewRegistry()
-	// The contract's ten commands, and one for every other mutating
+	// The contract's eleven commands, and one for every other mutating
 	// operation of the Mend pages.
 	if diff := cmp.Diff([]string{
 		"globalorg.assign", "globalorg.create", "globalorg.remove",
@@ -128,7 +128,7 @@ func TestRegistryRegister(t *testing.T) {
 		"policies.apply", "policy.add", "policy.owner.change", "policy.remove", "policy.reorder", "policy.update",
 		"product.create", "product.delete", "product.rename", "product.tag.remove", "product.tag.save",
 		"project.create", "project.delete", "project.reassign", "project.rename", "project.tag.remove", "project.tag.save",
-		"request.track", "setup.notification.set",
+		"reconcile", "request.track", "setup.notification.set",
 	}, reg.Names()); diff != "" {
 		t.Errorf("Names (-want, +got):\n%s", diff)
 	}

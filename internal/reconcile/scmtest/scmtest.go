@@ -1,11 +1,13 @@
 // Package scmtest serves fakes of the GitHub and GitLab APIs that list
-// repositories, for tests and benchmarks of reconcile: the documented
+// repositories (and of GitHub's that reads a file), for tests and
+// benchmarks of reconcile: the documented
 // paths, authentication headers, answer shapes (the clients' own types)
 // and paging (GitHub's Link header; GitLab's X-Next-Page, X-Total-Pages
 // and the others).
 package scmtest
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -13,6 +15,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/google/go-github/v84/github"
@@ -24,6 +27,57 @@ type Server struct {
 	*httptest.Server
 	// Calls counts the listing calls answered.
 	Calls atomic.Int64
+
+	mu    sync.Mutex
+	files map[string][]byte // GitHub: "owner/repo\x00path\x00ref"
+}
+
+// SetFile makes the GitHub fake serve content as the file path of the
+// repository fullName (owner/repo) at ref, or at any ref when ref is
+// empty: GET /repos/{owner}/{repo}/contents/{path}?ref=, answered as
+// GitHub does, base64 in a RepositoryContent.
+func (s *Server) SetFile(fullName, path, ref string, content []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.files == nil {
+		s.files = map[string][]byte{}
+	}
+	s.files[fullName+"\x00"+path+"\x00"+ref] = content
+}
+
+func (s *Server) file(fullName, path, ref string) ([]byte, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if b, ok := s.files[fullName+"\x00"+path+"\x00"+ref]; ok {
+		return b, true
+	}
+	b, ok := s.files[fullName+"\x00"+path+"\x00"]
+	return b, ok
+}
+
+// serveFile answers a contents request of the GitHub fake, reporting
+// whether path was one.
+func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, path string) bool {
+	rest, ok := strings.CutPrefix(path, "/repos/")
+	if !ok {
+		return false
+	}
+	parts := strings.SplitN(rest, "/", 4)
+	if len(parts) != 4 || parts[2] != "contents" {
+		return false
+	}
+	b, ok := s.file(parts[0]+"/"+parts[1], parts[3], r.URL.Query().Get("ref"))
+	if !ok {
+		w.WriteHeader(http.StatusNotFound)
+		writeJSON(w, map[string]string{"message": "Not Found", "documentation_url": "https://docs.github.com/rest/repos/contents"})
+		return true
+	}
+	writeJSON(w, &github.RepositoryContent{
+		Type: github.Ptr("file"), Encoding: github.Ptr("base64"), Size: github.Ptr(len(b)),
+		Name: github.Ptr(parts[3][strings.LastIndexByte(parts[3], '/')+1:]), Path: github.Ptr(parts[3]),
+		Content: github.Ptr(base64.StdEncoding.EncodeToString(b)),
+	})
+	return true
 }
 
 // page returns the items of one page (from 1) of at most size, and the
@@ -48,11 +102,15 @@ func writeJSON(w http.ResponseWriter, v any) {
 
 // GitHub serves GET /orgs/{org}/repos (and /api/v3/orgs/{org}/repos, as
 // GitHub Enterprise Server does) for the organization org, answering
-// requests that carry the token, pageSize repositories a page at most.
+// requests that carry the token, pageSize repositories a page at most, and
+// the files given to SetFile.
 func GitHub(org, token string, repos []*github.Repository, pageSize int) *Server {
 	s := &Server{}
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		path := strings.TrimPrefix(r.URL.Path, "/api/v3")
+		if r.Method == http.MethodGet && r.Header.Get("Authorization") == "Bearer "+token && s.serveFile(w, r, path) {
+			return
+		}
 		if r.Method != http.MethodGet || path != "/orgs/"+org+"/repos" {
 			w.WriteHeader(http.StatusNotFound)
 			writeJSON(w, map[string]string{"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
