@@ -13,7 +13,7 @@ import (
 // sections is where the README documents the variables each program reads.
 var sections = map[string][]string{
 	"ingest":  {"Ingest", "Observability"},
-	"worker":  {"Worker", "Observability"},
+	"worker":  {"Worker", "Reconcile", "Observability"},
 	"poller":  {"Poller", "Observability"},
 	"mendsim": {"The Mend simulator", "Observability"},
 }
@@ -22,7 +22,7 @@ var sections = map[string][]string{
 // config map: the NATS URL, the address, the secrets, the rules file.
 var managed = map[string][]string{
 	"ingest":  {"NATS_URL", "INGEST_ADDR", "MEND_ORG_TOKEN", "GITHUB_WEBHOOK_SECRET", "GITLAB_WEBHOOK_TOKEN", "INGEST_AUTH_TOKEN", "OTEL_EXPORTER_OTLP_HEADERS", "RULES_FILE"},
-	"worker":  {"NATS_URL", "WORKER_ADDR", "MEND_USER_KEY", "MEND_USER_EMAIL", "MEND_ORG_TOKEN", "OTEL_EXPORTER_OTLP_HEADERS"},
+	"worker":  {"NATS_URL", "WORKER_ADDR", "MEND_USER_KEY", "MEND_USER_EMAIL", "MEND_ORG_TOKEN", "OTEL_EXPORTER_OTLP_HEADERS", "GITHUB_TOKEN", "GITLAB_TOKEN"},
 	"poller":  {"NATS_URL", "POLLER_ADDR", "MEND_USER_KEY", "MEND_USER_EMAIL", "MEND_ORG_TOKEN", "OTEL_EXPORTER_OTLP_HEADERS"},
 	"mendsim": {"MENDSIM_ADDR", "MENDSIM_USER_KEY", "MENDSIM_USER_EMAIL", "MENDSIM_ORG_TOKEN", "OTEL_EXPORTER_OTLP_HEADERS"},
 }
@@ -146,7 +146,7 @@ func TestChartVariables(t *testing.T) {
 	// every secret given a key. The simulator is rendered on its own: while
 	// it is on, the worker and the poller call it whatever MEND_URL says.
 	keys := map[string]any{}
-	for _, v := range []string{"MEND_USER_KEY", "MEND_USER_EMAIL", "MEND_ORG_TOKEN", "GITHUB_WEBHOOK_SECRET", "GITLAB_WEBHOOK_TOKEN", "INGEST_AUTH_TOKEN", "NATS_URL", "OTEL_EXPORTER_OTLP_HEADERS"} {
+	for _, v := range []string{"MEND_USER_KEY", "MEND_USER_EMAIL", "MEND_ORG_TOKEN", "GITHUB_WEBHOOK_SECRET", "GITLAB_WEBHOOK_TOKEN", "INGEST_AUTH_TOKEN", "NATS_URL", "OTEL_EXPORTER_OTLP_HEADERS", "GITHUB_TOKEN", "GITLAB_TOKEN"} {
 		keys[v] = strings.ToLower(strings.ReplaceAll(v, "_", "-"))
 	}
 	for svc, secs := range sections {
