@@ -50,6 +50,7 @@ const usage = `usage:
   mendflowctl events tail [-since DURATION | -all] [-type GLOB] [-correlation ID[,ID...]] [-subject GLOB]
                           [-n COUNT] [-timeout DURATION] [-json]
   mendflowctl rules test [-rules FILE] -event FILE
+  mendflowctl trace ID [-json] [-follow] [-interval DURATION]   an event's chain: commands, attempts, results, poller
   mendflowctl status
   mendflowctl dlq list [-command NAME]
   mendflowctl dlq inspect SEQ
@@ -103,6 +104,8 @@ func lookup(name string) subcommand {
 		return bench
 	case "reconcile plan":
 		return reconcilePlan
+	case "trace":
+		return traceCmd
 	case "dlq list":
 		return withDLQ((*dlq).list)
 	case "dlq inspect":

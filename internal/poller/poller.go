@@ -47,6 +47,9 @@ type Poller struct {
 	metrics  *Metrics
 	tracer   trace.Tracer
 	rnd      func() float64
+	// recorder keeps a record of each poll for mendflowctl trace (nil:
+	// none); Run's caller sets it.
+	recorder bus.Recorder
 }
 
 // New returns a poller that reads items through js, asks src about them,
@@ -106,10 +109,11 @@ func (p *Poller) Run(ctx context.Context) error {
 			p.metrics.invalid.Inc()
 			return nil
 		},
-		Noun:    "item",
-		Metrics: p.metrics.deliveries,
-		Logger:  p.log,
-		Tracer:  p.tracer,
+		Recorder: p.recorder,
+		Noun:     "item",
+		Metrics:  p.metrics.deliveries,
+		Logger:   p.log,
+		Tracer:   p.tracer,
 	})
 	if err := runner.Run(ctx); err != nil {
 		return fmt.Errorf("consuming %s stopped: %w", events.StreamTracking, err)

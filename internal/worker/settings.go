@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/mendflow/mendflow/internal/bus"
+	"github.com/mendflow/mendflow/internal/trail"
 	"github.com/mendflow/mendflow/pkg/mend"
 )
 
@@ -18,6 +19,7 @@ type settings struct {
 	Mend    mend.Config
 	Streams bus.StreamConfig
 	Worker  workerSettings
+	Trail   trail.Config
 }
 
 // workerSettings tune the consumer, the retries and the cache.
