@@ -71,7 +71,8 @@ func BenchmarkRecord(b *testing.B) {
 
 // delivered is a delivery of a command with a correlation id, as the
 // worker's runner makes it.
-func delivered(b *testing.B, js jetstream.JetStream) *bus.Delivery {
+func delivered(b testing.TB, js jetstream.JetStream) *bus.Delivery {
+	b.Helper()
 	ctx := context.Background()
 	e, err := bus.NewEvent("0f8e6b0e2a9c4d1f8b7a6c5d4e3f2a1b", "urn:mendflow:ingest", events.CommandType("project.create"),
 		map[string]any{"productName": "acme-corp", "projectName": "payments-api", "createProduct": true})
@@ -87,7 +88,7 @@ func delivered(b *testing.B, js jetstream.JetStream) *bus.Delivery {
 	if _, err := js.PublishMsg(ctx, m); err != nil {
 		b.Fatal(err)
 	}
-	cons, err := js.CreateOrUpdateConsumer(ctx, events.StreamCommands, jetstream.ConsumerConfig{Durable: "bench", AckPolicy: jetstream.AckExplicitPolicy})
+	cons, err := js.CreateOrUpdateConsumer(ctx, events.StreamCommands, jetstream.ConsumerConfig{Durable: "delivered", AckPolicy: jetstream.AckExplicitPolicy})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -95,5 +96,9 @@ func delivered(b *testing.B, js jetstream.JetStream) *bus.Delivery {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return &bus.Delivery{Msg: msg, Event: e, Attempt: 1, Published: time.Now(), Label: "project.create"}
+	meta, err := msg.Metadata()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return &bus.Delivery{Msg: msg, Event: e, Attempt: 1, Seq: meta.Sequence.Stream, Published: meta.Timestamp, Label: "project.create"}
 }

@@ -215,6 +215,7 @@ func (s *syncBuffer) String() string {
 }
 
 func TestTraceSucceeded(t *testing.T) {
+	t.Parallel()
 	p := start(t, time.Hour, nil)
 	p.github("repository", "gh-delivery-1", "../../testdata/github/repository.created.json")
 	tr := p.await("gh-delivery-1", ended)
@@ -271,6 +272,7 @@ func TestTraceSucceeded(t *testing.T) {
 }
 
 func TestTraceRetriedAfter503(t *testing.T) {
+	t.Parallel()
 	p := start(t, time.Hour, nil)
 	p.fault(`{"op":"createProject","status":503,"count":1}`)
 	p.command("in-retried", "project.create", `{"productName":"retried","projectName":"svc","createProduct":true}`)
@@ -303,6 +305,7 @@ func TestTraceRetriedAfter503(t *testing.T) {
 }
 
 func TestTraceDeadLettered(t *testing.T) {
+	t.Parallel()
 	p := start(t, time.Hour, map[string]string{"WORKER_MAX_ATTEMPTS": "2"})
 	p.fault(`{"op":"createProject","status":503,"count":5}`)
 	p.command("in-doomed", "project.create", `{"productName":"doomed","projectName":"svc","createProduct":true}`)
@@ -330,6 +333,7 @@ func TestTraceDeadLettered(t *testing.T) {
 }
 
 func TestTracePolicyStillPolled(t *testing.T) {
+	t.Parallel()
 	p := start(t, time.Hour, nil) // the process never ends within the test
 	p.command("in-policies", "policies.apply", `{"scope":"organization","token":"`+p.sim.OrgToken()+`"}`)
 	tr := p.await("in-policies", func(t *trail.Trace) bool {
@@ -359,6 +363,7 @@ func TestTracePolicyStillPolled(t *testing.T) {
 // TestTraceFollow follows a chain from before it starts to its end: the
 // policies applied, the poller's completion.
 func TestTraceFollow(t *testing.T) {
+	t.Parallel()
 	p := start(t, 300*time.Millisecond, nil)
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
@@ -398,6 +403,7 @@ func TestTraceFollow(t *testing.T) {
 }
 
 func TestTraceEndpoint(t *testing.T) {
+	t.Parallel()
 	p := start(t, time.Hour, nil)
 	p.command("in-endpoint", "product.create", `{"productName":"endpoint"}`)
 	p.await("in-endpoint", ended)
