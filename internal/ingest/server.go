@@ -60,7 +60,14 @@ func (s *server) handler() http.Handler {
 	}))
 	mux.Handle("/webhooks/github", s.methods(map[string]http.HandlerFunc{http.MethodPost: s.github}))
 	mux.Handle("/webhooks/gitlab", s.methods(map[string]http.HandlerFunc{http.MethodPost: s.gitlab}))
-	mux.Handle("/events/", s.methods(map[string]http.HandlerFunc{http.MethodGet: s.getTrace}))
+	traces := s.methods(map[string]http.HandlerFunc{http.MethodGet: s.getTrace})
+	mux.HandleFunc("/events/", func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := traceID(r); !ok {
+			errNotFound(fmt.Sprintf("no endpoint %s", excerpt(r.URL.Path, quoteLimit))).write(w)
+			return
+		}
+		traces.ServeHTTP(w, r)
+	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		errNotFound(fmt.Sprintf("no endpoint %s", excerpt(r.URL.Path, quoteLimit))).write(w)
 	})

@@ -40,11 +40,7 @@ func (s *server) getTrace(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	id, ok := traceID(r)
-	if !ok {
-		errNotFound(fmt.Sprintf("no endpoint %s", excerpt(r.URL.Path, quoteLimit))).write(w)
-		return
-	}
+	id, _ := traceID(r) // the route checked it
 	t, err := trail.Build(r.Context(), s.trails, id)
 	switch {
 	case errors.Is(err, trail.ErrUnknown):

@@ -306,7 +306,8 @@ func TestTraceRetriedAfter503(t *testing.T) {
 
 func TestTraceDeadLettered(t *testing.T) {
 	t.Parallel()
-	p := start(t, time.Hour, map[string]string{"WORKER_MAX_ATTEMPTS": "2"})
+	// Ingest without a token: its trace endpoint is open, as POST /events.
+	p := start(t, time.Hour, map[string]string{"WORKER_MAX_ATTEMPTS": "2", "INGEST_AUTH_TOKEN": ""})
 	p.fault(`{"op":"createProject","status":503,"count":5}`)
 	p.command("in-doomed", "project.create", `{"productName":"doomed","projectName":"svc","createProduct":true}`)
 	tr := p.await("in-doomed", ended)
@@ -330,6 +331,10 @@ func TestTraceDeadLettered(t *testing.T) {
 		"result io.mendflow.command.failed",
 		"dead letter mendflow.dlq.project.create  seq 1  attempts spent after 2 attempts: ",
 		"chain ended")
+	status, body := p.do(http.MethodGet, "/events/in-doomed/trace", http.Header{}, nil)
+	if status != http.StatusOK || !strings.Contains(body, `"deadLetter":{"subject":"mendflow.dlq.project.create"`) {
+		t.Fatalf("GET trace without a token: %d %s", status, body)
+	}
 }
 
 func TestTracePolicyStillPolled(t *testing.T) {
@@ -419,6 +424,8 @@ func TestTraceEndpoint(t *testing.T) {
 		{"wrong token", "/events/in-endpoint/trace", http.Header{"Authorization": {"Bearer nope"}}, http.StatusUnauthorized, "wrong"},
 		{"token", "/events/in-endpoint/trace", http.Header{"Authorization": {"Bearer " + authToken}}, http.StatusOK, `"name":"product.create"`},
 		{"unknown id", "/events/in-nothing/trace", http.Header{"Authorization": {"Bearer " + authToken}}, http.StatusNotFound, "in-nothing"},
+		{"id escaped", "/events/in%2Dendpoint/trace", http.Header{"Authorization": {"Bearer " + authToken}}, http.StatusOK, `"id":"in-endpoint"`},
+		{"not a trace", "/events/in-endpoint/other", http.Header{"Authorization": {"Bearer " + authToken}}, http.StatusNotFound, "no endpoint"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			status, body := p.do(http.MethodGet, tc.path, tc.header, nil)
