@@ -127,7 +127,7 @@ func printTrace(out io.Writer, t *trail.Trace, asJSON bool) error {
 		_, err = fmt.Fprintf(out, "%s\n", b)
 		return err
 	}
-	root := node{text: "event " + t.CorrelationID}
+	root := node{text: eventLine(t.Event)}
 	for _, c := range t.Commands {
 		root.children = append(root.children, commandNode(c))
 	}
@@ -169,6 +169,22 @@ func (n node) write(b *strings.Builder, first, rest string) {
 			c.write(b, rest+"├─ ", rest+"│  ")
 		}
 	}
+}
+
+// eventLine is the incoming event: its id, and what its commands say of
+// its type, source and arrival.
+func eventLine(e trail.Incoming) string {
+	s := "event " + e.ID
+	if e.Type != "" {
+		s += "  " + e.Type
+	}
+	if e.Source != "" {
+		s += "  from " + e.Source
+	}
+	if e.Received != nil {
+		s += "  received " + clock(*e.Received)
+	}
+	return s
 }
 
 func commandNode(c trail.Command) node {

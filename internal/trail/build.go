@@ -46,6 +46,8 @@ type Trace struct {
 	// event's id (a webhook's delivery id).
 	ID            string `json:"id"`
 	CorrelationID string `json:"correlationId"`
+	// Event is the incoming event, as far as its commands tell.
+	Event Incoming `json:"event"`
 	// Ended is set once every command ended and the poller follows
 	// nothing of the chain.
 	Ended bool `json:"ended"`
@@ -54,6 +56,16 @@ type Trace struct {
 	// Notes say what could not be read: records or messages gone, a scan
 	// cut short.
 	Notes []string `json:"notes,omitempty"`
+}
+
+// Incoming is the incoming event that started the chain. Ingest keeps no
+// copy of it: its type and source come from the headers of the commands
+// it queued (MarkIncoming), Received is when the first was stored.
+type Incoming struct {
+	ID       string     `json:"id,omitempty"`
+	Type     string     `json:"type,omitempty"`
+	Source   string     `json:"source,omitempty"`
+	Received *time.Time `json:"received,omitempty"`
 }
 
 // Command is one command of the chain: one stored copy, by its sequence
@@ -137,7 +149,7 @@ const maxScan = 10000
 // id, a webhook's delivery id) from the records and the streams. It
 // returns ErrUnknown when neither knows of it.
 func Build(ctx context.Context, js Reader, id string) (*Trace, error) {
-	t := &Trace{Version: Version, ID: id, CorrelationID: id, Commands: []Command{}}
+	t := &Trace{Version: Version, ID: id, CorrelationID: id, Event: Incoming{ID: id}, Commands: []Command{}}
 	recs, err := records(ctx, js, id)
 	if err != nil {
 		return nil, err
@@ -169,6 +181,7 @@ func Build(ctx context.Context, js Reader, id string) (*Trace, error) {
 		return nil, ErrUnknown
 	}
 
+	incoming := map[uint64]*Incoming{} // by command
 	bySeq := map[uint64]*Command{}
 	command := func(seq uint64) *Command {
 		if c, ok := bySeq[seq]; ok {
@@ -186,13 +199,21 @@ func Build(ctx context.Context, js Reader, id string) (*Trace, error) {
 			c.ID, c.Type, c.Subject, c.CausationID, c.Published = r.ID, r.Type, r.Subject, r.Causation, r.Published
 			c.Name = cmp.Or(r.Name, c.Name)
 			c.Attempts = append(c.Attempts, r.Attempt)
+			if r.Incoming != nil {
+				incoming[r.Seq] = r.Incoming
+			}
 		case KindItem:
-			items[r.Seq] = r
+			if r.Attempt.Attempt > items[r.Seq].Attempt.Attempt {
+				items[r.Seq] = r // the last poll
+			}
 		}
 	}
 	for _, e := range queued {
 		c := command(e.seq)
 		c.ID, c.Type, c.Subject, c.CausationID, c.Published = e.ev.ID(), e.ev.Type(), e.subject, events.Extension(e.ev, events.ExtCausationID), e.published
+		if e.incoming != nil {
+			incoming[e.seq] = e.incoming
+		}
 	}
 
 	t.Commands = make([]Command, 0, len(bySeq))
@@ -203,6 +224,10 @@ func Build(ctx context.Context, js Reader, id string) (*Trace, error) {
 			c.Name, _ = events.CommandName(c.Type)
 		}
 		c.State = c.state()
+		if in := incoming[seq]; in != nil && t.Event.Received == nil {
+			received := c.Published
+			t.Event.Type, t.Event.Source, t.Event.Received = in.Type, in.Source, &received
+		}
 		if err := c.readStored(ctx, stream, items, t); err != nil {
 			return nil, err
 		}
@@ -395,6 +420,7 @@ type queuedCmd struct {
 	subject   string
 	published time.Time
 	ev        event.Event
+	incoming  *Incoming
 }
 
 // scan reads the work-queue stream s, by sequence (a second consumer may
@@ -426,7 +452,7 @@ func scan(ctx context.Context, s jetstream.Stream, id string) (found []queuedCmd
 		if err != nil {
 			continue
 		}
-		found = append(found, queuedCmd{seq: m.Sequence, subject: m.Subject, published: m.Time.UTC(), ev: e})
+		found = append(found, queuedCmd{seq: m.Sequence, subject: m.Subject, published: m.Time.UTC(), ev: e, incoming: incomingOf(m.Header)})
 	}
 	return found, false, nil
 }

@@ -22,8 +22,8 @@ import (
 // recordVersion is the version of Record's shape.
 const recordVersion = 1
 
-// Record is what the bucket keeps of one delivery: of a command, each
-// delivery under a key of its own; of a Track item, the last poll.
+// Record is what the bucket keeps of one delivery, of a command or of a
+// Track item (a poll), each under a key of its own.
 type Record struct {
 	Version int `json:"v"`
 	// Kind is KindCommand or KindItem.
@@ -40,13 +40,16 @@ type Record struct {
 	// stored there.
 	Seq       uint64    `json:"seq"`
 	Published time.Time `json:"published"`
+	// Incoming is what ingest said of the incoming event (see
+	// MarkIncoming); nil for a command it did not queue.
+	Incoming *Incoming `json:"incoming,omitempty"`
 	Attempt
 }
 
 // Attempt is one delivery and how it ended.
 type Attempt struct {
 	// Attempt counts the deliveries of the message, 1 for the first (of
-	// an item: its polls so far).
+	// an item: its polls).
 	Attempt int       `json:"attempt"`
 	Started time.Time `json:"started"`
 	Ended   time.Time `json:"ended"`
@@ -225,6 +228,7 @@ func (r *Recorder) record(d *bus.Delivery, end bus.Ending, dl *delivery, now tim
 		Name:        d.Label,
 		Seq:         d.Seq,
 		Published:   d.Published.UTC(),
+		Incoming:    incomingOf(d.Msg.Headers()),
 		Attempt: Attempt{
 			Attempt: d.Attempt, Started: dl.started.UTC(), Ended: now.UTC(),
 			Outcome: end.Outcome, Reason: end.Reason, Error: clip(end.Err),

@@ -12,7 +12,7 @@
 // delivery stored, which are read back by sequence (Build).
 //
 // Keys are chain.<H>.cmd.<seq>.<attempt> for a delivery of a command and
-// chain.<H>.item.<seq> for the last poll of a Track item, where H is the
+// chain.<H>.item.<seq>.<poll> for a poll of a Track item, where H is the
 // first 128 bits of the SHA-256 of the chain's correlation id in hex (an
 // id may hold any character; a key may not) and seq the message's sequence
 // in its stream: listing chain.<H>.> finds the whole chain.
@@ -24,8 +24,11 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -82,12 +85,46 @@ func chainKey(correlation string) string {
 // chainPattern matches every key of a chain.
 func chainPattern(correlation string) string { return "chain." + chainKey(correlation) + ".>" }
 
-// recordKey is the key of a record: a command's has one per delivery, an
-// item's one in all, overwritten by each poll.
+// recordKey is the key of the record of one delivery. No record is ever
+// overwritten: a watch of a chain's keys may miss a key written again
+// while it reads them.
 func recordKey(correlation, kind string, seq uint64, attempt int) string {
-	k := "chain." + chainKey(correlation) + "." + kind + "." + strconv.FormatUint(seq, 10)
-	if kind == KindCommand {
-		k += "." + strconv.Itoa(attempt)
+	return "chain." + chainKey(correlation) + "." + kind + "." + strconv.FormatUint(seq, 10) + "." + strconv.Itoa(attempt)
+}
+
+// Headers ingest sets on each command it queues, saying what the incoming
+// event was: ingest keeps no other copy of it, and a command's headers
+// stay with it to its record and its dead letter.
+const (
+	HeaderEventType   = "Mendflow-Event-Type"
+	HeaderEventSource = "Mendflow-Event-Source"
+)
+
+// maxMarked bounds a value MarkIncoming sets: a command's headers must
+// keep room for what the messages derived from it add.
+const maxMarked = 256
+
+// MarkIncoming sets on h, the headers of a command, the type and source
+// of in, its incoming event, each cut to maxMarked bytes. A value a
+// header cannot hold (a line break) is left out.
+func MarkIncoming(h nats.Header, in event.Event) {
+	for _, kv := range [...][2]string{{HeaderEventType, in.Type()}, {HeaderEventSource, in.Source()}} {
+		v := kv[1]
+		if v == "" || strings.ContainsAny(v, "\r\n") {
+			continue
+		}
+		if len(v) > maxMarked {
+			v = strings.ToValidUTF8(v[:maxMarked], "") + "…"
+		}
+		h[kv[0]] = []string{v}
 	}
-	return k
+}
+
+// incomingOf is what the headers of a command say of its incoming event.
+func incomingOf(h nats.Header) *Incoming {
+	in := &Incoming{Type: headerValue(h, HeaderEventType), Source: headerValue(h, HeaderEventSource)}
+	if in.Type == "" && in.Source == "" {
+		return nil
+	}
+	return in
 }

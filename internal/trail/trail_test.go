@@ -242,9 +242,12 @@ func TestTraceSucceeded(t *testing.T) {
 		t.Fatalf("results: %+v", c.Results)
 	}
 
+	if tr.Event.Type != "com.github.repository.created" || tr.Event.Source != "https://github.com/acme-corp/payments-api" || tr.Event.Received == nil {
+		t.Errorf("incoming event: %+v", tr.Event)
+	}
 	out := p.ctl(t.Context(), 0, "trace", "gh-delivery-1")
 	contains(t, out,
-		"event gh-delivery-1",
+		"event gh-delivery-1  com.github.repository.created  from https://github.com/acme-corp/payments-api  received ",
 		"command project.create  seq 1  succeeded",
 		"attempt 1", "success",
 		"mend createProject  200",
@@ -294,6 +297,7 @@ func TestTraceRetriedAfter503(t *testing.T) {
 		t.Errorf("second attempt: %+v", second)
 	}
 	contains(t, p.ctl(t.Context(), 0, "trace", "in-retried"),
+		"event in-retried  io.mendflow.command.project.create  from /test  received ",
 		"command project.create  seq 1  succeeded",
 		"attempt 1", "retry (transient)", "next",
 		"error: mend createProject", "503",
