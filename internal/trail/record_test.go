@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
@@ -86,5 +88,35 @@ func TestRecordFailureCounted(t *testing.T) {
 	}
 	if len(tr.Commands) != 1 || len(tr.Commands[0].Attempts) != 1 || tr.Commands[0].Attempts[0].Outcome != bus.OutcomeHandedBack {
 		t.Fatalf("trace: %+v", tr)
+	}
+}
+
+// TestMarkIncoming checks what a command's headers keep of its incoming
+// event: never a URL's credentials, never a line break, never much.
+func TestMarkIncoming(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, typ, source    string
+		wantType, wantSource string
+	}{
+		{"webhook", "com.github.repository.created", "https://github.com/acme/api", "com.github.repository.created", "https://github.com/acme/api"},
+		{"credentials", "t", "https://bot:s3cret@git.example/acme?token=s3cret", "t", "https://git.example/acme"},
+		{"line break", "t\r\nx", "/test", "", "/test"},
+		{"long", strings.Repeat("t", 1000), "/s", strings.Repeat("t", maxMarked) + "…", "/s"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := event.New()
+			e.SetType(tc.typ)
+			e.SetSource(tc.source)
+			h := nats.Header{}
+			MarkIncoming(h, e)
+			if got := h.Get(HeaderEventType); got != tc.wantType {
+				t.Errorf("type %q, want %q", got, tc.wantType)
+			}
+			if got := h.Get(HeaderEventSource); got != tc.wantSource {
+				t.Errorf("source %q, want %q", got, tc.wantSource)
+			}
+		})
 	}
 }

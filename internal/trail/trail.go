@@ -30,6 +30,8 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/mendflow/mendflow/internal/redact"
 )
 
 // Bucket is the key-value bucket of the delivery records.
@@ -105,10 +107,11 @@ const (
 const maxMarked = 256
 
 // MarkIncoming sets on h, the headers of a command, the type and source
-// of in, its incoming event, each cut to maxMarked bytes. A value a
+// of in, its incoming event, each cut to maxMarked bytes; the source
+// without the credentials, query and fragment a URL may carry. A value a
 // header cannot hold (a line break) is left out.
 func MarkIncoming(h nats.Header, in event.Event) {
-	for _, kv := range [...][2]string{{HeaderEventType, in.Type()}, {HeaderEventSource, in.Source()}} {
+	for _, kv := range [...][2]string{{HeaderEventType, in.Type()}, {HeaderEventSource, redact.URL(in.Source())}} {
 		v := kv[1]
 		if v == "" || strings.ContainsAny(v, "\r\n") {
 			continue
