@@ -441,6 +441,11 @@ func TestTraceEndpoint(t *testing.T) {
 			}
 		})
 	}
-	// Unknown to mendflowctl too: one line, exit 1.
+	// Unknown to mendflowctl too: one line, exit 1; no id: the usage, exit 2.
 	p.ctl(t.Context(), 1, "trace", "in-nothing")
+	p.ctl(t.Context(), 2, "trace")
+	// A chain that ended: -follow prints it once and returns.
+	if out := p.ctl(t.Context(), 0, "trace", "-json", "-follow", "in-endpoint"); strings.Count(out, "\n") != 1 || !strings.Contains(out, `"ended":true`) {
+		t.Errorf("trace -json -follow of an ended chain: %s", out)
+	}
 }
