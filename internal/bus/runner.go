@@ -74,7 +74,8 @@ func (d *Delivery) AnswerID(kind string) string {
 // Recorder keeps a record of each delivery of a Runner's, for
 // mendflowctl trace: Begin returns the context the delivery runs in (where
 // it may collect what the delivery does), and End, called with that
-// context once the delivery is answered and logged, records how it ended.
+// context once the ending is decided and before JetStream is told, records
+// it: a message thus leaves its stream only once its record is written.
 // Recording must not fail a delivery: End reports its own failures.
 type Recorder interface {
 	Begin(ctx context.Context, d *Delivery) context.Context
@@ -298,15 +299,15 @@ func (r *Runner) deliver(ctx context.Context, msg jetstream.Msg) {
 				Err: fmt.Errorf("keeping the %s as a dead letter (%s: %v): %w", r.cfg.Noun, end.Reason, end.Err, perr)}
 		}
 	}
+	if recording {
+		r.cfg.Recorder.End(ctx, d, end)
+	}
 	beat.stop()
 	settleErr := r.settle(ctx, msg, end)
 	if end.Err != nil {
 		span.SetStatus(codes.Error, end.Err.Error())
 	}
 	r.ended(ctx, d, end, settleErr, time.Since(start))
-	if recording {
-		r.cfg.Recorder.End(ctx, d, end)
-	}
 }
 
 // heartbeat says InProgress every third of the ack wait until stopped: a

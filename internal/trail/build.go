@@ -150,10 +150,6 @@ const maxScan = 10000
 // returns ErrUnknown when neither knows of it.
 func Build(ctx context.Context, js Reader, id string) (*Trace, error) {
 	t := &Trace{Version: Version, ID: id, CorrelationID: id, Event: Incoming{ID: id}, Commands: []Command{}}
-	recs, err := records(ctx, js, id)
-	if err != nil {
-		return nil, err
-	}
 	streams := map[string]jetstream.Stream{}
 	stream := func(name string) (jetstream.Stream, error) {
 		if s, ok := streams[name]; ok {
@@ -176,6 +172,13 @@ func Build(ctx context.Context, js Reader, id string) (*Trace, error) {
 	}
 	if truncated {
 		t.Notes = append(t.Notes, fmt.Sprintf("only the first %d messages of %s were looked at for commands not yet delivered", maxScan, events.StreamCommands))
+	}
+	// The records are read after the stream: a command leaves it before
+	// its last record is written, so that read the other way round, one
+	// ending meanwhile would be in neither.
+	recs, err := records(ctx, js, id)
+	if err != nil {
+		return nil, err
 	}
 	if len(recs) == 0 && len(queued) == 0 {
 		return nil, ErrUnknown
@@ -252,7 +255,7 @@ func (c *Command) state() string {
 }
 
 // ended reports whether the chain ended: every command ended, and every
-// item too, its last poll recorded.
+// item too. Both are recorded before they leave their streams.
 func (t *Trace) ended() bool {
 	if len(t.Commands) == 0 {
 		return false
@@ -336,9 +339,9 @@ func readDeadLetter(st Stored, m *jetstream.RawStreamMsg) *DeadLetter {
 	return dl
 }
 
-// readItem is the Track item st, read back as m: open while
-// MENDFLOW_TRACKING holds it, ended once it does not and its last poll is
-// recorded as such (or none is).
+// readItem is the Track item st, read back as m (nil: gone): open while
+// MENDFLOW_TRACKING holds it, ended once it does not, with its last poll
+// recorded (items) and the completion event that poll stored.
 func readItem(ctx context.Context, st Stored, m *jetstream.RawStreamMsg, items map[uint64]Record, stream func(string) (jetstream.Stream, error), t *Trace) Item {
 	it := Item{ID: st.ID, Seq: st.Seq, State: StateOpen}
 	if m != nil {
@@ -354,7 +357,7 @@ func readItem(ctx context.Context, st Stored, m *jetstream.RawStreamMsg, items m
 		last := rec.Attempt
 		it.LastPoll = &last
 	}
-	if m == nil && (!polled || (rec.Outcome != bus.OutcomeRetry && rec.Outcome != bus.OutcomeHandedBack)) {
+	if m == nil { // its last poll was recorded before it left the stream
 		it.State = StateEnded
 		if it.LastPoll != nil {
 			it.LastPoll.Next = nil
