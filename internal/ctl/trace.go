@@ -46,8 +46,10 @@ func traceCmd(ctx context.Context, s *settings, args []string, out io.Writer) er
 	t, err := trail.Build(ctx, js, id)
 	switch {
 	case errors.Is(err, trail.ErrUnknown) && *follow:
-		if _, err := fmt.Fprintf(out, "nothing is known of %s yet; waiting\n", id); err != nil {
-			return err
+		if !*asJSON {
+			if _, err := fmt.Fprintf(out, "nothing is known of %s yet; waiting\n", id); err != nil {
+				return err
+			}
 		}
 	case errors.Is(err, trail.ErrUnknown):
 		return fmt.Errorf("%s: %w (its records are kept for TRACE_TTL; commands and results for the streams' limits)", id, err)
@@ -61,7 +63,14 @@ func traceCmd(ctx context.Context, s *settings, args []string, out io.Writer) er
 	if !*follow || (t != nil && t.Ended) {
 		return nil
 	}
+	return followTrace(ctx, js, id, t, *every, *asJSON, out)
+}
 
+// followTrace builds the trace of id every while, from t as printed (nil:
+// none yet), and prints what is new: the lines of the facts not printed
+// yet, or the whole JSON document when it changed. It returns once the
+// chain ended, or nil when ctx ends (Ctrl-C).
+func followTrace(ctx context.Context, js trail.Reader, id string, t *trail.Trace, every time.Duration, asJSON bool, out io.Writer) error {
 	seen := map[string]bool{}
 	last, _ := json.Marshal(t)
 	if t != nil {
@@ -69,12 +78,12 @@ func traceCmd(ctx context.Context, s *settings, args []string, out io.Writer) er
 			seen[f.key] = true
 		}
 	}
-	tick := time.NewTicker(*every)
+	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return nil // Ctrl-C
+			return nil
 		case <-tick.C:
 		}
 		t, err := trail.Build(ctx, js, id)
@@ -86,33 +95,30 @@ func traceCmd(ctx context.Context, s *settings, args []string, out io.Writer) er
 		case err != nil:
 			return err
 		}
-		if *asJSON {
-			b, err := json.Marshal(t)
+		var b bytes.Buffer
+		if asJSON {
+			doc, err := json.Marshal(t)
 			if err != nil {
 				return err
 			}
-			if !bytes.Equal(b, last) {
-				if _, err := fmt.Fprintf(out, "%s\n", b); err != nil {
-					return err
-				}
-				last = b
+			if !bytes.Equal(doc, last) {
+				b.Write(doc)
+				b.WriteByte('\n')
+				last = doc
 			}
 		} else {
 			for _, f := range facts(t) {
 				if !seen[f.key] {
 					seen[f.key] = true
-					if _, err := fmt.Fprintln(out, f.line); err != nil {
-						return err
-					}
+					b.WriteString(f.line + "\n")
 				}
 			}
-		}
-		if t.Ended {
-			if !*asJSON {
-				_, err := fmt.Fprintln(out, "chain ended")
-				return err
+			if t.Ended {
+				b.WriteString("chain ended\n")
 			}
-			return nil
+		}
+		if _, err := out.Write(b.Bytes()); err != nil || t.Ended {
+			return err
 		}
 	}
 }
