@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -177,7 +176,11 @@ func (p *pipeline) await(id string, done func(*trail.Trace) bool) *trail.Trace {
 			b, _ := json.MarshalIndent(last, "", "  ")
 			p.t.Fatalf("trace of %s not as awaited within 15s (error %v); last:\n%s", id, err, b)
 		}
-		time.Sleep(20 * time.Millisecond) // polling observable state, as -follow does
+		select { // the trace is read again, as -follow does
+		case <-p.t.Context().Done():
+			return nil
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
 }
 
@@ -195,24 +198,6 @@ func contains(t *testing.T, out string, wants ...string) {
 }
 
 func ended(t *trail.Trace) bool { return t.Ended }
-
-// syncBuffer is a bytes.Buffer that a goroutine writes while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func TestTraceSucceeded(t *testing.T) {
 	t.Parallel()
@@ -312,7 +297,9 @@ func TestTraceDeadLettered(t *testing.T) {
 	t.Parallel()
 	// Ingest without a token: its trace endpoint is open, as POST /events.
 	p := start(t, time.Hour, map[string]string{"WORKER_MAX_ATTEMPTS": "2", "INGEST_AUTH_TOKEN": ""})
-	p.fault(`{"op":"createProject","status":503,"count":5}`)
+	// Mend quotes the request in its answer, user key and all: no record
+	// may keep it.
+	p.fault(`{"op":"createProject","status":503,"count":5,"echo":true}`)
 	p.command("in-doomed", "project.create", `{"productName":"doomed","projectName":"svc","createProduct":true}`)
 	tr := p.await("in-doomed", ended)
 
@@ -338,6 +325,9 @@ func TestTraceDeadLettered(t *testing.T) {
 	status, body := p.do(http.MethodGet, "/events/in-doomed/trace", http.Header{}, nil)
 	if status != http.StatusOK || !strings.Contains(body, `"deadLetter":{"subject":"mendflow.dlq.project.create"`) {
 		t.Fatalf("GET trace without a token: %d %s", status, body)
+	}
+	if strings.Contains(body, mendsim.DefaultUserKey) || !strings.Contains(body, `userKey\":\"[redacted]`) {
+		t.Errorf("the trace shows the user key, or not the request Mend quoted: %s", body)
 	}
 }
 
@@ -376,7 +366,7 @@ func TestTraceFollow(t *testing.T) {
 	p := start(t, 300*time.Millisecond, nil)
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
-	var out syncBuffer
+	var out servicetest.Logs // written by trace while the test reads
 	code := make(chan int, 1)
 	go func() {
 		code <- ctl.Main(ctx, []string{"trace", "in-followed", "-follow", "-interval", "20ms"},
