@@ -102,6 +102,8 @@ func (p *Poller) Run(ctx context.Context) error {
 		// polled again soon; the completion id makes a second publish of
 		// the same event harmless.
 		Attempts: bus.Attempts{Backoff: func(int) time.Duration { return p.cfg.FirstInterval }},
+		// Each poll is recorded, for mendflowctl trace (nil: none).
+		Recorder: p.recorder,
 		// An item that can never be followed is counted and dropped
 		// (TermWithReason); no dead letter keeps it, as MENDFLOW_DLQ and
 		// its replay hold commands, and only the worker publishes items.
@@ -109,11 +111,10 @@ func (p *Poller) Run(ctx context.Context) error {
 			p.metrics.invalid.Inc()
 			return nil
 		},
-		Recorder: p.recorder,
-		Noun:     "item",
-		Metrics:  p.metrics.deliveries,
-		Logger:   p.log,
-		Tracer:   p.tracer,
+		Noun:    "item",
+		Metrics: p.metrics.deliveries,
+		Logger:  p.log,
+		Tracer:  p.tracer,
 	})
 	if err := runner.Run(ctx); err != nil {
 		return fmt.Errorf("consuming %s stopped: %w", events.StreamTracking, err)
