@@ -318,7 +318,7 @@ func facts(t *trail.Trace) []fact {
 	for _, c := range t.Commands {
 		cmd := fmt.Sprintf("command %s seq %d", c.Name, c.Seq)
 		key := "cmd." + strconv.FormatUint(c.Seq, 10)
-		out = append(out, fact{key, cmd + "  queued  id " + c.ID})
+		out = append(out, fact{key, cmd + "  id " + c.ID + "  published " + clock(c.Published)})
 		for _, a := range c.Attempts {
 			line := cmd + ": " + attemptLine("attempt", a)
 			if a.Error != "" {
