@@ -33,6 +33,7 @@ import (
 const (
 	authToken    = "trace-bearer-5f2c8e"
 	githubSecret = "trace-gh-secret-9a7d"
+	gitlabToken  = "trace-gl-token-3c1b"
 )
 
 // pipeline is NATS, the simulator and the three services, run in-process.
@@ -63,6 +64,7 @@ func start(t *testing.T, processDuration time.Duration, extra map[string]string)
 		"INGEST_ADDR":           "127.0.0.1:0",
 		"INGEST_AUTH_TOKEN":     authToken,
 		"GITHUB_WEBHOOK_SECRET": githubSecret,
+		"GITLAB_WEBHOOK_TOKEN":  gitlabToken,
 		"WORKER_ADDR":           "127.0.0.1:0",
 		"WORKER_ACK_WAIT":       "2s",
 		"WORKER_FETCH_WAIT":     "100ms",
@@ -144,6 +146,22 @@ func (p *pipeline) github(event, delivery, file string) {
 	}, payload)
 	if status != http.StatusAccepted {
 		p.t.Fatalf("POST GitHub %s: %d %s", event, status, body)
+	}
+}
+
+// gitlab sends a GitLab system hook with the event UUID uuid.
+func (p *pipeline) gitlab(uuid, file string) {
+	p.t.Helper()
+	payload, err := os.ReadFile(file)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	status, body := p.do(http.MethodPost, "/webhooks/gitlab", http.Header{
+		"Content-Type": {"application/json"}, "X-Gitlab-Event": {"System Hook"}, "X-Gitlab-Token": {gitlabToken},
+		"X-Gitlab-Event-Uuid": {uuid},
+	}, payload)
+	if status != http.StatusAccepted {
+		p.t.Fatalf("POST GitLab hook: %d %s", status, body)
 	}
 }
 
@@ -257,6 +275,15 @@ func TestTraceSucceeded(t *testing.T) {
 			t.Errorf("JSON trace: %+v", got)
 		}
 	}
+
+	// A GitLab hook is found by its event UUID.
+	p.gitlab("7c9e6679-7425-40de-944b-e07fc1f90ae7", "../../testdata/gitlab/project_create.json")
+	p.await("7c9e6679-7425-40de-944b-e07fc1f90ae7", ended)
+	contains(t, p.ctl(t.Context(), 0, "trace", "7c9e6679-7425-40de-944b-e07fc1f90ae7"),
+		"event 7c9e6679-7425-40de-944b-e07fc1f90ae7  com.gitlab.project_create  from ",
+		"command project.create  seq 2  succeeded",
+		"result io.mendflow.project.created", "productName=platform/backend",
+		"chain ended")
 }
 
 func TestTraceRetriedAfter503(t *testing.T) {
