@@ -1,7 +1,7 @@
 // Command mendflowctl is the operator's tool for mendflow: it sends events
-// to ingest, follows result events, tests rules files, shows the state of
-// the streams, replays dead letters, plans and applies reconciles and
-// measures the pipeline under load.
+// to ingest, follows result events and whole chains, tests rules files,
+// shows the state of the streams, replays dead letters, plans and applies
+// reconciles and measures the pipeline under load.
 //
 //	mendflowctl send [-dry-run] -file FILE                  a CloudEvent (structured JSON) or a batch (JSON array)
 //	mendflowctl send [-dry-run] -type T [-source S] [-id ID] [-subject S] [-data JSON|@FILE]
@@ -9,6 +9,7 @@
 //	mendflowctl send [-dry-run] -gitlab [-id UUID] -file PAYLOAD
 //	mendflowctl events tail [-since DURATION | -all] [-type GLOB] [-correlation ID,...] [-subject GLOB] [-n N] [-timeout D] [-json]
 //	mendflowctl rules test [-rules FILE] -event FILE
+//	mendflowctl trace ID [-json] [-follow] [-interval D]    an event's chain: commands, attempts, results, poller
 //	mendflowctl status
 //	mendflowctl dlq list [-command NAME]                    list the dead letters
 //	mendflowctl dlq inspect SEQ                             show one, with its command

@@ -101,7 +101,19 @@ func (p *Publisher) send(ctx context.Context, m *nats.Msg, what string) (*jetstr
 	if err != nil {
 		return nil, &PublishError{What: what, Err: serverError(err)}
 	}
+	if observe, ok := ctx.Value(storedKey{}).(func(*nats.Msg, *jetstream.PubAck)); ok {
+		observe(m, ack)
+	}
 	return ack, nil
+}
+
+type storedKey struct{}
+
+// ObserveStored returns a context whose publishes tell observe of each
+// message stored, with its acknowledgement: a Recorder finds there what a
+// delivery published (its result events, Track items, dead letters).
+func ObserveStored(ctx context.Context, observe func(m *nats.Msg, ack *jetstream.PubAck)) context.Context {
+	return context.WithValue(ctx, storedKey{}, observe)
 }
 
 // serverError is err without the prefix jetstream adds twice: PublishMsg

@@ -71,6 +71,17 @@ func (d *Delivery) AnswerID(kind string) string {
 	return fmt.Sprintf("%s:%d:%s", id, d.Seq, kind)
 }
 
+// Recorder keeps a record of each delivery of a Runner's, for
+// mendflowctl trace: Begin returns the context the delivery runs in (where
+// it may collect what the delivery does), and End, called with that
+// context once the ending is decided and before JetStream is told, records
+// it: a message thus leaves its stream only once its record is written.
+// Recording must not fail a delivery: End reports its own failures.
+type Recorder interface {
+	Begin(ctx context.Context, d *Delivery) context.Context
+	End(ctx context.Context, d *Delivery, end Ending)
+}
+
 // Handler carries out a delivery. Its error says how it went, for the
 // runner to decide how the delivery ends (see Attempts.Decide): nil for
 // done, a *LaterError, a *TransientError, a *PermanentError, or a
@@ -102,6 +113,8 @@ type RunnerConfig struct {
 	Attempts Attempts
 	// Poison, when set, is told of each delivery that gives up.
 	Poison PoisonFunc
+	// Recorder, when set, keeps a record of each delivery (see Recorder).
+	Recorder Recorder
 	// Noun names a delivery in log lines ("command", "item") and is the
 	// name of its span until the handler renames it.
 	Noun string
@@ -266,6 +279,10 @@ func (r *Runner) deliver(ctx context.Context, msg jetstream.Msg) {
 		))
 	defer span.End()
 
+	recording := r.cfg.Recorder != nil && decodeErr == nil // no id, no record
+	if recording {
+		ctx = r.cfg.Recorder.Begin(ctx, d)
+	}
 	beat := r.heartbeat(msg)
 	if decodeErr == nil {
 		err = r.handle(ctx, d)
@@ -281,6 +298,9 @@ func (r *Runner) deliver(ctx context.Context, msg jetstream.Msg) {
 			end = Ending{Outcome: OutcomeRetry, Reason: ReasonPublishFailed, Delay: r.cfg.Attempts.Backoff(d.Attempt),
 				Err: fmt.Errorf("keeping the %s as a dead letter (%s: %v): %w", r.cfg.Noun, end.Reason, end.Err, perr)}
 		}
+	}
+	if recording {
+		r.cfg.Recorder.End(ctx, d, end)
 	}
 	beat.stop()
 	settleErr := r.settle(ctx, msg, end)

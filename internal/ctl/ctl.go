@@ -50,6 +50,7 @@ const usage = `usage:
   mendflowctl events tail [-since DURATION | -all] [-type GLOB] [-correlation ID[,ID...]] [-subject GLOB]
                           [-n COUNT] [-timeout DURATION] [-json]
   mendflowctl rules test [-rules FILE] -event FILE
+  mendflowctl trace ID [-json] [-follow] [-interval DURATION]   an event's chain: commands, attempts, results, poller
   mendflowctl status
   mendflowctl dlq list [-command NAME]
   mendflowctl dlq inspect SEQ
@@ -121,6 +122,8 @@ func lookup(name string) subcommand {
 		return reconcileList
 	case "reconcile delete":
 		return reconcileDelete
+	case "trace":
+		return traceCmd
 	case "dlq list":
 		return withDLQ((*dlq).list)
 	case "dlq inspect":

@@ -123,6 +123,7 @@ func newService(ctx context.Context, cfg *Config, tel app.Telemetry) (_ *service
 		cfg:     cfg,
 		router:  router,
 		pub:     pub,
+		trails:  js,
 		bodies:  bodies,
 		writes:  writes,
 		metrics: metrics,

@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/mendflow/mendflow/internal/bus"
+	"github.com/mendflow/mendflow/internal/trail"
 	"github.com/mendflow/mendflow/pkg/events"
 )
 
@@ -425,6 +426,13 @@ func TestAcceptedEventsAreInTheStream(t *testing.T) {
 					tc.wantMsgs[i].Header.Del("ce-traceparent")
 				}
 				m.Header.Del("ce-traceparent")
+				// What the command says of its incoming event, for
+				// mendflowctl trace: the event's type and source.
+				if typ, src := m.Header.Get(trail.HeaderEventType), m.Header.Get(trail.HeaderEventSource); typ != tc.want.Type || src != tc.want.Source {
+					t.Errorf("incoming event headers: type %q, source %q; want %q, %q", typ, src, tc.want.Type, tc.want.Source)
+				}
+				m.Header.Del(trail.HeaderEventType)
+				m.Header.Del(trail.HeaderEventSource)
 				if ts, err := time.Parse(time.RFC3339Nano, m.Header.Get("ce-time")); err == nil && time.Since(ts) < time.Minute {
 					m.Header.Del("ce-time") // the time of ingestion, checked, then left out
 				} else if m.Header.Get("ce-time") != "" {

@@ -88,6 +88,9 @@ func pathLabel(r *http.Request) string {
 	if knownPaths[r.URL.Path] {
 		return r.URL.Path
 	}
+	if _, ok := traceID(r); ok {
+		return tracePath
+	}
 	return "other"
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/mendflow/mendflow/internal/bus"
+	"github.com/mendflow/mendflow/internal/trail"
 	"github.com/mendflow/mendflow/pkg/events"
 )
 
@@ -59,7 +60,8 @@ func msgID(source, id string, index int) string {
 // posted directly (its type is the command's) is queued as is, keeping its
 // id and starting its chain; any other becomes a new event whose id is its
 // Nats-Msg-Id, answering in. Each carries the trace context of the span in
-// ctx, in's span, which the worker continues. delivery is what names in's
+// ctx, in's span, which the worker continues, and in's type and source
+// (trail.MarkIncoming), for mendflowctl trace. delivery is what names in's
 // delivery in the Nats-Msg-Ids: its id, or what stays the same when its
 // sender repeats it (a GitLab hook's Idempotency-Key, the digest of a
 // GitHub delivery's signed body).
@@ -99,6 +101,7 @@ func buildCommands(ctx context.Context, in event.Event, delivery string, cmds []
 		if err != nil {
 			return nil, err
 		}
+		trail.MarkIncoming(msg.Header, in)
 		out = append(out, command{Outgoing: bus.Outgoing{Msg: msg}, view: commandView{
 			ID: e.ID(), Type: e.Type(), Subject: subject, Data: e.Data(),
 		}})

@@ -24,6 +24,7 @@ import (
 	"github.com/mendflow/mendflow/internal/bus"
 	"github.com/mendflow/mendflow/internal/routing"
 	"github.com/mendflow/mendflow/internal/telemetry"
+	"github.com/mendflow/mendflow/internal/trail"
 	"github.com/mendflow/mendflow/pkg/events"
 )
 
@@ -34,6 +35,8 @@ type server struct {
 	router *routing.Router
 	// pub stores the commands, within ingest's limits.
 	pub *bus.Publisher
+	// trails reads the traces of GET /events/{id}/trace.
+	trails trail.Reader
 	// bodies is what the bodies of the requests in flight may hold.
 	bodies *bodyBudget
 	// writes is whether JetStream took the last publish, for readiness.
@@ -57,6 +60,14 @@ func (s *server) handler() http.Handler {
 	}))
 	mux.Handle("/webhooks/github", s.methods(map[string]http.HandlerFunc{http.MethodPost: s.github}))
 	mux.Handle("/webhooks/gitlab", s.methods(map[string]http.HandlerFunc{http.MethodPost: s.gitlab}))
+	traces := s.methods(map[string]http.HandlerFunc{http.MethodGet: s.getTrace})
+	mux.HandleFunc("/events/", func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := traceID(r); !ok {
+			errNotFound(fmt.Sprintf("no endpoint %s", excerpt(r.URL.Path, quoteLimit))).write(w)
+			return
+		}
+		traces.ServeHTTP(w, r)
+	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		errNotFound(fmt.Sprintf("no endpoint %s", excerpt(r.URL.Path, quoteLimit))).write(w)
 	})

@@ -47,6 +47,9 @@ type Poller struct {
 	metrics  *Metrics
 	tracer   trace.Tracer
 	rnd      func() float64
+	// recorder keeps a record of each poll for mendflowctl trace (nil:
+	// none); Run's caller sets it.
+	recorder bus.Recorder
 }
 
 // New returns a poller that reads items through js, asks src about them,
@@ -99,6 +102,8 @@ func (p *Poller) Run(ctx context.Context) error {
 		// polled again soon; the completion id makes a second publish of
 		// the same event harmless.
 		Attempts: bus.Attempts{Backoff: func(int) time.Duration { return p.cfg.FirstInterval }},
+		// Each poll is recorded, for mendflowctl trace (nil: none).
+		Recorder: p.recorder,
 		// An item that can never be followed is counted and dropped
 		// (TermWithReason); no dead letter keeps it, as MENDFLOW_DLQ and
 		// its replay hold commands, and only the worker publishes items.

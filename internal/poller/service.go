@@ -18,6 +18,7 @@ import (
 	"github.com/mendflow/mendflow/internal/config"
 	"github.com/mendflow/mendflow/internal/mendhttp"
 	"github.com/mendflow/mendflow/internal/telemetry"
+	"github.com/mendflow/mendflow/internal/trail"
 	"github.com/mendflow/mendflow/pkg/events"
 	"github.com/mendflow/mendflow/pkg/mend"
 )
@@ -31,6 +32,7 @@ type settings struct {
 	Mend    mend.Config
 	Streams bus.StreamConfig
 	Poller  Config
+	Trail   trail.Config
 }
 
 // Run runs the poller service until ctx ends; it is an app.RealMain. It
@@ -76,6 +78,14 @@ func Run(ctx context.Context, env envconfig.Lookuper, tel app.Telemetry) error {
 	if err := bus.WaitForStreams(ctx, js, cfg.Streams, gate.Retrying(bus.LogRetry(logger))); err != nil {
 		return app.SetUpFailed(ctx, logger, fmt.Errorf("streams: %w", err))
 	}
+	var records jetstream.KeyValue
+	err = bus.RetrySetup(ctx, gate.Retrying(bus.LogRetry(logger)), func(ctx context.Context) (err error) {
+		records, err = trail.OpenBucket(ctx, js, cfg.Trail, cfg.Streams.Replicas)
+		return err
+	})
+	if err != nil {
+		return app.SetUpFailed(ctx, logger, err)
+	}
 	warnDedupWindow(ctx, js, cfg.Poller.AckWait, logger)
 
 	metrics, err := NewMetrics(reg, js)
@@ -86,6 +96,9 @@ func Run(ctx context.Context, env envconfig.Lookuper, tel app.Telemetry) error {
 	p, err := New(js, NewMendSource(client), cfg.Poller, cfg.OrgToken, logger, metrics, tp)
 	if err != nil {
 		return err
+	}
+	if p.recorder, err = trail.NewRecorder(records, trail.KindItem, logger, reg); err != nil {
+		return fmt.Errorf("metrics: %w", err)
 	}
 
 	gate.Open(func(ctx context.Context) error {

@@ -16,6 +16,7 @@ import (
 	"github.com/mendflow/mendflow/internal/bus"
 	"github.com/mendflow/mendflow/internal/mendhttp"
 	"github.com/mendflow/mendflow/internal/telemetry"
+	"github.com/mendflow/mendflow/internal/trail"
 	"github.com/mendflow/mendflow/pkg/events"
 	"github.com/mendflow/mendflow/pkg/handlers"
 	"github.com/mendflow/mendflow/pkg/mend"
@@ -97,7 +98,7 @@ func newService(ctx context.Context, cfg settings, tel app.Telemetry) (_ *servic
 	}
 	// The streams, the shared consumer and the buckets are set up again
 	// until a NATS cluster still forming can serve them all.
-	var claims, locks, repos jetstream.KeyValue
+	var claims, locks, repos, records jetstream.KeyValue
 	err = bus.RetrySetup(ctx, gate.Retrying(bus.LogRetry(logger)), func(ctx context.Context) (err error) {
 		if err := bus.EnsureStreams(ctx, svc.js, cfg.Streams); err != nil {
 			return fmt.Errorf("streams: %w", err)
@@ -128,6 +129,10 @@ func newService(ctx context.Context, cfg settings, tel app.Telemetry) (_ *servic
 			return err
 		}
 		repos, err = openBucket(ctx, svc.js, repositoriesBucket, "mendflow worker: the Mend project of each repository", 0, cfg.Streams.Replicas)
+		if err != nil {
+			return err
+		}
+		records, err = trail.OpenBucket(ctx, svc.js, cfg.Trail, cfg.Streams.Replicas)
 		return err
 	})
 	if err != nil {
@@ -165,6 +170,10 @@ func newService(ctx context.Context, cfg settings, tel app.Telemetry) (_ *servic
 		failures: failures{backoff: retryBackoff, notFoundWait: cfg.Worker.NotFoundWait, now: time.Now},
 		pub:      pub,
 	}
+	recorder, err := trail.NewRecorder(records, trail.KindCommand, logger, reg)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
 	svc.runner = bus.NewRunner(svc.cons, x.carryOut, bus.RunnerConfig{
 		Concurrency:   cfg.Worker.Concurrency,
 		AckWait:       cfg.Worker.AckWait,
@@ -172,6 +181,7 @@ func newService(ctx context.Context, cfg settings, tel app.Telemetry) (_ *servic
 		ShutdownGrace: cfg.Worker.ShutdownGrace,
 		Attempts:      bus.Attempts{Max: cfg.Worker.MaxAttempts, Backoff: retryBackoff},
 		Poison:        bus.DeadLetters(pub, source),
+		Recorder:      recorder,
 		Noun:          "command",
 		Metrics:       metrics,
 		Logger:        logger,

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/mendflow/mendflow/internal/bus"
+	"github.com/mendflow/mendflow/internal/trail"
 	"github.com/mendflow/mendflow/pkg/mend"
 )
 
@@ -19,6 +20,7 @@ type settings struct {
 	Streams   bus.StreamConfig
 	Worker    workerSettings
 	Reconcile reconcileSettings
+	Trail     trail.Config
 
 	// getenv reads the variables a spec names for its sources' tokens.
 	getenv func(string) string

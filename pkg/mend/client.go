@@ -319,7 +319,9 @@ func (c *Client) send(ctx context.Context, req request, decode func(resp *Respon
 	}
 	err := policy.run(ctx, func() error {
 		attempts++
+		began := time.Now()
 		resp, err := c.attempt(withCall(ctx, Call{Operation: req.op, Attempt: attempts}), req, op, decode)
+		observeAttempt(ctx, req.op, attempts, resp, err, time.Since(began))
 		if resp != nil {
 			last = resp
 		}
