@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/mendflow/mendflow/internal/bus"
+	"github.com/mendflow/mendflow/internal/servicetest"
 	"github.com/mendflow/mendflow/pkg/events"
 )
 
@@ -135,14 +136,18 @@ func TestTailStops(t *testing.T) {
 
 func TestTailEndsWithContext(t *testing.T) {
 	t.Parallel()
-	env, _ := setup(t)
+	env, js := setup(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
 		var out strings.Builder
 		done <- realMain(ctx, []string{"events", "tail"}, env, &out)
 	}()
-	time.Sleep(200 * time.Millisecond)
+	// Following: its ordered consumer is on the stream.
+	servicetest.Eventually(t, 10*time.Second, func() bool {
+		s, err := js.Stream(t.Context(), events.StreamEvents)
+		return err == nil && s.CachedInfo().State.Consumers > 0
+	}, "tail to follow the stream")
 	cancel() // Ctrl-C
 	select {
 	case err := <-done:

@@ -117,7 +117,7 @@ func TestConfig(t *testing.T) {
 // once, even with NATS down.
 func TestRealMainRefusesToStart(t *testing.T) {
 	t.Parallel()
-	down := "nats://" + servicetest.FreeAddr(t)
+	down := "nats://" + servicetest.NoServer(t)
 	bad := filepath.Join(t.TempDir(), "rules.yaml")
 	if err := os.WriteFile(bad, []byte("rules:\n  - name: typo\n    match: {type: x}\n    commands: [{name: project.creat}]\n"), 0o600); err != nil {
 		t.Fatal(err)

@@ -52,6 +52,8 @@ type testbed struct {
 	sim     *mendsim.Server
 	client  *mend.Client
 	seq     atomic.Int64
+	// now, when set, is the pollers' clock (stepClock).
+	now func() time.Time
 }
 
 func newTestbed(t *testing.T, simCfg mendsim.Config) *testbed {
@@ -121,6 +123,9 @@ func (tb *testbed) start(t *testing.T, cfg Config) *running {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if tb.now != nil {
+		p.now = tb.now
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{cancel: cancel, done: make(chan struct{}), nc: nc, metrics: reg}
 	go func() {
@@ -129,6 +134,15 @@ func (tb *testbed) start(t *testing.T, cfg Config) *running {
 	}()
 	t.Cleanup(func() { r.stop(t) })
 	return r
+}
+
+// stepClock is a clock that reads from, then step later at each reading
+// after: one reading per delivery of an item, so that an item's age
+// advances by step from one poll to the next however long the server takes
+// to deliver it again.
+func stepClock(from time.Time, step time.Duration) func() time.Time {
+	var n atomic.Int64
+	return func() time.Time { return from.Add(time.Duration(n.Add(1)-1) * step) }
 }
 
 // stop ends the poller as SIGTERM would, and waits for it to return.

@@ -47,6 +47,9 @@ type Poller struct {
 	metrics  *Metrics
 	tracer   trace.Tracer
 	rnd      func() float64
+	// now is the clock an item's age is read from; tests set it to step
+	// past a deadline without waiting for it.
+	now func() time.Time
 }
 
 // New returns a poller that reads items through js, asks src about them,
@@ -66,7 +69,7 @@ func New(js jetstream.JetStream, src StatusSource, cfg Config, orgToken string, 
 	pub := bus.NewPublisher(js, bus.WithMaxPayload(js.Conn().MaxPayload()), bus.WithPublishTimeout(cfg.AckWait/4))
 	return &Poller{
 		js: js, pub: pub, mend: src, cfg: cfg, orgToken: orgToken, log: log, metrics: m,
-		tracer: tp.Tracer("github.com/mendflow/mendflow/internal/poller"), rnd: rand.Float64,
+		tracer: tp.Tracer("github.com/mendflow/mendflow/internal/poller"), rnd: rand.Float64, now: time.Now,
 	}, nil
 }
 
@@ -134,7 +137,7 @@ func (p *Poller) handle(ctx context.Context, d *bus.Delivery) error {
 	}
 	d.Label = it.track.Kind
 	d.Note("command", it.command(), "kind", it.track.Kind, "item", it.name(), "org_token", it.track.OrgToken)
-	age := max(time.Since(it.track.Started), 0)
+	age := max(p.now().Sub(it.track.Started), 0)
 	if age < p.cfg.FirstInterval {
 		// Just handed over: nothing to ask Mend yet.
 		return bus.Later(p.cfg.FirstInterval-age, reasonNotDue, nil)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/mendflow/mendflow/internal/servicetest"
 	"github.com/mendflow/mendflow/pkg/events"
 	"github.com/mendflow/mendflow/pkg/mend"
 	"github.com/mendflow/mendflow/pkg/mend/mendsim"
@@ -119,7 +120,7 @@ func TestRepositoryLife(t *testing.T) {
 				}
 				p.sendGitHub(step.event, delivery, body, "queued")
 				if variant == "killed" && step.name == "transferred" {
-					waitFor(t, 20*time.Second, func() bool {
+					servicetest.Eventually(t, 20*time.Second, func() bool {
 						return slices.ContainsFunc(p.sim.Calls(), func(c mendsim.Call) bool {
 							return c.Seq > from && c.Op == mend.ReqCreateProduct && c.OK()
 						})

@@ -6,10 +6,10 @@ package pipeline
 
 import (
 	"bytes"
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -319,8 +319,7 @@ func start(t *testing.T) *pipeline {
 
 func (p *pipeline) waitReady(prog *program) {
 	p.t.Helper()
-	waitFor(p.t, 20*time.Second, func() bool { status, _ := p.get(prog, "/readyz"); return status == http.StatusOK },
-		prog.name+" to be ready")
+	servicetest.Eventually(p.t, 20*time.Second, func() bool { status, _ := p.get(prog, "/readyz"); return status == http.StatusOK }, prog.name+" to be ready")
 }
 
 // kill ends a service with SIGKILL, as a node failing does: it hands back
@@ -342,13 +341,15 @@ func (p *pipeline) restart(name string) {
 	p.waitReady(p.programs[name])
 }
 
-// run starts a service on a free port named by addrVar.
+// run starts a service on a port of the system's choosing (addrVar is
+// 127.0.0.1:0) and learns the port from the line the service logs once it
+// listens: no port is freed for it to take, which another process could
+// take first.
 func (p *pipeline) run(bin, name, addrVar string, env []string) {
 	p.t.Helper()
-	addr := servicetest.FreeAddr(p.t)
-	prog := &program{name: name, addr: addr, logs: &servicetest.Logs{}, addrVar: addrVar, env: env}
+	prog := &program{name: name, logs: &servicetest.Logs{}, addrVar: addrVar, env: env}
 	prog.cmd = exec.Command(filepath.Join(bin, name))
-	prog.cmd.Env = append(slices.Clip(env), addrVar+"="+addr)
+	prog.cmd.Env = append(slices.Clip(env), addrVar+"=127.0.0.1:0")
 	prog.cmd.Stderr = prog.logs
 	prog.cmd.Stdout = prog.logs
 	if err := prog.cmd.Start(); err != nil {
@@ -364,6 +365,22 @@ func (p *pipeline) run(bin, name, addrVar string, env []string) {
 			p.t.Logf("%s logs:\n%s", name, prog.logs.String())
 		}
 	})
+	servicetest.Eventually(p.t, 20*time.Second, func() bool {
+		prog.addr = listenAddr(prog.logs.String())
+		return prog.addr != ""
+	}, name+" to listen")
+}
+
+// listenAddr is the address in the JSON line a service logs once it
+// listens ("worker listening; ..."), or "" before that line.
+func listenAddr(logs string) string {
+	for l := range strings.Lines(logs) {
+		var line struct{ Msg, Addr string }
+		if json.Unmarshal([]byte(l), &line) == nil && strings.Contains(line.Msg, " listening") && line.Addr != "" {
+			return line.Addr
+		}
+	}
+	return ""
 }
 
 // stopAll sends SIGTERM to every service and expects each to exit 0.
@@ -498,7 +515,7 @@ func (p *pipeline) subscribe(subject string) *results {
 func (r *results) await(t *testing.T, timeout time.Duration, want map[string]string) map[string]event.Event {
 	t.Helper()
 	out := map[string]event.Event{}
-	waitFor(t, timeout, func() bool {
+	servicetest.Eventually(t, timeout, func() bool {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		for corr, typ := range want {
@@ -534,19 +551,6 @@ func readFile(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-func waitFor(t *testing.T, timeout time.Duration, cond func() bool, what string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("timed out waiting for %s", what)
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
 }
 
 type syncSet struct {
