@@ -1,9 +1,6 @@
 package ingest
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"reflect"
@@ -13,6 +10,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/mendflow/mendflow/internal/eventdata"
+	"github.com/mendflow/mendflow/internal/githubsig"
 	"github.com/mendflow/mendflow/pkg/events"
 )
 
@@ -183,11 +181,9 @@ func FuzzGitHub(f *testing.F) {
 	f.Add("push", "application/x-www-form-urlencoded", []byte(`payload=%7B%22action%22%3A%22x%22%7D`))
 	secret := []byte(testGitHubSecret)
 	f.Fuzz(func(t *testing.T, name, contentType string, body []byte) {
-		mac := hmac.New(sha256.New, secret)
-		mac.Write(body)
 		h := http.Header{
 			"Content-Type": {contentType}, "X-Github-Event": {name}, "X-Github-Delivery": {"d-1"},
-			"X-Hub-Signature-256": {"sha256=" + hex.EncodeToString(mac.Sum(nil))},
+			"X-Hub-Signature-256": {githubsig.Sign(body, testGitHubSecret)},
 		}
 		e, p := githubEvent(h, body, secret, fuzzNow)
 		if p != nil {

@@ -6,9 +6,6 @@ package pipeline
 
 import (
 	"bytes"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -33,6 +30,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/mendflow/mendflow/internal/bus"
+	"github.com/mendflow/mendflow/internal/githubsig"
 	"github.com/mendflow/mendflow/internal/natstest"
 	"github.com/mendflow/mendflow/internal/servicetest"
 	"github.com/mendflow/mendflow/pkg/events"
@@ -114,11 +112,9 @@ func TestPipeline(t *testing.T) {
 	}
 	// Webhooks, signed with their secrets.
 	gh := readFile(t, "testdata/github/repository.created.json")
-	mac := hmac.New(sha256.New, []byte(githubSecret))
-	mac.Write(gh)
 	status, body = p.post("/webhooks/github", http.Header{
 		"Content-Type": {"application/json"}, "X-Github-Event": {"repository"}, "X-Github-Delivery": {"gh-1"},
-		"X-Hub-Signature-256": {"sha256=" + hex.EncodeToString(mac.Sum(nil))},
+		"X-Hub-Signature-256": {githubsig.Sign(gh, githubSecret)},
 	}, gh)
 	if status != http.StatusAccepted {
 		t.Fatalf("POST GitHub webhook: %d %s", status, body)
