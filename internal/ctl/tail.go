@@ -98,7 +98,7 @@ func tail(ctx context.Context, s *settings, args []string, out io.Writer) error 
 	}
 	defer nc.Close()
 	printed := 0
-	err = follow(ctx, js, cfg, func(e event.Event) error {
+	err = bus.FollowEvents(ctx, js, cfg, func(e event.Event) error {
 		if !f.match(e) {
 			return nil
 		}
@@ -122,50 +122,8 @@ func tail(ctx context.Context, s *settings, args []string, out io.Writer) error 
 	return nil
 }
 
-// errDone ends follow early without an error.
+// errDone ends bus.FollowEvents early without an error.
 var errDone = errors.New("done")
-
-// follow hands each result event of an ordered consumer on MENDFLOW_EVENTS
-// to fn until ctx ends (nil) or fn fails (its error). A message that is no
-// CloudEvent is skipped: nothing of mendflow publishes one, and a tail
-// should not stop on it.
-func follow(ctx context.Context, js jetstream.JetStream, cfg jetstream.OrderedConsumerConfig, fn func(event.Event) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	cons, err := js.OrderedConsumer(ctx, events.StreamEvents, cfg)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil
-		}
-		return fmt.Errorf("stream %s: %w", events.StreamEvents, err)
-	}
-	msgs, err := cons.Messages()
-	if err != nil {
-		return fmt.Errorf("stream %s: %w", events.StreamEvents, err)
-	}
-	defer msgs.Stop()
-	// Next blocks without a context; stopping the iterator wakes it.
-	go func() {
-		<-ctx.Done()
-		msgs.Stop()
-	}()
-	for {
-		m, err := msgs.Next()
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-				return nil
-			}
-			return fmt.Errorf("stream %s: %w", events.StreamEvents, err)
-		}
-		e, err := bus.FromJetStreamMsg(m)
-		if err != nil {
-			continue
-		}
-		if err := fn(e); err != nil {
-			return err
-		}
-	}
-}
 
 // printEvent prints one line: the event as JSON, or its time, type, id,
 // correlation id and a summary of its data.
