@@ -40,7 +40,7 @@ func checkParsed(t *testing.T, evs []event.Event, p *problem) {
 		if name, p := badAttribute(e); p != "" {
 			t.Errorf("event %d accepted with %s, which %s", i, name, p)
 		}
-		if p := jsonTextProblem(e.Data()); p != "" && events.IsJSON(e.DataContentType()) {
+		if p := jsonTextProblem(e.Data()); p != "" && eventdata.IsJSON(e.DataContentType()) {
 			t.Errorf("event %d accepted with JSON data that %s", i, p)
 		}
 	}
@@ -116,13 +116,13 @@ func FuzzStructured(f *testing.F) {
 	})
 }
 
-// jsonTheSDKRefuses reports whether e has JSON data (events.IsJSON) of a
+// jsonTheSDKRefuses reports whether e has JSON data (eventdata.IsJSON) of a
 // type that the SDK does not take for JSON: its own list, compared as is.
 func jsonTheSDKRefuses(e event.Event) bool {
 	if mt, _ := e.Context.GetDataMediaType(); sdkJSON(mt) {
 		return false
 	}
-	return !e.DataBase64 && len(e.Data()) > 0 && events.IsJSON(e.DataContentType())
+	return !e.DataBase64 && len(e.Data()) > 0 && eventdata.IsJSON(e.DataContentType())
 }
 
 // checkJSONData checks that the data of accepted events of a JSON type is
@@ -130,7 +130,7 @@ func jsonTheSDKRefuses(e event.Event) bool {
 func checkJSONData(t *testing.T, evs []event.Event) {
 	t.Helper()
 	for i, e := range evs {
-		if data := e.Data(); events.DataIsJSON(e) && len(data) > 0 && !json.Valid(data) {
+		if data := e.Data(); eventdata.DataIsJSON(e) && len(data) > 0 && !json.Valid(data) {
 			t.Errorf("event %d: JSON data encoding/json refuses was accepted: %q", i, data)
 		}
 	}
@@ -166,7 +166,7 @@ func FuzzBinary(f *testing.F) {
 		}
 		evs, p := parseBinary(h, body)
 		checkParsed(t, evs, p)
-		if p == nil && events.IsJSON(contentType) && len(body) > 0 && !json.Valid(body) {
+		if p == nil && eventdata.IsJSON(contentType) && len(body) > 0 && !json.Valid(body) {
 			t.Errorf("JSON data encoding/json refuses was accepted")
 		}
 	})
