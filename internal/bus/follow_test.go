@@ -22,20 +22,17 @@ func TestFollowEvents(t *testing.T) {
 	t.Parallel()
 	_, js := natstest.Start(t).Connect()
 	ctx := t.Context()
-	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: events.StreamEvents, Subjects: []string{events.SubjectsEvents}}); err != nil {
+	if err := bus.EnsureStreams(ctx, js, testStreams); err != nil {
 		t.Fatal(err)
 	}
+	pub := bus.NewPublisher(js)
 	publish := func(id string) {
 		t.Helper()
 		e := event.New()
 		e.SetID(id)
 		e.SetSource("/test")
 		e.SetType(events.TypeProjectCreated)
-		msg, err := bus.ToMsg(events.ResultSubject(e.Type()), e)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := js.PublishMsg(ctx, msg); err != nil {
+		if _, err := pub.PublishEvent(ctx, events.ResultSubject(e.Type()), e, bus.Link{}); err != nil {
 			t.Fatal(err)
 		}
 	}

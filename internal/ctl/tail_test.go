@@ -3,7 +3,6 @@ package ctl
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -118,18 +117,7 @@ func TestTailStops(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			_, err := run(t, env, append([]string{"events", "tail"}, tt.args...)...)
-			switch {
-			case tt.wantErr == "usage":
-				if !errors.Is(err, errUsage) {
-					t.Errorf("err = %v, want the usage", err)
-				}
-			case tt.wantErr == "":
-				if err != nil {
-					t.Errorf("err = %v", err)
-				}
-			case err == nil || !strings.Contains(err.Error(), tt.wantErr):
-				t.Errorf("err = %v, want %q", err, tt.wantErr)
-			}
+			checkErr(t, err, tt.wantErr)
 		})
 	}
 }
