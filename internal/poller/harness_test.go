@@ -16,6 +16,7 @@ import (
 
 	"github.com/mendflow/mendflow/internal/bus"
 	"github.com/mendflow/mendflow/internal/natstest"
+	"github.com/mendflow/mendflow/internal/servicetest"
 	"github.com/mendflow/mendflow/pkg/events"
 	"github.com/mendflow/mendflow/pkg/mend"
 	"github.com/mendflow/mendflow/pkg/mend/mendsim"
@@ -226,23 +227,21 @@ func (tb *testbed) request(t *testing.T, outcome string) events.Track {
 // and returns all events stored on MENDFLOW_EVENTS.
 func (tb *testbed) settle(t *testing.T, timeout time.Duration) []event.Event {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	for {
-		s, err := tb.js.Stream(ctx, events.StreamTracking)
-		if err != nil {
-			t.Fatalf("items still followed when the test gave up: %v", err)
-		}
-		if s.CachedInfo().State.Msgs == 0 {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("%d items still followed after %v", s.CachedInfo().State.Msgs, timeout)
-		case <-time.After(20 * time.Millisecond):
-		}
+	var left uint64
+	if !servicetest.Poll(timeout, func() bool { left = streamMsgs(t, tb.js, events.StreamTracking); return left == 0 }) {
+		t.Fatalf("%d items still followed after %v", left, timeout)
 	}
 	return tb.events(t)
+}
+
+// streamMsgs is how many messages a stream holds.
+func streamMsgs(t testing.TB, js jetstream.JetStream, stream string) uint64 {
+	t.Helper()
+	s, err := js.Stream(context.Background(), stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s.CachedInfo().State.Msgs
 }
 
 // events reads every event stored on MENDFLOW_EVENTS.

@@ -6,6 +6,7 @@ package servicetest
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -59,6 +60,17 @@ func Start(t testing.TB, run func(ctx context.Context, listening func(addr strin
 		t.Fatal("Run did not listen within 10s")
 	}
 	return addr, cancel, ch
+}
+
+// ListenAddr is the address in line if it is the JSON log line a service
+// writes once it listens ("worker listening; ...", with addr), or "": how
+// a test that runs a service's binary, on port 0, learns its address.
+func ListenAddr(line string) string {
+	var l struct{ Msg, Addr string }
+	if json.Unmarshal([]byte(line), &l) != nil || !strings.Contains(l.Msg, " listening") {
+		return ""
+	}
+	return l.Addr
 }
 
 // Get is GET http://addr+path: the status and the body.

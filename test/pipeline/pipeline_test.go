@@ -6,7 +6,6 @@ package pipeline
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -362,21 +361,13 @@ func (p *pipeline) run(bin, name, addrVar string, env []string) {
 		}
 	})
 	servicetest.Eventually(p.t, 20*time.Second, func() bool {
-		prog.addr = listenAddr(prog.logs.String())
-		return prog.addr != ""
-	}, name+" to listen")
-}
-
-// listenAddr is the address in the JSON line a service logs once it
-// listens ("worker listening; ..."), or "" before that line.
-func listenAddr(logs string) string {
-	for l := range strings.Lines(logs) {
-		var line struct{ Msg, Addr string }
-		if json.Unmarshal([]byte(l), &line) == nil && strings.Contains(line.Msg, " listening") && line.Addr != "" {
-			return line.Addr
+		for l := range strings.Lines(prog.logs.String()) {
+			if prog.addr = servicetest.ListenAddr(l); prog.addr != "" {
+				return true
+			}
 		}
-	}
-	return ""
+		return false
+	}, name+" to listen")
 }
 
 // stopAll sends SIGTERM to every service and expects each to exit 0.
