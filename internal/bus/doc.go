@@ -2,7 +2,7 @@
 // that consumes a durable consumer and ends every delivery in one answer
 // (Runner, with the one retry decision, Attempts.Decide), the publisher of
 // commands, result events, Track items, completions and dead letters
-// (Publisher), the reader of MENDFLOW_EVENTS (FollowEvents), the streams
+// (Publisher), the reader of a stream's events (ReadEvents), the streams
 // and their set-up, dead letters and their replay, consumer lag, and the
 // mapping between CloudEvents and NATS messages (the binary content mode of
 // the CloudEvents NATS binding).

@@ -18,7 +18,6 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/mendflow/mendflow/internal/bus"
 	"github.com/mendflow/mendflow/internal/redact"
 	"github.com/mendflow/mendflow/pkg/events"
 )
@@ -93,7 +92,7 @@ func bench(ctx context.Context, s *settings, args []string, out io.Writer) error
 	from := r.start.Add(-time.Second)
 	followErr := make(chan error, 1)
 	go func() {
-		followErr <- bus.FollowEvents(ctx, js, jetstream.OrderedConsumerConfig{
+		followErr <- follow(ctx, js, jetstream.OrderedConsumerConfig{
 			FilterSubjects: []string{events.ResultSubject("io.mendflow.>")},
 			DeliverPolicy:  jetstream.DeliverByStartTimePolicy, OptStartTime: &from,
 		}, r.result)

@@ -98,7 +98,7 @@ func tail(ctx context.Context, s *settings, args []string, out io.Writer) error 
 	}
 	defer nc.Close()
 	printed := 0
-	err = bus.FollowEvents(ctx, js, cfg, func(e event.Event) error {
+	err = follow(ctx, js, cfg, func(e event.Event) error {
 		if !f.match(e) {
 			return nil
 		}
@@ -122,8 +122,14 @@ func tail(ctx context.Context, s *settings, args []string, out io.Writer) error 
 	return nil
 }
 
-// errDone ends bus.FollowEvents early without an error.
+// errDone ends follow early without an error.
 var errDone = errors.New("done")
+
+// follow hands each result event of an ordered consumer on MENDFLOW_EVENTS
+// to fn until ctx ends (nil) or fn fails (its error).
+func follow(ctx context.Context, js jetstream.JetStream, cfg jetstream.OrderedConsumerConfig, fn func(event.Event) error) error {
+	return bus.ReadEvents(ctx, js, events.StreamEvents, cfg, false, func(_ uint64, e event.Event) error { return fn(e) })
+}
 
 // printEvent prints one line: the event as JSON, or its time, type, id,
 // correlation id and a summary of its data.

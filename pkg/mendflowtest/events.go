@@ -2,7 +2,6 @@ package mendflowtest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -36,9 +35,6 @@ func (c *Container) WaitForEvent(ctx context.Context, correlationID, eventType s
 	return waitForEvent(ctx, js, correlationID, eventType)
 }
 
-// errFound ends bus.FollowEvents at the event waited for.
-var errFound = errors.New("found")
-
 // waitForEvent reads MENDFLOW_EVENTS from its start, filtered by the
 // server to the type's subject.
 func waitForEvent(ctx context.Context, js jetstream.JetStream, correlationID, eventType string) (event.Event, error) {
@@ -47,20 +43,20 @@ func waitForEvent(ctx context.Context, js jetstream.JetStream, correlationID, ev
 		subject = events.ResultSubject(eventType)
 	}
 	var found event.Event
-	err := bus.FollowEvents(ctx, js, jetstream.OrderedConsumerConfig{
+	err := bus.ReadEvents(ctx, js, events.StreamEvents, jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{subject}, DeliverPolicy: jetstream.DeliverAllPolicy,
-	}, func(e event.Event) error {
+	}, false, func(_ uint64, e event.Event) error {
 		if events.Extension(e, events.ExtCorrelationID) != correlationID || (eventType != "" && e.Type() != eventType) {
 			return nil
 		}
 		found = e
-		return errFound
+		return bus.ErrStopReading
 	})
 	switch {
-	case errors.Is(err, errFound):
+	case err == nil && found.Context != nil:
 		return found, nil
 	case err == nil:
-		err = ctx.Err() // FollowEvents ends without an error with its context
+		err = ctx.Err() // ReadEvents ends without an error with its context
 	}
 	what := eventType
 	if what == "" {
