@@ -85,7 +85,7 @@ func TestConnectNATSWaitsForAServer(t *testing.T) {
 		nc, err := ConnectNATS(t.Context(), gate, slog.New(slog.DiscardHandler), ns.URL())
 		done <- result{nc, err}
 	}()
-	waitUntil(t, func() bool {
+	servicetest.Eventually(t, 10*time.Second, func() bool {
 		err := gate.Ready(t.Context())
 		return err != nil && err.Error() == "connecting to NATS: "+nats.ErrNoServers.Error()
 	}, "the gate to name the NATS connection")
@@ -116,12 +116,16 @@ func TestConnectNATSWaitsForAServer(t *testing.T) {
 func TestConnectNATSStopsWithItsContext(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(t.Context())
+	gate := NewGate()
 	done := make(chan error, 1)
 	go func() {
-		_, err := ConnectNATS(ctx, NewGate(), slog.New(slog.DiscardHandler), "nats://"+servicetest.FreeAddr(t))
+		_, err := ConnectNATS(ctx, gate, slog.New(slog.DiscardHandler), "nats://"+servicetest.NoServer(t))
 		done <- err
 	}()
-	time.Sleep(100 * time.Millisecond)
+	servicetest.Eventually(t, 10*time.Second, func() bool {
+		err := gate.Ready(t.Context())
+		return err != nil && strings.HasPrefix(err.Error(), "connecting to NATS: ")
+	}, "ConnectNATS to wait for a server")
 	cancel()
 	select {
 	case err := <-done:
@@ -163,16 +167,5 @@ func TestConnectNATSFailsAtOnce(t *testing.T) {
 				t.Errorf("the error holds the password: %v", err)
 			}
 		})
-	}
-}
-
-func waitUntil(t *testing.T, cond func() bool, what string) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -59,7 +59,7 @@ func TestConnectNATSLogsNoToken(t *testing.T) {
 func bounce(t *testing.T, ns *natstest.Server, nc *nats.Conn, logs *servicetest.Logs) {
 	t.Helper()
 	ns.Stop()
-	waitUntil(t, func() bool { return strings.Contains(logs.String(), "NATS disconnected") }, "the disconnect to be logged")
+	servicetest.Eventually(t, 10*time.Second, func() bool { return strings.Contains(logs.String(), "NATS disconnected") }, "the disconnect to be logged")
 	ns.Restart()
-	waitUntil(t, func() bool { return nc.IsConnected() && strings.Contains(logs.String(), "NATS reconnected") }, "a logged reconnect")
+	servicetest.Eventually(t, 10*time.Second, func() bool { return nc.IsConnected() && strings.Contains(logs.String(), "NATS reconnected") }, "a logged reconnect")
 }

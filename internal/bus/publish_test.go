@@ -17,6 +17,7 @@ import (
 
 	"github.com/mendflow/mendflow/internal/bus"
 	"github.com/mendflow/mendflow/internal/natstest"
+	"github.com/mendflow/mendflow/internal/servicetest"
 	"github.com/mendflow/mendflow/pkg/events"
 )
 
@@ -78,12 +79,8 @@ func TestPublishAllIsConcurrentAndBounded(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- bus.NewPublisher(p).PublishAll(t.Context(), out) }()
 
-	deadline := time.Now().Add(5 * time.Second)
-	for p.inFlight() < bound {
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d publishes in flight at once, want %d", p.inFlight(), bound)
-		}
-		time.Sleep(time.Millisecond)
+	if !servicetest.Poll(5*time.Second, func() bool { return p.inFlight() >= bound }) {
+		t.Fatalf("only %d publishes in flight at once, want %d", p.inFlight(), bound)
 	}
 	close(p.release)
 	if err := <-done; err != nil {

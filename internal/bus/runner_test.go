@@ -144,18 +144,6 @@ func (b *runnerBed) count(t *testing.T, name string, labels ...string) float64 {
 	return 0
 }
 
-// eventually polls cond until it holds, or fails the test after 10s.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // logged counts the times sub appears in what the runners logged.
 func (b *runnerBed) logged(sub string) int { return strings.Count(b.logs.String(), sub) }
 
@@ -228,12 +216,12 @@ func TestRunnerEndsEachDelivery(t *testing.T) {
 				return tt.handler(d)
 			}, cfg)
 			b.send(t, "w1")
-			eventually(t, "the message to leave the work queue", func() bool { return b.left(t) == 0 })
+			servicetest.Eventually(t, 10*time.Second, func() bool { return b.left(t) == 0 }, "the message to leave the work queue")
 			var total float64
 			for outcome, want := range tt.wantEnds {
-				eventually(t, fmt.Sprintf("%v deliveries counted %s", want, outcome), func() bool {
+				servicetest.Eventually(t, 10*time.Second, func() bool {
 					return b.count(t, "test_deliveries_total", "thing", outcome) == want
-				})
+				}, fmt.Sprintf("%v deliveries counted %s", want, outcome))
 				total += want
 			}
 			if got := b.logged(`msg="work `); float64(got) != total {
@@ -271,7 +259,7 @@ func TestRunnerPoisonNotKept(t *testing.T) {
 		return bus.Permanent(events.FailPermanent, errors.New("refused"))
 	}, cfg)
 	b.send(t, "w1")
-	eventually(t, "the message to leave the work queue", func() bool { return b.left(t) == 0 })
+	servicetest.Eventually(t, 10*time.Second, func() bool { return b.left(t) == 0 }, "the message to leave the work queue")
 	if got := b.count(t, "test_retries_total", "unknown", bus.ReasonPublishFailed); got != 1 {
 		t.Errorf("%v retries for the dead letter not kept, want 1", got)
 	}
@@ -306,7 +294,7 @@ func TestRunnerHeartbeat(t *testing.T) {
 		return nil
 	}, cfg)
 	b.send(t, "w1")
-	eventually(t, "the message to leave the work queue", func() bool { return b.left(t) == 0 })
+	servicetest.Eventually(t, 10*time.Second, func() bool { return b.left(t) == 0 }, "the message to leave the work queue")
 	mu.Lock()
 	defer mu.Unlock()
 	if len(attempts) != 1 {
@@ -355,7 +343,7 @@ func TestRunnerHandsBackOnStop(t *testing.T) {
 		mu.Unlock()
 		return nil
 	}, b.config(bus.Attempts{}))
-	eventually(t, "the work queue to be empty", func() bool { return b.left(t) == 0 })
+	servicetest.Eventually(t, 10*time.Second, func() bool { return b.left(t) == 0 }, "the work queue to be empty")
 	mu.Lock()
 	defer mu.Unlock()
 	if again[2] != 3 {
@@ -375,7 +363,7 @@ func TestRunnerConsumerDeleted(t *testing.T) {
 		done <- bus.NewRunner(b.cons, func(context.Context, *bus.Delivery) error { return nil }, b.config(bus.Attempts{})).Run(ctx)
 	}()
 	b.send(t, "w1")
-	eventually(t, "the runner to consume", func() bool { return b.left(t) == 0 })
+	servicetest.Eventually(t, 10*time.Second, func() bool { return b.left(t) == 0 }, "the runner to consume")
 	if err := b.js.DeleteConsumer(t.Context(), "WORK", "runner"); err != nil {
 		t.Fatal(err)
 	}

@@ -220,7 +220,7 @@ func TestReconcileApplyKilledAndRerun(t *testing.T) {
 		stopped <- err
 	}()
 	// Killed once 3 of its 6 projects are queued.
-	waitFor(t, func() bool { return p.commandsStored() >= 3 })
+	servicetest.Eventually(t, 10*time.Second, func() bool { return p.commandsStored() >= 3 }, "3 commands stored")
 	cancel()
 	if err := <-stopped; err == nil || !strings.Contains(err.Error(), "apply again to go on") {
 		t.Fatalf("apply stopped with %v", err)
@@ -299,18 +299,6 @@ func (p *pipeline) commandsStored() int {
 		p.t.Fatal(err)
 	}
 	return int(s.CachedInfo().State.LastSeq)
-}
-
-// waitFor waits until cond holds, for 10 seconds at most.
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 10s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // TestReconcileSpecs: put checks the spec as plan does, then get, list and

@@ -65,6 +65,24 @@ func run(t *testing.T, env envconfig.Lookuper, args ...string) (string, error) {
 	return out.String(), err
 }
 
+// checkErr checks what a subcommand returned against want: "usage" for
+// the usage error, "" for none, else a part of the error's text.
+func checkErr(t *testing.T, err error, want string) {
+	t.Helper()
+	switch {
+	case want == "usage":
+		if !errors.Is(err, errUsage) {
+			t.Errorf("err = %v, want the usage", err)
+		}
+	case want == "":
+		if err != nil {
+			t.Errorf("err = %v", err)
+		}
+	case err == nil || !strings.Contains(err.Error(), want):
+		t.Errorf("err = %v, want %q", err, want)
+	}
+}
+
 func TestList(t *testing.T) {
 	t.Parallel()
 	env, _ := setup(t)

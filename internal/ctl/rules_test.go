@@ -1,7 +1,6 @@
 package ctl
 
 import (
-	"errors"
 	"strings"
 	"testing"
 
@@ -43,18 +42,7 @@ func TestRulesTest(t *testing.T) {
 			t.Parallel()
 			// No NATS: rules test works offline.
 			out, err := run(t, envconfig.MapLookuper(map[string]string{"NATS_URL": "nats://127.0.0.1:1"}), append([]string{"rules", "test"}, tt.args...)...)
-			switch {
-			case tt.wantErr == "usage":
-				if !errors.Is(err, errUsage) {
-					t.Errorf("err = %v, want the usage", err)
-				}
-			case tt.wantErr == "":
-				if err != nil {
-					t.Errorf("err = %v", err)
-				}
-			case err == nil || !strings.Contains(err.Error(), tt.wantErr):
-				t.Errorf("err = %v, want %q", err, tt.wantErr)
-			}
+			checkErr(t, err, tt.wantErr)
 			for _, w := range tt.wantOut {
 				if !strings.Contains(out, w) {
 					t.Errorf("output lacks %q:\n%s", w, out)

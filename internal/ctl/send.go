@@ -3,9 +3,6 @@ package ctl
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -20,6 +17,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/google/uuid"
 
+	"github.com/mendflow/mendflow/internal/githubsig"
 	"github.com/mendflow/mendflow/internal/redact"
 )
 
@@ -164,7 +162,7 @@ func (f sendFlags) request(s *settings) (string, http.Header, []byte, error) {
 			"User-Agent":          {"GitHub-Hookshot/mendflowctl"},
 			"X-Github-Event":      {f.github},
 			"X-Github-Delivery":   {id},
-			"X-Hub-Signature-256": {signGitHub(body, s.GitHubSecret)},
+			"X-Hub-Signature-256": {githubsig.Sign(body, s.GitHubSecret)},
 		}, body, nil
 	case f.gitlab:
 		if s.GitLabToken == "" {
@@ -218,14 +216,6 @@ func (f sendFlags) request(s *settings) (string, http.Header, []byte, error) {
 		return "", nil, nil, fmt.Errorf("event: %w", err)
 	}
 	return "/events", http.Header{"Content-Type": {contentTypeStructured}}, body, nil
-}
-
-// signGitHub is the X-Hub-Signature-256 GitHub sends: the HMAC-SHA256 of
-// the body under the webhook secret.
-func signGitHub(body []byte, secret string) string {
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write(body)
-	return "sha256=" + hex.EncodeToString(m.Sum(nil))
 }
 
 // readJSONFile reads a file that must hold JSON, so that a typo is caught

@@ -3,7 +3,6 @@ package ctl
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/mendflow/mendflow/internal/bus"
+	"github.com/mendflow/mendflow/internal/servicetest"
 	"github.com/mendflow/mendflow/pkg/events"
 )
 
@@ -117,32 +117,25 @@ func TestTailStops(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			_, err := run(t, env, append([]string{"events", "tail"}, tt.args...)...)
-			switch {
-			case tt.wantErr == "usage":
-				if !errors.Is(err, errUsage) {
-					t.Errorf("err = %v, want the usage", err)
-				}
-			case tt.wantErr == "":
-				if err != nil {
-					t.Errorf("err = %v", err)
-				}
-			case err == nil || !strings.Contains(err.Error(), tt.wantErr):
-				t.Errorf("err = %v, want %q", err, tt.wantErr)
-			}
+			checkErr(t, err, tt.wantErr)
 		})
 	}
 }
 
 func TestTailEndsWithContext(t *testing.T) {
 	t.Parallel()
-	env, _ := setup(t)
+	env, js := setup(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
 		var out strings.Builder
 		done <- realMain(ctx, []string{"events", "tail"}, env, &out)
 	}()
-	time.Sleep(200 * time.Millisecond)
+	// Following: its ordered consumer is on the stream.
+	servicetest.Eventually(t, 10*time.Second, func() bool {
+		s, err := js.Stream(t.Context(), events.StreamEvents)
+		return err == nil && s.CachedInfo().State.Consumers > 0
+	}, "tail to follow the stream")
 	cancel() // Ctrl-C
 	select {
 	case err := <-done:

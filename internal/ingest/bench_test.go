@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -29,6 +30,7 @@ import (
 	"github.com/mendflow/mendflow/internal/app"
 	"github.com/mendflow/mendflow/internal/bus"
 	"github.com/mendflow/mendflow/internal/routing"
+	"github.com/mendflow/mendflow/internal/servicetest"
 	"github.com/mendflow/mendflow/internal/telemetry"
 	"github.com/mendflow/mendflow/pkg/events"
 )
@@ -303,14 +305,10 @@ func startNATSProcess(b *testing.B) (string, int) {
 	if out, err := exec.Command("go", "build", "-o", bin, "github.com/nats-io/nats-server/v2").CombinedOutput(); err != nil {
 		b.Fatalf("build nats-server: %v\n%s", err, out)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
+	// Port -1: the server takes a port of the system's choosing and names
+	// it in its ports file, so that no port is freed for it to take.
 	var stderr bytes.Buffer
-	cmd := exec.Command(bin, "--jetstream", "--store_dir", filepath.Join(dir, "store"), "--addr", "127.0.0.1", "--port", strconv.Itoa(port))
+	cmd := exec.Command(bin, "--jetstream", "--store_dir", filepath.Join(dir, "store"), "--addr", "127.0.0.1", "--port", "-1", "--ports_file_dir", dir)
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
@@ -319,17 +317,15 @@ func startNATSProcess(b *testing.B) (string, int) {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		_ = cmd.Wait()
 	})
-	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		nc, err := nats.Connect(url)
-		if err == nil {
-			nc.Close()
-			return url, cmd.Process.Pid
-		}
-		if time.Now().After(deadline) {
-			b.Fatalf("nats-server did not start: %v\n%s", err, stderr.String())
-		}
+	portsFile := filepath.Join(dir, fmt.Sprintf("nats-server_%d.ports", cmd.Process.Pid))
+	var ports struct{ Nats []string }
+	if !servicetest.Poll(10*time.Second, func() bool {
+		raw, err := os.ReadFile(portsFile)
+		return err == nil && json.Unmarshal(raw, &ports) == nil && len(ports.Nats) > 0
+	}) {
+		b.Fatalf("nats-server did not start:\n%s", stderr.String())
 	}
+	return ports.Nats[0], cmd.Process.Pid
 }
 
 // processCPU is the CPU time another process has used, from /proc.

@@ -1,9 +1,6 @@
 package ingest
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"reflect"
@@ -13,6 +10,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/mendflow/mendflow/internal/eventdata"
+	"github.com/mendflow/mendflow/internal/githubsig"
 	"github.com/mendflow/mendflow/pkg/events"
 )
 
@@ -42,7 +40,7 @@ func checkParsed(t *testing.T, evs []event.Event, p *problem) {
 		if name, p := badAttribute(e); p != "" {
 			t.Errorf("event %d accepted with %s, which %s", i, name, p)
 		}
-		if p := jsonTextProblem(e.Data()); p != "" && events.IsJSON(e.DataContentType()) {
+		if p := jsonTextProblem(e.Data()); p != "" && eventdata.IsJSON(e.DataContentType()) {
 			t.Errorf("event %d accepted with JSON data that %s", i, p)
 		}
 	}
@@ -118,13 +116,13 @@ func FuzzStructured(f *testing.F) {
 	})
 }
 
-// jsonTheSDKRefuses reports whether e has JSON data (events.IsJSON) of a
+// jsonTheSDKRefuses reports whether e has JSON data (eventdata.IsJSON) of a
 // type that the SDK does not take for JSON: its own list, compared as is.
 func jsonTheSDKRefuses(e event.Event) bool {
 	if mt, _ := e.Context.GetDataMediaType(); sdkJSON(mt) {
 		return false
 	}
-	return !e.DataBase64 && len(e.Data()) > 0 && events.IsJSON(e.DataContentType())
+	return !e.DataBase64 && len(e.Data()) > 0 && eventdata.IsJSON(e.DataContentType())
 }
 
 // checkJSONData checks that the data of accepted events of a JSON type is
@@ -132,7 +130,7 @@ func jsonTheSDKRefuses(e event.Event) bool {
 func checkJSONData(t *testing.T, evs []event.Event) {
 	t.Helper()
 	for i, e := range evs {
-		if data := e.Data(); events.DataIsJSON(e) && len(data) > 0 && !json.Valid(data) {
+		if data := e.Data(); eventdata.DataIsJSON(e) && len(data) > 0 && !json.Valid(data) {
 			t.Errorf("event %d: JSON data encoding/json refuses was accepted: %q", i, data)
 		}
 	}
@@ -168,7 +166,7 @@ func FuzzBinary(f *testing.F) {
 		}
 		evs, p := parseBinary(h, body)
 		checkParsed(t, evs, p)
-		if p == nil && events.IsJSON(contentType) && len(body) > 0 && !json.Valid(body) {
+		if p == nil && eventdata.IsJSON(contentType) && len(body) > 0 && !json.Valid(body) {
 			t.Errorf("JSON data encoding/json refuses was accepted")
 		}
 	})
@@ -183,11 +181,9 @@ func FuzzGitHub(f *testing.F) {
 	f.Add("push", "application/x-www-form-urlencoded", []byte(`payload=%7B%22action%22%3A%22x%22%7D`))
 	secret := []byte(testGitHubSecret)
 	f.Fuzz(func(t *testing.T, name, contentType string, body []byte) {
-		mac := hmac.New(sha256.New, secret)
-		mac.Write(body)
 		h := http.Header{
 			"Content-Type": {contentType}, "X-Github-Event": {name}, "X-Github-Delivery": {"d-1"},
-			"X-Hub-Signature-256": {"sha256=" + hex.EncodeToString(mac.Sum(nil))},
+			"X-Hub-Signature-256": {githubsig.Sign(body, testGitHubSecret)},
 		}
 		e, p := githubEvent(h, body, secret, fuzzNow)
 		if p != nil {

@@ -3,9 +3,6 @@ package ingest
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -21,6 +18,7 @@ import (
 
 	"github.com/mendflow/mendflow/internal/app"
 	"github.com/mendflow/mendflow/internal/bus"
+	"github.com/mendflow/mendflow/internal/githubsig"
 	"github.com/mendflow/mendflow/internal/natstest"
 	"github.com/mendflow/mendflow/internal/servicetest"
 	"github.com/mendflow/mendflow/pkg/events"
@@ -145,15 +143,13 @@ func readFile(t testing.TB, name string) []byte {
 }
 
 func githubHeaders(event, delivery string, body []byte) http.Header {
-	mac := hmac.New(sha256.New, []byte(testGitHubSecret))
-	mac.Write(body)
 	return http.Header{
 		"Content-Type":        {"application/json"},
 		"User-Agent":          {"GitHub-Hookshot/8e03811"},
 		"X-Github-Event":      {event},
 		"X-Github-Delivery":   {delivery},
 		"X-Github-Hook-Id":    {"501234567"},
-		"X-Hub-Signature-256": {"sha256=" + hex.EncodeToString(mac.Sum(nil))},
+		"X-Hub-Signature-256": {githubsig.Sign(body, testGitHubSecret)},
 	}
 }
 

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"testing/iotest"
 	"time"
+
+	"github.com/mendflow/mendflow/internal/servicetest"
 )
 
 // stall opens a connection that posts to path a body announced as
@@ -58,16 +60,9 @@ func (h *harness) metric(name string) float64 {
 // waitMetric waits until the metric has the value want.
 func (h *harness) waitMetric(name string, want float64) {
 	h.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		got := h.metric(name)
-		if got == want {
-			return
-		}
-		if time.Now().After(deadline) {
-			h.t.Fatalf("%s = %v, want %v", name, got, want)
-		}
-		time.Sleep(10 * time.Millisecond)
+	var got float64
+	if !servicetest.Poll(10*time.Second, func() bool { got = h.metric(name); return got == want }) {
+		h.t.Fatalf("%s = %v, want %v", name, got, want)
 	}
 }
 

@@ -22,7 +22,6 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/mendflow/mendflow/internal/eventdata"
-	"github.com/mendflow/mendflow/pkg/events"
 )
 
 // contentMode is how a POST /events request carries its events.
@@ -272,7 +271,7 @@ func checkMembers(index int, raw []byte) (_ []byte, data memberData, _ []eventEr
 		return raw, memberData{}, errs
 	}
 	vendorJSON := false
-	if datas == 1 && !base64 && contentType != nil && events.IsJSON(*contentType) {
+	if datas == 1 && !base64 && contentType != nil && eventdata.IsJSON(*contentType) {
 		mt, _ := (&event.EventContextV1{DataContentType: contentType}).GetDataMediaType()
 		vendorJSON = !sdkJSON(mt)
 	}
@@ -330,7 +329,7 @@ var stdBase64 = base64.StdEncoding
 //
 // The SDK takes data for JSON only under its own few JSON types, and
 // otherwise wants a JSON string. The JSON event format says the data of
-// any JSON type, such as application/vnd.acme+json (events.IsJSON), is a
+// any JSON type, such as application/vnd.acme+json (eventdata.IsJSON), is a
 // JSON value: such data is taken as written too, where the SDK would
 // refuse the event.
 func unmarshalEvent(raw []byte) (e event.Event, dataChecked bool, err error) {
@@ -366,7 +365,7 @@ func readSimpleEvent(raw []byte) (e event.Event, ok bool) {
 		for start > 0 && raw[start-1] != ':' {
 			start--
 		}
-	case !events.IsJSON(r.ec.GetDataContentType()):
+	case !eventdata.IsJSON(r.ec.GetDataContentType()):
 		return event.Event{}, false // data the SDK wants as a string
 	}
 	e.DataEncoded = raw[start:end:end] // capped: an append copies rather than write into raw
@@ -603,7 +602,7 @@ func checkEvent(index int, e event.Event, dataChecked bool) []eventError {
 	if ec, ok := e.Context.(*event.EventContextV1); ok && ec.Extensions["data"] != nil { // binary mode: a ce-data header
 		return fail("data", "no attribute may be named data (core spec): ce-data is not an extension")
 	}
-	data, isJSON := e.Data(), events.DataIsJSON(e)
+	data, isJSON := e.Data(), eventdata.DataIsJSON(e)
 	if isJSON && len(data) > 0 {
 		if !dataChecked && !eventdata.ValidJSON(data) {
 			return fail("data", "data is not valid JSON (datacontenttype %q)", excerpt(e.DataContentType(), quoteLimit))

@@ -8,7 +8,7 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/mendflow/mendflow/pkg/events"
+	"github.com/mendflow/mendflow/internal/eventdata"
 )
 
 // An event read in place shares the body's memory for its data only: a
@@ -126,8 +126,8 @@ func TestDataBase64WithSpaces(t *testing.T) {
 			t.Fatalf("%s: refused: %s", body, p.Detail)
 		}
 		want := `{ "xyz": 123 }`
-		if got := string(evs[0].Data()); got != want || !evs[0].DataBase64 || events.DataIsJSON(evs[0]) {
-			t.Errorf("%s: data %q (base64 %v, JSON %v), want %q, binary", body, got, evs[0].DataBase64, events.DataIsJSON(evs[0]), want)
+		if got := string(evs[0].Data()); got != want || !evs[0].DataBase64 || eventdata.DataIsJSON(evs[0]) {
+			t.Errorf("%s: data %q (base64 %v, JSON %v), want %q, binary", body, got, evs[0].DataBase64, eventdata.DataIsJSON(evs[0]), want)
 		}
 	}
 	for _, bad := range []string{`"not base64!"`, `5`} {
@@ -150,8 +150,8 @@ func TestBinaryDataOfNoTypeIsNotJSON(t *testing.T) {
 			if p != nil {
 				t.Fatalf("%q refused: %s", data, p.Detail)
 			}
-			if got := string(evs[0].Data()); got != data || events.DataIsJSON(evs[0]) {
-				t.Errorf("data %q (JSON %v), want %q, not JSON", got, events.DataIsJSON(evs[0]), data)
+			if got := string(evs[0].Data()); got != data || eventdata.DataIsJSON(evs[0]) {
+				t.Errorf("data %q (JSON %v), want %q, not JSON", got, eventdata.DataIsJSON(evs[0]), data)
 			}
 		})
 		t.Run("binary", func(t *testing.T) {
@@ -160,8 +160,8 @@ func TestBinaryDataOfNoTypeIsNotJSON(t *testing.T) {
 			if p != nil {
 				t.Fatalf("%q refused: %s", data, p.Detail)
 			}
-			if got := string(evs[0].Data()); got != data || events.DataIsJSON(evs[0]) {
-				t.Errorf("data %q (JSON %v), want %q, not JSON", got, events.DataIsJSON(evs[0]), data)
+			if got := string(evs[0].Data()); got != data || eventdata.DataIsJSON(evs[0]) {
+				t.Errorf("data %q (JSON %v), want %q, not JSON", got, eventdata.DataIsJSON(evs[0]), data)
 			}
 		})
 	}

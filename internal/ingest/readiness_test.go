@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/mendflow/mendflow/internal/natstest"
+	"github.com/mendflow/mendflow/internal/servicetest"
 	"github.com/mendflow/mendflow/pkg/events"
 )
 
@@ -49,16 +50,10 @@ func (h *harness) readyz() (int, string) {
 // that could tell it.
 func (h *harness) waitReadyWithoutTraffic() {
 	h.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		status, body := h.readyz()
-		if status == http.StatusOK {
-			return
-		}
-		if time.Now().After(deadline) {
-			h.t.Fatalf("not ready after JetStream was freed: %d %s", status, body)
-		}
-		time.Sleep(50 * time.Millisecond)
+	var status int
+	var body string
+	if !servicetest.Poll(10*time.Second, func() bool { status, body = h.readyz(); return status == http.StatusOK }) {
+		h.t.Fatalf("not ready after JetStream was freed: %d %s", status, body)
 	}
 }
 

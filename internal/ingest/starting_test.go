@@ -92,16 +92,13 @@ func TestServesWhileJetStreamCannotAnswer(t *testing.T) {
 	})
 	h := harnessFor(t, addr)
 
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		status, _, body := h.do(http.MethodGet, "/readyz", nil, nil)
-		if status == http.StatusServiceUnavailable && strings.Contains(string(body), "not ready: waiting for JetStream set-up: ") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("readyz = %d %q, want 503 naming the JetStream set-up", status, body)
-		}
-		time.Sleep(50 * time.Millisecond)
+	var status int
+	var body []byte
+	if !servicetest.Poll(10*time.Second, func() bool {
+		status, _, body = h.do(http.MethodGet, "/readyz", nil, nil)
+		return status == http.StatusServiceUnavailable && strings.Contains(string(body), "not ready: waiting for JetStream set-up: ")
+	}) {
+		t.Fatalf("readyz = %d %q, want 503 naming the JetStream set-up", status, body)
 	}
 	status, header, body := h.do(http.MethodPost, "/events", structuredHeader, []byte(`{"specversion":"1.0","id":"early-1","source":"/s","type":"com.example.x"}`))
 	if p := decodeProblem(t, header, body); status != http.StatusServiceUnavailable || header.Get("Retry-After") == "" || p.Type != problemTypeBase+"unavailable" {
@@ -117,7 +114,7 @@ func TestStopsWhileWaitingForNATS(t *testing.T) {
 	t.Parallel()
 	addr, stop, done := servicetest.Start(t, func(ctx context.Context, listening func(string)) error {
 		return Run(ctx, envconfig.MapLookuper(map[string]string{
-			"NATS_URL": "nats://" + servicetest.FreeAddr(t), "INGEST_ADDR": "127.0.0.1:0", "MEND_ORG_TOKEN": "o",
+			"NATS_URL": "nats://" + servicetest.NoServer(t), "INGEST_ADDR": "127.0.0.1:0", "MEND_ORG_TOKEN": "o",
 		}), app.Telemetry{Logger: slog.New(slog.DiscardHandler), OnListen: listening})
 	})
 	servicetest.Stop(t, stop, done, addr, 5*time.Second)

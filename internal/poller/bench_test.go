@@ -3,7 +3,6 @@ package poller
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -172,21 +171,12 @@ func (bed *benchBed) startProcesses(b *testing.B, n int) {
 // waitFollowed waits until the stream holds n items.
 func (bed *benchBed) waitFollowed(b *testing.B, n uint64, timeout time.Duration) {
 	b.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout+10*time.Second)
-	defer cancel()
-	for {
-		s, err := bed.js.Stream(ctx, events.StreamTracking)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if s.CachedInfo().State.Msgs == n {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			b.Fatalf("%d items followed, want %d", s.CachedInfo().State.Msgs, n)
-		case <-time.After(50 * time.Millisecond):
-		}
+	var followed uint64
+	if !servicetest.Poll(timeout+10*time.Second, func() bool {
+		followed = streamMsgs(b, bed.js, events.StreamTracking)
+		return followed == n
+	}) {
+		b.Fatalf("%d items followed, want %d", followed, n)
 	}
 }
 
@@ -238,11 +228,7 @@ func (bed *benchBed) startPoller(b *testing.B, vars map[string]string) *pollerPr
 		if err != nil {
 			b.Fatalf("poller did not start: %v", err)
 		}
-		var started struct{ Msg, Addr string }
-		if err := json.Unmarshal([]byte(line), &started); err != nil {
-			b.Fatalf("poller: %v: %s", err, line)
-		}
-		p.addr = started.Addr
+		p.addr = servicetest.ListenAddr(line)
 	}
 	go func() { _, _ = io.Copy(io.Discard, stderr) }()
 	return p

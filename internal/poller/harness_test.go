@@ -16,6 +16,7 @@ import (
 
 	"github.com/mendflow/mendflow/internal/bus"
 	"github.com/mendflow/mendflow/internal/natstest"
+	"github.com/mendflow/mendflow/internal/servicetest"
 	"github.com/mendflow/mendflow/pkg/events"
 	"github.com/mendflow/mendflow/pkg/mend"
 	"github.com/mendflow/mendflow/pkg/mend/mendsim"
@@ -52,6 +53,8 @@ type testbed struct {
 	sim     *mendsim.Server
 	client  *mend.Client
 	seq     atomic.Int64
+	// now, when set, is the pollers' clock (stepClock).
+	now func() time.Time
 }
 
 func newTestbed(t *testing.T, simCfg mendsim.Config) *testbed {
@@ -121,6 +124,9 @@ func (tb *testbed) start(t *testing.T, cfg Config) *running {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if tb.now != nil {
+		p.now = tb.now
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{cancel: cancel, done: make(chan struct{}), nc: nc, metrics: reg}
 	go func() {
@@ -129,6 +135,15 @@ func (tb *testbed) start(t *testing.T, cfg Config) *running {
 	}()
 	t.Cleanup(func() { r.stop(t) })
 	return r
+}
+
+// stepClock is a clock that reads from, then step later at each reading
+// after: one reading per delivery of an item, so that an item's age
+// advances by step from one poll to the next however long the server takes
+// to deliver it again.
+func stepClock(from time.Time, step time.Duration) func() time.Time {
+	var n atomic.Int64
+	return func() time.Time { return from.Add(time.Duration(n.Add(1)-1) * step) }
 }
 
 // stop ends the poller as SIGTERM would, and waits for it to return.
@@ -212,23 +227,21 @@ func (tb *testbed) request(t *testing.T, outcome string) events.Track {
 // and returns all events stored on MENDFLOW_EVENTS.
 func (tb *testbed) settle(t *testing.T, timeout time.Duration) []event.Event {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	for {
-		s, err := tb.js.Stream(ctx, events.StreamTracking)
-		if err != nil {
-			t.Fatalf("items still followed when the test gave up: %v", err)
-		}
-		if s.CachedInfo().State.Msgs == 0 {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("%d items still followed after %v", s.CachedInfo().State.Msgs, timeout)
-		case <-time.After(20 * time.Millisecond):
-		}
+	var left uint64
+	if !servicetest.Poll(timeout, func() bool { left = streamMsgs(t, tb.js, events.StreamTracking); return left == 0 }) {
+		t.Fatalf("%d items still followed after %v", left, timeout)
 	}
 	return tb.events(t)
+}
+
+// streamMsgs is how many messages a stream holds.
+func streamMsgs(t testing.TB, js jetstream.JetStream, stream string) uint64 {
+	t.Helper()
+	s, err := js.Stream(context.Background(), stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s.CachedInfo().State.Msgs
 }
 
 // events reads every event stored on MENDFLOW_EVENTS.

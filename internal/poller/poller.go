@@ -50,6 +50,9 @@ type Poller struct {
 	// recorder keeps a record of each poll for mendflowctl trace (nil:
 	// none); Run's caller sets it.
 	recorder bus.Recorder
+	// now is the clock an item's age is read from; tests set it to step
+	// past a deadline without waiting for it.
+	now func() time.Time
 }
 
 // New returns a poller that reads items through js, asks src about them,
@@ -69,7 +72,7 @@ func New(js jetstream.JetStream, src StatusSource, cfg Config, orgToken string, 
 	pub := bus.NewPublisher(js, bus.WithMaxPayload(js.Conn().MaxPayload()), bus.WithPublishTimeout(cfg.AckWait/4))
 	return &Poller{
 		js: js, pub: pub, mend: src, cfg: cfg, orgToken: orgToken, log: log, metrics: m,
-		tracer: tp.Tracer("github.com/mendflow/mendflow/internal/poller"), rnd: rand.Float64,
+		tracer: tp.Tracer("github.com/mendflow/mendflow/internal/poller"), rnd: rand.Float64, now: time.Now,
 	}, nil
 }
 
@@ -139,7 +142,7 @@ func (p *Poller) handle(ctx context.Context, d *bus.Delivery) error {
 	}
 	d.Label = it.track.Kind
 	d.Note("command", it.command(), "kind", it.track.Kind, "item", it.name(), "org_token", it.track.OrgToken)
-	age := max(time.Since(it.track.Started), 0)
+	age := max(p.now().Sub(it.track.Started), 0)
 	if age < p.cfg.FirstInterval {
 		// Just handed over: nothing to ask Mend yet.
 		return bus.Later(p.cfg.FirstInterval-age, reasonNotDue, nil)

@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mendflow/mendflow/internal/bus"
+	"github.com/mendflow/mendflow/internal/servicetest"
 	"github.com/mendflow/mendflow/pkg/events"
 	"github.com/mendflow/mendflow/pkg/mend/mendsim"
 )
@@ -20,12 +21,14 @@ import (
 // ended at the 4th.
 var byPolls = mendsim.Config{ProcessDuration: time.Hour, ProcessPolls: 3, RequestDuration: time.Hour, RequestPolls: 4}
 
-// nearDeadline starts an item so long ago that a poller with
-// deadlineConfig reaches the deadline at its second poll: its first poll
-// comes at once, its second (an age later, but no later than the deadline)
-// at the deadline.
-func nearDeadline(tr events.Track) events.Track {
-	tr.Started = time.Now().Add(-deadlineConfig().Deadline + 500*time.Millisecond)
+// nearDeadline starts an item so long ago, on the pollers' clock, that a
+// poller with deadlineConfig reaches the deadline at its second poll: its
+// first poll comes a step before the deadline, its second (due an age
+// later, but no later than the deadline) a step later, at the deadline.
+func nearDeadline(tb *testbed, tr events.Track) events.Track {
+	const step = 10 * time.Millisecond
+	tr.Started = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	tb.now = stepClock(tr.Started.Add(deadlineConfig().Deadline-step), step)
 	return tr
 }
 
@@ -82,7 +85,7 @@ func TestStatePaths(t *testing.T) {
 		},
 		{
 			name: "process past its deadline", cfg: deadlineConfig(),
-			prepare: func(t *testing.T, tb *testbed) events.Track { return nearDeadline(tb.process(t)) },
+			prepare: func(t *testing.T, tb *testbed) events.Track { return nearDeadline(tb, tb.process(t)) },
 			want:    result{Type: events.TypePoliciesFailed, Status: "IN_PROGRESS", Reason: ReasonTimeout}, polls: 2,
 		},
 		{
@@ -126,7 +129,7 @@ func TestStatePaths(t *testing.T) {
 		},
 		{
 			name: "request past its deadline", cfg: deadlineConfig(),
-			prepare: func(t *testing.T, tb *testbed) events.Track { return nearDeadline(tb.request(t, "FINISHED")) },
+			prepare: func(t *testing.T, tb *testbed) events.Track { return nearDeadline(tb, tb.request(t, "FINISHED")) },
 			want:    result{Type: events.TypeRequestFailed, RequestState: "UPDATED", Reason: ReasonTimeout}, polls: 2,
 		},
 	}
@@ -191,13 +194,7 @@ func TestRequestUnknownThenKnown(t *testing.T) {
 	const token = "printed-by-the-scan"
 	tb.track(t, events.Track{Kind: events.TrackRequest, RequestToken: token})
 	tb.start(t, fastConfig())
-	deadline := time.Now().Add(10 * time.Second)
-	for len(tb.sim.CallsOf("getRequestState")) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the request was never polled")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	servicetest.Eventually(t, 10*time.Second, func() bool { return len(tb.sim.CallsOf("getRequestState")) > 0 }, "the request to be polled")
 	if _, err := tb.sim.RegisterRequest(mendsim.PluginRequest{RequestToken: token}); err != nil {
 		t.Fatal(err)
 	}
@@ -255,7 +252,7 @@ func TestKilledAndRestarted(t *testing.T) {
 	cfg.AckWait = time.Second
 	tracks := follow(t, tb, 40)
 	first := tb.start(t, cfg)
-	waitFor(t, "the first poller to poll", func() bool { return statusCalls(tb.sim) >= 20 })
+	servicetest.Eventually(t, 20*time.Second, func() bool { return statusCalls(tb.sim) >= 20 }, "the first poller to poll")
 	first.kill()
 	tb.start(t, cfg)
 	checkOnePerItem(t, tracks, tb.settle(t, 30*time.Second))
@@ -300,14 +297,14 @@ func TestTwoPollers(t *testing.T) {
 	a, b := tb.start(t, fastConfig()), tb.start(t, fastConfig())
 	// Both are waiting for items before there are any: one started late
 	// on a busy machine could find them all done.
-	waitFor(t, "both pollers to wait for items", func() bool {
+	servicetest.Eventually(t, 20*time.Second, func() bool {
 		cons, err := tb.js.Consumer(t.Context(), events.StreamTracking, ConsumerName)
 		if err != nil {
 			return false
 		}
 		info, err := cons.Info(t.Context())
 		return err == nil && info.NumWaiting >= 2
-	})
+	}, "both pollers to wait for items")
 	tracks := follow(t, tb, 200)
 	checkOnePerItem(t, tracks, tb.settle(t, 60*time.Second))
 	for name, r := range map[string]*running{"first": a, "second": b} {
@@ -345,7 +342,7 @@ func TestShutdownHandsBack(t *testing.T) {
 	cfg.AckWait = time.Minute
 	tracks := follow(t, tb, 40)
 	first := tb.start(t, cfg)
-	waitFor(t, "the first poller to poll", func() bool { return statusCalls(tb.sim) >= 10 })
+	servicetest.Eventually(t, 20*time.Second, func() bool { return statusCalls(tb.sim) >= 10 }, "the first poller to poll")
 	first.stop(t)
 	tb.start(t, cfg)
 	checkOnePerItem(t, tracks, tb.settle(t, 20*time.Second))
@@ -387,17 +384,6 @@ func TestInvalidItemDropped(t *testing.T) {
 				t.Errorf("invalid items counted: %v, want 1", got)
 			}
 		})
-	}
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 

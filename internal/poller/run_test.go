@@ -3,10 +3,12 @@ package poller
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/mendflow/mendflow/internal/natstest"
+	"github.com/mendflow/mendflow/internal/servicetest"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -20,14 +22,17 @@ func TestStopWhileSettingUp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := New(js, nil, fastConfig(), orgToken, slog.New(slog.DiscardHandler), m, nil)
+	logs := &servicetest.Logs{}
+	p, err := New(js, nil, fastConfig(), orgToken, slog.New(slog.NewTextHandler(logs, nil)), m, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()
-	time.Sleep(300 * time.Millisecond) // a retry or two
+	servicetest.Eventually(t, 10*time.Second, func() bool {
+		return strings.Count(logs.String(), "JetStream cannot serve the set-up yet") >= 2
+	}, "a retry or two of the set-up")
 	cancel()
 	select {
 	case err := <-done:

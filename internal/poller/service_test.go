@@ -111,17 +111,13 @@ func TestRealMain(t *testing.T) {
 	} {
 		// The poller counts a completion, and the consumer drops the item,
 		// only after the event is published: poll until they catch up.
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			status, body := servicetest.Get(t, addr, tt.path)
-			if status == http.StatusOK && strings.Contains(body, tt.want) {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Errorf("GET %s: %d, want 200 with %q in:\n%s", tt.path, status, tt.want, body)
-				break
-			}
-			time.Sleep(50 * time.Millisecond)
+		var status int
+		var body string
+		if !servicetest.Poll(10*time.Second, func() bool {
+			status, body = servicetest.Get(t, addr, tt.path)
+			return status == http.StatusOK && strings.Contains(body, tt.want)
+		}) {
+			t.Errorf("GET %s: %d, want 200 with %q in:\n%s", tt.path, status, tt.want, body)
 		}
 	}
 

@@ -71,7 +71,7 @@ func TestStopsWhileWaitingForNATS(t *testing.T) {
 	t.Parallel()
 	addr, stop, done := servicetest.Start(t, func(ctx context.Context, listening func(string)) error {
 		return Run(ctx, envconfig.MapLookuper(map[string]string{
-			"NATS_URL": "nats://" + servicetest.FreeAddr(t), "POLLER_ADDR": "127.0.0.1:0", "MEND_URL": "http://127.0.0.1:1",
+			"NATS_URL": "nats://" + servicetest.NoServer(t), "POLLER_ADDR": "127.0.0.1:0", "MEND_URL": "http://127.0.0.1:1",
 			"MEND_USER_KEY": "k", "MEND_USER_EMAIL": "e", "MEND_ORG_TOKEN": "o",
 		}), app.Telemetry{Logger: slog.New(slog.DiscardHandler), OnListen: listening})
 	})

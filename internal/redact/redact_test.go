@@ -22,6 +22,11 @@ func TestURL(t *testing.T) {
 		{"http://ingest:8080/events?", "http://ingest:8080/events"},
 		{"nats://mendflow:hunter2%zz@nats-0:4222", redact.Unparsable},
 		{"nats://mendflow:hunter2@nats-0:42x2", redact.Unparsable},
+		// A '/' in a token or password ends the authority early: what
+		// follows would be shown as the path.
+		{"nats://s3cr3t/token@nats-0:4222", redact.Unparsable},
+		{"nats://mendflow:hunter2/x@nats-0:4222", redact.Unparsable},
+		{"nats://mendflow:p@ss/hunter2@nats-0:4222", redact.Unparsable},
 	}
 	for _, tt := range tests {
 		if got := redact.URL(tt.raw); got != tt.want {
@@ -54,7 +59,15 @@ func TestError(t *testing.T) {
 			want: "dial tcp: connection refused", wantOp: true},
 		{name: "a timeout", err: &url.Error{Op: "Get", URL: "http://u:hunter2@h", Err: context.DeadlineExceeded},
 			want: "context deadline exceeded", wantIs: context.DeadlineExceeded},
-		{name: "a bad port", err: parseErr("nats://u:hunter2@127.0.0.1:42x2"), want: `invalid port ":42x2" after host`},
+		{name: "a bad port", err: parseErr("nats://u:hunter2@127.0.0.1:42x2"), want: `invalid port after host`},
+		// A '/', '?' or '#' in a password ends the authority before the
+		// '@': the parser takes the password for a port, or a host, and
+		// quotes it.
+		{name: "a '/' in the password", err: parseErr("nats://u:hun/ter2@h:4222"), want: `invalid port after host`, secrets: []string{"hun"}},
+		{name: "a '?' in the password", err: parseErr("nats://u:hun?ter2@h"), want: `invalid port after host`, secrets: []string{"hun"}},
+		{name: "a '#' in the password", err: parseErr("nats://u:hun#ter2@h"), want: `invalid port after host`, secrets: []string{"hun"}},
+		{name: "a space in the password", err: parseErr("nats://u:h n/ter2@h"), want: `invalid port after host`, secrets: []string{"h n"}},
+		{name: "a bad host", err: parseErr("nats://u:hunter2@h st"), want: `invalid character in host name`},
 		{name: "a bad escape in the password", err: parseErr("nats://u:hunter2%zz@h"), want: "invalid URL escape: a % not followed by two hexadecimal digits (escape it as %25)"},
 		{name: "wrapped", err: errors.Join(errors.New("connecting"), &url.Error{Op: "parse", URL: "nats://u:hunter2%zz@h", Err: url.EscapeError("%zz")}),
 			want: "invalid URL escape: a % not followed by two hexadecimal digits (escape it as %25)"},
@@ -66,8 +79,10 @@ func TestError(t *testing.T) {
 			if got.Error() != tt.want {
 				t.Errorf("Error(%v) = %q, want %q", tt.err, got, tt.want)
 			}
-			if strings.Contains(got.Error(), "hunter2") || strings.Contains(got.Error(), "zz") {
-				t.Errorf("Error(%v) = %q holds the password", tt.err, got)
+			for _, s := range append(tt.secrets, "hunter2", "zz") {
+				if strings.Contains(got.Error(), s) {
+					t.Errorf("Error(%v) = %q holds the password (%q)", tt.err, got, s)
+				}
 			}
 			if tt.wantIs != nil && !errors.Is(got, tt.wantIs) {
 				t.Errorf("Error(%v) = %v, not %v", tt.err, got, tt.wantIs)

@@ -75,7 +75,7 @@ func (s *scope) attr(name string) (string, bool) {
 func (s *scope) jsonData() ([]byte, error) {
 	if !s.read {
 		s.read = true
-		if raw := s.e.Data(); len(raw) > 0 && events.DataIsJSON(*s.e) {
+		if raw := s.e.Data(); len(raw) > 0 && eventdata.DataIsJSON(*s.e) {
 			s.data = raw
 			if !s.dataChecked && !eventdata.ValidJSON(raw) {
 				s.dataErr = fmt.Errorf("data is not valid JSON: %w", eventdata.JSONError(raw))
@@ -86,8 +86,8 @@ func (s *scope) jsonData() ([]byte, error) {
 }
 
 // hasJSONData reports whether the event has data, and it is JSON
-// (events.DataIsJSON): what a rule reading the data needs to match.
-func (s *scope) hasJSONData() bool { return len(s.e.Data()) > 0 && events.DataIsJSON(*s.e) }
+// (eventdata.DataIsJSON): what a rule reading the data needs to match.
+func (s *scope) hasJSONData() bool { return len(s.e.Data()) > 0 && eventdata.DataIsJSON(*s.e) }
 
 // ref names one value of an event: $name for an attribute or extension, @
 // for the element a command with each is built for (@.name, a path into

@@ -6,6 +6,7 @@ package servicetest
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -15,17 +16,27 @@ import (
 	"time"
 )
 
-// FreeAddr is a loopback address (host:port) nothing listens on: where a
-// test expects to find no server (NATS not up yet). A service under test
-// listens on port 0 instead (Start), as another test may take an address
-// freed here before the service binds it.
-func FreeAddr(t testing.TB) string {
+// NoServer is a loopback address (host:port) at which no server answers:
+// where a test expects to find none (NATS not up). The test holds a
+// listener there until it ends, which closes each connection at once, so
+// that no other test can take the port meanwhile, as one could take a port
+// freed for the purpose.
+func NoServer(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return // closed at the end of the test
+			}
+			c.Close()
+		}
+	}()
 	return l.Addr().String()
 }
 
@@ -51,6 +62,17 @@ func Start(t testing.TB, run func(ctx context.Context, listening func(addr strin
 	return addr, cancel, ch
 }
 
+// ListenAddr is the address in line if it is the JSON log line a service
+// writes once it listens ("worker listening; ...", with addr), or "": how
+// a test that runs a service's binary, on port 0, learns its address.
+func ListenAddr(line string) string {
+	var l struct{ Msg, Addr string }
+	if json.Unmarshal([]byte(line), &l) != nil || !strings.Contains(l.Msg, " listening") {
+		return ""
+	}
+	return l.Addr
+}
+
 // Get is GET http://addr+path: the status and the body.
 func Get(t testing.TB, addr, path string) (int, string) {
 	t.Helper()
@@ -70,18 +92,44 @@ func Get(t testing.TB, addr, path string) (int, string) {
 // failing the test if it does not within the time given.
 func WaitReady(t testing.TB, addr string, within time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		status, body := Get(t, addr, "/readyz")
-		if status == http.StatusOK {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not ready within %v: %d %s", within, status, body)
-		}
-		time.Sleep(50 * time.Millisecond)
+	var status int
+	var body string
+	if !Poll(within, func() bool {
+		status, body = Get(t, addr, "/readyz")
+		return status == http.StatusOK
+	}) {
+		t.Fatalf("not ready within %v: %d %s", within, status, body)
 	}
 }
+
+// Eventually polls cond until it holds, failing the test with what it
+// waited for if it does not within the time given: how a test waits on
+// state it can observe (a call counted, a line logged, a stream emptied)
+// rather than sleeping for a guess.
+func Eventually(t testing.TB, within time.Duration, cond func() bool, what string) {
+	t.Helper()
+	if !Poll(within, cond) {
+		t.Fatalf("timed out after %v waiting for %s", within, what)
+	}
+}
+
+// Poll polls cond until it holds or within passes, and says whether it
+// held: Eventually for a test that reports the failure itself, with what it
+// saw last.
+func Poll(within time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(pollEvery)
+	}
+	return true
+}
+
+// pollEvery is how often Poll asks: often enough that a test does not wait
+// long past the moment, seldom enough not to load what it asks.
+const pollEvery = 10 * time.Millisecond
 
 // Stop cancels a service (stop) and expects it to return nil on done within
 // the time given, as on SIGTERM, and to serve addr no more.

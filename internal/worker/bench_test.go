@@ -8,6 +8,7 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
+	"github.com/mendflow/mendflow/internal/servicetest"
 	"github.com/mendflow/mendflow/pkg/events"
 	"github.com/mendflow/mendflow/pkg/mend"
 	"github.com/mendflow/mendflow/pkg/mend/mendsim"
@@ -56,7 +57,7 @@ func benchProjectCreate(b *testing.B, latency time.Duration, inFlight int) {
 	for _, c := range cmds {
 		h.publish(c, "")
 	}
-	waitFor(b, 5*time.Minute, func() bool { return h.commandsLeft() == 0 }, "all commands done")
+	servicetest.Eventually(b, 5*time.Minute, func() bool { return h.commandsLeft() == 0 }, "all commands done")
 	elapsed := time.Since(start)
 	b.StopTimer()
 

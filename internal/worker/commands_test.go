@@ -17,6 +17,7 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
+	"github.com/mendflow/mendflow/internal/servicetest"
 	"github.com/mendflow/mendflow/pkg/events"
 	"github.com/mendflow/mendflow/pkg/mend"
 	"github.com/mendflow/mendflow/pkg/mend/mendsim"
@@ -457,7 +458,7 @@ func TestGlobalOrgCreateAtMostOnce(t *testing.T) {
 	h.publish(cmd, "copy-2")
 	h.startWorker(nil)
 	var got []event.Event
-	waitFor(t, 10*time.Second, func() bool { got = h.answers(cmd.ID()); return len(got) == 2 }, "two answers")
+	servicetest.Eventually(t, 10*time.Second, func() bool { got = h.answers(cmd.ID()); return len(got) == 2 }, "two answers")
 	types := []string{got[0].Type(), got[1].Type()}
 	slices.Sort(types)
 	if want := []string{events.TypeCommandFailed, events.TypeGlobalOrgCreated}; !slices.Equal(types, want) {
@@ -494,7 +495,7 @@ func TestPoliciesApplyHandsToPoller(t *testing.T) {
 			h.startWorker(nil)
 			cmd := h.send(events.CommandPoliciesApply, events.PoliciesApply{Scope: tt.scope, Token: tt.token(f)})
 			var items []event.Event
-			waitFor(t, 10*time.Second, func() bool { items = h.events(events.StreamTracking); return len(items) == 1 }, "a track item")
+			servicetest.Eventually(t, 10*time.Second, func() bool { items = h.events(events.StreamTracking); return len(items) == 1 }, "a track item")
 			it := items[0]
 			d := data(t, it)
 			wantToken := tt.token(f)
@@ -514,7 +515,7 @@ func TestPoliciesApplyHandsToPoller(t *testing.T) {
 			if err != nil || process.ProcessType != mend.ProcessTypeApplyPolicies {
 				t.Errorf("process %+v: %v", process, err)
 			}
-			waitFor(t, 5*time.Second, func() bool { return h.commandsLeft() == 0 }, "the command to be acknowledged")
+			servicetest.Eventually(t, 5*time.Second, func() bool { return h.commandsLeft() == 0 }, "the command to be acknowledged")
 			if n := len(h.events(events.StreamEvents)); n != 0 {
 				t.Errorf("%d result events; the poller reports, not the worker", n)
 			}
@@ -534,7 +535,7 @@ func TestTagBeforeItsProject(t *testing.T) {
 	never := h.send(events.CommandProjectTagSave, events.ProjectTagSave{ProjectTag: events.ProjectTag{
 		ProjectRef: events.ProjectRef{ProductName: "demo-product", ProjectName: "never"}, TagKey: "k", TagValue: "v",
 	}})
-	time.Sleep(300 * time.Millisecond)
+	servicetest.Eventually(t, 10*time.Second, func() bool { return h.retried(tag.ID()) && h.retried(never.ID()) }, "both tags to wait for their project")
 	create := h.send(events.CommandProjectCreate, events.ProjectCreate{ProductName: "demo-product", ProjectName: "late"})
 	h.waitAnswer(create.ID(), 5*time.Second)
 

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"maps"
 	"strings"
@@ -49,7 +48,7 @@ type harness struct {
 	sim     *mendsim.Server
 	js      jetstream.JetStream
 	env     map[string]string
-	logs    *syncBuffer
+	logs    *servicetest.Logs
 	spans   *tracetest.SpanRecorder // of every worker started
 	seq     atomic.Int64
 }
@@ -57,7 +56,7 @@ type harness struct {
 func newHarness(t testing.TB, env map[string]string) *harness {
 	t.Helper()
 	ns := natstest.Start(t)
-	h := &harness{t: t, nats: ns, natsURL: ns.URL(), logs: &syncBuffer{}, spans: tracetest.NewSpanRecorder()}
+	h := &harness{t: t, nats: ns, natsURL: ns.URL(), logs: &servicetest.Logs{}, spans: tracetest.NewSpanRecorder()}
 	h.sim = mendsim.NewServer(mendsim.Config{ProcessDuration: 50 * time.Millisecond})
 	t.Cleanup(h.sim.Close)
 	_, h.js = ns.Connect()
@@ -214,7 +213,7 @@ func (h *harness) answers(id string) []event.Event {
 func (h *harness) waitAnswer(id string, within time.Duration) event.Event {
 	h.t.Helper()
 	var got []event.Event
-	waitFor(h.t, within, func() bool {
+	servicetest.Eventually(h.t, within, func() bool {
 		got = h.answers(id)
 		return len(got) > 0
 	}, "an event answering "+id)
@@ -227,7 +226,7 @@ func (h *harness) waitAnswer(id string, within time.Duration) event.Event {
 func (h *harness) twoAnswers(cmd event.Event, typ, flag string) []event.Event {
 	h.t.Helper()
 	var got []event.Event
-	waitFor(h.t, 15*time.Second, func() bool { got = h.answers(cmd.ID()); return len(got) == 2 }, "two answers")
+	servicetest.Eventually(h.t, 15*time.Second, func() bool { got = h.answers(cmd.ID()); return len(got) == 2 }, "two answers")
 	changed := 0
 	for _, e := range got {
 		if e.Type() != typ {
@@ -270,16 +269,15 @@ func (h *harness) okCalls(op string) int {
 	return n
 }
 
-// waitFor polls cond until it holds or within passes.
-func waitFor(t testing.TB, within time.Duration, cond func() bool, what string) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", within, what)
+// retried reports whether a worker has logged that the command with the
+// given id will be retried: it was tried and handed back for later.
+func (h *harness) retried(id string) bool {
+	for l := range strings.Lines(h.logs.String()) {
+		if strings.Contains(l, `msg="command will be retried"`) && strings.Contains(l, " event_id="+id+" ") {
+			return true
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
+	return false
 }
 
 // waitForMetrics scrapes the worker at addr until its metrics hold every
@@ -289,8 +287,7 @@ func waitForMetrics(t *testing.T, addr string, want ...string) string {
 	t.Helper()
 	var metrics string
 	var missing []string
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	servicetest.Poll(10*time.Second, func() bool {
 		metrics = get(t, addr, "/metrics")
 		missing = missing[:0]
 		for _, w := range want {
@@ -298,11 +295,8 @@ func waitForMetrics(t *testing.T, addr string, want ...string) string {
 				missing = append(missing, w)
 			}
 		}
-		if len(missing) == 0 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return len(missing) == 0
+	})
 	for _, w := range missing {
 		t.Errorf("metrics lack %s", w)
 	}
@@ -318,23 +312,3 @@ func data(t testing.TB, e event.Event) map[string]any {
 	}
 	return m
 }
-
-// syncBuffer collects log output from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-var _ io.Writer = (*syncBuffer)(nil)

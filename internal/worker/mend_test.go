@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mendflow/mendflow/internal/servicetest"
 	"github.com/mendflow/mendflow/pkg/events"
 	"github.com/mendflow/mendflow/pkg/mend"
 	"github.com/mendflow/mendflow/pkg/mend/mendsim"
@@ -38,5 +39,5 @@ func TestWorkerLogsTheMendHosts(t *testing.T) {
 	h := newHarness(t, nil)
 	h.startWorker(nil)
 	want := "mend_url=" + h.sim.URL + " mend_api_url=" + h.sim.URL
-	waitFor(t, 5*time.Second, func() bool { return strings.Contains(h.logs.String(), want) }, "the log line naming the Mend hosts")
+	servicetest.Eventually(t, 5*time.Second, func() bool { return strings.Contains(h.logs.String(), want) }, "the log line naming the Mend hosts")
 }

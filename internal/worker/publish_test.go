@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/mendflow/mendflow/internal/bus"
+	"github.com/mendflow/mendflow/internal/servicetest"
 	"github.com/mendflow/mendflow/pkg/events"
 	"github.com/mendflow/mendflow/pkg/mend"
 	"github.com/mendflow/mendflow/pkg/mend/mendsim"
@@ -72,7 +73,7 @@ func TestResultTooLargeForNATS(t *testing.T) {
 	}
 
 	var failed []event.Event
-	waitFor(t, 10*time.Second, func() bool {
+	servicetest.Eventually(t, 10*time.Second, func() bool {
 		failed = failed[:0]
 		for _, e := range h.events(events.StreamEvents) {
 			if e.Type() == events.TypeCommandFailed {
@@ -120,7 +121,7 @@ func TestResultTooLargeForNATS(t *testing.T) {
 	if n := h.okCalls(mend.ReqCreateProduct); n != poisoned+2 {
 		t.Errorf("createProduct succeeded %d times, want %d: once per command", n, poisoned+2)
 	}
-	waitFor(t, 5*time.Second, func() bool { return h.commandsLeft() == 0 }, "every command to end")
+	servicetest.Eventually(t, 5*time.Second, func() bool { return h.commandsLeft() == 0 }, "every command to end")
 	metrics := waitForMetrics(t, w.addr,
 		fmt.Sprintf(`mendflow_worker_commands_total{command="product.create",outcome="failed"} %d`, poisoned),
 		`mendflow_worker_commands_total{command="product.create",outcome="success"} 2`,

@@ -9,6 +9,7 @@ import (
 
 	"github.com/mendflow/mendflow/internal/reconcile"
 	"github.com/mendflow/mendflow/internal/reconcile/scmtest"
+	"github.com/mendflow/mendflow/internal/servicetest"
 	"github.com/mendflow/mendflow/pkg/events"
 	"github.com/mendflow/mendflow/pkg/mend/mendsim"
 )
@@ -48,7 +49,7 @@ func TestReconcileCommand(t *testing.T) {
 	if planned.Create != 6 || planned.ByCommand[events.CommandProjectCreate] != 6 || len(planned.Changes) != 6 || planned.Spec != "acme" {
 		t.Errorf("planned: %+v", planned)
 	}
-	waitFor(t, 10*time.Second, func() bool { return h.okCalls("createProject") >= 2 }, "two projects created")
+	servicetest.Eventually(t, 10*time.Second, func() bool { return h.okCalls("createProject") >= 2 }, "two projects created")
 	if err := first.stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +59,7 @@ func TestReconcileCommand(t *testing.T) {
 	h.send(events.CommandProjectCreate, map[string]any{"productName": "acme", "projectName": "svc-00005", "createProduct": true})
 
 	var got []string
-	waitFor(t, 20*time.Second, func() bool {
+	servicetest.Eventually(t, 20*time.Second, func() bool {
 		got = got[:0]
 		for _, e := range h.answers(cmd.ID()) {
 			got = append(got, e.Type())
@@ -88,7 +89,7 @@ func TestReconcileCommand(t *testing.T) {
 
 	// Again: the plan is empty, and the reconcile ends at once.
 	again := h.send(events.CommandReconcile, map[string]any{"spec": "acme"})
-	waitFor(t, 10*time.Second, func() bool { return len(h.answers(again.ID())) == 2 }, "the second reconcile's events")
+	servicetest.Eventually(t, 10*time.Second, func() bool { return len(h.answers(again.ID())) == 2 }, "the second reconcile's events")
 	decode(t, h.answers(again.ID())[0], events.TypeReconcilePlanned, &planned)
 	if planned.Create+planned.Change+planned.Delete != 0 {
 		t.Errorf("second plan: %+v", planned)
@@ -126,7 +127,7 @@ func TestReconcileCommandDryRun(t *testing.T) {
 	if !planned.DryRun || planned.Create != 1 || planned.Spec != "" {
 		t.Errorf("planned: %+v", planned)
 	}
-	waitFor(t, 5*time.Second, func() bool { return h.commandsLeft() == 0 }, "the reconcile to end")
+	servicetest.Eventually(t, 5*time.Second, func() bool { return h.commandsLeft() == 0 }, "the reconcile to end")
 	if n := h.okCalls("createProject"); n != 0 {
 		t.Errorf("a dry run created %d projects", n)
 	}
@@ -161,7 +162,7 @@ func TestReconcileSchedule(t *testing.T) {
 	}
 	h.startWorker(nil)
 	h.startWorker(nil)
-	waitFor(t, 10*time.Second, func() bool { return strings.Count(h.logs.String(), `msg="reconcile scheduled"`) == 4 }, "both workers to schedule both specs")
+	servicetest.Eventually(t, 10*time.Second, func() bool { return strings.Count(h.logs.String(), `msg="reconcile scheduled"`) == 4 }, "both workers to schedule both specs")
 	slot := time.Now().UTC().Truncate(time.Hour).Format(time.RFC3339)
 	for _, name := range []string{"acme", "other"} {
 		id := "reconcile:" + name + "@" + slot
@@ -174,7 +175,7 @@ func TestReconcileSchedule(t *testing.T) {
 	if n := strings.Count(h.logs.String(), "duplicate=true"); n != 2 {
 		t.Errorf("%d of the 4 scheduled reconciles were duplicates, want 2:\n%s", n, h.logs.String())
 	}
-	waitFor(t, 10*time.Second, func() bool { return h.okCalls("createProject") == 2 }, "each spec's project created")
+	servicetest.Eventually(t, 10*time.Second, func() bool { return h.okCalls("createProject") == 2 }, "each spec's project created")
 }
 
 // TestReconcileScheduleSettings: a schedule needs specs, and is not too

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mendflow/mendflow/internal/app"
+	"github.com/mendflow/mendflow/internal/servicetest"
 	"github.com/mendflow/mendflow/pkg/events"
 	"github.com/mendflow/mendflow/pkg/mend"
 	"github.com/mendflow/mendflow/pkg/mend/mendsim"
@@ -19,7 +20,7 @@ import (
 func TestServerFailureStopsFetching(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
-	if err := h.sim.SetFault(mendsim.Fault{Op: mend.ReqCreateProduct, Latency: time.Second}); err != nil {
+	if err := h.sim.SetFault(mendsim.Fault{Op: mend.ReqCreateProduct, Latency: time.Second, Count: 1}); err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
@@ -34,9 +35,9 @@ func TestServerFailureStopsFetching(t *testing.T) {
 	go func() { done <- svc.run(ctx) }()
 
 	first := h.send(events.CommandProductCreate, events.ProductCreate{ProductName: "running"})
-	// The product list is quick; then createProduct holds the command.
-	waitFor(t, 10*time.Second, func() bool { return len(h.sim.CallsOf(mend.ReqGetAllProducts)) > 0 }, "the first command to run")
-	time.Sleep(100 * time.Millisecond)
+	// The product list is quick; then createProduct holds the command
+	// (its fault, used up, leaves the list of faults in force).
+	servicetest.Eventually(t, 10*time.Second, func() bool { return len(h.sim.Faults()) == 0 }, "createProduct to hold the first command")
 	failed := errors.New("listener broke")
 	served <- failed
 	h.send(events.CommandProductCreate, events.ProductCreate{ProductName: "late"})

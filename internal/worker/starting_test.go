@@ -55,7 +55,7 @@ func TestServesWhileNATSIsDown(t *testing.T) {
 func TestStopsWhileWaitingForNATS(t *testing.T) {
 	t.Parallel()
 	env := map[string]string{
-		"NATS_URL": "nats://" + servicetest.FreeAddr(t), "MEND_URL": "http://127.0.0.1:1", "MEND_USER_KEY": "k",
+		"NATS_URL": "nats://" + servicetest.NoServer(t), "MEND_URL": "http://127.0.0.1:1", "MEND_USER_KEY": "k",
 		"MEND_USER_EMAIL": "e", "MEND_ORG_TOKEN": "o", "WORKER_ADDR": "127.0.0.1:0",
 	}
 	addr, stop, done := servicetest.Start(t, func(ctx context.Context, listening func(string)) error {

@@ -91,7 +91,7 @@ func TestResultEventCarriesTheChain(t *testing.T) {
 		}
 	}
 	// The log line of the command names it, its chain and its trace.
-	waitFor(t, 5*time.Second, func() bool { return h.commandsLeft() == 0 }, "the command to be acknowledged")
+	servicetest.Eventually(t, 5*time.Second, func() bool { return h.commandsLeft() == 0 }, "the command to be acknowledged")
 	var line string
 	for l := range strings.Lines(h.logs.String()) {
 		if strings.Contains(l, "command done") && strings.Contains(l, "event_id="+cmd.ID()) {
@@ -275,7 +275,7 @@ func TestGivingUp(t *testing.T) {
 			if n := len(h.sim.CallsOf(mend.ReqCreateProduct)); n != tt.wantCalls {
 				t.Errorf("createProduct called %d times, want %d", n, tt.wantCalls)
 			}
-			waitFor(t, 5*time.Second, func() bool { return h.commandsLeft() == 0 }, "the command to be terminated")
+			servicetest.Eventually(t, 5*time.Second, func() bool { return h.commandsLeft() == 0 }, "the command to be terminated")
 			waitForMetrics(t, w.addr, fmt.Sprintf(`mendflow_worker_dead_letters_total{command="product.create",reason=%q} 1`, tt.wantReason))
 			assertNoSecret(t, h)
 		})
@@ -314,7 +314,7 @@ func TestTargetNotThereYet(t *testing.T) {
 
 	early := h.send(events.CommandProductDelete, events.ProductDelete{ProductRef: events.ProductRef{ProductName: "late"}})
 	never := h.send(events.CommandProductDelete, events.ProductDelete{ProductRef: events.ProductRef{ProductName: "never"}})
-	time.Sleep(300 * time.Millisecond)
+	servicetest.Eventually(t, 10*time.Second, func() bool { return h.retried(early.ID()) }, "the early delete to wait for its product")
 	if len(h.answers(early.ID())) != 0 {
 		t.Fatal("the delete finished before its product existed")
 	}
@@ -343,7 +343,7 @@ func TestRequestTrackHandsToPoller(t *testing.T) {
 	h.startWorker(nil)
 	cmd := h.send(events.CommandRequestTrack, events.RequestTrack{RequestToken: "req-1"})
 	var items []event.Event
-	waitFor(t, 10*time.Second, func() bool { items = h.events(events.StreamTracking); return len(items) == 1 }, "a track item")
+	servicetest.Eventually(t, 10*time.Second, func() bool { items = h.events(events.StreamTracking); return len(items) == 1 }, "a track item")
 	it := items[0]
 	if it.Type() != events.TrackType(events.TrackRequest) || events.Extension(it, events.ExtCausationID) != cmd.ID() ||
 		events.Extension(it, events.ExtCorrelationID) != "corr-"+cmd.ID() || !continuesTrace(events.Extension(it, events.ExtTraceparent)) {
@@ -374,7 +374,7 @@ func TestTwoWorkersShareTheWork(t *testing.T) {
 	for i := range n {
 		ids[i] = h.send(events.CommandProductCreate, events.ProductCreate{ProductName: fmt.Sprintf("shared-%d", i)}).ID()
 	}
-	waitFor(t, 20*time.Second, func() bool { return h.commandsLeft() == 0 }, "all commands done")
+	servicetest.Eventually(t, 20*time.Second, func() bool { return h.commandsLeft() == 0 }, "all commands done")
 	answers := map[string]int{}
 	for _, e := range h.events(events.StreamEvents) {
 		if e.Type() == events.TypeProductCreated && data(t, e)["created"] == true {
@@ -408,7 +408,7 @@ func TestDrainOnStop(t *testing.T) {
 	for i := range n {
 		h.send(events.CommandProductCreate, events.ProductCreate{ProductName: fmt.Sprintf("drain-%d", i)})
 	}
-	waitFor(t, 10*time.Second, func() bool { return len(h.events(events.StreamEvents)) >= 2 }, "some answers")
+	servicetest.Eventually(t, 10*time.Second, func() bool { return len(h.events(events.StreamEvents)) >= 2 }, "some answers")
 	if err := first.stop(); err != nil {
 		t.Fatalf("stopping the worker: %v", err)
 	}
@@ -423,8 +423,9 @@ func TestDrainOnStop(t *testing.T) {
 	}
 
 	h.startWorker(nil)
-	waitFor(t, 20*time.Second, func() bool { return len(h.events(events.StreamEvents)) >= n }, "all answers")
-	time.Sleep(200 * time.Millisecond)
+	servicetest.Eventually(t, 20*time.Second, func() bool { return len(h.events(events.StreamEvents)) >= n }, "all answers")
+	// A command leaves the stream once answered: then no answer can follow.
+	servicetest.Eventually(t, 10*time.Second, func() bool { return h.commandsLeft() == 0 }, "every command to be acknowledged")
 	if got := len(h.events(events.StreamEvents)); got != n {
 		t.Errorf("%d answers, want %d", got, n)
 	}
@@ -468,10 +469,12 @@ func TestWorkerDiesMidCommand(t *testing.T) {
 			go func() { defer wg.Done(); _ = dying.run(ctx) }()
 
 			cmd := h.send(events.CommandProductCreate, events.ProductCreate{ProductName: "orphan"})
-			time.Sleep(200 * time.Millisecond) // the call is now held by the simulator
+			// The fault, used up, leaves the list of faults in force: the
+			// call is now held by the simulator.
+			servicetest.Eventually(t, 10*time.Second, func() bool { return len(h.sim.Faults()) == 0 }, "the simulator to hold the call")
 			dying.nc.Close()
 			if !tt.cutMend {
-				waitFor(t, 5*time.Second, func() bool { return h.okCalls(mend.ReqCreateProduct) == 1 }, "the held call to complete")
+				servicetest.Eventually(t, 5*time.Second, func() bool { return h.okCalls(mend.ReqCreateProduct) == 1 }, "the held call to complete")
 			}
 			cancel()
 			wg.Wait()
@@ -616,7 +619,7 @@ func TestSIGTERMFinishesWhatItHolds(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, func() bool {
+	servicetest.Eventually(t, 10*time.Second, func() bool {
 		resp, err := http.Get("http://" + addr + "/readyz")
 		if err == nil {
 			resp.Body.Close()
@@ -625,7 +628,7 @@ func TestSIGTERMFinishesWhatItHolds(t *testing.T) {
 	}, "the worker to be ready")
 
 	ev := h.send(events.CommandProductCreate, events.ProductCreate{ProductName: "in-flight"})
-	waitFor(t, 5*time.Second, func() bool {
+	servicetest.Eventually(t, 5*time.Second, func() bool {
 		return strings.Contains(get(t, addr, "/metrics"), "mendflow_worker_in_flight 1")
 	}, "the command to be running")
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -679,7 +682,7 @@ func TestInFlightCapAcrossWorkers(t *testing.T) {
 	for i := range n {
 		h.send(events.CommandProductCreate, events.ProductCreate{ProductName: fmt.Sprintf("capped-%d", i)})
 	}
-	waitFor(t, 20*time.Second, func() bool { return h.commandsLeft() == 0 }, "all commands done")
+	servicetest.Eventually(t, 20*time.Second, func() bool { return h.commandsLeft() == 0 }, "all commands done")
 	// Each command's product list comes first; its create then holds the
 	// call for the latency, so n creates at most limit at a time take at
 	// least n/limit latencies.
@@ -717,7 +720,7 @@ func TestReplayedDeadLetterRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []event.Event
-	waitFor(t, 10*time.Second, func() bool { got = h.answers(cmd.ID()); return len(got) == 2 }, "the replay's answer")
+	servicetest.Eventually(t, 10*time.Second, func() bool { got = h.answers(cmd.ID()); return len(got) == 2 }, "the replay's answer")
 	if got[1].Type() != events.TypeGlobalOrgCreated {
 		t.Errorf("replay answered %s %s, want %s", got[1].Type(), got[1].Data(), events.TypeGlobalOrgCreated)
 	}
@@ -758,7 +761,7 @@ func TestRateLimit(t *testing.T) {
 	for i := range 10 {
 		h.send(events.CommandProductCreate, events.ProductCreate{ProductName: fmt.Sprintf("limited-%d", i)})
 	}
-	waitFor(t, 20*time.Second, func() bool { return h.commandsLeft() == 0 }, "all commands done")
+	servicetest.Eventually(t, 20*time.Second, func() bool { return h.commandsLeft() == 0 }, "all commands done")
 	elapsed := time.Since(start)
 	calls := len(h.sim.Calls())
 	if least := time.Duration(float64(calls-1) / rate * float64(time.Second)); elapsed < least {

@@ -14,6 +14,8 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	jsoniter "github.com/json-iterator/go"
+
+	"github.com/mendflow/mendflow/internal/eventdata"
 )
 
 // ErrUnknownCommand is returned for a command name that is not registered.
@@ -187,7 +189,7 @@ func (r *Registry) DecodeEvent(e event.Event) (Command, error) {
 	if !ok {
 		return Command{}, fmt.Errorf("%w: event type %q is not %s<name>", ErrUnknownCommand, e.Type(), CommandTypePrefix)
 	}
-	if !DataIsJSON(e) {
+	if !eventdata.DataIsJSON(e) {
 		if e.DataContentType() == "" {
 			return Command{}, fieldError(name, "data of no datacontenttype is not JSON: send application/json")
 		}
@@ -198,26 +200,6 @@ func (r *Registry) DecodeEvent(e event.Event) (Command, error) {
 		return Command{}, err
 	}
 	return Command{Name: name, Data: data}, nil
-}
-
-// DataIsJSON reports whether an event's data is JSON: its datacontenttype
-// says so (IsJSON), or it has none and its data is not binary. Binary data
-// (DataBase64: the JSON format's data_base64, the body of an HTTP
-// binary-mode event without a Content-Type) with no datacontenttype is of
-// no known format, and must not be taken for JSON (JSON format 3.1.2).
-func DataIsJSON(e event.Event) bool {
-	if ct := e.DataContentType(); ct != "" {
-		return IsJSON(ct)
-	}
-	return !e.DataBase64
-}
-
-// IsJSON reports whether a datacontenttype denotes JSON: empty (the
-// CloudEvents default for JSON data), application/json or a +json type.
-func IsJSON(contentType string) bool {
-	mt, _, _ := strings.Cut(contentType, ";")
-	mt = strings.ToLower(strings.TrimSpace(mt))
-	return mt == "" || mt == "application/json" || mt == "text/json" || strings.HasSuffix(mt, "+json")
 }
 
 func suggest(key string, fields map[string]bool) string {

@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/mendflow/mendflow/internal/servicetest"
 )
 
 // fakeClock is a clock the test moves.
@@ -137,22 +139,37 @@ func TestNameCacheRelist(t *testing.T) {
 	}
 }
 
+// doneCounter counts the calls of its Done: a lookup asks for it as it
+// starts to wait on another's list call.
+type doneCounter struct {
+	context.Context
+	n *atomic.Int32
+}
+
+func (c doneCounter) Done() <-chan struct{} {
+	c.n.Add(1)
+	return c.Context.Done()
+}
+
 func TestNameCacheSharesOneCall(t *testing.T) {
 	t.Parallel()
 	c := newNameCache(time.Minute, time.Now)
 	l := &lister{names: map[string]string{"a": "ta"}, gate: make(chan struct{})}
+	var waiting atomic.Int32
+	ctx := doneCounter{Context: context.Background(), n: &waiting}
 	var wg sync.WaitGroup
 	for range 20 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if tok, ok, err := c.lookup(context.Background(), "s", "a", l.list); tok != "ta" || !ok || err != nil {
+			if tok, ok, err := c.lookup(ctx, "s", "a", l.list); tok != "ta" || !ok || err != nil {
 				t.Errorf("lookup = %q, %v, %v", tok, ok, err)
 			}
 		}()
 	}
-	time.Sleep(50 * time.Millisecond) // let them all wait on the one call
-	c.drop("s")                       // a drop meanwhile must not break the waiters
+	servicetest.Eventually(t, 10*time.Second, func() bool { return l.calls.Load() == 1 && waiting.Load() == 19 },
+		"one lookup to list and the others to wait on it")
+	c.drop("s") // a drop meanwhile must not break the waiters
 	close(l.gate)
 	wg.Wait()
 	if n := l.calls.Load(); n != 1 {

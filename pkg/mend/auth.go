@@ -27,6 +27,9 @@ const maxRenewAhead = 2 * time.Minute
 type authenticator struct {
 	c  *Client
 	v3 bool
+	// now is the clock a JWT's renewal is timed by; tests move it on
+	// rather than wait for a JWT to age.
+	now func() time.Time
 
 	mu   sync.Mutex
 	orgs map[string]*orgToken
@@ -53,7 +56,7 @@ type orgToken struct {
 }
 
 func newAuthenticator(c *Client) *authenticator {
-	return &authenticator{c: c, orgs: make(map[string]*orgToken), kept: make(map[string]Secret), uuids: make(map[string]string)}
+	return &authenticator{c: c, now: time.Now, orgs: make(map[string]*orgToken), kept: make(map[string]Secret), uuids: make(map[string]string)}
 }
 
 // keep notes s as the secret held under name (an organization's JWT, or
@@ -98,7 +101,7 @@ func (a *authenticator) token(ctx context.Context, org string) (Secret, error) {
 	t := a.entry(org)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.jwt != "" && time.Now().Before(t.renewAt) {
+	if t.jwt != "" && a.now().Before(t.renewAt) {
 		return t.jwt, nil
 	}
 	previous := t.jwt
@@ -127,7 +130,7 @@ func (a *authenticator) invalidate(org string, jwt Secret) {
 }
 
 func (a *authenticator) renewAt(token Secret, ttl time.Duration) time.Time {
-	now := time.Now()
+	now := a.now()
 	expires := now.Add(fallbackJWTLifetime)
 	if ttl > 0 {
 		expires = now.Add(ttl)

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -49,8 +50,12 @@ func TestJWTRenewedBeforeExpiry(t *testing.T) {
 	t.Parallel()
 	// The client renews a JWT after four fifths of its life: by 1.6 s of a
 	// 2 s lifetime (JWT expiries are whole seconds, so a little sooner).
-	c, sim := setupWith(t, mendsim.Config{JWTLifetime: 2 * time.Second})
-	listTwice(t, c, func() { time.Sleep(1700 * time.Millisecond) })
+	// Its clock moves on by 1.7 s; Mend's, the real one, does not, so a JWT
+	// used past its renewal would still be taken.
+	var ahead atomic.Int64
+	clock := func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) }
+	c, sim := setupWith(t, mendsim.Config{JWTLifetime: 2 * time.Second}, mend.WithClock(clock))
+	listTwice(t, c, func() { ahead.Store(int64(1700 * time.Millisecond)) })
 	logins, refused := countCalls(sim, "login", http.StatusForbidden)
 	if logins != 2 || refused != 0 {
 		t.Errorf("%d logins and %d answers 403, want 2 logins and no 403", logins, refused)

@@ -35,48 +35,32 @@ func (c *Container) WaitForEvent(ctx context.Context, correlationID, eventType s
 	return waitForEvent(ctx, js, correlationID, eventType)
 }
 
-// waitForEvent reads MENDFLOW_EVENTS through an ordered consumer, which is
-// ephemeral (nothing to clean up) and filtered by the server to the
-// type's subject.
+// waitForEvent reads MENDFLOW_EVENTS from its start, filtered by the
+// server to the type's subject.
 func waitForEvent(ctx context.Context, js jetstream.JetStream, correlationID, eventType string) (event.Event, error) {
 	subject := events.ResultSubject("io.mendflow.>")
 	if eventType != "" {
 		subject = events.ResultSubject(eventType)
 	}
-	fail := func(err error) (event.Event, error) {
-		what := eventType
-		if what == "" {
-			what = "result"
-		}
-		return event.Event{}, fmt.Errorf("mendflowtest: waiting for the %s event of correlation id %s: %w", what, correlationID, err)
-	}
-	cons, err := js.OrderedConsumer(ctx, events.StreamEvents, jetstream.OrderedConsumerConfig{
+	var found event.Event
+	err := bus.ReadEvents(ctx, js, events.StreamEvents, jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{subject}, DeliverPolicy: jetstream.DeliverAllPolicy,
-	})
-	if err != nil {
-		return fail(err)
-	}
-	found := make(chan event.Event, 1)
-	cc, err := cons.Consume(func(m jetstream.Msg) {
-		e, err := bus.FromJetStreamMsg(m)
-		if err != nil {
-			return // nothing of mendflow publishes such a message
+	}, false, func(_ uint64, e event.Event) error {
+		if events.Extension(e, events.ExtCorrelationID) != correlationID || (eventType != "" && e.Type() != eventType) {
+			return nil
 		}
-		if events.Extension(e, events.ExtCorrelationID) == correlationID && (eventType == "" || e.Type() == eventType) {
-			select {
-			case found <- e:
-			default: // the first one is kept
-			}
-		}
+		found = e
+		return bus.ErrStopReading
 	})
-	if err != nil {
-		return fail(err)
+	switch {
+	case err == nil && found.Context != nil:
+		return found, nil
+	case err == nil:
+		err = ctx.Err() // ReadEvents ends without an error with its context
 	}
-	defer cc.Stop()
-	select {
-	case e := <-found:
-		return e, nil
-	case <-ctx.Done():
-		return fail(ctx.Err())
+	what := eventType
+	if what == "" {
+		what = "result"
 	}
+	return event.Event{}, fmt.Errorf("mendflowtest: waiting for the %s event of correlation id %s: %w", what, correlationID, err)
 }

@@ -3,11 +3,10 @@ package mendflowtest
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"net/http"
+
+	"github.com/mendflow/mendflow/internal/githubsig"
 )
 
 // GitHubDeliveryRequest is a request to ingest as GitHub delivers a
@@ -21,12 +20,10 @@ func (c *Container) GitHubDeliveryRequest(ctx context.Context, event, deliveryID
 	if err != nil {
 		return nil, err
 	}
-	mac := hmac.New(sha256.New, []byte(c.GitHubWebhookSecret()))
-	mac.Write(payload)
 	req.Header.Set("User-Agent", "GitHub-Hookshot/mendflowtest")
 	req.Header.Set("X-GitHub-Event", event)
 	req.Header.Set("X-GitHub-Delivery", deliveryID)
-	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+	req.Header.Set("X-Hub-Signature-256", githubsig.Sign(payload, c.GitHubWebhookSecret()))
 	return req, nil
 }
 

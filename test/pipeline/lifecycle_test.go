@@ -2,9 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -16,6 +13,8 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/mendflow/mendflow/internal/githubsig"
+	"github.com/mendflow/mendflow/internal/servicetest"
 	"github.com/mendflow/mendflow/pkg/events"
 	"github.com/mendflow/mendflow/pkg/mend"
 	"github.com/mendflow/mendflow/pkg/mend/mendsim"
@@ -119,7 +118,7 @@ func TestRepositoryLife(t *testing.T) {
 				}
 				p.sendGitHub(step.event, delivery, body, "queued")
 				if variant == "killed" && step.name == "transferred" {
-					waitFor(t, 20*time.Second, func() bool {
+					servicetest.Eventually(t, 20*time.Second, func() bool {
 						return slices.ContainsFunc(p.sim.Calls(), func(c mendsim.Call) bool {
 							return c.Seq > from && c.Op == mend.ReqCreateProduct && c.OK()
 						})
@@ -204,11 +203,9 @@ func action(t *testing.T, body []byte) string {
 // 202 with the event's status.
 func (p *pipeline) sendGitHub(event, delivery string, body []byte, wantStatus string) {
 	p.t.Helper()
-	mac := hmac.New(sha256.New, []byte(githubSecret))
-	mac.Write(body)
 	status, answer := p.post("/webhooks/github", http.Header{
 		"Content-Type": {"application/json"}, "X-Github-Event": {event}, "X-Github-Delivery": {delivery},
-		"X-Hub-Signature-256": {"sha256=" + hex.EncodeToString(mac.Sum(nil))},
+		"X-Hub-Signature-256": {githubsig.Sign(body, githubSecret)},
 	}, body)
 	p.checkAnswer(delivery, status, answer, wantStatus)
 }

@@ -6,10 +6,6 @@ package pipeline
 
 import (
 	"bytes"
-	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -33,6 +29,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/mendflow/mendflow/internal/bus"
+	"github.com/mendflow/mendflow/internal/githubsig"
 	"github.com/mendflow/mendflow/internal/natstest"
 	"github.com/mendflow/mendflow/internal/servicetest"
 	"github.com/mendflow/mendflow/pkg/events"
@@ -114,11 +111,9 @@ func TestPipeline(t *testing.T) {
 	}
 	// Webhooks, signed with their secrets.
 	gh := readFile(t, "testdata/github/repository.created.json")
-	mac := hmac.New(sha256.New, []byte(githubSecret))
-	mac.Write(gh)
 	status, body = p.post("/webhooks/github", http.Header{
 		"Content-Type": {"application/json"}, "X-Github-Event": {"repository"}, "X-Github-Delivery": {"gh-1"},
-		"X-Hub-Signature-256": {"sha256=" + hex.EncodeToString(mac.Sum(nil))},
+		"X-Hub-Signature-256": {githubsig.Sign(gh, githubSecret)},
 	}, gh)
 	if status != http.StatusAccepted {
 		t.Fatalf("POST GitHub webhook: %d %s", status, body)
@@ -319,8 +314,7 @@ func start(t *testing.T) *pipeline {
 
 func (p *pipeline) waitReady(prog *program) {
 	p.t.Helper()
-	waitFor(p.t, 20*time.Second, func() bool { status, _ := p.get(prog, "/readyz"); return status == http.StatusOK },
-		prog.name+" to be ready")
+	servicetest.Eventually(p.t, 20*time.Second, func() bool { status, _ := p.get(prog, "/readyz"); return status == http.StatusOK }, prog.name+" to be ready")
 }
 
 // kill ends a service with SIGKILL, as a node failing does: it hands back
@@ -342,13 +336,15 @@ func (p *pipeline) restart(name string) {
 	p.waitReady(p.programs[name])
 }
 
-// run starts a service on a free port named by addrVar.
+// run starts a service on a port of the system's choosing (addrVar is
+// 127.0.0.1:0) and learns the port from the line the service logs once it
+// listens: no port is freed for it to take, which another process could
+// take first.
 func (p *pipeline) run(bin, name, addrVar string, env []string) {
 	p.t.Helper()
-	addr := servicetest.FreeAddr(p.t)
-	prog := &program{name: name, addr: addr, logs: &servicetest.Logs{}, addrVar: addrVar, env: env}
+	prog := &program{name: name, logs: &servicetest.Logs{}, addrVar: addrVar, env: env}
 	prog.cmd = exec.Command(filepath.Join(bin, name))
-	prog.cmd.Env = append(slices.Clip(env), addrVar+"="+addr)
+	prog.cmd.Env = append(slices.Clip(env), addrVar+"=127.0.0.1:0")
 	prog.cmd.Stderr = prog.logs
 	prog.cmd.Stdout = prog.logs
 	if err := prog.cmd.Start(); err != nil {
@@ -364,6 +360,14 @@ func (p *pipeline) run(bin, name, addrVar string, env []string) {
 			p.t.Logf("%s logs:\n%s", name, prog.logs.String())
 		}
 	})
+	servicetest.Eventually(p.t, 20*time.Second, func() bool {
+		for l := range strings.Lines(prog.logs.String()) {
+			if prog.addr = servicetest.ListenAddr(l); prog.addr != "" {
+				return true
+			}
+		}
+		return false
+	}, name+" to listen")
 }
 
 // stopAll sends SIGTERM to every service and expects each to exit 0.
@@ -498,7 +502,7 @@ func (p *pipeline) subscribe(subject string) *results {
 func (r *results) await(t *testing.T, timeout time.Duration, want map[string]string) map[string]event.Event {
 	t.Helper()
 	out := map[string]event.Event{}
-	waitFor(t, timeout, func() bool {
+	servicetest.Eventually(t, timeout, func() bool {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		for corr, typ := range want {
@@ -534,19 +538,6 @@ func readFile(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-func waitFor(t *testing.T, timeout time.Duration, cond func() bool, what string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("timed out waiting for %s", what)
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
 }
 
 type syncSet struct {
