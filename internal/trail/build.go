@@ -56,6 +56,10 @@ type Trace struct {
 	// Notes say what could not be read: records or messages gone, a scan
 	// cut short.
 	Notes []string `json:"notes,omitempty"`
+
+	// unsettled: an item is gone from its stream, and the records read
+	// lack its last poll (see Build).
+	unsettled bool
 }
 
 // Incoming is the incoming event that started the chain. Ingest keeps no
@@ -149,6 +153,17 @@ const maxScan = 10000
 // id, a webhook's delivery id) from the records and the streams. It
 // returns ErrUnknown when neither knows of it.
 func Build(ctx context.Context, js Reader, id string) (*Trace, error) {
+	t, err := build(ctx, js, id)
+	if err == nil && t.unsettled {
+		// An item left MENDFLOW_TRACKING after the records were read, so
+		// its last poll was not among them. It was recorded before the
+		// item was acknowledged: reading again finds it.
+		return build(ctx, js, id)
+	}
+	return t, err
+}
+
+func build(ctx context.Context, js Reader, id string) (*Trace, error) {
 	t := &Trace{Version: Version, ID: id, CorrelationID: id, Event: Incoming{ID: id}, Commands: []Command{}}
 	streams := map[string]jetstream.Stream{}
 	stream := func(name string) (jetstream.Stream, error) {
@@ -362,6 +377,8 @@ func readItem(ctx context.Context, st Stored, m *jetstream.RawStreamMsg, items m
 		if it.LastPoll != nil {
 			it.LastPoll.Next = nil
 		}
+		final := polled && (rec.Attempt.Outcome == bus.OutcomeSuccess || rec.Attempt.Outcome == bus.OutcomeFailed)
+		t.unsettled = t.unsettled || !final
 	}
 	if polled {
 		for _, done := range rec.Stored {
