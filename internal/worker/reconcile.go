@@ -83,19 +83,26 @@ type reconciler struct {
 	logger *slog.Logger
 }
 
-// newReconciler opens the specs' bucket and the runs' object store.
-func newReconciler(ctx context.Context, js jetstream.JetStream, pub *bus.Publisher, client *mend.Client, cfg settings, logger *slog.Logger) (*reconciler, error) {
+// openReconcileStores opens the specs' bucket and the runs' object store,
+// creating them when missing.
+func openReconcileStores(ctx context.Context, js jetstream.JetStream, cfg settings) (*reconcile.Specs, jetstream.ObjectStore, error) {
 	specs, err := reconcile.OpenSpecs(ctx, js, true, cfg.Streams.Replicas)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	runs, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
 		Bucket: runsBucket, Description: "mendflow worker: the plan of each reconcile command and how far it went",
 		TTL: cfg.Reconcile.Keep, Replicas: cfg.Streams.Replicas, Storage: jetstream.FileStorage,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("object store %s: %w", runsBucket, err)
+		return nil, nil, fmt.Errorf("object store %s: %w", runsBucket, err)
 	}
+	return specs, runs, nil
+}
+
+// newReconciler is the reconcile command's handler over the stores of
+// openReconcileStores.
+func newReconciler(js jetstream.JetStream, specs *reconcile.Specs, runs jetstream.ObjectStore, pub *bus.Publisher, client *mend.Client, cfg settings, logger *slog.Logger) *reconciler {
 	getenv := cfg.getenv
 	if getenv == nil {
 		getenv = func(string) string { return "" }
@@ -104,7 +111,7 @@ func newReconciler(ctx context.Context, js jetstream.JetStream, pub *bus.Publish
 		js: js, pub: pub, specs: specs, runs: runs, client: client, org: cfg.OrgToken,
 		src:  reconcile.SourceOptions{Getenv: getenv, HTTPClient: &http.Client{Timeout: time.Minute}},
 		poll: cfg.Reconcile.Poll, cfg: cfg.Reconcile, logger: logger,
-	}, nil
+	}
 }
 
 // runRecord is a reconcile command's record.

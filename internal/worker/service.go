@@ -15,6 +15,7 @@ import (
 	"github.com/mendflow/mendflow/internal/backoff"
 	"github.com/mendflow/mendflow/internal/bus"
 	"github.com/mendflow/mendflow/internal/mendhttp"
+	"github.com/mendflow/mendflow/internal/reconcile"
 	"github.com/mendflow/mendflow/internal/telemetry"
 	"github.com/mendflow/mendflow/internal/trail"
 	"github.com/mendflow/mendflow/pkg/events"
@@ -99,6 +100,8 @@ func newService(ctx context.Context, cfg settings, tel app.Telemetry) (_ *servic
 	// The streams, the shared consumer and the buckets are set up again
 	// until a NATS cluster still forming can serve them all.
 	var claims, locks, repos, records jetstream.KeyValue
+	var specs *reconcile.Specs
+	var runs jetstream.ObjectStore
 	err = bus.RetrySetup(ctx, gate.Retrying(bus.LogRetry(logger)), func(ctx context.Context) (err error) {
 		if err := bus.EnsureStreams(ctx, svc.js, cfg.Streams); err != nil {
 			return fmt.Errorf("streams: %w", err)
@@ -133,6 +136,10 @@ func newService(ctx context.Context, cfg settings, tel app.Telemetry) (_ *servic
 			return err
 		}
 		records, err = trail.OpenBucket(ctx, svc.js, cfg.Trail, cfg.Streams.Replicas)
+		if err != nil {
+			return err
+		}
+		specs, runs, err = openReconcileStores(ctx, svc.js, cfg)
 		return err
 	})
 	if err != nil {
@@ -155,10 +162,7 @@ func newService(ctx context.Context, cfg settings, tel app.Telemetry) (_ *servic
 		handlers.Recover(),
 	)
 	pub := bus.NewPublisher(svc.js, bus.WithMaxPayload(svc.nc.MaxPayload()))
-	svc.reconciler, err = newReconciler(ctx, svc.js, pub, client, cfg, logger)
-	if err != nil {
-		return nil, err
-	}
+	svc.reconciler = newReconciler(svc.js, specs, runs, pub, client, cfg, logger)
 	if err := router.Handle(events.CommandReconcile, handlers.Typed(svc.reconciler.handle)); err != nil {
 		return nil, fmt.Errorf("handlers: %w", err)
 	}
