@@ -151,7 +151,7 @@ func (b *Budget) Close() {
 // paused or its circuit open (for MaxWait at most, then fails with a
 // *mend.UnavailableError), for a free slot under MEND_MAX_IN_FLIGHT, and
 // for the organization's rate.
-func (b *Budget) Acquire(ctx context.Context, call mend.Call) (func(mend.Outcome), error) {
+func (b *Budget) Acquire(ctx context.Context, call mend.Call) (func(mend.Outcome) *mend.UnavailableError, error) {
 	start := time.Now()
 	o := b.org(call.Org)
 	class := call.Class
@@ -174,7 +174,7 @@ func (b *Budget) Acquire(ctx context.Context, call mend.Call) (func(mend.Outcome
 		}
 		b.m.wait.WithLabelValues(o.label, class).Observe(time.Since(start).Seconds())
 		b.m.calls.WithLabelValues(o.label).Inc()
-		return func(out mend.Outcome) { o.done(out, probe) }, nil
+		return func(out mend.Outcome) *mend.UnavailableError { return o.done(out, probe) }, nil
 	}
 }
 

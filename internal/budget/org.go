@@ -309,8 +309,9 @@ func (o *org) pausedNow() bool {
 
 // done hears how a call went: a 429 (or a 503 with Retry-After) pauses the
 // organization for every process; a run of failures, or a failed probe,
-// opens its circuit; an answer closes it.
-func (o *org) done(out mend.Outcome, probe bool) {
+// opens its circuit; an answer closes it. It returns the pause or the
+// open circuit that the call's failure caused, for the caller to wait.
+func (o *org) done(out mend.Outcome, probe bool) *mend.UnavailableError {
 	now := time.Now()
 	var (
 		pauseUntil time.Time
@@ -348,10 +349,15 @@ func (o *org) done(out mend.Outcome, probe bool) {
 	failures := o.failures
 	o.mu.Unlock()
 
+	var held *mend.UnavailableError
 	if !pauseUntil.IsZero() {
 		o.pause(pauseUntil)
 		o.b.m.pauses.WithLabelValues(o.label).Inc()
 		o.b.share("pause."+o.label, strconv.AppendInt(nil, pauseUntil.UnixNano(), 10))
+		held = &mend.UnavailableError{Org: o.label, Reason: "paused", Wait: pauseUntil.Sub(now)}
+	}
+	if set != nil && set.Open {
+		held = &mend.UnavailableError{Org: o.label, Reason: "circuit open", Wait: o.b.cfg.CircuitOpen}
 	}
 	if set != nil {
 		o.setCircuit(set.Open, time.Unix(0, set.ProbeAt))
@@ -364,6 +370,7 @@ func (o *org) done(out mend.Outcome, probe bool) {
 			o.b.log.Info("Mend organization's circuit closed: it answers again", "org", o.label)
 		}
 	}
+	return held
 }
 
 // pause holds back the organization's calls until until, unless a later

@@ -100,6 +100,10 @@ type RunnerConfig struct {
 	ShutdownGrace time.Duration
 	// Attempts decides how each delivery ends.
 	Attempts Attempts
+	// Laters, when set, keeps the deliveries that did not count (asked
+	// for later, handed back) out of Attempts.Max; nil: every delivery
+	// counts.
+	Laters *Laters
 	// Poison, when set, is told of each delivery that gives up.
 	Poison PoisonFunc
 	// Noun names a delivery in log lines ("command", "item") and is the
@@ -274,7 +278,9 @@ func (r *Runner) deliver(ctx context.Context, msg jetstream.Msg) {
 		d.Note("subject", msg.Subject())
 		err = Permanent(events.FailInvalid, decodeErr)
 	}
-	end := r.cfg.Attempts.Decide(err, d.Attempt, ctx.Err() != nil)
+	// Deliveries asked for later, or handed back, spend no attempt.
+	uncounted := r.cfg.Laters.uncounted(ctx, d)
+	end := r.cfg.Attempts.Decide(err, d.Attempt-uncounted, ctx.Err() != nil)
 	if end.Outcome == OutcomeFailed && r.cfg.Poison != nil {
 		// What gave up is kept even when the runner is stopping.
 		if perr := r.cfg.Poison(context.WithoutCancel(ctx), d, end.Reason, end.Err); perr != nil {
@@ -282,6 +288,7 @@ func (r *Runner) deliver(ctx context.Context, msg jetstream.Msg) {
 				Err: fmt.Errorf("keeping the %s as a dead letter (%s: %v): %w", r.cfg.Noun, end.Reason, end.Err, perr)}
 		}
 	}
+	r.cfg.Laters.ended(ctx, d, uncounted, end)
 	beat.stop()
 	settleErr := r.settle(ctx, msg, end)
 	if end.Err != nil {

@@ -346,7 +346,12 @@ func (c *Client) attempt(ctx context.Context, call Call, req request, op operati
 		}
 		// The limiter hears how the attempt went: a Retry-After or a run
 		// of failures holds back every process's calls to the org.
-		defer func() { done(outcomeOf(err)) }()
+		defer func() {
+			if held := done(outcomeOf(err)); held != nil && err != nil {
+				held.Err = err
+				err = held
+			}
+		}()
 	}
 	timeout := c.timeout
 	if op.long {

@@ -16,9 +16,12 @@ import (
 // shared by many processes (mendflow's internal/budget) can hold back every
 // process's calls to an organization that Mend asked to wait, or that is
 // down. Acquire returns an error when the attempt may not be sent: ctx's,
-// or an *UnavailableError.
+// or an *UnavailableError. done returns an *UnavailableError when the
+// failed attempt leaves the organization held back (its circuit opened):
+// the client's error then wraps it, so that the caller waits rather than
+// spends its own retries.
 type Limiter interface {
-	Acquire(ctx context.Context, call Call) (done func(Outcome), err error)
+	Acquire(ctx context.Context, call Call) (done func(Outcome) *UnavailableError, err error)
 }
 
 // Outcome is how an attempt went, as its Limiter hears it.
@@ -58,11 +61,20 @@ type UnavailableError struct {
 	Reason string
 	// Wait is how long until calls may go again, as far as is known.
 	Wait time.Duration
+	// Err is the failure of the attempt that opened the circuit, if any.
+	Err error
 }
 
 func (e *UnavailableError) Error() string {
-	return fmt.Sprintf("mend: organization %s %s for %v", e.Org, e.Reason, e.Wait.Round(time.Millisecond))
+	msg := fmt.Sprintf("mend: organization %s %s for %v", e.Org, e.Reason, e.Wait.Round(time.Millisecond))
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
 }
+
+// Unwrap returns the failure that opened the circuit.
+func (e *UnavailableError) Unwrap() error { return e.Err }
 
 // IsUnavailable reports whether err is, or wraps, an *UnavailableError.
 func IsUnavailable(err error) bool {
@@ -129,7 +141,7 @@ func NewLocalLimiter(perSecond float64, burst int) *LocalLimiter {
 // past ctx's deadline fails at once, wrapping context.DeadlineExceeded so
 // that it reads as transient; a bucket that can grant nothing (burst 0)
 // fails with a permanent error.
-func (l *LocalLimiter) Acquire(ctx context.Context, call Call) (func(Outcome), error) {
+func (l *LocalLimiter) Acquire(ctx context.Context, call Call) (func(Outcome) *UnavailableError, error) {
 	l.mu.Lock()
 	lim, ok := l.orgs[call.Org]
 	if !ok {
@@ -146,5 +158,5 @@ func (l *LocalLimiter) Acquire(ctx context.Context, call Call) (func(Outcome), e
 		}
 		return nil, fmt.Errorf("waiting for the rate limit: %w", err)
 	}
-	return func(Outcome) {}, nil
+	return func(Outcome) *UnavailableError { return nil }, nil
 }
