@@ -227,8 +227,12 @@ func (b *Budget) orgOfLabel(label string) *org {
 		o.interval = time.Duration(float64(time.Second) / lim.rate)
 		share := float64(b.cfg.Processes)
 		o.local = rate.NewLimiter(rate.Limit(lim.rate/share), max(1, int(float64(lim.burst)/share)))
-		b.m.limit.WithLabelValues(label).Set(lim.rate)
 	}
+	b.m.limit.WithLabelValues(label).Set(lim.rate)
+	// Exported from the first call, so that a dashboard or an alert
+	// reading them finds the organization before anything goes wrong.
+	b.m.circuit.WithLabelValues(label).Set(0)
+	b.m.pauses.WithLabelValues(label)
 	b.orgs[label] = o
 	return o
 }

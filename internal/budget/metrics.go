@@ -22,7 +22,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"org"}),
 		limit: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "mendflow_mend_budget_limit",
-			Help: "Calls per second the organization may take, all processes together (MEND_RATE_LIMIT or its override).",
+			Help: "Calls per second the organization may take, all processes together (MEND_RATE_LIMIT or its override; 0: no limit).",
 		}, []string{"org"}),
 		wait: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "mendflow_mend_budget_wait_seconds",
@@ -50,6 +50,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
+	}
+	for _, op := range []string{"get", "create", "update", "put"} {
+		m.ops.WithLabelValues(op)
 	}
 	return m, nil
 }
