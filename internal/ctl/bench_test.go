@@ -50,6 +50,59 @@ func TestBench(t *testing.T) {
 	}
 }
 
+// TestBenchGitHubDeliveries: -kind repository.created sends signed GitHub
+// deliveries, each a new repository, whose delivery id correlates the
+// results.
+func TestBenchGitHubDeliveries(t *testing.T) {
+	t.Parallel()
+	env, js := setup(t)
+	const secret = "bench-secret"
+	var mu sync.Mutex
+	names := map[string]bool{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		var d struct {
+			Action     string `json:"action"`
+			Repository struct {
+				ID      int64  `json:"id"`
+				Name    string `json:"name"`
+				HTMLURL string `json:"html_url"`
+				Owner   struct {
+					Login string `json:"login"`
+				} `json:"owner"`
+			} `json:"repository"`
+		}
+		delivery := r.Header.Get("X-GitHub-Delivery")
+		if r.URL.Path != "/webhooks/github" || r.Header.Get("X-GitHub-Event") != "repository" || delivery == "" ||
+			r.Header.Get("X-Hub-Signature-256") != signGitHub(b, secret) || json.Unmarshal(b, &d) != nil ||
+			d.Action != "created" || d.Repository.ID == 0 || d.Repository.Owner.Login == "" ||
+			d.Repository.HTMLURL != "https://github.com/"+d.Repository.Owner.Login+"/"+d.Repository.Name {
+			http.Error(w, "bad delivery", http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		names[d.Repository.Name] = true
+		mu.Unlock()
+		w.WriteHeader(http.StatusAccepted)
+		publishResult(t, js, events.TypeProjectCreated, delivery+":result", delivery, "", `{}`)
+	}))
+	defer srv.Close()
+	url, _ := env.Lookup("NATS_URL")
+	out, err := run(t, envconfig.MapLookuper(map[string]string{"NATS_URL": url, "INGEST_URL": srv.URL, "GITHUB_WEBHOOK_SECRET": secret}),
+		"bench", "-kind", "repository.created", "-n", "20", "-c", "4", "-over", "100ms", "-timeout", "20s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"accepted  20 of 20", "results   20 (0 io.mendflow.command.failed), 0 missing", "ingest answer time: p50"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+	if len(names) != 20 {
+		t.Errorf("%d repositories, want 20 distinct", len(names))
+	}
+}
+
 func TestBenchRefused(t *testing.T) {
 	t.Parallel()
 	env, _ := setup(t)

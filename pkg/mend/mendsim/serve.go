@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"reflect"
 	"strconv"
@@ -57,7 +58,11 @@ func (x *exchange) fault() bool {
 		return false
 	}
 	if f.Latency > 0 {
-		if !x.s.wait(f.Latency) {
+		latency := f.Latency
+		if f.LatencyMax > latency {
+			latency += rand.N(f.LatencyMax - latency + 1)
+		}
+		if !x.s.wait(latency) {
 			x.call.Status = 0
 			x.call.Fault = true
 			return true
