@@ -331,6 +331,12 @@ func TestOverridesNeverNameTheToken(t *testing.T) {
 // metric is the sum of the values of the metric name in reg.
 func metric(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	t.Helper()
+	return gathered(t, reg, name)
+}
+
+// gathered is the sum of the values of the metric name in reg.
+func gathered(t testing.TB, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
 	families, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)

@@ -41,6 +41,7 @@ type benchRun struct {
 	refused  int    // requests ingest did not answer 202, or that failed before the timeout
 	firstErr string // the first refusal, for the report
 	done     int    // results arrived
+	doubled  int    // results that arrived a second time
 	expected int    // results to wait for: n, then those accepted
 	allDone  chan struct{}
 	closeAll sync.Once
@@ -67,8 +68,14 @@ func bench(ctx context.Context, s *settings, args []string, out io.Writer) error
 	timeout := fs.Duration("timeout", 100*time.Second, "give up waiting for results after this long")
 	kind := fs.String("kind", benchProjectCreate, "what to send: project.create CloudEvents, or signed GitHub repository.created deliveries")
 	over := fs.Duration("over", 0, "spread the sends evenly over this long (0: as fast as -c allows)")
+	simURL := fs.String("mendsim", "", "the Mend simulator's URL: clear its call record first, report what it saw after")
+	stormFlag := fs.String("storm", "", "with -mendsim: AT,FOR,RETRY-AFTER (20s,30s,10s): every call answers 429 from AT for FOR")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 || *n < 1 || *c < 1 || *timeout <= 0 || *over < 0 ||
 		*kind != benchProjectCreate && *kind != benchRepositoryCreated {
+		return errUsage
+	}
+	st, err := parseStorm(*stormFlag)
+	if err != nil || st.At > 0 && *simURL == "" {
 		return errUsage
 	}
 	if *kind == benchRepositoryCreated && s.GitHubSecret == "" {
@@ -86,6 +93,13 @@ func bench(ctx context.Context, s *settings, args []string, out io.Writer) error
 		return err
 	}
 	defer nc.Close()
+	var sim *simBench
+	if *simURL != "" {
+		sim = &simBench{base: strings.TrimSuffix(*simURL, "/"), http: &http.Client{Timeout: time.Minute}, storm: st}
+		if err := sim.do(ctx, http.MethodDelete, "/_mendsim/calls", nil, nil); err != nil {
+			return err
+		}
+	}
 
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
@@ -111,6 +125,9 @@ func bench(ctx context.Context, s *settings, args []string, out io.Writer) error
 		}, r.result)
 	}()
 
+	if sim != nil {
+		sim.startStorm(ctx, r.start, out)
+	}
 	fmt.Fprintf(out, "sending %d %s to %s, %d at once…\n", *n, *kind, redact.URL(ic.base.String()), *c)
 	sent := r.send(ctx, ic, *n, *c, *over)
 	r.mu.Lock()
@@ -126,6 +143,12 @@ func bench(ctx context.Context, s *settings, args []string, out io.Writer) error
 	}
 	cancel()
 	r.report(out, *n, sent)
+	if sim != nil {
+		r.mu.Lock()
+		done := r.done
+		r.mu.Unlock()
+		return sim.report(context.WithoutCancel(ctx), out, strings.TrimSuffix(r.prefix, "-"), done)
+	}
 	return nil
 }
 
@@ -246,7 +269,11 @@ func (r *benchRun) result(e event.Event) error {
 	now := time.Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if i < 0 || i >= len(r.resulted) || !r.resulted[i].IsZero() {
+	if i < 0 || i >= len(r.resulted) {
+		return nil
+	}
+	if !r.resulted[i].IsZero() {
+		r.doubled++
 		return nil
 	}
 	r.resulted[i] = now
@@ -288,7 +315,7 @@ func (r *benchRun) report(out io.Writer, n int, sent time.Duration) {
 	if unsent := n - accepted - r.refused; unsent > 0 {
 		fmt.Fprintf(out, "not sent  %d: the timeout came first\n", unsent)
 	}
-	fmt.Fprintf(out, "results   %d (%d io.mendflow.command.failed), %d missing\n", r.done, r.failed, accepted-len(lat))
+	fmt.Fprintf(out, "results   %d (%d io.mendflow.command.failed), %d missing, %d doubled\n", r.done, r.failed, accepted-len(lat), r.doubled)
 	if len(lat) == 0 {
 		return
 	}
