@@ -245,6 +245,13 @@ func (o *org) takeShared(n int) (int, time.Duration, error) {
 	for range casTries {
 		o.mu.Lock()
 		known, tat, rev := o.known, o.tat, o.rev
+		// After a pause, the calls resume at the rate, without the
+		// burst saved up meanwhile: a burst would meet Mend still
+		// throttling, all of it at once.
+		var resume int64
+		if !o.pauseUntil.IsZero() {
+			resume = o.pauseUntil.UnixNano() + tau - interval
+		}
 		o.mu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 		if !known {
@@ -263,7 +270,7 @@ func (o *org) takeShared(n int) (int, time.Duration, error) {
 			o.setGCRA(tat, rev, true)
 		}
 		now := time.Now().UnixNano()
-		t := max(tat, now)
+		t := max(tat, now, resume)
 		avail := (now + tau - t) / interval
 		if avail < 1 {
 			cancel()

@@ -126,9 +126,10 @@ func (m *simBench) startStorm(ctx context.Context, start time.Time, out io.Write
 
 // report prints what Mend saw of the run: the calls per second in
 // 1-second windows (the most, and the mean over the windows from the
-// first call to the last), the answers 429 and the calls made during the
-// wait a 429 announced, the calls per project result, and the projects of
-// the run's product in Mend.
+// first call to the last), the answers 429 and the calls that came during
+// the wait a 429 announced (after its answer went, before its Retry-After
+// ran out), the calls per project result, and the projects of the run's
+// product in Mend.
 func (m *simBench) report(ctx context.Context, out io.Writer, product string, results int) error {
 	var calls []mendsim.Call
 	if err := m.do(ctx, http.MethodGet, "/_mendsim/calls", nil, &calls); err != nil {
@@ -141,12 +142,15 @@ func (m *simBench) report(ctx context.Context, out io.Writer, product string, re
 	first, last := calls[0].Time, calls[len(calls)-1].Time
 	windows := make([]int, int(last.Sub(first)/time.Second)+1)
 	throttled := 0
-	var waits []time.Time // ends of the waits 429s announced
+	// The waits the 429s announced, from their answers: a call that came
+	// in one had been sent after a process could know of it.
+	type wait struct{ from, until time.Time }
+	var waits []wait
 	inWait := 0
 	for _, c := range calls {
 		windows[int(c.Time.Sub(first)/time.Second)]++
-		for _, end := range waits {
-			if c.Time.Before(end) {
+		for _, w := range waits {
+			if c.Time.After(w.from) && c.Time.Before(w.until) {
 				inWait++
 				break
 			}
@@ -154,7 +158,7 @@ func (m *simBench) report(ctx context.Context, out io.Writer, product string, re
 		if c.Status == http.StatusTooManyRequests {
 			throttled++
 			if m.storm.RetryAfter > 0 {
-				waits = append(waits, c.Time.Add(m.storm.RetryAfter))
+				waits = append(waits, wait{from: c.Answered, until: c.Answered.Add(m.storm.RetryAfter)})
 			}
 		}
 	}

@@ -148,7 +148,10 @@ func (x *exchange) writeAPIError(e *mend.APIError) {
 	x.writeJSON(http.StatusOK, map[string]any{"errorCode": e.Code, "errorMessage": e.Message})
 }
 
-func (x *exchange) finish() { x.s.calls.add(x.call) }
+func (x *exchange) finish() {
+	x.call.Answered = x.s.now()
+	x.s.calls.add(x.call)
+}
 
 // apiError returns a v1.4 failure as Mend answers it.
 func apiError(code int, format string, args ...any) error {
