@@ -352,3 +352,56 @@ func gathered(t testing.TB, reg *prometheus.Registry, name string) float64 {
 	}
 	return sum
 }
+
+// TestOrganizationsHaveBudgetsOfTheirOwn: one organization's backlog does
+// not hold back another's call, and an override gives an organization a
+// rate of its own.
+func TestOrganizationsHaveBudgetsOfTheirOwn(t *testing.T) {
+	t.Parallel()
+	srv := natstest.Start(t)
+	sim := mendsim.NewServer(mendsim.Config{})
+	t.Cleanup(sim.Close)
+	cfg := defaults()
+	cfg.Overrides = "quiet-org=1000:10"
+	p := start(t, srv, sim, cfg, 10, 1)
+	var (
+		mu    sync.Mutex
+		order []string
+		wg    sync.WaitGroup
+	)
+	acquire := func(org string) {
+		done, err := p.budget.Acquire(context.Background(), mend.Call{Org: org})
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		done(mend.Outcome{Status: http.StatusOK})
+		mu.Lock()
+		order = append(order, org)
+		mu.Unlock()
+	}
+	for range 10 {
+		wg.Go(func() { acquire("bulk-org") })
+	}
+	waitFor(t, "the bulk to start", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(order) >= 1
+	})
+	for range 5 {
+		acquire("quiet-org")
+	}
+	wg.Wait()
+	if i := slices.Index(order, "quiet-org"); i > 3 {
+		t.Errorf("the quiet organization's first call came %d-th: %v", i+1, order)
+	}
+	last := 0
+	for i, org := range order {
+		if org == "quiet-org" {
+			last = i
+		}
+	}
+	if last > 5 {
+		t.Errorf("the quiet organization's calls waited for the bulk one's: %v", order)
+	}
+}
