@@ -60,9 +60,11 @@ echo "peak memory (VmHWM) of each process:"
 while read -r name pid; do
   printf '  %-8s %s\n' "$name" "$(awk '/^VmHWM/ {print $2, $3}' "/proc/$pid/status" 2>/dev/null || echo gone)"
 done <"$RUN_DIR/pids"
-dead=0
-for ((w=0; w<WORKERS; w++)); do
-  d=$(curl -s "http://${WORKER_ADDR%:*}:$((${WORKER_ADDR##*:}+w))/metrics" | awk '/^mendflow_worker_dead_letters_total/ {s += $2} END {print s + 0}')
-  dead=$((dead + d))
-done
-echo "dead letters: $dead"
+# The workers' and the poller's metrics: dead letters, and the budget's
+# own cost (operations on MENDFLOW_BUDGET per call granted).
+metrics=$(for ((w=0; w<WORKERS; w++)); do curl -s "http://${WORKER_ADDR%:*}:$((${WORKER_ADDR##*:}+w))/metrics"; done
+  curl -s "http://$POLLER_ADDR/metrics")
+awk '/^mendflow_worker_dead_letters_total/ {dead += $2}
+  /^mendflow_mend_budget_nats_operations_total/ {ops += $2}
+  /^mendflow_mend_budget_calls_total/ {calls += $2}
+  END {printf "dead letters: %d\nbudget: %d NATS operations for %d calls, %.2f per call\n", dead, ops, calls, calls ? ops / calls : 0}' <<<"$metrics"

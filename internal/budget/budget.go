@@ -56,8 +56,10 @@ const (
 	opTimeout = 500 * time.Millisecond
 	// recheck is how often a process in fallback tries NATS again.
 	recheck = time.Second
-	// maxTake bounds the calls one round trip takes.
+	// maxTake bounds the calls one round trip takes, and horizon how far
+	// ahead they may be due.
 	maxTake = 16
+	horizon = 500 * time.Millisecond
 	// casTries bounds the compare-and-swaps of one take under contention.
 	casTries = 8
 	// defaultPause is the pause after a 429 without Retry-After.
@@ -164,12 +166,12 @@ func (b *Budget) Acquire(ctx context.Context, call mend.Call) (func(mend.Outcome
 			return nil, err
 		}
 		if err := o.token(ctx, class); err != nil {
-			o.release(probe)
+			o.release()
 			return nil, err
 		}
 		if o.pausedNow() {
 			// Mend asked to wait while this call waited its turn.
-			o.release(probe)
+			o.release()
 			continue
 		}
 		b.m.wait.WithLabelValues(o.label, class).Observe(time.Since(start).Seconds())

@@ -127,7 +127,7 @@ func TestSharedLimitAcrossProcesses(t *testing.T) {
 		t.Errorf("%d calls within one second, want at most %d (rate %d + burst %d)", most, rate+burst, rate, burst)
 	}
 	for _, p := range []*process{a, b} {
-		if n := metric(t, p.reg, "mendflow_mend_budget_calls_total"); n == 0 {
+		if n := gathered(t, p.reg, "mendflow_mend_budget_calls_total"); n == 0 {
 			t.Error("a process counted no call granted")
 		}
 	}
@@ -258,7 +258,7 @@ func TestFallbackWhileNATSIsUnreachable(t *testing.T) {
 	if took, least := got[len(got)-1].Time.Sub(got[0].Time), time.Duration(calls-2)*time.Second/10; took < least {
 		t.Errorf("%d calls in %v at the local share of 10/s, want at least %v", calls, took, least)
 	}
-	if !p.budget.Fallback() || metric(t, p.reg, "mendflow_mend_budget_fallback") != 1 {
+	if !p.budget.Fallback() || gathered(t, p.reg, "mendflow_mend_budget_fallback") != 1 {
 		t.Error("the budget does not say it falls back")
 	}
 	if n := strings.Count(p.logs.String(), "cannot be reached"); n != 1 {
@@ -326,12 +326,6 @@ func TestOverridesNeverNameTheToken(t *testing.T) {
 	if err := cfg.Validate(); err != nil {
 		t.Errorf("Validate(%q) = %v", cfg.Overrides, err)
 	}
-}
-
-// metric is the sum of the values of the metric name in reg.
-func metric(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	return gathered(t, reg, name)
 }
 
 // gathered is the sum of the values of the metric name in reg.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -155,7 +156,7 @@ func (o *org) casProbe(now, next time.Time) (bool, error) {
 }
 
 // release gives back the slot of a call that was not made.
-func (o *org) release(bool) {
+func (o *org) release() {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.inFlight--
@@ -189,7 +190,9 @@ func (o *org) token(ctx context.Context, class string) error {
 }
 
 // take takes calls for those waiting, as many as it can at once, until
-// none waits.
+// none waits. The calls taken are slots of the rate, each due at its own
+// time: a caller is let go when its slot is due, so that the calls keep to
+// the rate however many one round trip took.
 func (o *org) take() {
 	for {
 		o.mu.Lock()
@@ -201,44 +204,49 @@ func (o *org) take() {
 		}
 		o.mu.Unlock()
 		got, wait := o.takeN(min(n, maxTake))
-		o.mu.Lock()
-		for range got {
+		if len(got) == 0 {
+			time.Sleep(max(wait, time.Millisecond))
+			continue
+		}
+		for _, due := range got {
+			if d := time.Until(due); d > 0 {
+				time.Sleep(d)
+			}
+			o.mu.Lock()
 			if w := o.waiting.pop(); w != nil {
 				close(w.ready)
 			}
-		}
-		o.mu.Unlock()
-		if got == 0 {
-			time.Sleep(max(wait, time.Millisecond))
+			o.mu.Unlock()
 		}
 	}
 }
 
 // takeN takes up to n calls: from the shared budget, or from the local
-// share while NATS cannot be reached. When it takes none, wait is how long
-// until one is due.
-func (o *org) takeN(n int) (got int, wait time.Duration) {
+// share while NATS cannot be reached. It returns when each is due; when
+// it takes none, wait is how long until one is.
+func (o *org) takeN(n int) (due []time.Time, wait time.Duration) {
 	if o.b.useShared() {
-		got, wait, err := o.takeShared(n)
+		due, wait, err := o.takeShared(n)
 		o.b.reached(err)
 		if err == nil {
-			return got, wait
+			return due, wait
 		}
 	}
 	now := time.Now()
 	tokens := o.local.TokensAt(now)
 	if k := min(n, int(tokens)); k > 0 {
 		o.local.AllowN(now, k)
-		return k, 0
+		return slices.Repeat([]time.Time{now}, k), 0
 	}
-	return 0, time.Duration((1 - tokens) / float64(o.local.Limit()) * float64(time.Second))
+	return nil, time.Duration((1 - tokens) / float64(o.local.Limit()) * float64(time.Second))
 }
 
 // takeShared advances the organization's GCRA by up to n calls, with
 // compare-and-swap: the key holds the theoretical arrival time (Unix ns)
-// of the next call; n calls may go now when it stays within the burst's
-// tolerance of now.
-func (o *org) takeShared(n int) (int, time.Duration, error) {
+// of the next call. The i-th call taken is due when the GCRA lets it go,
+// at most horizon from now: taking the slots of the near future in one
+// round trip spares the processes a race for each.
+func (o *org) takeShared(n int) ([]time.Time, time.Duration, error) {
 	key := "rate." + o.label
 	interval := int64(o.interval)
 	tau := int64(o.limit.burst) * interval
@@ -262,7 +270,7 @@ func (o *org) takeShared(n int) (int, time.Duration, error) {
 				tat, rev = 0, 0
 			case err != nil:
 				cancel()
-				return 0, 0, err
+				return nil, 0, err
 			default:
 				tat, _ = strconv.ParseInt(string(e.Value()), 10, 64)
 				rev = e.Revision()
@@ -271,10 +279,12 @@ func (o *org) takeShared(n int) (int, time.Duration, error) {
 		}
 		now := time.Now().UnixNano()
 		t := max(tat, now, resume)
-		avail := (now + tau - t) / interval
+		// The calls due by now+horizon: the j-th (from 0) is due at
+		// t+(j+1)·interval-tau.
+		avail := (now + int64(horizon) + tau - t) / interval
 		if avail < 1 {
 			cancel()
-			return 0, time.Duration(t + interval - tau - now), nil
+			return nil, time.Duration(t + interval - tau - now - int64(horizon)), nil
 		}
 		k := min(int64(n), avail)
 		val := strconv.AppendInt(nil, t+k*interval, 10)
@@ -292,13 +302,17 @@ func (o *org) takeShared(n int) (int, time.Duration, error) {
 			continue
 		}
 		if err != nil {
-			return 0, 0, err
+			return nil, 0, err
 		}
 		o.setGCRA(t+k*interval, rev, true)
-		return int(k), 0, nil
+		due := make([]time.Time, k)
+		for j := range due {
+			due[j] = time.Unix(0, t+(int64(j)+1)*interval-tau)
+		}
+		return due, 0, nil
 	}
 	// Others keep writing first: try again in a moment.
-	return 0, time.Duration(interval), nil
+	return nil, time.Duration(interval), nil
 }
 
 func (o *org) setGCRA(tat int64, rev uint64, known bool) {
