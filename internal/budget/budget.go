@@ -60,6 +60,10 @@ const (
 	// ahead they may be due.
 	maxTake = 16
 	horizon = 500 * time.Millisecond
+	// lateSlot is how late a call may go after its slot was due: later,
+	// it is let go, so that slots held up do not make a burst above the
+	// rate's (at most lateSlot's worth of calls more in any window).
+	lateSlot = 100 * time.Millisecond
 	// casTries bounds the compare-and-swaps of one take under contention.
 	casTries = 8
 	// defaultPause is the pause after a 429 without Retry-After.

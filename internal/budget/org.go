@@ -208,9 +208,15 @@ func (o *org) take() {
 			time.Sleep(max(wait, time.Millisecond))
 			continue
 		}
+		taken := time.Now()
 		for _, due := range got {
 			if d := time.Until(due); d > 0 {
 				time.Sleep(d)
+			}
+			if time.Since(due) > lateSlot && time.Since(taken) > lateSlot {
+				// This process was held up (a starved CPU): let
+				// a late slot go rather than make a burst of them.
+				continue
 			}
 			o.mu.Lock()
 			if w := o.waiting.pop(); w != nil {
