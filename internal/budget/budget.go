@@ -7,15 +7,16 @@
 // The rate is a GCRA (generic cell rate algorithm) in one key per
 // organization, rate.<label>: the theoretical arrival time of the next
 // call, advanced with compare-and-swap (kv.Update at the revision read).
-// A process takes as many calls at once as it has callers waiting, so that
-// one round trip serves them all; no call is taken ahead of a caller, so
-// the calls per second stay within the rate and its burst. Within a
-// process, the callers waiting take their turns class by class (a
-// command's name, "poller"), so that a burst of one command type does not
-// starve another.
+// A process takes, in one round trip, the slots due within the next
+// 500 ms for as many callers as it has waiting, and lets each go when its
+// slot is due, so that the calls per second stay within the rate and its
+// burst however many processes share them. Within a process, the callers
+// waiting take their turns class by class (a command's name, "poller"),
+// so that a burst of one command type does not starve another.
 //
 // A 429, or a 503 with Retry-After, writes pause.<label>: every process
-// watches it and sends nothing to the organization until then. A run of
+// watches it and sends nothing to the organization until then, when the
+// calls resume at the rate without the burst saved up meanwhile. A run of
 // failures (5xx, no answer) opens the circuit, circuit.<label>; once it
 // has been open for a while, one process takes the probe with
 // compare-and-swap and makes one call, whose success closes it.
