@@ -79,22 +79,32 @@ func (o *org) open(ctx context.Context) (probe bool, err error) {
 		}
 		changed := o.changed
 		o.mu.Unlock()
-		var timeout <-chan time.Time
-		if reason != "" {
-			if deadline, ok := ctx.Deadline(); wait > o.b.cfg.MaxWait || ok && deadline.Before(now.Add(wait)) {
-				return false, &mend.UnavailableError{Org: o.label, Reason: reason, Wait: wait}
-			}
-			t := time.NewTimer(wait)
-			defer t.Stop()
-			timeout = t.C
-		}
-		select {
-		case <-changed:
-		case <-timeout:
-		case <-ctx.Done():
-			return false, ctx.Err()
+		if err := o.waitChange(ctx, changed, now, wait, reason); err != nil {
+			return false, err
 		}
 	}
+}
+
+// waitChange waits for a change of the organization's state, or, for a
+// pause or an open circuit (reason), its end; one that ends past MaxWait
+// or ctx's deadline fails at once with a *mend.UnavailableError.
+func (o *org) waitChange(ctx context.Context, changed <-chan struct{}, now time.Time, wait time.Duration, reason string) error {
+	var timeout <-chan time.Time
+	if reason != "" {
+		if deadline, ok := ctx.Deadline(); wait > o.b.cfg.MaxWait || ok && deadline.Before(now.Add(wait)) {
+			return &mend.UnavailableError{Org: o.label, Reason: reason, Wait: wait}
+		}
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		timeout = t.C
+	}
+	select {
+	case <-changed:
+	case <-timeout:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return nil
 }
 
 // takeProbe takes the open circuit's probe, with compare-and-swap on the
