@@ -60,6 +60,7 @@ start() { # name, command...
   local name=$1; shift
   "$@" >"$state/logs/$name.log" 2>&1 &
   pids+=($!)
+  echo "$name $!" >>"$state/pids"
 }
 
 # wait_ready NAME HOST:PORT PATH: wait until the path answers 200.
@@ -74,6 +75,7 @@ wait_ready() {
   exit 1
 }
 
+rm -f "$state/pids"
 start nats "$bin/nats-server" --jetstream --store_dir "$state/nats" --port "$NATS_PORT" --http_port "$NATS_HTTP_PORT" --addr 127.0.0.1
 wait_ready nats "127.0.0.1:$NATS_HTTP_PORT" /healthz
 if $use_sim; then
@@ -81,10 +83,18 @@ if $use_sim; then
   wait_ready mendsim "$MENDSIM_ADDR" /readyz
 fi
 start ingest "$bin/ingest"
-start worker "$bin/worker"
+# WORKERS (1) worker processes: the first on WORKER_ADDR, the others on
+# the ports after it.
+worker_host=${WORKER_ADDR%:*} worker_port=${WORKER_ADDR##*:}
+for ((w=0; w<${WORKERS:-1}; w++)); do
+  name=worker; [ "$w" -eq 0 ] || name=worker$((w+1))
+  WORKER_ADDR=$worker_host:$((worker_port+w)) start "$name" "$bin/worker"
+done
 start poller "$bin/poller"
 wait_ready ingest "$INGEST_ADDR" /readyz
-wait_ready worker "$WORKER_ADDR" /readyz
+for ((w=0; w<${WORKERS:-1}; w++)); do
+  wait_ready worker "$worker_host:$((worker_port+w))" /readyz
+done
 wait_ready poller "$POLLER_ADDR" /readyz
 
 cat <<MSG

@@ -36,7 +36,8 @@ const (
 
 // LaterError asks for the delivery again after Delay: nothing failed for
 // good, it is too early (an item not ended yet, a target not there yet,
-// another copy running). It does not count toward Attempts.Max.
+// another copy running). It does not count toward Attempts.Max where the
+// runner has Laters (RunnerConfig.Laters).
 type LaterError struct {
 	Delay  time.Duration
 	Reason string
@@ -117,6 +118,9 @@ type Ending struct {
 	// Err is what failed; nil for a success, and for a delivery asked for
 	// later with nothing failed.
 	Err error
+	// Later is set for a delivery asked for later (a *LaterError): it
+	// does not count toward Attempts.Max, where the runner has Laters.
+	Later bool
 }
 
 // Decide returns how the delivery whose handler returned err ends, at its
@@ -153,7 +157,7 @@ func (a Attempts) Decide(err error, attempt int, stopping bool) Ending {
 	case stopping:
 		return Ending{Outcome: OutcomeHandedBack, Reason: ReasonStopping, Err: err}
 	case errors.As(err, &later):
-		return Ending{Outcome: OutcomeRetry, Reason: later.Reason, Delay: later.Delay, Err: later.Err}
+		return Ending{Outcome: OutcomeRetry, Reason: later.Reason, Delay: later.Delay, Err: later.Err, Later: true}
 	case errors.As(err, &permanent):
 		return Ending{Outcome: OutcomeFailed, Reason: permanent.Reason, Err: permanent.Err}
 	case errors.As(err, &transient):

@@ -111,6 +111,10 @@ type RunnerConfig struct {
 	ShutdownGrace time.Duration
 	// Attempts decides how each delivery ends.
 	Attempts Attempts
+	// Laters, when set, keeps the deliveries that did not count (asked
+	// for later, handed back) out of Attempts.Max; nil: every delivery
+	// counts.
+	Laters *Laters
 	// Poison, when set, is told of each delivery that gives up.
 	Poison PoisonFunc
 	// Recorder, when set, keeps a record of each delivery (see Recorder).
@@ -291,7 +295,9 @@ func (r *Runner) deliver(ctx context.Context, msg jetstream.Msg) {
 		d.Note("subject", msg.Subject())
 		err = Permanent(events.FailInvalid, decodeErr)
 	}
-	end := r.cfg.Attempts.Decide(err, d.Attempt, ctx.Err() != nil)
+	// Deliveries asked for later, or handed back, spend no attempt.
+	uncounted := r.cfg.Laters.uncounted(ctx, d)
+	end := r.cfg.Attempts.Decide(err, d.Attempt-uncounted, ctx.Err() != nil)
 	if end.Outcome == OutcomeFailed && r.cfg.Poison != nil {
 		// What gave up is kept even when the runner is stopping.
 		if perr := r.cfg.Poison(context.WithoutCancel(ctx), d, end.Reason, end.Err); perr != nil {
@@ -302,6 +308,7 @@ func (r *Runner) deliver(ctx context.Context, msg jetstream.Msg) {
 	if recording {
 		r.cfg.Recorder.End(ctx, d, end)
 	}
+	r.cfg.Laters.ended(ctx, d, uncounted, end)
 	beat.stop()
 	settleErr := r.settle(ctx, msg, end)
 	if end.Err != nil {

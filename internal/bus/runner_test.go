@@ -374,3 +374,47 @@ func TestRunnerConsumerDeleted(t *testing.T) {
 		t.Error("Run returned only when its context ended")
 	}
 }
+
+// TestLatersSpendNoAttempts: with Laters, the deliveries asked for later,
+// however many, leave a message all its attempts; without, each later
+// spends one.
+func TestLatersSpendNoAttempts(t *testing.T) {
+	t.Parallel()
+	for _, keep := range []bool{true, false} {
+		t.Run(fmt.Sprintf("laters=%v", keep), func(t *testing.T) {
+			t.Parallel()
+			const waits, max = 5, 3
+			b := newRunnerBed(t, 30*time.Second)
+			cfg := b.config(bus.Attempts{Max: max})
+			if keep {
+				kv, err := b.js.CreateKeyValue(t.Context(), jetstream.KeyValueConfig{Bucket: "LATERS"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				cfg.Laters = bus.NewLaters(kv)
+			}
+			var mu sync.Mutex
+			deliveries := 0
+			b.start(t, func(_ context.Context, d *bus.Delivery) error {
+				mu.Lock()
+				defer mu.Unlock()
+				deliveries++
+				if deliveries <= waits {
+					return bus.Later(time.Millisecond, "not yet", nil)
+				}
+				return bus.Transient(bus.ReasonTransient, errors.New("down for now"))
+			}, cfg)
+			b.send(t, "waiting")
+			servicetest.Eventually(t, 10*time.Second, func() bool { return b.left(t) == 0 }, "the message to give up")
+			want := waits + max
+			if !keep {
+				want = waits + 1 // the first failure after the waits is its last
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if deliveries != want {
+				t.Errorf("%d deliveries before the message gave up, want %d", deliveries, want)
+			}
+		})
+	}
+}

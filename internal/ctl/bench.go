@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/mendflow/mendflow/internal/githubsig"
 	"github.com/mendflow/mendflow/internal/redact"
 	"github.com/mendflow/mendflow/pkg/events"
 )
@@ -27,6 +29,10 @@ import (
 type benchRun struct {
 	prefix string // of the event ids of this run: bench-<random>-
 	start  time.Time
+	kind   string // benchProjectCreate or benchRepositoryCreated
+	secret string // GITHUB_WEBHOOK_SECRET, for benchRepositoryCreated
+
+	answers []time.Duration // ingest's answer time of each request, under mu
 
 	mu       sync.Mutex
 	accepted []time.Time
@@ -36,6 +42,7 @@ type benchRun struct {
 	refused  int    // requests ingest did not answer 202, or that failed before the timeout
 	firstErr string // the first refusal, for the report
 	done     int    // results arrived
+	doubled  int    // results that arrived a second time
 	expected int    // results to wait for: n, then those accepted
 	allDone  chan struct{}
 	closeAll sync.Once
@@ -57,11 +64,23 @@ func (r *benchRun) expect(n int) {
 func bench(ctx context.Context, s *settings, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	n := fs.Int("n", 2000, "project.create commands to send")
+	n := fs.Int("n", 2000, "commands (or deliveries) to send")
 	c := fs.Int("c", 16, "requests to ingest at once")
 	timeout := fs.Duration("timeout", 100*time.Second, "give up waiting for results after this long")
-	if err := fs.Parse(args); err != nil || fs.NArg() > 0 || *n < 1 || *c < 1 || *timeout <= 0 {
+	kind := fs.String("kind", benchProjectCreate, "what to send: project.create CloudEvents, or signed GitHub repository.created deliveries")
+	over := fs.Duration("over", 0, "spread the sends evenly over this long (0: as fast as -c allows)")
+	simURL := fs.String("mendsim", "", "the Mend simulator's URL: clear its call record first, report what it saw after")
+	stormFlag := fs.String("storm", "", "with -mendsim: AT,FOR,RETRY-AFTER (20s,30s,10s): every call answers 429 from AT for FOR")
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 || *n < 1 || *c < 1 || *timeout <= 0 || *over < 0 ||
+		*kind != benchProjectCreate && *kind != benchRepositoryCreated {
 		return errUsage
+	}
+	st, err := parseStorm(*stormFlag)
+	if err != nil || st.At > 0 && *simURL == "" {
+		return errUsage
+	}
+	if *kind == benchRepositoryCreated && s.GitHubSecret == "" {
+		return errors.New("GITHUB_WEBHOOK_SECRET is empty: bench -kind repository.created signs with it")
 	}
 	ic, err := newIngestClient(s, &http.Client{
 		Timeout:   30 * time.Second,
@@ -75,11 +94,20 @@ func bench(ctx context.Context, s *settings, args []string, out io.Writer) error
 		return err
 	}
 	defer nc.Close()
+	var sim *simBench
+	if *simURL != "" {
+		sim = &simBench{base: strings.TrimSuffix(*simURL, "/"), http: &http.Client{Timeout: time.Minute}, storm: st}
+		if err := sim.do(ctx, http.MethodDelete, "/_mendsim/calls", nil, nil); err != nil {
+			return err
+		}
+	}
 
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 	r := &benchRun{
 		prefix:   "bench-" + strings.ToLower(rand.Text()[:8]) + "-",
+		kind:     *kind,
+		secret:   s.GitHubSecret,
 		start:    time.Now(),
 		accepted: make([]time.Time, *n),
 		resulted: make([]time.Time, *n),
@@ -98,8 +126,11 @@ func bench(ctx context.Context, s *settings, args []string, out io.Writer) error
 		}, r.result)
 	}()
 
-	fmt.Fprintf(out, "sending %d project.create commands to %s, %d at once…\n", *n, redact.URL(ic.base.String()), *c)
-	sent := r.send(ctx, ic, *n, *c)
+	if sim != nil {
+		sim.startStorm(ctx, r.start, out)
+	}
+	fmt.Fprintf(out, "sending %d %s to %s, %d at once…\n", *n, *kind, redact.URL(ic.base.String()), *c)
+	sent := r.send(ctx, ic, *n, *c, *over)
 	r.mu.Lock()
 	r.expect(r.taken) // no result comes for a command refused or never sent
 	r.mu.Unlock()
@@ -113,12 +144,18 @@ func bench(ctx context.Context, s *settings, args []string, out io.Writer) error
 	}
 	cancel()
 	r.report(out, *n, sent)
+	if sim != nil {
+		r.mu.Lock()
+		done := r.done
+		r.mu.Unlock()
+		return sim.report(context.WithoutCancel(ctx), out, strings.TrimSuffix(r.prefix, "-"), done)
+	}
 	return nil
 }
 
-// send posts the commands from c goroutines and returns when ingest
-// answered them all, or ctx ended.
-func (r *benchRun) send(ctx context.Context, ic *ingestClient, n, c int) time.Duration {
+// send posts the commands from c goroutines, the i-th not before
+// i/n of over, and returns when ingest answered them all, or ctx ended.
+func (r *benchRun) send(ctx context.Context, ic *ingestClient, n, c int, over time.Duration) time.Duration {
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for range c {
@@ -130,6 +167,15 @@ func (r *benchRun) send(ctx context.Context, ic *ingestClient, n, c int) time.Du
 	}
 send:
 	for i := range n {
+		if over > 0 {
+			if wait := time.Until(r.start.Add(over * time.Duration(i) / time.Duration(n))); wait > 0 {
+				select {
+				case <-time.After(wait):
+				case <-ctx.Done():
+					break send
+				}
+			}
+		}
 		select {
 		case next <- i:
 		case <-ctx.Done():
@@ -142,21 +188,16 @@ send:
 }
 
 func (r *benchRun) post(ctx context.Context, ic *ingestClient, i int) {
-	e := event.New()
-	e.SetID(r.prefix + strconv.Itoa(i))
-	e.SetSource(defaultSource + ":bench")
-	e.SetType(events.CommandType(events.CommandProjectCreate))
-	data := fmt.Sprintf(`{"productName":%q,"projectName":"project-%d","createProduct":true}`, strings.TrimSuffix(r.prefix, "-"), i)
-	err := e.SetData(event.ApplicationJSON, json.RawMessage(data))
-	var body []byte
-	if err == nil {
-		body, err = json.Marshal(e)
-	}
+	path, header, body, err := r.request(i)
+	sentAt := time.Now()
 	var a answer
 	if err == nil {
-		a, err = ic.post(ctx, "/events", http.Header{"Content-Type": {contentTypeStructured}}, body, false)
+		a, err = ic.post(ctx, path, header, body, false)
 	}
 	now := time.Now()
+	r.mu.Lock()
+	r.answers = append(r.answers, now.Sub(sentAt))
+	r.mu.Unlock()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	switch {
@@ -175,6 +216,51 @@ func (r *benchRun) post(ctx context.Context, ic *ingestClient, i int) {
 	r.refused++
 }
 
+// What bench sends.
+const (
+	benchProjectCreate     = "project.create"
+	benchRepositoryCreated = "repository.created"
+)
+
+// request is the i-th request of the run: a project.create command, or a
+// signed GitHub repository.created delivery, whose delivery id is the
+// correlation id of its results. Every project is new: its product is
+// named after the run.
+func (r *benchRun) request(i int) (string, http.Header, []byte, error) {
+	id := r.prefix + strconv.Itoa(i)
+	product := strings.TrimSuffix(r.prefix, "-")
+	if r.kind == benchRepositoryCreated {
+		name := fmt.Sprintf("repo-%d", i)
+		body, err := json.Marshal(map[string]any{
+			"action": "created",
+			"repository": map[string]any{
+				"id": 900000000 + i, "name": name, "full_name": product + "/" + name, "private": true,
+				"owner":    map[string]any{"login": product, "id": 1, "type": "Organization"},
+				"html_url": "https://github.com/" + product + "/" + name,
+			},
+			"organization": map[string]any{"login": product, "id": 1},
+			"sender":       map[string]any{"login": "mendflowctl", "id": 2},
+		})
+		return "/webhooks/github", http.Header{
+			"Content-Type":        {"application/json"},
+			"User-Agent":          {"GitHub-Hookshot/mendflowctl"},
+			"X-Github-Event":      {"repository"},
+			"X-Github-Delivery":   {id},
+			"X-Hub-Signature-256": {githubsig.Sign(body, r.secret)},
+		}, body, err
+	}
+	e := event.New()
+	e.SetID(id)
+	e.SetSource(defaultSource + ":bench")
+	e.SetType(events.CommandType(events.CommandProjectCreate))
+	data := fmt.Sprintf(`{"productName":%q,"projectName":"project-%d","createProduct":true}`, product, i)
+	if err := e.SetData(event.ApplicationJSON, json.RawMessage(data)); err != nil {
+		return "", nil, nil, err
+	}
+	body, err := json.Marshal(e)
+	return "/events", http.Header{"Content-Type": {contentTypeStructured}}, body, err
+}
+
 // result records a result event of the run.
 func (r *benchRun) result(e event.Event) error {
 	i, err := strconv.Atoi(strings.TrimPrefix(events.Extension(e, events.ExtCorrelationID), r.prefix))
@@ -184,7 +270,11 @@ func (r *benchRun) result(e event.Event) error {
 	now := time.Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if i < 0 || i >= len(r.resulted) || !r.resulted[i].IsZero() {
+	if i < 0 || i >= len(r.resulted) {
+		return nil
+	}
+	if !r.resulted[i].IsZero() {
+		r.doubled++
 		return nil
 	}
 	r.resulted[i] = now
@@ -214,13 +304,19 @@ func (r *benchRun) report(out io.Writer, n int, sent time.Duration) {
 	}
 	accepted := r.taken
 	fmt.Fprintf(out, "accepted  %d of %d in %v (%.0f events/s into ingest)\n", accepted, n, sent.Round(time.Millisecond), float64(accepted)/sent.Seconds())
+	if len(r.answers) > 0 {
+		slices.Sort(r.answers)
+		q := func(p float64) time.Duration { return r.answers[max(0, int(math.Ceil(p*float64(len(r.answers))))-1)] }
+		fmt.Fprintf(out, "ingest answer time: p50 %v  p99 %v  max %v\n",
+			q(0.50).Round(time.Microsecond), q(0.99).Round(time.Microsecond), r.answers[len(r.answers)-1].Round(time.Microsecond))
+	}
 	if r.refused > 0 {
 		fmt.Fprintf(out, "refused   %d; the first: %s\n", r.refused, r.firstErr)
 	}
 	if unsent := n - accepted - r.refused; unsent > 0 {
 		fmt.Fprintf(out, "not sent  %d: the timeout came first\n", unsent)
 	}
-	fmt.Fprintf(out, "results   %d (%d io.mendflow.command.failed), %d missing\n", r.done, r.failed, accepted-len(lat))
+	fmt.Fprintf(out, "results   %d (%d io.mendflow.command.failed), %d missing, %d doubled\n", r.done, r.failed, accepted-len(lat), r.doubled)
 	if len(lat) == 0 {
 		return
 	}

@@ -14,7 +14,9 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/sethvargo/go-envconfig"
 
+	"github.com/mendflow/mendflow/internal/githubsig"
 	"github.com/mendflow/mendflow/pkg/events"
+	"github.com/mendflow/mendflow/pkg/mend/mendsim"
 )
 
 // TestBench runs bench against a pipeline double: an HTTP server that
@@ -43,7 +45,105 @@ func TestBench(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"accepted  50 of 50", "results   50 (1 io.mendflow.command.failed), 0 missing", "end to end 50 results", "p50", "p99"} {
+	for _, want := range []string{"accepted  50 of 50", "results   50 (1 io.mendflow.command.failed), 0 missing, 0 doubled", "end to end 50 results", "p50", "p99"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestBenchGitHubDeliveries: -kind repository.created sends signed GitHub
+// deliveries, each a new repository, whose delivery id correlates the
+// results.
+func TestBenchGitHubDeliveries(t *testing.T) {
+	t.Parallel()
+	env, js := setup(t)
+	const secret = "bench-secret"
+	var mu sync.Mutex
+	names := map[string]bool{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		var d struct {
+			Action     string `json:"action"`
+			Repository struct {
+				ID      int64  `json:"id"`
+				Name    string `json:"name"`
+				HTMLURL string `json:"html_url"`
+				Owner   struct {
+					Login string `json:"login"`
+				} `json:"owner"`
+			} `json:"repository"`
+		}
+		delivery := r.Header.Get("X-GitHub-Delivery")
+		if r.URL.Path != "/webhooks/github" || r.Header.Get("X-GitHub-Event") != "repository" || delivery == "" ||
+			r.Header.Get("X-Hub-Signature-256") != githubsig.Sign(b, secret) || json.Unmarshal(b, &d) != nil ||
+			d.Action != "created" || d.Repository.ID == 0 || d.Repository.Owner.Login == "" ||
+			d.Repository.HTMLURL != "https://github.com/"+d.Repository.Owner.Login+"/"+d.Repository.Name {
+			http.Error(w, "bad delivery", http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		names[d.Repository.Name] = true
+		mu.Unlock()
+		w.WriteHeader(http.StatusAccepted)
+		publishResult(t, js, events.TypeProjectCreated, delivery+":result", delivery, "", `{}`)
+	}))
+	defer srv.Close()
+	url, _ := env.Lookup("NATS_URL")
+	out, err := run(t, envconfig.MapLookuper(map[string]string{"NATS_URL": url, "INGEST_URL": srv.URL, "GITHUB_WEBHOOK_SECRET": secret}),
+		"bench", "-kind", "repository.created", "-n", "20", "-c", "4", "-over", "100ms", "-timeout", "20s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"accepted  20 of 20", "results   20 (0 io.mendflow.command.failed), 0 missing, 0 doubled", "ingest answer time: p50"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+	if len(names) != 20 {
+		t.Errorf("%d repositories, want 20 distinct", len(names))
+	}
+}
+
+// TestBenchReportsWhatMendSaw: with -mendsim, bench clears the
+// simulator's call record first and reports the calls it saw, per
+// second and per result, and with -storm makes them answer 429 for a
+// spell, counting the calls made during the waits it announced.
+func TestBenchReportsWhatMendSaw(t *testing.T) {
+	t.Parallel()
+	env, js := setup(t)
+	sim := mendsim.NewServer(mendsim.Config{})
+	defer sim.Close()
+	list := `{"requestType":"getAllProducts","userKey":"` + mendsim.DefaultUserKey + `","orgToken":"` + mendsim.DefaultOrgToken + `"}`
+	if resp, err := http.Post(sim.URL+"/api/v1.4", "application/json", strings.NewReader(list)); err == nil {
+		resp.Body.Close() // a call before the run, which the report leaves out
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var e event.Event
+		b, _ := io.ReadAll(r.Body)
+		if err := json.Unmarshal(b, &e); err != nil {
+			http.Error(w, "bad event", http.StatusBadRequest)
+			return
+		}
+		// The pipeline double asks Mend once per command, twice for the
+		// tenth. Sent every 200 ms, the storm comes after the second.
+		for range 1 + min(1, strings.Count(e.ID(), "-9")) {
+			if resp, err := http.Post(sim.URL+"/api/v1.4", "application/json", strings.NewReader(list)); err == nil {
+				resp.Body.Close()
+			}
+		}
+		w.WriteHeader(http.StatusAccepted)
+		publishResult(t, js, events.TypeProjectCreated, e.ID()+":result", e.ID(), "", `{}`)
+	}))
+	defer srv.Close()
+	url, _ := env.Lookup("NATS_URL")
+	out, err := run(t, envconfig.MapLookuper(map[string]string{"NATS_URL": url, "INGEST_URL": srv.URL}),
+		"bench", "-n", "10", "-c", "1", "-over", "2s", "-mendsim", sim.URL, "-storm", "300ms,1h,1h", "-timeout", "20s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Mend      11 calls in", "per 1-s window max", "Mend      1.10 calls per result",
+		"Mend      9 answered 429; 8 calls made during an announced wait", "Mend      0 projects in product bench-"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/mendflow/mendflow/internal/app"
+	"github.com/mendflow/mendflow/internal/budget"
 	"github.com/mendflow/mendflow/internal/bus"
 	"github.com/mendflow/mendflow/internal/config"
 	"github.com/mendflow/mendflow/internal/mendhttp"
@@ -30,6 +31,7 @@ type settings struct {
 	OrgToken string `env:"MEND_ORG_TOKEN, required"`
 
 	Mend    mend.Config
+	Budget  budget.Config
 	Streams bus.StreamConfig
 	Poller  Config
 	Trail   trail.Config
@@ -46,13 +48,6 @@ func Run(ctx context.Context, env envconfig.Lookuper, tel app.Telemetry) error {
 		return err
 	}
 	reg := telemetry.NewRegistry()
-	client, err := mend.NewClientFromConfig(cfg.Mend, mend.WithUserAgent("mendflow-poller"), mend.WithLogger(logger),
-		mend.WithHTTPClient(&http.Client{Transport: mendhttp.NewMetrics(reg).Transport(mendhttp.NewTransport(cfg.Poller.Concurrency), tp)}))
-	if err != nil {
-		return fmt.Errorf("Mend client: %w", err)
-	}
-	logger.Info("Mend hosts", "mend_url", client.URL(), "mend_api_url", client.APIURL())
-
 	gate := app.NewGate()
 	var stopping atomic.Bool
 	defer context.AfterFunc(ctx, func() { stopping.Store(true) })()
@@ -87,6 +82,26 @@ func Run(ctx context.Context, env envconfig.Lookuper, tel app.Telemetry) error {
 		return app.SetUpFailed(ctx, logger, err)
 	}
 	warnDedupWindow(ctx, js, cfg.Poller.AckWait, logger)
+	// The Mend budget is shared with every worker and poller (MEND_RATE_LIMIT).
+	var shared *budget.Budget
+	err = bus.RetrySetup(ctx, gate.Retrying(bus.LogRetry(logger)), func(ctx context.Context) (err error) {
+		shared, err = budget.New(ctx, js, cfg.Budget, budget.Options{
+			Rate: cfg.Mend.RateLimit, Burst: cfg.Mend.RateBurst, DefaultOrg: cfg.OrgToken,
+			Replicas: cfg.Streams.Replicas, Logger: logger, Registerer: reg,
+		})
+		return err
+	})
+	if err != nil {
+		return app.SetUpFailed(ctx, logger, err)
+	}
+	defer shared.Close()
+	client, err := mend.NewClientFromConfig(cfg.Mend, mend.WithUserAgent("mendflow-poller"), mend.WithLogger(logger),
+		mend.WithLimiter(shared),
+		mend.WithHTTPClient(&http.Client{Transport: mendhttp.NewMetrics(reg).Transport(mendhttp.NewTransport(cfg.Poller.Concurrency), tp)}))
+	if err != nil {
+		return fmt.Errorf("Mend client: %w", err)
+	}
+	logger.Info("Mend hosts", "mend_url", client.URL(), "mend_api_url", client.APIURL())
 
 	metrics, err := NewMetrics(reg, js)
 	if err != nil {

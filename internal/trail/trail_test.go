@@ -3,9 +3,6 @@ package trail_test
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -21,6 +18,7 @@ import (
 
 	"github.com/mendflow/mendflow/internal/app"
 	"github.com/mendflow/mendflow/internal/ctl"
+	"github.com/mendflow/mendflow/internal/githubsig"
 	"github.com/mendflow/mendflow/internal/ingest"
 	"github.com/mendflow/mendflow/internal/natstest"
 	"github.com/mendflow/mendflow/internal/poller"
@@ -138,11 +136,9 @@ func (p *pipeline) github(event, delivery, file string) {
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	mac := hmac.New(sha256.New, []byte(githubSecret))
-	mac.Write(payload)
 	status, body := p.do(http.MethodPost, "/webhooks/github", http.Header{
 		"Content-Type": {"application/json"}, "X-Github-Event": {event}, "X-Github-Delivery": {delivery},
-		"X-Hub-Signature-256": {"sha256=" + hex.EncodeToString(mac.Sum(nil))},
+		"X-Hub-Signature-256": {githubsig.Sign(payload, githubSecret)},
 	}, payload)
 	if status != http.StatusAccepted {
 		p.t.Fatalf("POST GitHub %s: %d %s", event, status, body)

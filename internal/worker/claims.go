@@ -17,6 +17,10 @@ const (
 	claimsBucket = "MENDFLOW_WORKER_CLAIMS"
 	// locksBucket holds the locks of commands running (handlers.Locks).
 	locksBucket = "MENDFLOW_WORKER_LOCKS"
+	// latersBucket counts the deliveries of each command that spent no
+	// attempt: asked for later (Mend unavailable, a target not there
+	// yet, another copy running) or handed back (bus.Laters).
+	latersBucket = "MENDFLOW_WORKER_LATERS"
 )
 
 // openBucket creates a key-value bucket or updates it to ttl: like the

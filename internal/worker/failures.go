@@ -27,6 +27,9 @@ type failures struct {
 const (
 	reasonBusy        = "busy"
 	reasonNotFoundYet = "not found yet"
+	// reasonUnavailable: Mend asked to wait, or is down (the
+	// organization's circuit is open): not the command's failure.
+	reasonUnavailable = "mend unavailable"
 )
 
 // read returns the error of cmd's handler as the runner takes it, or the
@@ -50,9 +53,7 @@ func (f failures) read(cmd *handlers.Delivery, err error) (*handlers.Result, err
 			return nil, bus.Transient(reasonBusy, err)
 		}
 		// The other copy will be done soon; this one then finds its work
-		// done. Max attempts do not end this wait, but each busy retry is
-		// a delivery, and Attempt counts deliveries: a copy that waited
-		// has fewer attempts left should it then fail.
+		// done. The wait spends none of its attempts (bus.Laters).
 		return nil, bus.Later(f.backoff(1), reasonBusy, err)
 	case errors.As(err, &nf):
 		left := cmd.Published.Add(f.notFoundWait).Sub(f.now())
@@ -63,6 +64,11 @@ func (f failures) read(cmd *handlers.Delivery, err error) (*handlers.Result, err
 			return nf.Otherwise, nil
 		}
 		return nil, bus.Permanent(events.FailNotFound, err)
+	case mend.IsUnavailable(err):
+		// Waiting for Mend spends none of the command's attempts: it
+		// is not dead-lettered because Mend was down.
+		wait, _ := mend.RetryAfter(err)
+		return nil, bus.Later(max(wait, f.backoff(1)), reasonUnavailable, err)
 	case mend.IsTransient(err):
 		wait, _ := mend.RetryAfter(err)
 		return nil, &bus.TransientError{Reason: bus.ReasonTransient, AtLeast: wait, Err: err}

@@ -100,12 +100,12 @@ func TestDecide(t *testing.T) {
 		{
 			name: "not found within the wait", attempt: 2, published: t0.Add(-10 * time.Second),
 			err:  &handlers.NotFoundError{What: "project"},
-			want: &bus.Ending{Outcome: bus.OutcomeRetry, Delay: 2 * time.Second, Reason: "not found yet"},
+			want: &bus.Ending{Outcome: bus.OutcomeRetry, Delay: 2 * time.Second, Reason: "not found yet", Later: true},
 		},
 		{
 			name: "not found: the delay ends with the wait", attempt: 9, published: t0.Add(-59 * time.Second),
 			err:  &handlers.NotFoundError{What: "project"},
-			want: &bus.Ending{Outcome: bus.OutcomeRetry, Delay: time.Second, Reason: "not found yet"},
+			want: &bus.Ending{Outcome: bus.OutcomeRetry, Delay: time.Second, Reason: "not found yet", Later: true},
 		},
 		{
 			name: "not found after the wait", attempt: 7, published: t0.Add(-time.Minute),
@@ -118,7 +118,11 @@ func TestDecide(t *testing.T) {
 		},
 		{
 			name: "another copy running", attempt: 40, err: handlers.BusyError{},
-			want: &bus.Ending{Outcome: bus.OutcomeRetry, Delay: time.Second, Reason: "busy"},
+			want: &bus.Ending{Outcome: bus.OutcomeRetry, Delay: time.Second, Reason: "busy", Later: true},
+		},
+		{
+			name: "Mend unavailable spends no attempt", attempt: 10, err: &mend.UnavailableError{Reason: "circuit open", Wait: 45 * time.Second},
+			want: &bus.Ending{Outcome: bus.OutcomeRetry, Delay: 45 * time.Second, Reason: "mend unavailable", Later: true},
 		},
 		{
 			name: "the lock store unavailable", attempt: 1, err: handlers.BusyError{Err: errors.New("nats: timeout")},

@@ -13,6 +13,7 @@ import (
 
 	"github.com/mendflow/mendflow/internal/app"
 	"github.com/mendflow/mendflow/internal/backoff"
+	"github.com/mendflow/mendflow/internal/budget"
 	"github.com/mendflow/mendflow/internal/bus"
 	"github.com/mendflow/mendflow/internal/mendhttp"
 	"github.com/mendflow/mendflow/internal/reconcile"
@@ -32,6 +33,7 @@ type service struct {
 	js     jetstream.JetStream
 	cons   jetstream.Consumer
 	runner *bus.Runner
+	budget *budget.Budget
 	http   *app.Server
 	served <-chan error // why http stopped serving
 
@@ -50,10 +52,11 @@ var metricNames = bus.MetricNames{
 	InFlight:    "mendflow_worker_in_flight",
 }
 
-// newService wires the worker: the Mend client with its rate limit and
-// instrumented transport, the health and metrics server, bound to its
-// address and serving, then NATS and the streams, the shared consumer, the
-// handlers with their middleware, and the runner that carries them out.
+// newService wires the worker: the health and metrics server, bound to
+// its address and serving, then NATS and the streams, the shared consumer,
+// the buckets and the shared Mend budget, the Mend client taking its calls
+// from that budget through its instrumented transport, the handlers with
+// their middleware, and the runner that carries them out.
 // Until that set-up is done, waiting for a NATS cluster still forming,
 // /readyz answers 503 with what it waits for. It returns once the worker
 // can take commands, or when ctx ends first.
@@ -72,14 +75,6 @@ func newService(ctx context.Context, cfg settings, tel app.Telemetry) (_ *servic
 	if err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
-	client, err := mend.NewClientFromConfig(cfg.Mend, mend.WithLogger(logger), mend.WithHTTPClient(&http.Client{
-		Transport: mendhttp.NewMetrics(reg).Transport(mendhttp.NewTransport(cfg.Worker.Concurrency), tp),
-	}))
-	if err != nil {
-		return nil, fmt.Errorf("Mend client: %w", err)
-	}
-	logger.Info("Mend hosts", "mend_url", client.URL(), "mend_api_url", client.APIURL())
-
 	gate := app.NewGate()
 	svc.http, err = app.Listen("WORKER_ADDR", cfg.Addr, app.ServerConfig{Metrics: reg, Ready: gate.Ready, Logger: logger})
 	if err != nil {
@@ -99,7 +94,7 @@ func newService(ctx context.Context, cfg settings, tel app.Telemetry) (_ *servic
 	}
 	// The streams, the shared consumer and the buckets are set up again
 	// until a NATS cluster still forming can serve them all.
-	var claims, locks, repos, records jetstream.KeyValue
+	var claims, locks, repos, records, laters jetstream.KeyValue
 	var specs *reconcile.Specs
 	var runs jetstream.ObjectStore
 	err = bus.RetrySetup(ctx, gate.Retrying(bus.LogRetry(logger)), func(ctx context.Context) (err error) {
@@ -140,11 +135,31 @@ func newService(ctx context.Context, cfg settings, tel app.Telemetry) (_ *servic
 			return err
 		}
 		specs, runs, err = openReconcileStores(ctx, svc.js, cfg)
+		if err != nil {
+			return err
+		}
+		laters, err = openBucket(ctx, svc.js, latersBucket, "mendflow worker: deliveries of each command that spent no attempt", 0, cfg.Streams.Replicas)
+		if err != nil {
+			return err
+		}
+		// The Mend budget is shared with every worker and poller
+		// (MEND_RATE_LIMIT); last, as it registers its metrics once.
+		svc.budget, err = budget.New(ctx, svc.js, cfg.Budget, budget.Options{
+			Rate: cfg.Mend.RateLimit, Burst: cfg.Mend.RateBurst, DefaultOrg: cfg.OrgToken,
+			Replicas: cfg.Streams.Replicas, Logger: logger, Registerer: reg,
+		})
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
+	client, err := mend.NewClientFromConfig(cfg.Mend, mend.WithLogger(logger), mend.WithLimiter(svc.budget), mend.WithHTTPClient(&http.Client{
+		Transport: mendhttp.NewMetrics(reg).Transport(mendhttp.NewTransport(cfg.Worker.Concurrency), tp),
+	}))
+	if err != nil {
+		return nil, fmt.Errorf("Mend client: %w", err)
+	}
+	logger.Info("Mend hosts", "mend_url", client.URL(), "mend_api_url", client.APIURL())
 	reg.MustRegister(bus.NewConsumerLag(svc.js, events.StreamCommands, cfg.Worker.Consumer))
 
 	router := handlers.NewMux(events.NewRegistry())
@@ -184,6 +199,7 @@ func newService(ctx context.Context, cfg settings, tel app.Telemetry) (_ *servic
 		FetchWait:     cfg.Worker.FetchWait,
 		ShutdownGrace: cfg.Worker.ShutdownGrace,
 		Attempts:      bus.Attempts{Max: cfg.Worker.MaxAttempts, Backoff: retryBackoff},
+		Laters:        bus.NewLaters(laters),
 		Poison:        bus.DeadLetters(pub, source),
 		Recorder:      recorder,
 		Noun:          "command",
@@ -207,6 +223,9 @@ func (s *service) ready(ctx context.Context) error {
 // close releases what newService acquired; run closes them in order first
 // when it stops normally.
 func (s *service) close() {
+	if s.budget != nil {
+		s.budget.Close()
+	}
 	if s.http != nil {
 		s.http.Close()
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/mendflow/mendflow/internal/budget"
 	"github.com/mendflow/mendflow/internal/bus"
 	"github.com/mendflow/mendflow/internal/trail"
 	"github.com/mendflow/mendflow/pkg/mend"
@@ -17,6 +18,7 @@ type settings struct {
 	Addr     string `env:"WORKER_ADDR, default=:8081"`
 
 	Mend      mend.Config
+	Budget    budget.Config
 	Streams   bus.StreamConfig
 	Worker    workerSettings
 	Reconcile reconcileSettings

@@ -11,6 +11,7 @@ import (
 	"github.com/mendflow/mendflow/internal/bus"
 	"github.com/mendflow/mendflow/pkg/events"
 	"github.com/mendflow/mendflow/pkg/handlers"
+	"github.com/mendflow/mendflow/pkg/mend"
 )
 
 // source is the CloudEvents source of what the worker publishes.
@@ -35,6 +36,8 @@ func (x *executor) carryOut(ctx context.Context, d *bus.Delivery) error {
 	span := trace.SpanFromContext(ctx)
 	span.SetName("command " + name)
 	span.SetAttributes(attribute.String("mendflow.command", name))
+	// The command's calls take their turns, by command, in the budget.
+	ctx = mend.WithClass(ctx, name)
 	cmd := &handlers.Delivery{
 		Event: d.Event, Attempt: d.Attempt, Seq: d.Seq, Published: d.Published,
 		Replay: d.Msg.Headers().Get(bus.HeaderReplayOf),

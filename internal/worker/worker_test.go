@@ -139,17 +139,19 @@ func TestSameCommandTwice(t *testing.T) {
 
 // TestTransientFaultsEndInSuccess: rate limits, server errors and Mend's
 // sporadic 3000 are waited out, by the worker's own redeliveries (the
-// client's quick retries are off here).
+// client's quick retries are off here). A 429 pauses the organization:
+// the command waits for Mend, and spends no attempt.
 func TestTransientFaultsEndInSuccess(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name  string
-		fault mendsim.Fault
+		name   string
+		fault  mendsim.Fault
+		reason string
 	}{
-		{"429 with Retry-After", mendsim.Fault{Op: mend.ReqCreateProduct, Status: 429, RetryAfter: time.Second, Count: 2}},
-		{"503", mendsim.Fault{Op: mend.ReqCreateProduct, Status: 503, Count: 2}},
-		{"error 3000", mendsim.Fault{Op: mend.ReqCreateProduct, ErrorCode: mend.CodeInvalidParameters, Count: 2}},
-		{"dropped connection", mendsim.Fault{Op: mend.ReqCreateProduct, Drop: true, Count: 2}},
+		{"429 with Retry-After", mendsim.Fault{Op: mend.ReqCreateProduct, Status: 429, RetryAfter: time.Second, Count: 2}, "mend unavailable"},
+		{"503", mendsim.Fault{Op: mend.ReqCreateProduct, Status: 503, Count: 2}, "transient"},
+		{"error 3000", mendsim.Fault{Op: mend.ReqCreateProduct, ErrorCode: mend.CodeInvalidParameters, Count: 2}, "transient"},
+		{"dropped connection", mendsim.Fault{Op: mend.ReqCreateProduct, Drop: true, Count: 2}, "transient"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -176,7 +178,7 @@ func TestTransientFaultsEndInSuccess(t *testing.T) {
 				t.Errorf("%d dead letters, want none", n)
 			}
 			metrics := get(t, w.addr, "/metrics")
-			if !strings.Contains(metrics, `mendflow_worker_retries_total{command="product.create",reason="transient"} 2`) {
+			if !strings.Contains(metrics, `mendflow_worker_retries_total{command="product.create",reason="`+tt.reason+`"} 2`) {
 				t.Errorf("metrics do not count two retries:\n%s", grep(metrics, "retries"))
 			}
 		})
@@ -766,5 +768,37 @@ func TestRateLimit(t *testing.T) {
 	calls := len(h.sim.Calls())
 	if least := time.Duration(float64(calls-1) / rate * float64(time.Second)); elapsed < least {
 		t.Errorf("%d Mend calls in %v; at %v per second they take at least %v", calls, elapsed, rate, least)
+	}
+}
+
+// TestMendDownSpendsNoAttempts: while Mend fails, the organization's
+// circuit opens and the command waits, delivered again and again without
+// spending its attempts; once Mend answers, a probe closes the circuit,
+// and the command, failing once more, still has an attempt left: it is
+// done, not dead-lettered.
+func TestMendDownSpendsNoAttempts(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, map[string]string{
+		"WORKER_MAX_ATTEMPTS": "2", "MEND_CIRCUIT_FAILURES": "1", "MEND_CIRCUIT_OPEN": "100ms", "MEND_BUDGET_MAX_WAIT": "10ms",
+	})
+	const outage = 5 // the first call, then probes
+	for _, f := range []mendsim.Fault{
+		{Op: mendsim.AnyOp, Status: http.StatusServiceUnavailable, Count: outage},
+		{Op: mend.ReqCreateProduct, ErrorCode: mend.CodeInvalidParameters, Count: 1},
+	} {
+		if err := h.sim.SetFault(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.startWorker(nil)
+	cmd := h.send(events.CommandProductCreate, events.ProductCreate{ProductName: "waited"})
+	if got := h.waitAnswer(cmd.ID(), 15*time.Second); got.Type() != events.TypeProductCreated {
+		t.Fatalf("answer %s, want %s", got.Type(), events.TypeProductCreated)
+	}
+	if n := len(h.streamMsgs(events.StreamDLQ)); n != 0 {
+		t.Errorf("%d dead letters, want none", n)
+	}
+	if n := len(h.sim.CallsOf(mend.ReqCreateProduct)); n != 2 {
+		t.Errorf("%d createProduct calls, want 2: the transient failure, then the success", n)
 	}
 }

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"iter"
+	"reflect"
 	"time"
 
 	"github.com/mendflow/mendflow/pkg/events"
@@ -166,11 +167,28 @@ func (s *Set) Register(r *Mux) error {
 		events.CommandGroupRolesAdd:        Typed(s.groupRolesAdd),
 		events.CommandGroupRolesRemove:     Typed(s.groupRolesRemove),
 	} {
-		if err := r.Handle(name, h); err != nil {
+		if err := r.Handle(name, s.inOrg(h)); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// inOrg wraps h so that its context names the organization the command
+// acts on (mend.WithOrg): the Mend client's Limiter counts each call
+// against that organization's budget, the v1.4 calls that name a product
+// or project only among them. Every command names its organization in a
+// field OrgToken, or none for the default.
+func (s *Set) inOrg(h Handler) Handler {
+	return func(ctx context.Context, cmd *Delivery) (Result, error) {
+		token := ""
+		if v := reflect.Indirect(reflect.ValueOf(cmd.Data)); v.Kind() == reflect.Struct {
+			if f := v.FieldByName("OrgToken"); f.Kind() == reflect.String {
+				token = f.String()
+			}
+		}
+		return h(mend.WithOrg(ctx, s.org(token)), cmd)
+	}
 }
 
 // org is the organization a command acts on.

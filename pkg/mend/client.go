@@ -13,8 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/mendflow/mendflow/internal/redact"
 )
 
@@ -43,7 +41,7 @@ type Client struct {
 	maxBodySize int64
 	logger      *slog.Logger
 	retry       RetryPolicy
-	limiter     *rate.Limiter
+	limiter     Limiter
 	auth        *authenticator
 
 	// Products covers product creation, deletion, tags and vitals.
@@ -139,12 +137,6 @@ func WithLogger(l *slog.Logger) Option {
 // WithRetry sets how transient failures are retried within one call.
 func WithRetry(p RetryPolicy) Option {
 	return func(c *Client) error { c.retry = p; return nil }
-}
-
-// WithRateLimiter makes every attempt wait for the limiter first. Share one
-// limiter between clients to bound a whole process's rate toward Mend.
-func WithRateLimiter(l *rate.Limiter) Option {
-	return func(c *Client) error { c.limiter = l; return nil }
 }
 
 // WithUserAgent sets the User-Agent header.
@@ -319,8 +311,9 @@ func (c *Client) send(ctx context.Context, req request, decode func(resp *Respon
 	}
 	err := policy.run(ctx, func() error {
 		attempts++
-		began := time.Now()
-		resp, err := c.attempt(withCall(ctx, Call{Operation: req.op, Attempt: attempts}), req, op, decode)
+		call := Call{Operation: req.op, Attempt: attempts, Org: OrgOf(ctx), Class: ClassOf(ctx)}
+		began := time.Now() // the wait for the limiter included
+		resp, err := c.attempt(withCall(ctx, call), call, req, op, decode)
 		observeAttempt(ctx, req.op, attempts, resp, err, time.Since(began))
 		if resp != nil {
 			last = resp
@@ -345,20 +338,22 @@ func (c *Client) send(ctx context.Context, req request, decode func(resp *Respon
 // attempt sends req once. Every error it returns, whatever made it, passes
 // through the exchange's redactor: this is where the client makes sure
 // that no error of its shows a secret.
-func (c *Client) attempt(ctx context.Context, req request, op operation, decode func(*Response, []byte) error) (_ *Response, err error) {
+func (c *Client) attempt(ctx context.Context, call Call, req request, op operation, decode func(*Response, []byte) error) (_ *Response, err error) {
 	red := &redactor{c: c, sent: req.secrets}
 	defer func() { err = red.error(err) }()
 	if c.limiter != nil {
-		if err := c.limiter.Wait(ctx); err != nil {
-			if ctx.Err() == nil && c.limiterCanGrant() {
-				// The wait would end past ctx's deadline. Wait says so
-				// in a plain error; as the deadline's own, it must read
-				// as one, so that it is transient and the caller tries
-				// again later rather than give up for good.
-				return nil, fmt.Errorf("mend %s: waiting for the rate limit: %w: %w", req.op, context.DeadlineExceeded, err)
-			}
-			return nil, fmt.Errorf("mend %s: waiting for the rate limit: %w", req.op, err)
+		done, lerr := c.limiter.Acquire(ctx, call)
+		if lerr != nil {
+			return nil, fmt.Errorf("mend %s: %w", req.op, lerr)
 		}
+		// The limiter hears how the attempt went: a Retry-After or a run
+		// of failures holds back every process's calls to the org.
+		defer func() {
+			if held := done(outcomeOf(err)); held != nil && err != nil {
+				held.Err = err
+				err = held
+			}
+		}()
 	}
 	timeout := c.timeout
 	if op.long {
@@ -411,11 +406,20 @@ func (c *Client) attempt(ctx context.Context, req request, op operation, decode 
 	return resp, decode(resp, data)
 }
 
-// limiterCanGrant reports whether the limiter can ever let a request pass:
-// one with a burst of zero and a finite rate refuses every wait, which is a
-// configuration fault rather than a deadline come too soon.
-func (c *Client) limiterCanGrant() bool {
-	return c.limiter.Burst() > 0 || c.limiter.Limit() == rate.Inf
+// outcomeOf is how an attempt that returned err went, for the Limiter: an
+// error answer with its status, no answer with why, or a success (an
+// answer Mend sent, even one that did not decode).
+func outcomeOf(err error) Outcome {
+	var h *HTTPError
+	switch {
+	case err == nil:
+		return Outcome{Status: http.StatusOK}
+	case errors.As(err, &h):
+		return Outcome{Status: h.StatusCode, RetryAfter: h.RetryAfter}
+	case errors.As(err, new(*DecodeError)), errors.As(err, new(*APIError)):
+		return Outcome{Status: http.StatusOK}
+	}
+	return Outcome{Err: err}
 }
 
 // Call is the Mend call an HTTP request is an attempt of. A RoundTripper
@@ -428,6 +432,12 @@ type Call struct {
 	Operation string
 	// Attempt counts the attempts of the call, 1 for the first.
 	Attempt int
+	// Org is the organization the call acts on, where known (see
+	// WithOrg); a Limiter counts calls without one against its default.
+	Org string
+	// Class is the kind of work the call serves (see WithClass), for a
+	// Limiter's fair share.
+	Class string
 }
 
 type callKey struct{}

@@ -3,8 +3,6 @@ package mend
 import (
 	"fmt"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
 // Config is how a mendflow service reaches Mend, read from the environment.
@@ -28,8 +26,10 @@ type Config struct {
 	// LoginV3 selects the two-step v3.0 login instead of the v2.0 one.
 	LoginV3 bool `env:"MEND_LOGIN_V3, default=false"`
 
-	// RateLimit bounds this process's requests to Mend per second (0: no
-	// limit); RateBurst is how many may go at once after a quiet spell.
+	// RateLimit bounds the requests to one Mend organization per second
+	// (0: no limit); RateBurst is how many may go at once after a quiet
+	// spell. A service with NATS shares them among all its processes
+	// (internal/budget); a client alone keeps them itself.
 	RateLimit float64 `env:"MEND_RATE_LIMIT, default=20"`
 	RateBurst int     `env:"MEND_RATE_BURST, default=10"`
 	// Timeout bounds each attempt of a request; LongTimeout each attempt
@@ -88,8 +88,7 @@ func NewClientFromConfig(cfg Config, opts ...Option) (*Client, error) {
 		base = append(base, WithLongTimeout(cfg.LongTimeout))
 	}
 	if cfg.RateLimit > 0 {
-		burst := max(cfg.RateBurst, 1)
-		base = append(base, WithRateLimiter(rate.NewLimiter(rate.Limit(cfg.RateLimit), burst)))
+		base = append(base, WithLimiter(NewLocalLimiter(cfg.RateLimit, max(cfg.RateBurst, 1))))
 	}
 	if cfg.LoginV3 {
 		base = append(base, WithLoginV3())

@@ -137,11 +137,16 @@ func Classify(err error) Class {
 // IsTransient reports whether err is worth retrying; see Classify.
 func IsTransient(err error) bool { return Classify(err) == Transient }
 
-// RetryAfter returns the wait Mend asked for with a Retry-After header, if any.
+// RetryAfter returns the wait Mend asked for with a Retry-After header, if
+// any, or the wait of an *UnavailableError.
 func RetryAfter(err error) (time.Duration, bool) {
 	var httpErr *HTTPError
 	if errors.As(err, &httpErr) && httpErr.RetryAfter > 0 {
 		return httpErr.RetryAfter, true
+	}
+	var u *UnavailableError
+	if errors.As(err, &u) && u.Wait > 0 {
+		return u.Wait, true
 	}
 	return 0, false
 }

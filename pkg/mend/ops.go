@@ -72,6 +72,11 @@ var retryTable = []retryRow{
 			"looked up first, or not sent again (see operation.once and request.done)",
 	},
 	{
+		failure: "held back by the Limiter: Mend asked any process to wait (Retry-After), or the organization's circuit is open",
+		match:   IsUnavailable,
+		source:  "the wait is Mend's own or the circuit's; no request was sent, so trying again later is safe",
+	},
+	{
 		failure: "an answer to a read that does not decode (a body cut short, more often than a new shape)",
 		match: func(err error) bool {
 			var d *DecodeError

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/mendflow/mendflow/pkg/mend"
 	"github.com/mendflow/mendflow/pkg/mend/mendsim"
 )
@@ -132,9 +130,11 @@ func TestCancelStopsRetries(t *testing.T) {
 // permanent failure that ends the caller's work on the item for good.
 func TestRateLimitWaitPastDeadlineIsTransient(t *testing.T) {
 	t.Parallel()
-	limiter := rate.NewLimiter(rate.Every(time.Hour), 1)
-	limiter.Allow() // the one token is gone; the next comes in an hour
-	c, sim := setup(t, mend.WithRateLimiter(limiter))
+	limiter := mend.NewLocalLimiter(1.0/3600, 1)
+	if _, err := limiter.Acquire(context.Background(), mend.Call{}); err != nil { // the one token is gone; the next comes in an hour
+		t.Fatal(err)
+	}
+	c, sim := setup(t, mend.WithLimiter(limiter))
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	_, _, err := c.Products.List(ctx, &mend.GetAllProductsRequest{OrgToken: orgToken})
@@ -157,7 +157,7 @@ func TestRateLimitWaitPastDeadlineIsTransient(t *testing.T) {
 // deadline.
 func TestRateLimitWithoutBurstIsPermanent(t *testing.T) {
 	t.Parallel()
-	c, _ := setup(t, mend.WithRateLimiter(rate.NewLimiter(1, 0)))
+	c, _ := setup(t, mend.WithLimiter(mend.NewLocalLimiter(1, 0)))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	_, _, err := c.Products.List(ctx, &mend.GetAllProductsRequest{OrgToken: orgToken})

@@ -26,6 +26,7 @@ func v2Path(segments ...string) string {
 // (the one refusal the OpenAPI document lists), renews the JWT and sends
 // the request once more: the JWT may have expired early, or been revoked.
 func (c *Client) callV2(ctx context.Context, op, method, org, path string, query url.Values, in, out any) (*Response, error) {
+	ctx = WithOrg(ctx, org) // for the Limiter, the login included
 	var body []byte
 	if in != nil {
 		var err error

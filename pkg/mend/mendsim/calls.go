@@ -12,13 +12,16 @@ const maxCalls = 200_000
 
 // Call is one request the simulator received.
 type Call struct {
-	Seq    int64     `json:"seq"`
-	Time   time.Time `json:"time"`
-	API    string    `json:"api"` // "v1.4", "v2.0" or "v3.0"
-	Op     string    `json:"op"`  // the v1.4 requestType, or the REST operation's name
-	Method string    `json:"method"`
-	Path   string    `json:"path"`
-	Query  string    `json:"query,omitempty"` // the raw query string, such as page=1&pageSize=10
+	Seq  int64     `json:"seq"`
+	Time time.Time `json:"time"` // when the request came
+	// Answered is when the answer went (or the connection was dropped),
+	// after any latency: when a client could first know what it said.
+	Answered time.Time `json:"answered"`
+	API      string    `json:"api"` // "v1.4", "v2.0" or "v3.0"
+	Op       string    `json:"op"`  // the v1.4 requestType, or the REST operation's name
+	Method   string    `json:"method"`
+	Path     string    `json:"path"`
+	Query    string    `json:"query,omitempty"` // the raw query string, such as page=1&pageSize=10
 	// Status is the HTTP status answered; 0 when the connection was dropped.
 	Status int `json:"status"`
 	// ErrorCode is the v1.4 errorCode answered, if any.

@@ -20,6 +20,9 @@ const AnyOp = "*"
 type Fault struct {
 	Op      string        `json:"op"`
 	Latency time.Duration `json:"-"`
+	// LatencyMax, when above Latency, makes each call take a time drawn
+	// evenly between Latency and LatencyMax: answers of realistic spread.
+	LatencyMax time.Duration `json:"-"`
 	// Status answers this HTTP status (429, 500, 502, 503, ...) instead.
 	Status int `json:"status,omitempty"`
 	// RetryAfter is sent as a Retry-After header with Status.
@@ -50,6 +53,7 @@ type Fault struct {
 type faultJSON struct {
 	faultFields
 	Latency    string `json:"latency,omitempty"`
+	LatencyMax string `json:"latencyMax,omitempty"`
 	RetryAfter string `json:"retryAfter,omitempty"`
 	For        string `json:"for,omitempty"`
 }
@@ -69,7 +73,7 @@ func (f *Fault) UnmarshalJSON(b []byte) error {
 		name string
 		in   string
 		out  *time.Duration
-	}{{"latency", j.Latency, &f.Latency}, {"retryAfter", j.RetryAfter, &f.RetryAfter}, {"for", j.For, &f.For}} {
+	}{{"latency", j.Latency, &f.Latency}, {"latencyMax", j.LatencyMax, &f.LatencyMax}, {"retryAfter", j.RetryAfter, &f.RetryAfter}, {"for", j.For, &f.For}} {
 		if d.in == "" {
 			continue
 		}
@@ -87,6 +91,9 @@ func (f Fault) MarshalJSON() ([]byte, error) {
 	j := faultJSON{faultFields: faultFields(f)}
 	if f.Latency > 0 {
 		j.Latency = f.Latency.String()
+	}
+	if f.LatencyMax > 0 {
+		j.LatencyMax = f.LatencyMax.String()
 	}
 	if f.RetryAfter > 0 {
 		j.RetryAfter = f.RetryAfter.String()
@@ -115,6 +122,8 @@ func (f Fault) validate() error {
 		return fmt.Errorf("fault on %s: does nothing; set latency, drop, status or errorCode", f.Op)
 	case f.Status != 0 && (f.Status < 400 || f.Status > 599):
 		return fmt.Errorf("fault on %s: status %d is not an error status", f.Op, f.Status)
+	case f.LatencyMax != 0 && f.LatencyMax < f.Latency:
+		return fmt.Errorf("fault on %s: latencyMax must not be below latency", f.Op)
 	case f.Latency < 0 || f.RetryAfter < 0 || f.For < 0 || f.Count < 0 || f.Every < 0:
 		return fmt.Errorf("fault on %s: negative values are not allowed", f.Op)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"reflect"
 	"strconv"
@@ -57,7 +58,11 @@ func (x *exchange) fault() bool {
 		return false
 	}
 	if f.Latency > 0 {
-		if !x.s.wait(f.Latency) {
+		latency := f.Latency
+		if f.LatencyMax > latency {
+			latency += rand.N(f.LatencyMax - latency + 1)
+		}
+		if !x.s.wait(latency) {
 			x.call.Status = 0
 			x.call.Fault = true
 			return true
@@ -143,7 +148,10 @@ func (x *exchange) writeAPIError(e *mend.APIError) {
 	x.writeJSON(http.StatusOK, map[string]any{"errorCode": e.Code, "errorMessage": e.Message})
 }
 
-func (x *exchange) finish() { x.s.calls.add(x.call) }
+func (x *exchange) finish() {
+	x.call.Answered = x.s.now()
+	x.s.calls.add(x.call)
+}
 
 // apiError returns a v1.4 failure as Mend answers it.
 func apiError(code int, format string, args ...any) error {

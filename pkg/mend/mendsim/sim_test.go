@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -130,6 +131,33 @@ func TestFaultDropAndLatency(t *testing.T) {
 	calls := srv.CallsOf("getAllProducts")
 	if len(calls) != 2 || calls[0].Status != 0 || !calls[0].Fault || calls[1].Status != 200 {
 		t.Errorf("call record = %+v, want a dropped call then a 200", calls)
+	}
+}
+
+// TestFaultLatencyRange: latency to latencyMax spreads the answers over
+// the range, and is read from the admin endpoint's JSON.
+func TestFaultLatencyRange(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, mendsim.Config{})
+	t.Cleanup(srv.Close)
+	resp, _ := post(t, srv.URL+"/_mendsim/faults", `{"op":"getAllProducts","latency":"20ms","latencyMax":"60ms"}`)
+	if resp.StatusCode != 200 || len(srv.Faults()) != 1 || srv.Faults()[0].LatencyMax != 60*time.Millisecond {
+		t.Fatalf("setting a fault: %d, faults %+v", resp.StatusCode, srv.Faults())
+	}
+	var took []time.Duration
+	for range 12 {
+		start := time.Now()
+		if resp, _ := post(t, srv.URL+"/api/v1.4", listProducts); resp == nil || resp.StatusCode != 200 {
+			t.Fatalf("call: %v", resp)
+		}
+		took = append(took, time.Since(start))
+	}
+	slices.Sort(took)
+	if took[0] < 20*time.Millisecond || took[len(took)-1]-took[0] < 5*time.Millisecond {
+		t.Errorf("answer times %v: want at least 20ms each, spread over the range", took)
+	}
+	if err := srv.SetFault(mendsim.Fault{Op: "getAllProducts", Latency: time.Second, LatencyMax: time.Millisecond}); err == nil {
+		t.Error("a latencyMax below the latency was accepted")
 	}
 }
 
