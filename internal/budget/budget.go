@@ -14,6 +14,17 @@
 // waiting take their turns class by class (a command's name, "poller"),
 // so that a burst of one command type does not starve another.
 //
+// Work that can come back later (a command, mend.WithYield) does not wait
+// for an organization whose rate the callers already waiting take for a
+// while (yieldAfter): its first call fails with a *mend.UnavailableError,
+// reason "saturated", whose Wait is its place in a queue of the work set
+// aside, shared in set-aside.<label>: the time the last one set aside
+// comes back, one interval of the rate after the one before. Work thus
+// comes back at the rate the organization can serve it, and what comes
+// back too early is set aside again. A backlog of one organization then
+// does not hold the places (goroutines, the consumer's pending commands)
+// that another organization's work needs.
+//
 // A 429, or a 503 with Retry-After, writes pause.<label>: every process
 // watches it and sends nothing to the organization until then, when the
 // calls resume at the rate without the burst saved up meanwhile. A run of
@@ -69,6 +80,11 @@ const (
 	casTries = 8
 	// defaultPause is the pause after a 429 without Retry-After.
 	defaultPause = time.Second
+	// yieldAfter is how much of an organization's rate the callers
+	// waiting in one process may take before a call that may yield does
+	// (mend.WithYield): enough to keep the rate busy, little enough that a
+	// backlog does not hold the places another organization's work needs.
+	yieldAfter = 250 * time.Millisecond
 )
 
 // Label is how the budget names an organization in its keys, metrics and
@@ -164,6 +180,12 @@ func (b *Budget) Acquire(ctx context.Context, call mend.Call) (func(mend.Outcome
 	class := call.Class
 	if class == "" {
 		class = "other"
+	}
+	if call.Yield {
+		if wait, ok := o.saturated(); ok {
+			b.m.setAside.WithLabelValues(o.label).Inc()
+			return nil, &mend.UnavailableError{Org: o.label, Reason: mend.ReasonSaturated, Wait: wait}
+		}
 	}
 	for {
 		probe, err := o.open(ctx)

@@ -67,8 +67,13 @@ func (f failures) read(cmd *handlers.Delivery, err error) (*handlers.Result, err
 	case mend.IsUnavailable(err):
 		// Waiting for Mend spends none of the command's attempts: it
 		// is not dead-lettered because Mend was down.
+		// A command set aside for its organization's budget comes back
+		// at its place in the queue of those set aside, no later.
 		wait, _ := mend.RetryAfter(err)
-		return nil, bus.Later(max(wait, f.backoff(1)), reasonUnavailable, err)
+		if u := (*mend.UnavailableError)(nil); !errors.As(err, &u) || u.Reason != mend.ReasonSaturated {
+			wait = max(wait, f.backoff(1))
+		}
+		return nil, bus.Later(wait, reasonUnavailable, err)
 	case mend.IsTransient(err):
 		wait, _ := mend.RetryAfter(err)
 		return nil, &bus.TransientError{Reason: bus.ReasonTransient, AtLeast: wait, Err: err}

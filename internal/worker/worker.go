@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -36,8 +37,13 @@ func (x *executor) carryOut(ctx context.Context, d *bus.Delivery) error {
 	span := trace.SpanFromContext(ctx)
 	span.SetName("command " + name)
 	span.SetAttributes(attribute.String("mendflow.command", name))
-	// The command's calls take their turns, by command, in the budget.
-	ctx = mend.WithClass(ctx, name)
+	// The command's calls take their turns, by command, in the budget of
+	// the organization it names; until one goes, the command gives way
+	// to other organizations' work when its own is saturated.
+	ctx = mend.WithYield(mend.WithClass(ctx, name))
+	if org := orgOfCommand(d.Event.Data()); org != "" {
+		ctx = mend.WithOrg(ctx, org)
+	}
 	cmd := &handlers.Delivery{
 		Event: d.Event, Attempt: d.Attempt, Seq: d.Seq, Published: d.Published,
 		Replay: d.Msg.Headers().Get(bus.HeaderReplayOf),
@@ -90,4 +96,14 @@ func (x *executor) publish(ctx context.Context, d *bus.Delivery, subject, typ, k
 func commandOfSubject(subject string) string {
 	name, _ := strings.CutPrefix(subject, events.CommandSubject(""))
 	return name
+}
+
+// orgOfCommand is the orgToken a command's data names, which any command
+// may (the contract): "" for MEND_ORG_TOKEN's.
+func orgOfCommand(data []byte) string {
+	var named struct {
+		OrgToken string `json:"orgToken"`
+	}
+	_ = json.Unmarshal(data, &named) // not JSON: the handler says so
+	return named.OrgToken
 }
