@@ -31,7 +31,8 @@ type org struct {
 	failures    int // in a row, seen by this process
 	inFlight    int
 	waiting     *queue
-	taking      bool // a goroutine takes calls for those waiting
+	taking      bool      // a goroutine takes calls for those waiting
+	setAsideAt  time.Time // when the last work set aside comes back
 	// The GCRA's state as last read or written: known is false until
 	// read, and after another process wrote first.
 	known bool
@@ -239,71 +240,28 @@ func (o *org) take() {
 
 // saturated reports whether the callers of the organization waiting in
 // this process take its rate for yieldAfter already; if so, it sets aside
-// one piece of work, and returns when it should come back.
+// one piece of work, and returns when it should come back: its place in
+// this process's queue of work set aside, one interval of the rate after
+// the one before. Work set aside thus comes back from each process at
+// the organization's rate: soon enough that the rate is never idle for
+// want of work (what comes back too soon is set aside again), never as
+// a burst. The queue is the process's own: a shared one would cost a
+// compare-and-swap per command, contended by every worker sweeping.
 func (o *org) saturated() (time.Duration, bool) {
 	if o.interval == 0 {
 		return 0, false
 	}
+	now := time.Now()
 	o.mu.Lock()
-	waiting := o.waiting.len()
-	o.mu.Unlock()
-	if time.Duration(waiting)*o.interval < yieldAfter {
+	defer o.mu.Unlock()
+	if time.Duration(o.waiting.len())*o.interval < yieldAfter {
 		return 0, false
 	}
-	if o.b.useShared() {
-		wait, err := o.setAsideShared()
-		o.b.reached(err)
-		if err == nil {
-			return wait, true
-		}
+	o.setAsideAt = o.setAsideAt.Add(o.interval)
+	if soonest := now.Add(yieldAfter); o.setAsideAt.Before(soonest) {
+		o.setAsideAt = soonest
 	}
-	// NATS unreachable: back once this process's callers are served,
-	// at its share of the rate.
-	return time.Duration(waiting*o.b.cfg.Processes) * o.interval, true
-}
-
-// setAsideShared takes the next place in the organization's queue of work
-// set aside, set-aside.<label>, with compare-and-swap: one interval of the
-// rate after the last one, and no sooner than the callers waiting now
-// take. It returns how long until that place comes.
-func (o *org) setAsideShared() (time.Duration, error) {
-	key := "set-aside." + o.label
-	for range casTries {
-		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
-		e, err := o.b.kv.Get(ctx, key)
-		o.b.m.ops.WithLabelValues("get").Inc()
-		var last int64
-		var rev uint64
-		switch {
-		case errors.Is(err, jetstream.ErrKeyNotFound):
-		case err != nil:
-			cancel()
-			return 0, err
-		default:
-			last, _ = strconv.ParseInt(string(e.Value()), 10, 64)
-			rev = e.Revision()
-		}
-		now := time.Now()
-		at := max(last+int64(o.interval), now.Add(yieldAfter).UnixNano())
-		val := strconv.AppendInt(nil, at, 10)
-		if rev == 0 {
-			_, err = o.b.kv.Create(ctx, key, val)
-			o.b.m.ops.WithLabelValues("create").Inc()
-		} else {
-			_, err = o.b.kv.Update(ctx, key, val, rev)
-			o.b.m.ops.WithLabelValues("update").Inc()
-		}
-		cancel()
-		if conflict(err) {
-			continue
-		}
-		if err != nil {
-			return 0, err
-		}
-		return time.Duration(at - now.UnixNano()), nil
-	}
-	// Others keep writing first: a place after those they took.
-	return yieldAfter + time.Duration(casTries)*o.interval, nil
+	return o.setAsideAt.Sub(now), true
 }
 
 // takeN takes up to n calls: from the shared budget, or from the local

@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/mendflow/mendflow/internal/budget"
 	"github.com/mendflow/mendflow/internal/bus"
 	"github.com/mendflow/mendflow/pkg/events"
 	"github.com/mendflow/mendflow/pkg/handlers"
@@ -25,6 +26,7 @@ type executor struct {
 	handle   handlers.Handler
 	failures failures
 	pub      *bus.Publisher
+	budget   *budget.Budget
 }
 
 // carryOut is the runner's handler of a command. A command that succeeded
@@ -38,18 +40,30 @@ func (x *executor) carryOut(ctx context.Context, d *bus.Delivery) error {
 	span.SetName("command " + name)
 	span.SetAttributes(attribute.String("mendflow.command", name))
 	// The command's calls take their turns, by command, in the budget of
-	// the organization it names; until one goes, the command gives way
-	// to other organizations' work when its own is saturated.
-	ctx = mend.WithYield(mend.WithClass(ctx, name))
-	if org := orgOfCommand(d.Event.Data()); org != "" {
+	// the organization it names.
+	ctx = mend.WithClass(ctx, name)
+	org := orgOfCommand(d.Event.Data())
+	if org != "" {
 		ctx = mend.WithOrg(ctx, org)
 	}
 	cmd := &handlers.Delivery{
 		Event: d.Event, Attempt: d.Attempt, Seq: d.Seq, Published: d.Published,
 		Replay: d.Msg.Headers().Get(bus.HeaderReplayOf),
 	}
-	res, err := x.handle(ctx, cmd)
-	d.Label = cmd.Name
+	var (
+		res handlers.Result
+		err error
+	)
+	if held := x.budget.SetAside(org); held != nil {
+		// Its organization's budget is spoken for: the command gives way
+		// before it begins, at no cost to the store or to Mend, rather
+		// than hold a place another organization's command could use.
+		d.Label = name
+		err = held
+	} else {
+		res, err = x.handle(ctx, cmd)
+		d.Label = cmd.Name
+	}
 	if err != nil {
 		instead, err := x.failures.read(cmd, err)
 		if err != nil {

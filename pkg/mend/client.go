@@ -311,7 +311,7 @@ func (c *Client) send(ctx context.Context, req request, decode func(resp *Respon
 	}
 	err := policy.run(ctx, func() error {
 		attempts++
-		call := Call{Operation: req.op, Attempt: attempts, Org: OrgOf(ctx), Class: ClassOf(ctx), Yield: mayYield(ctx)}
+		call := Call{Operation: req.op, Attempt: attempts, Org: OrgOf(ctx), Class: ClassOf(ctx)}
 		began := time.Now() // the wait for the limiter included
 		resp, err := c.attempt(withCall(ctx, call), call, req, op, decode)
 		observeAttempt(ctx, req.op, attempts, resp, err, time.Since(began))
@@ -346,7 +346,6 @@ func (c *Client) attempt(ctx context.Context, call Call, req request, op operati
 		if lerr != nil {
 			return nil, fmt.Errorf("mend %s: %w", req.op, lerr)
 		}
-		granted(ctx)
 		// The limiter hears how the attempt went: a Retry-After or a run
 		// of failures holds back every process's calls to the org.
 		defer func() {
@@ -439,9 +438,6 @@ type Call struct {
 	// Class is the kind of work the call serves (see WithClass), for a
 	// Limiter's fair share.
 	Class string
-	// Yield says that the call may be refused for a saturated
-	// organization, its work coming back later (see WithYield).
-	Yield bool
 }
 
 type callKey struct{}

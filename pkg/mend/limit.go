@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -51,9 +50,10 @@ func (o Outcome) Failed() bool {
 	return o.Status == 0 && o.Err != nil && !errors.Is(o.Err, context.Canceled)
 }
 
-// ReasonSaturated is the Reason of an *UnavailableError refusing a call
-// that may yield (WithYield): its work comes back after Wait, its place
-// among the work set aside for the organization.
+// ReasonSaturated is the Reason of an *UnavailableError setting aside
+// work for an organization whose budget the calls already waiting take
+// for a while: the work comes back after Wait, its place among the work
+// set aside, leaving its place to other organizations' work meanwhile.
 const ReasonSaturated = "saturated"
 
 // UnavailableError says that the Limiter holds back calls to an
@@ -63,8 +63,7 @@ const ReasonSaturated = "saturated"
 type UnavailableError struct {
 	// Org is a short label of the organization (never its token).
 	Org string
-	// Reason is "paused", "circuit open" or "saturated" (a call that
-	// may yield, the organization's budget spoken for: see WithYield).
+	// Reason is "paused", "circuit open" or ReasonSaturated.
 	Reason string
 	// Wait is how long until calls may go again, as far as is known.
 	Wait time.Duration
@@ -97,32 +96,6 @@ func WithLimiter(l Limiter) Option {
 
 type orgKey struct{}
 type classKey struct{}
-type yieldKey struct{}
-
-// WithYield marks the calls made with ctx as one piece of work that can
-// come back later (a command): until one of them is granted, a Limiter
-// may refuse a call to an organization whose budget is spoken for with an
-// *UnavailableError (Reason "saturated") rather than keep the work
-// waiting, so that it does not hold a place that another organization's
-// work could use. Once one call is granted, the others wait their turn:
-// work is not cut off halfway.
-func WithYield(ctx context.Context) context.Context {
-	return context.WithValue(ctx, yieldKey{}, new(atomic.Bool))
-}
-
-// mayYield reports whether the work of ctx may still give way: WithYield
-// marked it and none of its calls was granted yet.
-func mayYield(ctx context.Context) bool {
-	g, ok := ctx.Value(yieldKey{}).(*atomic.Bool)
-	return ok && !g.Load()
-}
-
-// granted notes that a call of ctx's work was granted.
-func granted(ctx context.Context) {
-	if g, ok := ctx.Value(yieldKey{}).(*atomic.Bool); ok {
-		g.Store(true)
-	}
-}
 
 // WithOrg tells the client's Limiter which organization the calls made
 // with ctx act on, for those whose request does not name it (most v1.4
