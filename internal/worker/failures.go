@@ -66,9 +66,9 @@ func (f failures) read(cmd *handlers.Delivery, err error) (*handlers.Result, err
 		return nil, bus.Permanent(events.FailNotFound, err)
 	case mend.IsUnavailable(err):
 		// Waiting for Mend spends none of the command's attempts: it
-		// is not dead-lettered because Mend was down.
-		// A command set aside for its organization's budget comes back
-		// at its place in the queue of those set aside, no later.
+		// is not dead-lettered because Mend was down. A command set
+		// aside for its organization's budget comes back at its place
+		// among those set aside, no later: the rate is not left idle.
 		wait, _ := mend.RetryAfter(err)
 		if u := (*mend.UnavailableError)(nil); !errors.As(err, &u) || u.Reason != mend.ReasonSaturated {
 			wait = max(wait, f.backoff(1))
