@@ -8,7 +8,9 @@
 # doubled), the time to drain, what Mend saw (calls per 1-s window against
 # the limit, calls per project) and the peak memory of each process.
 # BENCH_STORM=AT,FOR,RETRY-AFTER (such as 20s,30s,10s) makes Mend answer
-# 429 for a spell in the middle.
+# 429 for a spell in the middle. BENCH_QUIET=1 also sends, while the
+# backlog drains, one project.create a second for a second organization of
+# the simulator (MENDSIM_EXTRA_ORG_TOKENS), and prints how long each took.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +26,8 @@ export MEND_RATE_LIMIT=${MEND_RATE_LIMIT:-20} MEND_RATE_BURST=${MEND_RATE_BURST:
 export MEND_BUDGET_PROCESSES=$((WORKERS + 1))
 export LOG_LEVEL=${LOG_LEVEL:-warn}
 n=${BENCH_N:-1000} over=${BENCH_OVER:-60s}
+quiet_org=5b0c1d2e-3f40-4a5b-8c6d-7e8f90a1b2c3
+[ "${BENCH_QUIET:-}" != 1 ] || export MENDSIM_EXTRA_ORG_TOKENS=$quiet_org
 unset MEND_URL # always the simulator: a benchmark must not load a real Mend
 source scripts/lib.sh # the demo's webhook secrets, which ingest and bench share
 
@@ -50,11 +54,12 @@ curl -sf "http://$MENDSIM_ADDR/_mendsim/faults" -d '{"op":"*","latency":"100ms",
 
 # Time enough to drain: the calls per project at the limit, twice over.
 timeout=${BENCH_TIMEOUT:-$(( n * 6 / MEND_RATE_LIMIT + 120 ))s}
-storm=()
-[ -z "${BENCH_STORM:-}" ] || storm=(-storm "$BENCH_STORM")
+extra=()
+[ -z "${BENCH_STORM:-}" ] || extra=(-storm "$BENCH_STORM")
+[ "${BENCH_QUIET:-}" != 1 ] || extra+=(-quiet-org "$quiet_org" -quiet-every 1s)
 INGEST_URL=http://$INGEST_ADDR "$RUN_DIR/mendflowctl" bench -kind repository.created \
   -n "$n" -over "$over" -c "${BENCH_CONCURRENCY:-32}" -timeout "$timeout" \
-  -mendsim "http://$MENDSIM_ADDR" "${storm[@]}"
+  -mendsim "http://$MENDSIM_ADDR" "${extra[@]}"
 
 echo "peak memory (VmHWM) of each process:"
 while read -r name pid; do

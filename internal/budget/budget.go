@@ -14,6 +14,16 @@
 // waiting take their turns class by class (a command's name, "poller"),
 // so that a burst of one command type does not starve another.
 //
+// Work that can come back later (a command, before it begins: SetAside)
+// gives way when its organization's rate is taken for a while
+// (yieldAfter) by the calls already waiting in the process: it is set
+// aside, to come back at its place in the process's queue of work set
+// aside, one interval of the rate after the one before. Work thus comes
+// back at the rate the organization can serve it, and what comes back
+// too early is set aside again. A backlog of one organization then does
+// not hold the places (goroutines, the consumer's pending commands) that
+// another organization's work needs.
+//
 // A 429, or a 503 with Retry-After, writes pause.<label>: every process
 // watches it and sends nothing to the organization until then, when the
 // calls resume at the rate without the burst saved up meanwhile. A run of
@@ -69,6 +79,11 @@ const (
 	casTries = 8
 	// defaultPause is the pause after a 429 without Retry-After.
 	defaultPause = time.Second
+	// yieldAfter is how much of an organization's rate the callers
+	// waiting in one process may take before a call that may yield does
+	// (mend.WithYield): enough to keep the rate busy, little enough that a
+	// backlog does not hold the places another organization's work needs.
+	yieldAfter = 200 * time.Millisecond
 )
 
 // Label is how the budget names an organization in its keys, metrics and
@@ -183,6 +198,21 @@ func (b *Budget) Acquire(ctx context.Context, call mend.Call) (func(mend.Outcome
 		b.m.calls.WithLabelValues(o.label).Inc()
 		return func(out mend.Outcome) *mend.UnavailableError { return o.done(out, probe) }, nil
 	}
+}
+
+// SetAside tells whether work for org (a command, before it begins) should
+// give way to other organizations' work, org's rate being taken for a
+// while by the calls waiting in this process: if so, it returns a
+// *mend.UnavailableError, reason mend.ReasonSaturated, whose Wait is when
+// the work should come back; nil otherwise.
+func (b *Budget) SetAside(org string) *mend.UnavailableError {
+	o := b.org(org)
+	wait, ok := o.saturated()
+	if !ok {
+		return nil
+	}
+	b.m.setAside.WithLabelValues(o.label).Inc()
+	return &mend.UnavailableError{Org: o.label, Reason: mend.ReasonSaturated, Wait: wait}
 }
 
 // Fallback reports whether the process keeps to its local share, NATS

@@ -388,3 +388,42 @@ func TestOrganizationsHaveBudgetsOfTheirOwn(t *testing.T) {
 		t.Errorf("the quiet organization's calls waited for the bulk one's: %v", order)
 	}
 }
+
+// TestSetAsideWhileSaturated: work for an organization whose rate the
+// calls waiting take for a while is set aside, each piece one interval of
+// the rate after the one before; another organization's is not, nor the
+// first's once its calls are served.
+func TestSetAsideWhileSaturated(t *testing.T) {
+	t.Parallel()
+	srv := natstest.Start(t)
+	sim := mendsim.NewServer(mendsim.Config{})
+	t.Cleanup(sim.Close)
+	p := start(t, srv, sim, defaults(), 10, 1) // one call each 100 ms
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			done, err := p.budget.Acquire(context.Background(), mend.Call{Org: "bulk-org"})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			done(mend.Outcome{Status: http.StatusOK})
+		})
+	}
+	var first *mend.UnavailableError
+	servicetest.Eventually(t, 10*time.Second, func() bool { first = p.budget.SetAside("bulk-org"); return first != nil }, "the bulk to saturate")
+	second := p.budget.SetAside("bulk-org")
+	if first.Reason != mend.ReasonSaturated || second == nil || second.Wait <= first.Wait || second.Wait > first.Wait+100*time.Millisecond {
+		t.Errorf("set aside %+v then %+v: want the second one interval (100ms) after the first", first, second)
+	}
+	if held := p.budget.SetAside("other-org"); held != nil {
+		t.Errorf("another organization's work set aside: %v", held)
+	}
+	if n := gathered(t, p.reg, "mendflow_mend_budget_set_aside_total"); n != 2 {
+		t.Errorf("mendflow_mend_budget_set_aside_total %v, want 2", n)
+	}
+	wg.Wait()
+	if held := p.budget.SetAside("bulk-org"); held != nil {
+		t.Errorf("set aside with no call waiting: %v", held)
+	}
+}

@@ -10,6 +10,7 @@ type metrics struct {
 	wait     *prometheus.HistogramVec
 	circuit  *prometheus.GaugeVec
 	pauses   *prometheus.CounterVec
+	setAside *prometheus.CounterVec
 	fallback prometheus.Gauge
 	ops      *prometheus.CounterVec
 }
@@ -37,6 +38,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "mendflow_mend_budget_pauses_total",
 			Help: "Pauses this process asked of every process: answers 429, or 503 with Retry-After.",
 		}, []string{"org"}),
+		setAside: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mendflow_mend_budget_set_aside_total",
+			Help: "Commands set aside to come back later, their organization's budget spoken for (fair share between organizations).",
+		}, []string{"org"}),
 		fallback: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "mendflow_mend_budget_fallback",
 			Help: "1 while the shared budget in NATS cannot be reached and the process keeps to its local share.",
@@ -46,7 +51,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Operations on the MENDFLOW_BUDGET bucket, by kind (get, create, update, put): the budget's cost.",
 		}, []string{"op"}),
 	}
-	for _, c := range []prometheus.Collector{m.calls, m.limit, m.wait, m.circuit, m.pauses, m.fallback, m.ops} {
+	for _, c := range []prometheus.Collector{m.calls, m.limit, m.wait, m.circuit, m.pauses, m.setAside, m.fallback, m.ops} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -31,7 +31,8 @@ type org struct {
 	failures    int // in a row, seen by this process
 	inFlight    int
 	waiting     *queue
-	taking      bool // a goroutine takes calls for those waiting
+	taking      bool      // a goroutine takes calls for those waiting
+	setAsideAt  time.Time // when the last work set aside comes back
 	// The GCRA's state as last read or written: known is false until
 	// read, and after another process wrote first.
 	known bool
@@ -235,6 +236,32 @@ func (o *org) take() {
 			o.mu.Unlock()
 		}
 	}
+}
+
+// saturated reports whether the callers of the organization waiting in
+// this process take its rate for yieldAfter already; if so, it sets aside
+// one piece of work, and returns when it should come back: its place in
+// this process's queue of work set aside, one interval of the rate after
+// the one before. Work set aside thus comes back from each process at
+// the organization's rate: soon enough that the rate is never idle for
+// want of work (what comes back too soon is set aside again), never as
+// a burst. The queue is the process's own: a shared one would cost a
+// compare-and-swap per command, contended by every worker sweeping.
+func (o *org) saturated() (time.Duration, bool) {
+	if o.interval == 0 {
+		return 0, false
+	}
+	now := time.Now()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if time.Duration(o.waiting.len())*o.interval < yieldAfter {
+		return 0, false
+	}
+	o.setAsideAt = o.setAsideAt.Add(o.interval)
+	if soonest := now.Add(yieldAfter); o.setAsideAt.Before(soonest) {
+		o.setAsideAt = soonest
+	}
+	return o.setAsideAt.Sub(now), true
 }
 
 // takeN takes up to n calls: from the shared budget, or from the local

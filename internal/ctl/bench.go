@@ -46,6 +46,14 @@ type benchRun struct {
 	expected int    // results to wait for: n, then those accepted
 	allDone  chan struct{}
 	closeAll sync.Once
+
+	// The commands of a quiet organization (-quiet-org), sent one at a
+	// time while the others drain, by index: when ingest accepted each,
+	// when its result came.
+	quietOrg      string
+	quietAccepted map[int]time.Time
+	quietResulted map[int]time.Time
+	quietDoubled  int
 }
 
 // expect sets how many results to wait for, and says whether they are in;
@@ -71,7 +79,9 @@ func bench(ctx context.Context, s *settings, args []string, out io.Writer) error
 	over := fs.Duration("over", 0, "spread the sends evenly over this long (0: as fast as -c allows)")
 	simURL := fs.String("mendsim", "", "the Mend simulator's URL: clear its call record first, report what it saw after")
 	stormFlag := fs.String("storm", "", "with -mendsim: AT,FOR,RETRY-AFTER (20s,30s,10s): every call answers 429 from AT for FOR")
-	if err := fs.Parse(args); err != nil || fs.NArg() > 0 || *n < 1 || *c < 1 || *timeout <= 0 || *over < 0 ||
+	quietOrg := fs.String("quiet-org", "", "also send project.create commands for this organization's token, one every -quiet-every, while the others drain")
+	quietEvery := fs.Duration("quiet-every", time.Second, "with -quiet-org: the interval between its commands")
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 || *n < 1 || *c < 1 || *timeout <= 0 || *over < 0 || *quietEvery <= 0 ||
 		*kind != benchProjectCreate && *kind != benchRepositoryCreated {
 		return errUsage
 	}
@@ -113,6 +123,10 @@ func bench(ctx context.Context, s *settings, args []string, out io.Writer) error
 		resulted: make([]time.Time, *n),
 		expected: *n,
 		allDone:  make(chan struct{}),
+
+		quietOrg:      *quietOrg,
+		quietAccepted: make(map[int]time.Time),
+		quietResulted: make(map[int]time.Time),
 	}
 	// Follow from a second before the first send, so that the consumer
 	// need not exist before the first result; the ids tell the run's
@@ -130,6 +144,13 @@ func bench(ctx context.Context, s *settings, args []string, out io.Writer) error
 		sim.startStorm(ctx, r.start, out)
 	}
 	fmt.Fprintf(out, "sending %d %s to %s, %d at once…\n", *n, *kind, redact.URL(ic.base.String()), *c)
+	quietSent := make(chan struct{})
+	if r.quietOrg != "" {
+		fmt.Fprintf(out, "and one project.create of another organization every %v until they are done…\n", *quietEvery)
+		go func() { defer close(quietSent); r.sendQuiet(ctx, ic, *quietEvery) }()
+	} else {
+		close(quietSent)
+	}
 	sent := r.send(ctx, ic, *n, *c, *over)
 	r.mu.Lock()
 	r.expect(r.taken) // no result comes for a command refused or never sent
@@ -142,8 +163,11 @@ func bench(ctx context.Context, s *settings, args []string, out io.Writer) error
 			return err
 		}
 	}
+	<-quietSent
+	r.waitQuiet(ctx)
 	cancel()
 	r.report(out, *n, sent)
+	r.reportQuiet(out)
 	if sim != nil {
 		r.mu.Lock()
 		done := r.done
@@ -161,7 +185,7 @@ func (r *benchRun) send(ctx context.Context, ic *ingestClient, n, c int, over ti
 	for range c {
 		wg.Go(func() {
 			for i := range next {
-				r.post(ctx, ic, i)
+				r.post(ctx, ic, i, false)
 			}
 		})
 	}
@@ -187,8 +211,12 @@ send:
 	return time.Since(r.start)
 }
 
-func (r *benchRun) post(ctx context.Context, ic *ingestClient, i int) {
-	path, header, body, err := r.request(i)
+func (r *benchRun) post(ctx context.Context, ic *ingestClient, i int, quiet bool) {
+	request := r.request
+	if quiet {
+		request = r.quietRequest
+	}
+	path, header, body, err := request(i)
 	sentAt := time.Now()
 	var a answer
 	if err == nil {
@@ -201,6 +229,9 @@ func (r *benchRun) post(ctx context.Context, ic *ingestClient, i int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	switch {
+	case err == nil && a.Status == http.StatusAccepted && quiet:
+		r.quietAccepted[i] = now
+		return
 	case err == nil && a.Status == http.StatusAccepted:
 		r.accepted[i] = now
 		r.taken++
@@ -214,6 +245,65 @@ func (r *benchRun) post(ctx context.Context, ic *ingestClient, i int) {
 		r.firstErr = err.Error()
 	}
 	r.refused++
+}
+
+// sendQuiet posts a command of the quiet organization every interval
+// until the others are all done, or ctx ends.
+func (r *benchRun) sendQuiet(ctx context.Context, ic *ingestClient, every time.Duration) {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for k := 0; ; k++ {
+		// Each in its own goroutine: a slow answer does not delay the next.
+		wg.Go(func() { r.post(ctx, ic, k, true) })
+		select {
+		case <-tick.C:
+		case <-r.allDone:
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// waitQuiet waits for the results of the quiet organization's commands
+// that ingest accepted, until ctx ends.
+func (r *benchRun) waitQuiet(ctx context.Context) {
+	for {
+		r.mu.Lock()
+		left := len(r.quietAccepted) - len(r.quietResulted)
+		r.mu.Unlock()
+		if left <= 0 {
+			return
+		}
+		select {
+		case <-time.After(100 * time.Millisecond):
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// quietRequest is the k-th command of the quiet organization: a
+// project.create in a product of its own, in that organization.
+func (r *benchRun) quietRequest(k int) (string, http.Header, []byte, error) {
+	e := event.New()
+	e.SetID(r.prefix + "q" + strconv.Itoa(k))
+	e.SetSource(defaultSource + ":bench")
+	e.SetType(events.CommandType(events.CommandProjectCreate))
+	data, err := json.Marshal(events.ProjectCreate{
+		OrgToken: r.quietOrg, ProductName: strings.TrimSuffix(r.prefix, "-") + "-quiet",
+		ProjectName: fmt.Sprintf("quiet-%d", k), CreateProduct: true,
+	})
+	if err != nil {
+		return "", nil, nil, err
+	}
+	if err := e.SetData(event.ApplicationJSON, json.RawMessage(data)); err != nil {
+		return "", nil, nil, err
+	}
+	body, err := json.Marshal(e)
+	return "/events", http.Header{"Content-Type": {contentTypeStructured}}, body, err
 }
 
 // What bench sends.
@@ -263,6 +353,18 @@ func (r *benchRun) request(i int) (string, http.Header, []byte, error) {
 
 // result records a result event of the run.
 func (r *benchRun) result(e event.Event) error {
+	if k, err := strconv.Atoi(strings.TrimPrefix(events.Extension(e, events.ExtCorrelationID), r.prefix+"q")); err == nil &&
+		strings.HasPrefix(events.Extension(e, events.ExtCorrelationID), r.prefix+"q") {
+		now := time.Now()
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if _, ok := r.quietResulted[k]; ok {
+			r.quietDoubled++
+		} else {
+			r.quietResulted[k] = now
+		}
+		return nil
+	}
 	i, err := strconv.Atoi(strings.TrimPrefix(events.Extension(e, events.ExtCorrelationID), r.prefix))
 	if err != nil || !strings.HasPrefix(events.Extension(e, events.ExtCorrelationID), r.prefix) {
 		return nil // not of this run
@@ -326,4 +428,29 @@ func (r *benchRun) report(out io.Writer, n int, sent time.Duration) {
 	q := func(p float64) time.Duration { return lat[max(0, int(math.Ceil(p*float64(len(lat))))-1)] }
 	fmt.Fprintf(out, "latency, 202 to result event: p50 %v  p90 %v  p99 %v  max %v\n",
 		q(0.50).Round(time.Millisecond), q(0.90).Round(time.Millisecond), q(0.99).Round(time.Millisecond), lat[len(lat)-1].Round(time.Millisecond))
+}
+
+// reportQuiet prints how long the quiet organization's commands took,
+// from each 202 to its result event.
+func (r *benchRun) reportQuiet(out io.Writer) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.quietOrg == "" {
+		return
+	}
+	var lat []time.Duration
+	for k, at := range r.quietAccepted {
+		if res, ok := r.quietResulted[k]; ok {
+			lat = append(lat, max(0, res.Sub(at)))
+		}
+	}
+	fmt.Fprintf(out, "quiet org %d accepted, %d results, %d missing, %d doubled\n",
+		len(r.quietAccepted), len(lat), len(r.quietAccepted)-len(lat), r.quietDoubled)
+	if len(lat) == 0 {
+		return
+	}
+	slices.Sort(lat)
+	q := func(p float64) time.Duration { return lat[max(0, int(math.Ceil(p*float64(len(lat))))-1)] }
+	fmt.Fprintf(out, "quiet org latency, 202 to result event: p50 %v  p99 %v  max %v\n",
+		q(0.50).Round(time.Millisecond), q(0.99).Round(time.Millisecond), lat[len(lat)-1].Round(time.Millisecond))
 }

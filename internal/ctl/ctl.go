@@ -57,6 +57,7 @@ const usage = `usage:
   mendflowctl dlq replay [-keep] SEQ... | -all
   mendflowctl bench [-n COUNT] [-c CONCURRENCY] [-timeout DURATION] [-kind project.create|repository.created]
                     [-over DURATION] [-mendsim URL [-storm AT,FOR,RETRY-AFTER]]
+                    [-quiet-org TOKEN [-quiet-every DURATION]]
   mendflowctl reconcile plan -f SPEC [-o text|json]            exit 2: changes, 0: none, 1: error
   mendflowctl reconcile apply -f SPEC | -plan PLAN.json [-timeout DURATION]
                                                                exit 0: all done, 1: any failed

@@ -24,6 +24,9 @@ type settings struct {
 	UserEmail string `env:"MENDSIM_USER_EMAIL"`
 	OrgToken  string `env:"MENDSIM_ORG_TOKEN"`
 	OrgName   string `env:"MENDSIM_ORG_NAME"`
+	// ExtraOrgTokens are further (empty) organizations of the same user,
+	// separated by commas.
+	ExtraOrgTokens []string `env:"MENDSIM_EXTRA_ORG_TOKENS"`
 
 	JWTLifetime     time.Duration `env:"MENDSIM_JWT_LIFETIME, default=30m"`
 	ProcessDuration time.Duration `env:"MENDSIM_PROCESS_DURATION, default=3s"`
@@ -70,6 +73,7 @@ func Run(ctx context.Context, env envconfig.Lookuper, tel app.Telemetry) error {
 	}
 	sim := mendsim.New(mendsim.Config{
 		UserKey: cfg.UserKey, UserEmail: cfg.UserEmail, OrgToken: cfg.OrgToken, OrgName: cfg.OrgName,
+		ExtraOrgTokens:  cfg.ExtraOrgTokens,
 		JWTLifetime:     cfg.JWTLifetime,
 		ProcessDuration: cfg.ProcessDuration, ProcessPolls: cfg.ProcessPolls,
 		RequestDuration: cfg.RequestDuration, RequestPolls: cfg.RequestPolls,

@@ -66,9 +66,14 @@ func (f failures) read(cmd *handlers.Delivery, err error) (*handlers.Result, err
 		return nil, bus.Permanent(events.FailNotFound, err)
 	case mend.IsUnavailable(err):
 		// Waiting for Mend spends none of the command's attempts: it
-		// is not dead-lettered because Mend was down.
+		// is not dead-lettered because Mend was down. A command set
+		// aside for its organization's budget comes back at its place
+		// among those set aside, no later: the rate is not left idle.
 		wait, _ := mend.RetryAfter(err)
-		return nil, bus.Later(max(wait, f.backoff(1)), reasonUnavailable, err)
+		if u := (*mend.UnavailableError)(nil); !errors.As(err, &u) || u.Reason != mend.ReasonSaturated {
+			wait = max(wait, f.backoff(1))
+		}
+		return nil, bus.Later(wait, reasonUnavailable, err)
 	case mend.IsTransient(err):
 		wait, _ := mend.RetryAfter(err)
 		return nil, &bus.TransientError{Reason: bus.ReasonTransient, AtLeast: wait, Err: err}

@@ -125,6 +125,10 @@ func TestDecide(t *testing.T) {
 			want: &bus.Ending{Outcome: bus.OutcomeRetry, Delay: 45 * time.Second, Reason: "mend unavailable", Later: true},
 		},
 		{
+			name: "set aside comes back at its place, sooner than a backoff", attempt: 3, err: &mend.UnavailableError{Reason: mend.ReasonSaturated, Wait: 250 * time.Millisecond},
+			want: &bus.Ending{Outcome: bus.OutcomeRetry, Delay: 250 * time.Millisecond, Reason: "mend unavailable", Later: true},
+		},
+		{
 			name: "the lock store unavailable", attempt: 1, err: handlers.BusyError{Err: errors.New("nats: timeout")},
 			want: &bus.Ending{Outcome: bus.OutcomeRetry, Delay: time.Second, Reason: "busy"},
 		},

@@ -86,6 +86,16 @@ func newHarness(t testing.TB, env map[string]string) *harness {
 	return h
 }
 
+// withSim replaces the harness's simulator, before any worker starts,
+// by one of cfg.
+func (h *harness) withSim(cfg mendsim.Config) {
+	h.t.Helper()
+	h.sim.Close()
+	h.sim = mendsim.NewServer(cfg)
+	h.t.Cleanup(h.sim.Close)
+	h.env["MEND_URL"] = h.sim.URL
+}
+
 // worker is a worker started by the harness.
 type worker struct {
 	addr string

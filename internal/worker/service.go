@@ -188,6 +188,7 @@ func newService(ctx context.Context, cfg settings, tel app.Telemetry) (_ *servic
 		handle:   router.Handler(),
 		failures: failures{backoff: retryBackoff, notFoundWait: cfg.Worker.NotFoundWait, now: time.Now},
 		pub:      pub,
+		budget:   svc.budget,
 	}
 	recorder, err := trail.NewRecorder(records, trail.KindCommand, logger, reg)
 	if err != nil {

@@ -33,8 +33,10 @@ type workerSettings struct {
 	// Consumer is the durable consumer all workers share.
 	Consumer string `env:"WORKER_CONSUMER, default=mendflow-worker"`
 	// MaxInFlight caps the commands delivered and not yet acknowledged
-	// across all workers together: the consumer's MaxAckPending.
-	MaxInFlight int `env:"WORKER_MAX_IN_FLIGHT, default=64"`
+	// across all workers together: the consumer's MaxAckPending. Commands
+	// set aside for their organization's budget count, so that it must let
+	// a backlog through: WORKER_CONCURRENCY bounds the work under way.
+	MaxInFlight int `env:"WORKER_MAX_IN_FLIGHT, default=100000"`
 	// Concurrency is how many commands this process carries out at once.
 	Concurrency int `env:"WORKER_CONCURRENCY, default=8"`
 	// AckWait is how long a delivery may go without a sign of life before

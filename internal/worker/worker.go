@@ -2,12 +2,14 @@ package worker
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/mendflow/mendflow/internal/budget"
 	"github.com/mendflow/mendflow/internal/bus"
 	"github.com/mendflow/mendflow/pkg/events"
 	"github.com/mendflow/mendflow/pkg/handlers"
@@ -24,6 +26,7 @@ type executor struct {
 	handle   handlers.Handler
 	failures failures
 	pub      *bus.Publisher
+	budget   *budget.Budget
 }
 
 // carryOut is the runner's handler of a command. A command that succeeded
@@ -36,14 +39,31 @@ func (x *executor) carryOut(ctx context.Context, d *bus.Delivery) error {
 	span := trace.SpanFromContext(ctx)
 	span.SetName("command " + name)
 	span.SetAttributes(attribute.String("mendflow.command", name))
-	// The command's calls take their turns, by command, in the budget.
+	// The command's calls take their turns, by command, in the budget of
+	// the organization it names.
 	ctx = mend.WithClass(ctx, name)
+	org := orgOfCommand(d.Event.Data())
+	if org != "" {
+		ctx = mend.WithOrg(ctx, org)
+	}
 	cmd := &handlers.Delivery{
 		Event: d.Event, Attempt: d.Attempt, Seq: d.Seq, Published: d.Published,
 		Replay: d.Msg.Headers().Get(bus.HeaderReplayOf),
 	}
-	res, err := x.handle(ctx, cmd)
-	d.Label = cmd.Name
+	var (
+		res handlers.Result
+		err error
+	)
+	if held := x.budget.SetAside(org); held != nil {
+		// Its organization's budget is spoken for: the command gives way
+		// before it begins, at no cost to the store or to Mend, rather
+		// than hold a place another organization's command could use.
+		d.Label = name
+		err = held
+	} else {
+		res, err = x.handle(ctx, cmd)
+		d.Label = cmd.Name
+	}
 	if err != nil {
 		instead, err := x.failures.read(cmd, err)
 		if err != nil {
@@ -90,4 +110,14 @@ func (x *executor) publish(ctx context.Context, d *bus.Delivery, subject, typ, k
 func commandOfSubject(subject string) string {
 	name, _ := strings.CutPrefix(subject, events.CommandSubject(""))
 	return name
+}
+
+// orgOfCommand is the orgToken a command's data names, which any command
+// may (the contract): "" for MEND_ORG_TOKEN's.
+func orgOfCommand(data []byte) string {
+	var named struct {
+		OrgToken string `json:"orgToken"`
+	}
+	_ = json.Unmarshal(data, &named) // not JSON: the handler says so
+	return named.OrgToken
 }

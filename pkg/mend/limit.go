@@ -50,6 +50,12 @@ func (o Outcome) Failed() bool {
 	return o.Status == 0 && o.Err != nil && !errors.Is(o.Err, context.Canceled)
 }
 
+// ReasonSaturated is the Reason of an *UnavailableError setting aside
+// work for an organization whose budget the calls already waiting take
+// for a while: the work comes back after Wait, its place among the work
+// set aside, leaving its place to other organizations' work meanwhile.
+const ReasonSaturated = "saturated"
+
 // UnavailableError says that the Limiter holds back calls to an
 // organization for longer than the caller may wait: Mend asked for a pause
 // (Retry-After), or the organization's circuit is open after a run of
@@ -57,7 +63,7 @@ func (o Outcome) Failed() bool {
 type UnavailableError struct {
 	// Org is a short label of the organization (never its token).
 	Org string
-	// Reason is "paused" or "circuit open".
+	// Reason is "paused", "circuit open" or ReasonSaturated.
 	Reason string
 	// Wait is how long until calls may go again, as far as is known.
 	Wait time.Duration

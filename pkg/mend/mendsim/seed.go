@@ -14,6 +14,9 @@ func (s *Simulator) seed() *state {
 	st.users[admin.email] = admin
 	o := &org{token: s.cfg.OrgToken, uuid: newUUID(), name: s.cfg.OrgName, created: now, members: []string{admin.email}}
 	st.orgs[o.token] = o
+	for i, token := range s.cfg.ExtraOrgTokens {
+		st.orgs[token] = &org{token: token, uuid: newUUID(), name: fmt.Sprintf("Organization %d", i+2), created: now, members: []string{admin.email}}
+	}
 
 	prod := st.addProduct(o, "demo-product", now)
 	prod.tags.add("team", "platform")

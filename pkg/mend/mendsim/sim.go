@@ -27,6 +27,10 @@ type Config struct {
 	UserEmail string
 	OrgToken  string
 	OrgName   string
+	// ExtraOrgTokens are the tokens of further organizations, empty, that
+	// the same user administers: a deployment serving several (the
+	// budget per organization) can be tried on one simulator.
+	ExtraOrgTokens []string
 
 	// JWTLifetime is how long a JWT from the login stays valid.
 	JWTLifetime time.Duration
