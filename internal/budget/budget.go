@@ -270,6 +270,7 @@ func (b *Budget) orgOfLabel(label string) *org {
 	// reading them finds the organization before anything goes wrong.
 	b.m.circuit.WithLabelValues(label).Set(0)
 	b.m.pauses.WithLabelValues(label)
+	b.m.setAside.WithLabelValues(label)
 	b.orgs[label] = o
 	return o
 }
