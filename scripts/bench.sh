@@ -20,23 +20,8 @@ export MENDSIM_ADDR=${BENCH_MENDSIM_ADDR:-127.0.0.1:9190}
 export MEND_RATE_LIMIT=${MEND_RATE_LIMIT:-0}
 unset MEND_URL # always the simulator: a benchmark must not load a real Mend
 
-rm -rf "$RUN_DIR/nats" "$RUN_DIR/logs"
-mkdir -p "$RUN_DIR"
-scripts/run.sh >"$RUN_DIR/run.log" 2>&1 &
-run_pid=$!
-trap 'kill -TERM "$run_pid" 2>/dev/null || true; wait "$run_pid" 2>/dev/null || true' EXIT
-
-go build -o "$RUN_DIR/mendflowctl" ./cmd/mendflowctl
-echo "starting the pipeline (scripts/run.sh, logs in $RUN_DIR/logs)…"
-for _ in $(seq 1 600); do
-  grep -q '^mendflow is running' "$RUN_DIR/run.log" && break
-  if ! kill -0 "$run_pid" 2>/dev/null; then
-    cat "$RUN_DIR/run.log" >&2
-    exit 1
-  fi
-  sleep 0.2
-done
-grep -q '^mendflow is running' "$RUN_DIR/run.log" || { echo "the pipeline did not start; see $RUN_DIR/run.log" >&2; exit 1; }
+source scripts/lib.sh
+start_pipeline "scripts/run.sh, logs in $RUN_DIR/logs"
 
 INGEST_URL=http://$INGEST_ADDR "$RUN_DIR/mendflowctl" bench \
   -n "${BENCH_COMMANDS:-2000}" -c "${BENCH_CONCURRENCY:-16}" -timeout "${BENCH_TIMEOUT:-100s}"

@@ -31,23 +31,7 @@ quiet_org=5b0c1d2e-3f40-4a5b-8c6d-7e8f90a1b2c3
 unset MEND_URL # always the simulator: a benchmark must not load a real Mend
 source scripts/lib.sh # the demo's webhook secrets, which ingest and bench share
 
-rm -rf "$RUN_DIR/nats" "$RUN_DIR/logs"
-mkdir -p "$RUN_DIR"
-scripts/run.sh >"$RUN_DIR/run.log" 2>&1 &
-run_pid=$!
-trap 'kill -TERM "$run_pid" 2>/dev/null || true; wait "$run_pid" 2>/dev/null || true' EXIT
-
-go build -o "$RUN_DIR/mendflowctl" ./cmd/mendflowctl
-echo "starting the pipeline ($WORKERS workers, 1 poller; logs in $RUN_DIR/logs)…"
-for _ in $(seq 1 600); do
-  grep -q '^mendflow is running' "$RUN_DIR/run.log" && break
-  if ! kill -0 "$run_pid" 2>/dev/null; then
-    cat "$RUN_DIR/run.log" >&2
-    exit 1
-  fi
-  sleep 0.2
-done
-grep -q '^mendflow is running' "$RUN_DIR/run.log" || { echo "the pipeline did not start; see $RUN_DIR/run.log" >&2; exit 1; }
+start_pipeline "$WORKERS workers, 1 poller; logs in $RUN_DIR/logs"
 
 # Every Mend call takes 100–300 ms, as Mend's do.
 curl -sf "http://$MENDSIM_ADDR/_mendsim/faults" -d '{"op":"*","latency":"100ms","latencyMax":"300ms"}' >/dev/null

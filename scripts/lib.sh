@@ -1,6 +1,7 @@
-# Sourced by scripts/run.sh and scripts/demo.sh: the addresses and demo
-# secrets of `make run` (each may be set in the environment instead, in both
-# scripts alike) and a small HTTP client that needs only bash.
+# Sourced by the scripts: the addresses and demo secrets of `make run`
+# (each may be set in the environment instead, in every script alike), a
+# small HTTP client that needs only bash, and the benchmarks' start of a
+# pipeline of their own.
 
 NATS_PORT=${NATS_PORT:-4222}
 NATS_HTTP_PORT=${NATS_HTTP_PORT:-8222}
@@ -30,3 +31,29 @@ http() (
   echo "${status%% *}"
   echo "${response#*$'\r\n\r\n'}"
 )
+
+# start_pipeline WHAT: the benchmarks' pipeline of their own. It starts
+# scripts/run.sh in the background with fresh streams in RUN_DIR (stopped
+# when the calling script exits), builds mendflowctl there, says WHAT it
+# starts, and returns once the pipeline runs; it exits the script when the
+# pipeline does not start.
+start_pipeline() {
+  rm -rf "$RUN_DIR/nats" "$RUN_DIR/logs"
+  mkdir -p "$RUN_DIR"
+  scripts/run.sh >"$RUN_DIR/run.log" 2>&1 &
+  run_pid=$!
+  trap 'kill -TERM "$run_pid" 2>/dev/null || true; wait "$run_pid" 2>/dev/null || true' EXIT
+
+  go build -o "$RUN_DIR/mendflowctl" ./cmd/mendflowctl
+  echo "starting the pipeline ($1)…"
+  for _ in $(seq 1 600); do
+    grep -q '^mendflow is running' "$RUN_DIR/run.log" && return
+    if ! kill -0 "$run_pid" 2>/dev/null; then
+      cat "$RUN_DIR/run.log" >&2
+      exit 1
+    fi
+    sleep 0.2
+  done
+  echo "the pipeline did not start; see $RUN_DIR/run.log" >&2
+  exit 1
+}
