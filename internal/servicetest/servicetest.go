@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -168,4 +169,34 @@ func (l *Logs) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// Payload reads the JSON document in file (a payload of testdata/) and
+// sets the values of dotted paths in it ("repository.name"), making the
+// objects on a path that are missing, so that a test sends what GitHub,
+// GitLab or a CDEvents producer sends with only its own values changed.
+func Payload(t testing.TB, file string, set map[string]any) map[string]any {
+	t.Helper()
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	for path, v := range set {
+		keys := strings.Split(path, ".")
+		m := doc
+		for _, k := range keys[:len(keys)-1] {
+			next, ok := m[k].(map[string]any)
+			if !ok {
+				next = map[string]any{}
+				m[k] = next
+			}
+			m = next
+		}
+		m[keys[len(keys)-1]] = v
+	}
+	return doc
 }

@@ -9,11 +9,9 @@ import (
 	"io"
 	"maps"
 	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -23,6 +21,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/mendflow/mendflow/internal/bus"
+	"github.com/mendflow/mendflow/internal/servicetest"
 	"github.com/mendflow/mendflow/pkg/events"
 	"github.com/mendflow/mendflow/pkg/mendflowtest"
 )
@@ -71,28 +70,7 @@ type delivery struct {
 // producer sends.
 func template(t *testing.T, file string, set map[string]any) map[string]any {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("..", "..", "testdata", file))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc map[string]any
-	if err := json.Unmarshal(raw, &doc); err != nil {
-		t.Fatalf("%s: %v", file, err)
-	}
-	for path, v := range set {
-		keys := strings.Split(path, ".")
-		m := doc
-		for _, k := range keys[:len(keys)-1] {
-			next, ok := m[k].(map[string]any)
-			if !ok {
-				next = map[string]any{}
-				m[k] = next
-			}
-			m = next
-		}
-		m[keys[len(keys)-1]] = v
-	}
-	return doc
+	return servicetest.Payload(t, filepath.Join("..", "..", "testdata", file), set)
 }
 
 func mustJSON(t *testing.T, v any) []byte {

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -165,23 +165,7 @@ func TestRepositoryLife(t *testing.T) {
 // dotted paths in it.
 func githubPayload(t *testing.T, file string, set map[string]any) []byte {
 	t.Helper()
-	var doc map[string]any
-	if err := json.Unmarshal(readFile(t, "testdata/github/"+file), &doc); err != nil {
-		t.Fatal(err)
-	}
-	for path, v := range set {
-		keys := strings.Split(path, ".")
-		m := doc
-		for _, k := range keys[:len(keys)-1] {
-			next, ok := m[k].(map[string]any)
-			if !ok {
-				next = map[string]any{}
-				m[k] = next
-			}
-			m = next
-		}
-		m[keys[len(keys)-1]] = v
-	}
+	doc := servicetest.Payload(t, filepath.Join(repoRoot, "testdata", "github", file), set)
 	b, err := json.Marshal(doc)
 	if err != nil {
 		t.Fatal(err)
