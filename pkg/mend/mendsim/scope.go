@@ -79,13 +79,14 @@ func (s *Simulator) belongsTo(o *org, ctxType, token string) bool {
 	return false
 }
 
+// sortedOrgs returns the organizations in the order they were made.
 func (s *Simulator) sortedOrgs() []*org {
 	out := make([]*org, 0, len(s.st.orgs))
 	for _, o := range s.st.orgs {
 		out = append(out, o)
 	}
 	sort.Slice(out, func(i, j int) bool {
-		return out[i].created.Before(out[j].created) || out[i].created.Equal(out[j].created) && out[i].token < out[j].token
+		return out[i].seq < out[j].seq
 	})
 	return out
 }

@@ -12,10 +12,10 @@ func (s *Simulator) seed() *state {
 	now := s.now()
 	admin := &user{id: st.id(), uuid: newUUID(), name: "Demo Admin", email: strings.ToLower(s.cfg.UserEmail), userType: "REGULAR", accountStatus: "ACTIVE"}
 	st.users[admin.email] = admin
-	o := &org{token: s.cfg.OrgToken, uuid: newUUID(), name: s.cfg.OrgName, created: now, members: []string{admin.email}}
+	o := &org{seq: st.id(), token: s.cfg.OrgToken, uuid: newUUID(), name: s.cfg.OrgName, created: now, members: []string{admin.email}}
 	st.orgs[o.token] = o
 	for i, token := range s.cfg.ExtraOrgTokens {
-		st.orgs[token] = &org{token: token, uuid: newUUID(), name: fmt.Sprintf("Organization %d", i+2), created: now, members: []string{admin.email}}
+		st.orgs[token] = &org{seq: st.id(), token: token, uuid: newUUID(), name: fmt.Sprintf("Organization %d", i+2), created: now, members: []string{admin.email}}
 	}
 
 	prod := st.addProduct(o, "demo-product", now)
@@ -116,7 +116,7 @@ func (s *Simulator) OrgUUID() string {
 func (s *Simulator) AddOrganization(name string) (token, uuid string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	o := &org{token: newUUID(), uuid: newUUID(), name: name, created: s.now(), members: []string{strings.ToLower(s.cfg.UserEmail)}}
+	o := &org{seq: s.st.id(), token: newUUID(), uuid: newUUID(), name: name, created: s.now(), members: []string{strings.ToLower(s.cfg.UserEmail)}}
 	s.st.orgs[o.token] = o
 	return o.token, o.uuid
 }

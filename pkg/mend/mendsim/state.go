@@ -32,6 +32,7 @@ type globalOrg struct {
 }
 
 type org struct {
+	seq       int // creation order, which a frozen clock cannot give
 	token     string
 	uuid      string
 	name      string
