@@ -12,7 +12,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/google/go-github/v84/github"
+	"github.com/google/go-github/v93/github"
 	"github.com/sethvargo/go-envconfig"
 )
 

@@ -3,7 +3,7 @@ package githubsig_test
 import (
 	"testing"
 
-	"github.com/google/go-github/v84/github"
+	"github.com/google/go-github/v93/github"
 
 	"github.com/mendflow/mendflow/internal/githubsig"
 )

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
-	"github.com/google/go-github/v84/github"
+	"github.com/google/go-github/v93/github"
 
 	"github.com/mendflow/mendflow/pkg/events"
 )

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/google/go-github/v84/github"
+	"github.com/google/go-github/v93/github"
 	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
 )
 
@@ -118,12 +118,16 @@ func sourceToken(opts SourceOptions, name, def, what string) (string, error) {
 // gitHubClient is a GitHub client with token, of the Enterprise Server
 // whose API is at url, or of github.com when url is empty.
 func gitHubClient(token, url string, hc *http.Client) (*github.Client, error) {
-	c := github.NewClient(hc).WithAuthToken(token)
+	opts := []github.ClientOptionsFunc{github.WithAuthToken(token)}
+	if hc != nil {
+		opts = append(opts, github.WithHTTPClient(hc))
+	}
 	if url != "" {
-		var err error
-		if c, err = c.WithEnterpriseURLs(url, url); err != nil {
-			return nil, fmt.Errorf("github: url: %w", err)
-		}
+		opts = append(opts, github.WithEnterpriseURLs(url, url))
+	}
+	c, err := github.NewClient(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("github: %w", err)
 	}
 	return c, nil
 }

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-github/v84/github"
+	"github.com/google/go-github/v93/github"
 	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
 
 	"github.com/mendflow/mendflow/internal/reconcile"

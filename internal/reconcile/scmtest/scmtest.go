@@ -18,7 +18,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/google/go-github/v84/github"
+	"github.com/google/go-github/v93/github"
 	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
 )
 
