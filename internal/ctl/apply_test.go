@@ -347,33 +347,54 @@ func TestReconcileSpecs(t *testing.T) {
 	}
 }
 
-// TestReconcilePutGitHub: put -github stores a reference to a spec kept in
-// a repository once the file there reads as a valid spec.
-func TestReconcilePutGitHub(t *testing.T) {
+// TestReconcilePutFromARepository: put -github and put -gitlab store a
+// reference to a spec kept in a repository once the file there reads as a
+// valid spec.
+func TestReconcilePutFromARepository(t *testing.T) {
 	t.Parallel()
 	ns := natstest.Start(t)
 	gh := scmtest.GitHub("acme", "ghp-token", nil, 100)
 	t.Cleanup(gh.Close)
-	gh.SetFile("acme/mend-specs", "mend/spec.yaml", "main", []byte("repositories:\n  - static: [{name: api, owner: acme}]\n"))
-	gh.SetFile("acme/mend-specs", "mend/bad.yaml", "main", []byte("repositories: []\nprune: {action: erase}\n"))
-	env := envconfig.MapLookuper(map[string]string{"NATS_URL": ns.URL(), "GITHUB_TOKEN": "ghp-token"})
-	put := func(path string) (string, error) {
-		return run(t, env, "reconcile", "put", "prod", "-github", "acme/mend-specs", "-path", path, "-ref", "main", "-url", gh.URL)
+	gl := scmtest.GitLab("platform", "glpat-token", nil, 100)
+	t.Cleanup(gl.Close)
+	env := envconfig.MapLookuper(map[string]string{"NATS_URL": ns.URL(), "GITHUB_TOKEN": "ghp-token", "GITLAB_TOKEN": "glpat-token"})
+	for _, tt := range []struct {
+		scm, repo, flag string
+		srv             *scmtest.Server
+		notFound        string
+		ref             string // what get prints of the reference
+	}{
+		{"github", "acme/mend-specs", "-github", gh, "404", "repository: acme/mend-specs"},
+		{"gitlab", "platform/infra/mend-specs", "-gitlab", gl, "404", "project: platform/infra/mend-specs"},
+	} {
+		t.Run(tt.scm, func(t *testing.T) {
+			tt.srv.SetFile(tt.repo, "mend/spec.yaml", "main", []byte("repositories:\n  - static: [{name: api, owner: acme}]\n"))
+			tt.srv.SetFile(tt.repo, "mend/bad.yaml", "main", []byte("repositories: []\nprune: {action: erase}\n"))
+			name := "prod-" + tt.scm
+			put := func(path string) (string, error) {
+				return run(t, env, "reconcile", "put", name, tt.flag, tt.repo, "-path", path, "-ref", "main", "-url", tt.srv.URL)
+			}
+			if _, err := put("mend/bad.yaml"); err == nil || !strings.Contains(err.Error(), tt.scm+":"+tt.repo+"/mend/bad.yaml@main:2: prune.action") {
+				t.Errorf("put of a bad spec: %v", err)
+			}
+			if _, err := put("mend/none.yaml"); err == nil || !strings.Contains(err.Error(), tt.notFound) {
+				t.Errorf("put of a missing file: %v", err)
+			}
+			if out, err := put("mend/spec.yaml"); err != nil || !strings.Contains(out, "Stored spec "+name+" (revision ") {
+				t.Fatalf("put: %v %q", err, out)
+			}
+			out, err := run(t, env, "reconcile", "get", name)
+			if err != nil || !strings.Contains(out, tt.ref) || !strings.Contains(out, "path: mend/spec.yaml") {
+				t.Errorf("get: %v %q", err, out)
+			}
+		})
 	}
-	if _, err := put("mend/bad.yaml"); err == nil || !strings.Contains(err.Error(), "github:acme/mend-specs/mend/bad.yaml@main:2: prune.action") {
-		t.Errorf("put of a bad spec: %v", err)
-	}
-	if _, err := put("mend/none.yaml"); err == nil || !strings.Contains(err.Error(), "404") {
-		t.Errorf("put of a missing file: %v", err)
-	}
-	if out, err := put("mend/spec.yaml"); err != nil || !strings.Contains(out, "Stored spec prod (revision 1).") {
-		t.Fatalf("put: %v %q", err, out)
-	}
-	out, err := run(t, env, "reconcile", "get", "prod")
-	if err != nil || !strings.Contains(out, "repository: acme/mend-specs") || !strings.Contains(out, "path: mend/spec.yaml") {
-		t.Errorf("get: %v %q", err, out)
-	}
-	if _, err := run(t, env, "reconcile", "put", "prod", "-path", "x.yaml", "-f", "x.yaml"); !errors.Is(err, errUsage) {
-		t.Errorf("-path without -github: %v", err)
+	for _, args := range [][]string{
+		{"-path", "x.yaml", "-f", "x.yaml"},
+		{"-github", "acme/mend-specs", "-gitlab", "platform/mend-specs", "-path", "x.yaml"},
+	} {
+		if _, err := run(t, env, append([]string{"reconcile", "put", "prod"}, args...)...); !errors.Is(err, errUsage) {
+			t.Errorf("%q: %v, want the usage", args, err)
+		}
 	}
 }

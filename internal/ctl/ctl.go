@@ -62,7 +62,8 @@ const usage = `usage:
   mendflowctl reconcile apply -f SPEC | -plan PLAN.json [-timeout DURATION]
                                                                exit 0: all done, 1: any failed
   mendflowctl reconcile put NAME -f SPEC | get NAME | list | delete NAME
-  mendflowctl reconcile put NAME -github OWNER/REPO -path PATH [-ref REF] [-url API] [-token-env VAR]
+  mendflowctl reconcile put NAME -github OWNER/REPO | -gitlab GROUP/PROJECT -path PATH [-ref REF] [-url URL]
+                          [-token-env VAR]
                                                                the specs the reconcile command reads
 environment:
   NATS_URL               default nats://127.0.0.1:4222

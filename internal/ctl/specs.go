@@ -49,8 +49,8 @@ func specName(args []string) (string, error) {
 
 // reconcilePut stores a spec under a name, for the reconcile command,
 // once it is valid (its errors are those of reconcile plan): a spec file,
-// or with -github a reference to a spec kept in a repository, which each
-// reconcile reads anew (reconcile.SpecFile).
+// or with -github or -gitlab a reference to a spec kept in a repository,
+// which each reconcile reads anew (reconcile.SpecFile).
 func reconcilePut(ctx context.Context, s *settings, args []string, out io.Writer) error {
 	if len(args) == 0 {
 		return errUsage
@@ -59,14 +59,20 @@ func reconcilePut(ctx context.Context, s *settings, args []string, out io.Writer
 	fs := flag.NewFlagSet("reconcile put", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	file := fs.String("f", "", "the spec (YAML)")
-	var gh reconcile.GitHubFile
-	fs.StringVar(&gh.Repository, "github", "", "OWNER/REPOSITORY holding the spec, read anew by each reconcile")
-	fs.StringVar(&gh.Path, "path", "", "with -github: the spec's path in the repository")
-	fs.StringVar(&gh.Ref, "ref", "", "with -github: the branch, tag or commit (default: the default branch)")
-	fs.StringVar(&gh.URL, "url", "", "with -github: the API of a GitHub Enterprise Server")
-	fs.StringVar(&gh.TokenEnv, "token-env", "", "with -github: the variable holding the token (default GITHUB_TOKEN)")
-	if err := fs.Parse(args[1:]); err != nil || fs.NArg() > 0 || (*file == "") == (gh.Repository == "") ||
-		(gh.Repository == "" && (gh.Path != "" || gh.Ref != "" || gh.URL != "" || gh.TokenEnv != "")) {
+	gitHub := fs.String("github", "", "OWNER/REPOSITORY holding the spec, read anew by each reconcile")
+	gitLab := fs.String("gitlab", "", "GROUP/PROJECT holding the spec, read anew by each reconcile")
+	path := fs.String("path", "", "with -github or -gitlab: the spec's path in the repository")
+	ref := fs.String("ref", "", "with -github or -gitlab: the branch, tag or commit (default: the default branch)")
+	apiURL := fs.String("url", "", "with -github: the API of a GitHub Enterprise Server; with -gitlab: a self-managed GitLab")
+	tokenEnv := fs.String("token-env", "", "with -github or -gitlab: the variable holding the token (default GITHUB_TOKEN or GITLAB_TOKEN)")
+	err := fs.Parse(args[1:])
+	given := 0
+	for _, v := range []string{*file, *gitHub, *gitLab} {
+		if v != "" {
+			given++
+		}
+	}
+	if err != nil || fs.NArg() > 0 || given != 1 || (*file != "" && (*path != "" || *ref != "" || *apiURL != "" || *tokenEnv != "")) {
 		return errUsage
 	}
 	var src []byte
@@ -83,7 +89,11 @@ func reconcilePut(ctx context.Context, s *settings, args []string, out io.Writer
 		// The file is read now, as the worker will: a reference that
 		// reads no valid spec is not stored.
 		var f reconcile.SpecFile
-		f.From.GitHub = &gh
+		if *gitHub != "" {
+			f.From.GitHub = &reconcile.GitHubFile{Repository: *gitHub, Path: *path, Ref: *ref, URL: *apiURL, TokenEnv: *tokenEnv}
+		} else {
+			f.From.GitLab = &reconcile.GitLabFile{Project: *gitLab, Path: *path, Ref: *ref, URL: *apiURL, TokenEnv: *tokenEnv}
+		}
 		b, err := f.Read(ctx, reconcile.SourceOptions{
 			Getenv:     func(name string) string { v, _ := s.env.Lookup(name); return v },
 			HTTPClient: &http.Client{Timeout: scmTimeout},

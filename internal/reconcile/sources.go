@@ -190,13 +190,9 @@ func listGitHub(ctx context.Context, src *GitHubSource, token string, hc *http.C
 // listGitLab lists the projects of a group and its subgroups (not those
 // shared with it), following GitLab's X-Next-Page header.
 func listGitLab(ctx context.Context, src *GitLabSource, token string, hc *http.Client) ([]Repository, error) {
-	opts := []gitlab.ClientOptionFunc{gitlab.WithHTTPClient(hc)}
-	if src.URL != "" {
-		opts = append(opts, gitlab.WithBaseURL(src.URL))
-	}
-	c, err := gitlab.NewClient(token, opts...)
+	c, err := gitLabClient(token, src.URL, hc)
 	if err != nil {
-		return nil, fmt.Errorf("gitlab: %w", err)
+		return nil, err
 	}
 	opt := &gitlab.ListGroupProjectsOptions{
 		ListOptions:      gitlab.ListOptions{PerPage: pageSize, Page: 1},
@@ -225,6 +221,41 @@ func listGitLab(ctx context.Context, src *GitLabSource, token string, hc *http.C
 		}
 		opt.Page = resp.NextPage
 	}
+}
+
+// gitLabClient is a GitLab client with token, of the self-managed GitLab
+// at url, or of gitlab.com when url is empty.
+func gitLabClient(token, url string, hc *http.Client) (*gitlab.Client, error) {
+	var opts []gitlab.ClientOptionFunc
+	if hc != nil {
+		opts = append(opts, gitlab.WithHTTPClient(hc))
+	}
+	if url != "" {
+		opts = append(opts, gitlab.WithBaseURL(url))
+	}
+	c, err := gitlab.NewClient(token, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("gitlab: %w", err)
+	}
+	return c, nil
+}
+
+// readGitLabFile reads a file of a project (GET
+// /projects/{id}/repository/files/{file_path}/raw?ref=).
+func readGitLabFile(ctx context.Context, f *GitLabFile, token string, hc *http.Client) ([]byte, error) {
+	c, err := gitLabClient(token, f.URL, hc)
+	if err != nil {
+		return nil, err
+	}
+	opt := &gitlab.GetRawFileOptions{}
+	if f.Ref != "" {
+		opt.Ref = gitlab.Ptr(f.Ref)
+	}
+	b, _, err := c.RepositoryFiles.GetRawFile(f.Project, strings.TrimPrefix(f.Path, "/"), opt, gitlab.WithContext(ctx))
+	if err != nil {
+		return nil, fmt.Errorf("gitlab: reading %s from %s: %w", f.Path, f.Project, err)
+	}
+	return b, nil
 }
 
 func idText(id int64) string {

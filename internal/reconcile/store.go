@@ -169,13 +169,16 @@ func (s *Specs) Delete(ctx context.Context, name string) error {
 // SpecFile is a stored spec kept in a repository: what the bucket holds
 // under the spec's name is this reference, and each reconcile reads the
 // file anew, so that a push to the repository is what the next reconcile
-// acts on (GitOps). It reads, as YAML:
+// acts on (GitOps). It reads, as YAML, one of:
 //
 //	from:
 //	  github: {repository: acme-corp/mend-specs, path: mend/spec.yaml, ref: main}
+//	from:
+//	  gitlab: {project: platform/mend-specs, path: mend/spec.yaml, ref: main}
 type SpecFile struct {
 	From struct {
-		GitHub *GitHubFile `json:"github" yaml:"github"`
+		GitHub *GitHubFile `json:"github,omitempty" yaml:"github,omitempty"`
+		GitLab *GitLabFile `json:"gitlab,omitempty" yaml:"gitlab,omitempty"`
 	} `json:"from" yaml:"from"`
 }
 
@@ -191,15 +194,28 @@ type GitHubFile struct {
 	TokenEnv   string `json:"tokenEnv,omitempty" yaml:"tokenEnv,omitempty"`
 }
 
+// GitLabFile is a file of a GitLab project, named by its full path
+// (group/subgroup/project). Ref is a branch, tag or commit (the project's
+// default branch when empty); URL is the address of a self-managed GitLab,
+// as a GitLab source's url (gitlab.com when empty); TokenEnv names the
+// variable holding the token (GITLAB_TOKEN when empty).
+type GitLabFile struct {
+	Project  string `json:"project" yaml:"project"`
+	Path     string `json:"path" yaml:"path"`
+	Ref      string `json:"ref,omitempty" yaml:"ref,omitempty"`
+	URL      string `json:"url,omitempty" yaml:"url,omitempty"`
+	TokenEnv string `json:"tokenEnv,omitempty" yaml:"tokenEnv,omitempty"`
+}
+
 // ParseSpecFile reads a stored value as a SpecFile: a YAML mapping whose
-// one key is from (which no spec has).
+// one key is from (which no spec has), naming one repository.
 func ParseSpecFile(src []byte) (*SpecFile, bool) {
 	var keys map[string]any
 	if yaml.Unmarshal(src, &keys) != nil || len(keys) != 1 || keys["from"] == nil {
 		return nil, false
 	}
 	var f SpecFile
-	if yaml.Unmarshal(src, &f) != nil || f.From.GitHub == nil {
+	if yaml.Unmarshal(src, &f) != nil || (f.From.GitHub == nil) == (f.From.GitLab == nil) {
 		return nil, false
 	}
 	return &f, true
@@ -207,6 +223,15 @@ func ParseSpecFile(src []byte) (*SpecFile, bool) {
 
 // Check reports what is missing from a SpecFile.
 func (f *SpecFile) Check() error {
+	if g := f.From.GitLab; g != nil {
+		switch {
+		case !strings.Contains(g.Project, "/") || strings.HasPrefix(g.Project, "/") || strings.HasSuffix(g.Project, "/"):
+			return fmt.Errorf("from.gitlab.project: %q is not a project's full path, GROUP/PROJECT", g.Project)
+		case strings.TrimSpace(g.Path) == "":
+			return errors.New("from.gitlab.path: the spec's path in the project is required")
+		}
+		return nil
+	}
 	g := f.From.GitHub
 	owner, repo, ok := strings.Cut(g.Repository, "/")
 	switch {
@@ -218,12 +243,18 @@ func (f *SpecFile) Check() error {
 	return nil
 }
 
-// String names the file in errors: github:OWNER/REPO/PATH@REF.
+// String names the file in errors: github:OWNER/REPO/PATH@REF, or
+// gitlab:GROUP/PROJECT/PATH@REF.
 func (f *SpecFile) String() string {
-	g := f.From.GitHub
-	s := "github:" + g.Repository + "/" + strings.TrimPrefix(g.Path, "/")
-	if g.Ref != "" {
-		s += "@" + g.Ref
+	scm, repo, path, ref := "github", "", "", ""
+	if g := f.From.GitLab; g != nil {
+		scm, repo, path, ref = "gitlab", g.Project, g.Path, g.Ref
+	} else {
+		repo, path, ref = f.From.GitHub.Repository, f.From.GitHub.Path, f.From.GitHub.Ref
+	}
+	s := scm + ":" + repo + "/" + strings.TrimPrefix(path, "/")
+	if ref != "" {
+		s += "@" + ref
 	}
 	return s
 }
@@ -238,6 +269,13 @@ func (f *SpecFile) YAML() []byte {
 func (f *SpecFile) Read(ctx context.Context, opts SourceOptions) ([]byte, error) {
 	if err := f.Check(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidSpec, err)
+	}
+	if g := f.From.GitLab; g != nil {
+		token, err := sourceToken(opts, g.TokenEnv, DefaultGitLabTokenEnv, "gitlab")
+		if err != nil {
+			return nil, err
+		}
+		return readGitLabFile(ctx, g, token, opts.HTTPClient)
 	}
 	g := f.From.GitHub
 	token, err := sourceToken(opts, g.TokenEnv, DefaultGitHubTokenEnv, "github")

@@ -200,45 +200,57 @@ func TestReconcileScheduleSettings(t *testing.T) {
 }
 
 // TestReconcileCommandGitOps: a stored reference to a spec kept in a
-// repository is read anew by each reconcile, so that a push is what the
-// next reconcile acts on.
+// repository, on GitHub or GitLab, is read anew by each reconcile, so that
+// a push is what the next reconcile acts on.
 func TestReconcileCommandGitOps(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, map[string]string{"GITHUB_TOKEN": "ghp-token"})
+	h := newHarness(t, map[string]string{"GITHUB_TOKEN": "ghp-token", "GITLAB_TOKEN": "glpat-token"})
 	gh := scmtest.GitHub("acme", "ghp-token", nil, 100)
 	t.Cleanup(gh.Close)
-	gh.SetFile("acme/mend-specs", "mend/spec.yaml", "main", []byte("repositories:\n  - static: [{name: api, owner: acme}]\n"))
-	var f reconcile.SpecFile
-	f.From.GitHub = &reconcile.GitHubFile{Repository: "acme/mend-specs", Path: "mend/spec.yaml", Ref: "main", URL: gh.URL}
+	gl := scmtest.GitLab("platform", "glpat-token", nil, 100)
+	t.Cleanup(gl.Close)
 	specs, err := reconcile.OpenSpecs(context.Background(), h.js, true, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := specs.Put(context.Background(), "prod", f.String(), f.YAML()); err != nil {
-		t.Fatal(err)
-	}
+	var ghRef, glRef reconcile.SpecFile
+	ghRef.From.GitHub = &reconcile.GitHubFile{Repository: "acme/mend-specs", Path: "mend/spec.yaml", Ref: "main", URL: gh.URL}
+	glRef.From.GitLab = &reconcile.GitLabFile{Project: "platform/mend-specs", Path: "mend/spec.yaml", Ref: "main", URL: gl.URL}
 	h.startWorker(nil)
-	var planned events.ReconcilePlanned
-	first := h.send(events.CommandReconcile, map[string]any{"spec": "prod", "dryRun": true})
-	decode(t, h.waitAnswer(first.ID(), 10*time.Second), events.TypeReconcilePlanned, &planned)
-	if planned.Create != 1 || planned.Changes[0].Target != "project api" {
-		t.Errorf("first plan: %+v", planned)
-	}
+	for _, tt := range []struct {
+		spec, repo string
+		srv        *scmtest.Server
+		ref        reconcile.SpecFile
+	}{
+		{"prod-github", "acme/mend-specs", gh, ghRef},
+		{"prod-gitlab", "platform/mend-specs", gl, glRef},
+	} {
+		tt.srv.SetFile(tt.repo, "mend/spec.yaml", "main", []byte("repositories:\n  - static: [{name: api, owner: acme}]\n"))
+		if _, err := specs.Put(context.Background(), tt.spec, tt.ref.String(), tt.ref.YAML()); err != nil {
+			t.Fatal(err)
+		}
+		var planned events.ReconcilePlanned
+		first := h.send(events.CommandReconcile, map[string]any{"spec": tt.spec, "dryRun": true})
+		decode(t, h.waitAnswer(first.ID(), 10*time.Second), events.TypeReconcilePlanned, &planned)
+		if planned.Create != 1 || planned.Changes[0].Target != "project api" {
+			t.Errorf("%s: first plan: %+v", tt.spec, planned)
+		}
 
-	// A push: the file has a second repository, and the next reconcile sees it.
-	gh.SetFile("acme/mend-specs", "mend/spec.yaml", "main", []byte("repositories:\n  - static: [{name: api, owner: acme}, {name: web, owner: acme}]\n"))
-	second := h.send(events.CommandReconcile, map[string]any{"spec": "prod", "dryRun": true})
-	decode(t, h.waitAnswer(second.ID(), 10*time.Second), events.TypeReconcilePlanned, &planned)
-	if planned.Create != 2 {
-		t.Errorf("plan after the push: %+v", planned)
-	}
+		// A push: the file has a second repository, and the next reconcile sees it.
+		tt.srv.SetFile(tt.repo, "mend/spec.yaml", "main", []byte("repositories:\n  - static: [{name: api, owner: acme}, {name: web, owner: acme}]\n"))
+		second := h.send(events.CommandReconcile, map[string]any{"spec": tt.spec, "dryRun": true})
+		decode(t, h.waitAnswer(second.ID(), 10*time.Second), events.TypeReconcilePlanned, &planned)
+		if planned.Create != 2 {
+			t.Errorf("%s: plan after the push: %+v", tt.spec, planned)
+		}
 
-	// A file that is no valid spec gives the reconcile up at once.
-	gh.SetFile("acme/mend-specs", "mend/spec.yaml", "main", []byte("repositories: []\nprune: {action: erase}\n"))
-	bad := h.send(events.CommandReconcile, map[string]any{"spec": "prod"})
-	var failed events.CommandFailed
-	decode(t, h.waitAnswer(bad.ID(), 10*time.Second), events.TypeCommandFailed, &failed)
-	if failed.Reason != events.FailInvalid || !strings.Contains(failed.Error, "github:acme/mend-specs/mend/spec.yaml@main:2: prune.action") {
-		t.Errorf("failed: %+v", failed)
+		// A file that is no valid spec gives the reconcile up at once.
+		tt.srv.SetFile(tt.repo, "mend/spec.yaml", "main", []byte("repositories: []\nprune: {action: erase}\n"))
+		bad := h.send(events.CommandReconcile, map[string]any{"spec": tt.spec})
+		var failed events.CommandFailed
+		decode(t, h.waitAnswer(bad.ID(), 10*time.Second), events.TypeCommandFailed, &failed)
+		if failed.Reason != events.FailInvalid || !strings.Contains(failed.Error, tt.ref.String()+":2: prune.action") {
+			t.Errorf("%s: failed: %+v", tt.spec, failed)
+		}
 	}
 }

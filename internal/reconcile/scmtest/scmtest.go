@@ -1,6 +1,6 @@
 // Package scmtest serves fakes of the GitHub and GitLab APIs that list
-// repositories (and of GitHub's that reads a file), for tests and
-// benchmarks of reconcile: the documented
+// repositories and read a file, for tests and benchmarks of reconcile:
+// the documented
 // paths, authentication headers, answer shapes (the clients' own types)
 // and paging (GitHub's Link header; GitLab's X-Next-Page, X-Total-Pages
 // and the others).
@@ -29,13 +29,16 @@ type Server struct {
 	Calls atomic.Int64
 
 	mu    sync.Mutex
-	files map[string][]byte // GitHub: "owner/repo\x00path\x00ref"
+	files map[string][]byte // "owner/repo\x00path\x00ref"
 }
 
-// SetFile makes the GitHub fake serve content as the file path of the
-// repository fullName (owner/repo) at ref, or at any ref when ref is
-// empty: GET /repos/{owner}/{repo}/contents/{path}?ref=, answered as
-// GitHub does, base64 in a RepositoryContent.
+// SetFile makes the fake serve content as the file path of the repository
+// fullName (GitHub's owner/repo, GitLab's project path) at ref, or at any
+// ref when ref is empty. The GitHub fake answers GET
+// /repos/{owner}/{repo}/contents/{path}?ref= as GitHub does, base64 in a
+// RepositoryContent; the GitLab fake answers GET
+// /api/v4/projects/{id}/repository/files/{file_path}/raw?ref= with the
+// bytes.
 func (s *Server) SetFile(fullName, path, ref string, content []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -147,13 +150,37 @@ func GitHub(org, token string, repos []*github.Repository, pageSize int) *Server
 	return s
 }
 
+// serveRawFile answers a raw file request of the GitLab fake, reporting
+// whether the request was one. Its project and file path are each one
+// escaped segment.
+func (s *Server) serveRawFile(w http.ResponseWriter, r *http.Request) bool {
+	seg := strings.Split(r.URL.EscapedPath(), "/")
+	if len(seg) != 9 || strings.Join(seg[:4], "/") != "/api/v4/projects" || seg[5] != "repository" || seg[6] != "files" || seg[8] != "raw" {
+		return false
+	}
+	project, err1 := url.PathUnescape(seg[4])
+	path, err2 := url.PathUnescape(seg[7])
+	b, ok := s.file(project, path, r.URL.Query().Get("ref"))
+	if err1 != nil || err2 != nil || !ok {
+		w.WriteHeader(http.StatusNotFound)
+		writeJSON(w, map[string]string{"message": "404 File Not Found"})
+		return true
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write(b)
+	return true
+}
+
 // GitLab serves GET /api/v4/groups/{id}/projects for the group of that
 // full path, answering requests whose PRIVATE-TOKEN is token, pageSize
-// projects a page at most. The projects are given as listed with
-// include_subgroups=true.
+// projects a page at most, and the files given to SetFile. The projects
+// are given as listed with include_subgroups=true.
 func GitLab(group, token string, projects []*gitlab.Project, pageSize int) *Server {
 	s := &Server{}
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && r.Header.Get("PRIVATE-TOKEN") == token && s.serveRawFile(w, r) {
+			return
+		}
 		want := "/api/v4/groups/" + url.PathEscape(group) + "/projects"
 		if r.Method != http.MethodGet || r.URL.EscapedPath() != want {
 			w.WriteHeader(http.StatusNotFound)
