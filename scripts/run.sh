@@ -84,16 +84,25 @@ if $use_sim; then
 fi
 start ingest "$bin/ingest"
 # WORKERS (1) worker processes: the first on WORKER_ADDR, the others on
-# the ports after it.
-worker_host=${WORKER_ADDR%:*} worker_port=${WORKER_ADDR##*:}
-for ((w=0; w<${WORKERS:-1}; w++)); do
+# the ports after it, passing over those of ingest and the poller (with
+# the defaults, the second worker is on 8083, not on the poller's 8082).
+worker_host=${WORKER_ADDR%:*} port=${WORKER_ADDR##*:}
+worker_addrs=()
+while ((${#worker_addrs[@]} < ${WORKERS:-1})); do
+  case $port in
+  "${POLLER_ADDR##*:}" | "${INGEST_ADDR##*:}") ;;
+  *) worker_addrs+=("$worker_host:$port") ;;
+  esac
+  port=$((port + 1))
+done
+for ((w=0; w<${#worker_addrs[@]}; w++)); do
   name=worker; [ "$w" -eq 0 ] || name=worker$((w+1))
-  WORKER_ADDR=$worker_host:$((worker_port+w)) start "$name" "$bin/worker"
+  WORKER_ADDR=${worker_addrs[w]} start "$name" "$bin/worker"
 done
 start poller "$bin/poller"
 wait_ready ingest "$INGEST_ADDR" /readyz
-for ((w=0; w<${WORKERS:-1}; w++)); do
-  wait_ready worker "$worker_host:$((worker_port+w))" /readyz
+for addr in "${worker_addrs[@]}"; do
+  wait_ready worker "$addr" /readyz
 done
 wait_ready poller "$POLLER_ADDR" /readyz
 
