@@ -20,14 +20,16 @@ import (
 // callers run one at a time (serial), 16 at once in one process
 // (parallel), and 16 at once in each of two processes sharing the
 // organization (two-processes); local is the limiter of a process alone.
+// The same with MEND_MAX_IN_FLIGHT set, too high to make a call wait,
+// gives the cost of the shared cap (capped-serial, capped-parallel).
 //
 //	go test -run '^$' -bench BenchmarkAcquire -benchtime 2000x ./internal/budget/
 func BenchmarkAcquire(b *testing.B) {
 	srv := natstest.Start(b)
-	open := func(b *testing.B) (*budget.Budget, *prometheus.Registry) {
+	open := func(b *testing.B, cfg budget.Config) (*budget.Budget, *prometheus.Registry) {
 		_, js := srv.Connect()
 		reg := prometheus.NewRegistry()
-		bg, err := budget.New(context.Background(), js, defaults(), budget.Options{
+		bg, err := budget.New(context.Background(), js, cfg, budget.Options{
 			Rate: 1e6, Burst: 1000, DefaultOrg: "bench-" + b.Name(), Logger: slog.New(slog.DiscardHandler), Registerer: reg,
 		})
 		if err != nil {
@@ -56,30 +58,37 @@ func BenchmarkAcquire(b *testing.B) {
 			call(b, l)
 		}
 	})
-	b.Run("serial", func(b *testing.B) {
-		bg, reg := open(b)
-		n := int64(0)
-		for b.Loop() {
-			call(b, bg)
-			n++
-		}
-		report(b, n, reg)
-	})
-	b.Run("parallel", func(b *testing.B) {
-		bg, reg := open(b)
-		var n atomic.Int64
-		b.SetParallelism(8) // 16 callers on 2 cores
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
+	capped := defaults()
+	capped.MaxInFlight = 1000
+	for _, cfg := range []struct {
+		prefix string
+		cfg    budget.Config
+	}{{"", defaults()}, {"capped-", capped}} {
+		b.Run(cfg.prefix+"serial", func(b *testing.B) {
+			bg, reg := open(b, cfg.cfg)
+			n := int64(0)
+			for b.Loop() {
 				call(b, bg)
-				n.Add(1)
+				n++
 			}
+			report(b, n, reg)
 		})
-		report(b, n.Load(), reg)
-	})
+		b.Run(cfg.prefix+"parallel", func(b *testing.B) {
+			bg, reg := open(b, cfg.cfg)
+			var n atomic.Int64
+			b.SetParallelism(8) // 16 callers on 2 cores
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					call(b, bg)
+					n.Add(1)
+				}
+			})
+			report(b, n.Load(), reg)
+		})
+	}
 	b.Run("two-processes", func(b *testing.B) {
-		one, reg1 := open(b)
-		two, reg2 := open(b)
+		one, reg1 := open(b, defaults())
+		two, reg2 := open(b, defaults())
 		var n atomic.Int64
 		b.SetParallelism(16)
 		b.RunParallel(func(pb *testing.PB) {

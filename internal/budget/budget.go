@@ -31,14 +31,19 @@
 // has been open for a while, one process takes the probe with
 // compare-and-swap and makes one call, whose success closes it.
 //
+// The cap on calls in flight (MEND_MAX_IN_FLIGHT) is shared as well: each
+// process holds a lease in flight.<label> with its calls under way (see
+// flight.go).
+//
 // While the bucket cannot be reached, a process keeps to a local share
-// of the rate (MEND_BUDGET_PROCESSES), and says so once in its log and
+// of the rate and of the cap (MEND_BUDGET_PROCESSES), and says so once in its log and
 // in the gauge mendflow_mend_budget_fallback; it tries NATS again every
 // second and goes back to the shared budget when it answers.
 package budget
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -117,8 +122,9 @@ type Budget struct {
 	overrides map[string]limit
 	log       *slog.Logger
 	m         *metrics
+	id        string // this process's, in the leases of calls in flight
 	stop      context.CancelFunc
-	watched   chan struct{}
+	watched   chan struct{} // closed when the watch and the renewal have ended
 
 	mu       sync.Mutex
 	orgs     map[string]*org // by label
@@ -157,9 +163,17 @@ func New(ctx context.Context, js jetstream.JetStream, cfg Config, opts Options) 
 	wctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	b := &Budget{
 		kv: kv, conn: js.Conn(), cfg: cfg, opts: opts, overrides: overrides, log: opts.Logger, m: m,
-		stop: stop, watched: make(chan struct{}), orgs: make(map[string]*org),
+		id: rand.Text(), stop: stop, watched: make(chan struct{}), orgs: make(map[string]*org),
 	}
-	go b.watch(wctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { b.watch(wctx) })
+	if cfg.MaxInFlight > 0 {
+		wg.Go(func() { b.renew(wctx) })
+	}
+	go func() {
+		wg.Wait()
+		close(b.watched)
+	}()
 	return b, nil
 }
 
@@ -322,11 +336,11 @@ func (b *Budget) reached(err error) {
 	b.log.Info("the shared Mend budget in NATS answers again: sharing it")
 }
 
-// watch follows the pauses and circuits in the bucket until ctx ends.
+// watch follows the pauses, circuits and calls in flight in the bucket
+// until ctx ends.
 func (b *Budget) watch(ctx context.Context) {
-	defer close(b.watched)
 	for ctx.Err() == nil {
-		w, err := b.kv.WatchFiltered(ctx, []string{"pause.*", "circuit.*"})
+		w, err := b.kv.WatchFiltered(ctx, []string{"pause.*", "circuit.*", "flight.*"})
 		if err == nil {
 			for e := range w.Updates() {
 				if e != nil {
@@ -361,6 +375,12 @@ func (b *Budget) apply(e jetstream.KeyValueEntry) {
 			return
 		}
 		o.setCircuit(c.Open, time.Unix(0, c.ProbeAt))
+	case "flight":
+		var l leases
+		if !deleted && json.Unmarshal(e.Value(), &l) != nil {
+			return
+		}
+		o.setFlight(l, e.Revision())
 	}
 }
 

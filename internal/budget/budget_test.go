@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -425,5 +426,98 @@ func TestSetAsideWhileSaturated(t *testing.T) {
 	wg.Wait()
 	if held := p.budget.SetAside("bulk-org"); held != nil {
 		t.Errorf("set aside with no call waiting: %v", held)
+	}
+}
+
+// mostAtOnce is the most calls the simulator was answering at one time.
+func mostAtOnce(calls []mendsim.Call) int {
+	most := 0
+	for _, c := range calls {
+		n := 0
+		for _, d := range calls {
+			if !d.Time.After(c.Time) && d.Answered.After(c.Time) {
+				n++
+			}
+		}
+		most = max(most, n)
+	}
+	return most
+}
+
+// TestInFlightCapIsShared: MEND_MAX_IN_FLIGHT holds for two processes
+// together, each with more callers than the cap, and both get places.
+func TestInFlightCapIsShared(t *testing.T) {
+	t.Parallel()
+	srv := natstest.Start(t)
+	sim := mendsim.NewServer(mendsim.Config{})
+	t.Cleanup(sim.Close)
+	if err := sim.SetFault(mendsim.Fault{Op: mend.ReqGetAllProducts, Latency: 150 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := defaults()
+	cfg.MaxInFlight = 2
+	a := start(t, srv, sim, cfg, 0, 1)
+	b := start(t, srv, sim, cfg, 0, 1)
+	var wg sync.WaitGroup
+	for i := range 8 {
+		p := a
+		if i%2 == 1 {
+			p = b
+		}
+		wg.Go(func() {
+			if err := p.list(context.Background()); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	got := sim.CallsOf(mend.ReqGetAllProducts)
+	if len(got) != 8 {
+		t.Fatalf("%d calls reached the simulator, want 8", len(got))
+	}
+	// Each process keeping to the cap alone would have 4 under way.
+	if most := mostAtOnce(got); most != 2 {
+		t.Errorf("%d calls under way at once, want the cap, 2", most)
+	}
+	for _, p := range []*process{a, b} {
+		if n := gathered(t, p.reg, "mendflow_mend_budget_calls_total"); n != 4 {
+			t.Errorf("a process made %v calls, want its 4", n)
+		}
+	}
+}
+
+// TestInFlightLeaseOfADeadProcess: the places held by a process that died
+// count until its lease runs out, and no longer.
+func TestInFlightLeaseOfADeadProcess(t *testing.T) {
+	t.Parallel()
+	srv := natstest.Start(t)
+	sim := mendsim.NewServer(mendsim.Config{})
+	t.Cleanup(sim.Close)
+	cfg := defaults()
+	cfg.MaxInFlight = 1
+	p := start(t, srv, sim, cfg, 0, 1)
+	// What a process killed with a call under way leaves: its lease, to
+	// run out in a second.
+	_, js := srv.Connect()
+	kv, err := js.KeyValue(context.Background(), budget.Bucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	until := time.Now().Add(time.Second)
+	if _, err := kv.Put(context.Background(), "flight."+budget.Label(org), []byte(`{"dead":{"n":1,"until":`+strconv.FormatInt(until.UnixNano(), 10)+`}}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.list(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := sim.CallsOf(mend.ReqGetAllProducts)
+	if len(got) != 1 {
+		t.Fatalf("%d calls reached the simulator, want 1", len(got))
+	}
+	if got[0].Time.Before(until) {
+		t.Errorf("the call came at %v, before the dead process's lease ran out at %v", got[0].Time, until)
+	}
+	if took := time.Since(until); took > 5*time.Second {
+		t.Errorf("the call came %v after the lease ran out", took)
 	}
 }

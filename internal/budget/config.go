@@ -10,15 +10,15 @@ import (
 // Config is the shared budget's environment, beside MEND_RATE_LIMIT and
 // MEND_RATE_BURST (mend.Config), which it shares among the processes.
 type Config struct {
-	// MaxInFlight caps the calls one process has under way to one
-	// organization at once (0: no cap).
+	// MaxInFlight caps the calls under way to one organization at once,
+	// by all processes together (0: no cap).
 	MaxInFlight int `env:"MEND_MAX_IN_FLIGHT, default=0"`
 	// Overrides gives some organizations a rate and burst of their own:
 	// token=rate:burst, separated by commas.
 	Overrides string `env:"MEND_RATE_OVERRIDES"`
 	// Processes is how many workers and pollers share the budget: while
-	// NATS cannot be reached, each process keeps to its share, the rate
-	// and burst divided by it.
+	// NATS cannot be reached, each process keeps to its share, the rate,
+	// burst and cap on calls in flight divided by it.
 	Processes int `env:"MEND_BUDGET_PROCESSES, default=4"`
 	// MaxWait is how long a call waits for an organization that is paused
 	// (Retry-After) or whose circuit is open; past it, the call fails with

@@ -23,13 +23,15 @@ type org struct {
 	interval time.Duration // between calls at the rate; 0: no limit
 	local    *rate.Limiter // this process's share, while in fallback
 
+	flightMu    sync.Mutex // this process's writes of its lease take turns
 	mu          sync.Mutex
 	changed     chan struct{} // closed, and replaced, when the state below changes
 	pauseUntil  time.Time
 	circuitOpen bool
 	probeAt     time.Time
 	failures    int // in a row, seen by this process
-	inFlight    int
+	inFlight    int // this process's calls under way
+	flight      flightState
 	waiting     *queue
 	taking      bool      // a goroutine takes calls for those waiting
 	setAsideAt  time.Time // when the last work set aside comes back
@@ -47,9 +49,10 @@ func (o *org) broadcast() {
 }
 
 // open waits until a call may go to the organization: no pause, the
-// circuit closed or this call its probe, a slot free under
-// MEND_MAX_IN_FLIGHT, which it takes. A pause or an open circuit longer
-// than MaxWait, or than ctx allows, fails at once.
+// circuit closed or this call its probe, a place free under
+// MEND_MAX_IN_FLIGHT among all processes' calls, which it takes (claim).
+// A pause or an open circuit longer than MaxWait, or than ctx allows,
+// fails at once.
 func (o *org) open(ctx context.Context) (probe bool, err error) {
 	for {
 		now := time.Now()
@@ -72,7 +75,18 @@ func (o *org) open(ctx context.Context) (probe bool, err error) {
 				return true, nil
 			}
 			continue
-		case o.b.cfg.MaxInFlight > 0 && o.inFlight >= o.b.cfg.MaxInFlight:
+		case o.b.cfg.MaxInFlight > 0:
+			// Taken before claiming: a place freed meanwhile wakes it.
+			changed := o.changed
+			o.mu.Unlock()
+			ok, wait := o.claim()
+			if ok {
+				return false, nil
+			}
+			if err := o.waitChange(ctx, changed, now, wait, ""); err != nil {
+				return false, err
+			}
+			continue
 		default:
 			o.inFlight++
 			o.mu.Unlock()
@@ -86,15 +100,18 @@ func (o *org) open(ctx context.Context) (probe bool, err error) {
 	}
 }
 
-// waitChange waits for a change of the organization's state, or, for a
-// pause or an open circuit (reason), its end; one that ends past MaxWait
-// or ctx's deadline fails at once with a *mend.UnavailableError.
+// waitChange waits for a change of the organization's state, or for wait
+// when it is not 0. For a pause or an open circuit (reason), wait is its
+// end, and one that ends past MaxWait or ctx's deadline fails at once
+// with a *mend.UnavailableError.
 func (o *org) waitChange(ctx context.Context, changed <-chan struct{}, now time.Time, wait time.Duration, reason string) error {
-	var timeout <-chan time.Time
 	if reason != "" {
 		if deadline, ok := ctx.Deadline(); wait > o.b.cfg.MaxWait || ok && deadline.Before(now.Add(wait)) {
 			return &mend.UnavailableError{Org: o.label, Reason: reason, Wait: wait}
 		}
+	}
+	var timeout <-chan time.Time
+	if wait > 0 {
 		t := time.NewTimer(wait)
 		defer t.Stop()
 		timeout = t.C
@@ -170,10 +187,7 @@ func (o *org) casProbe(now, next time.Time) (bool, error) {
 func (o *org) release() {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.inFlight--
-	if o.b.cfg.MaxInFlight > 0 {
-		o.broadcast()
-	}
+	o.ended()
 }
 
 // token waits for one call of the organization's rate.
@@ -382,10 +396,7 @@ func (o *org) done(out mend.Outcome, probe bool) *mend.UnavailableError {
 		set        *circuit
 	)
 	o.mu.Lock()
-	o.inFlight--
-	if o.b.cfg.MaxInFlight > 0 {
-		o.broadcast()
-	}
+	o.ended()
 	switch {
 	case out.Throttled():
 		wait := out.RetryAfter
