@@ -145,14 +145,62 @@ type Reader interface {
 // ErrUnknown is returned by Build when nothing is known of the id.
 var ErrUnknown = errors.New("nothing is known of this id")
 
-// maxScan bounds the messages of a work-queue stream that Build reads to
-// find the commands of the chain not yet delivered.
+// maxScan bounds the messages of a stream that Build reads to find the
+// commands of the chain not yet delivered, or a command's dead letter.
 const maxScan = 10000
 
 // Build reads the chain whose correlation id is id (the incoming event's
-// id, a webhook's delivery id) from the records and the streams. It
-// returns ErrUnknown when neither knows of it.
+// id, a webhook's delivery id) from the records and the streams, or, when
+// id is a command's own id whose dead letter MENDFLOW_DLQ keeps (as
+// mendflowctl dlq list shows it), the chain of that command. It returns
+// ErrUnknown when none knows of it.
 func Build(ctx context.Context, js Reader, id string) (*Trace, error) {
+	t, err := buildChain(ctx, js, id)
+	if !errors.Is(err, ErrUnknown) {
+		return t, err
+	}
+	chain, err := deadLetterChain(ctx, js, id)
+	if err != nil || chain == "" || chain == id {
+		return nil, cmp.Or(err, ErrUnknown)
+	}
+	if t, err = buildChain(ctx, js, chain); err == nil {
+		t.ID = id
+	}
+	return t, err
+}
+
+// deadLetterChain is the correlation id of the dead letter of the command
+// whose id is id, the latest first; "" when MENDFLOW_DLQ keeps none among
+// its last maxScan.
+func deadLetterChain(ctx context.Context, js Reader, id string) (string, error) {
+	s, err := js.Stream(ctx, events.StreamDLQ)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("stream %s: %w", events.StreamDLQ, err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		return "", err
+	}
+	for seq, n := info.State.LastSeq, 0; info.State.Msgs > 0 && seq >= info.State.FirstSeq && n < maxScan; seq, n = seq-1, n+1 {
+		m, err := s.GetMsg(ctx, seq)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue // removed: a replayed dead letter
+		}
+		if err != nil {
+			return "", fmt.Errorf("stream %s seq %d: %w", events.StreamDLQ, seq, err)
+		}
+		if headerValue(m.Header, "ce-id") == id {
+			return headerValue(m.Header, "ce-"+events.ExtCorrelationID), nil
+		}
+	}
+	return "", nil
+}
+
+// buildChain builds the chain whose correlation id is id.
+func buildChain(ctx context.Context, js Reader, id string) (*Trace, error) {
 	t, err := build(ctx, js, id)
 	if err == nil && t.unsettled {
 		// An item left MENDFLOW_TRACKING after the records were read, so

@@ -323,7 +323,7 @@ func TestTraceDeadLettered(t *testing.T) {
 	// Mend quotes the request in its answer, user key and all: no record
 	// may keep it.
 	p.fault(`{"op":"createProject","status":503,"count":5,"echo":true}`)
-	p.command("in-doomed", "project.create", `{"productName":"doomed","projectName":"svc","createProduct":true}`)
+	p.github("repository", "in-doomed", "../../testdata/github/repository.created.json")
 	tr := p.await("in-doomed", ended)
 
 	c := tr.Commands[0]
@@ -351,6 +351,21 @@ func TestTraceDeadLettered(t *testing.T) {
 	}
 	if strings.Contains(body, mendsim.DefaultUserKey) || !strings.Contains(body, `userKey\":\"[redacted]`) {
 		t.Errorf("the trace shows the user key, or not the request Mend quoted: %s", body)
+	}
+
+	// The command's own id, as dlq list shows it, finds the chain too.
+	if c.ID == "" || c.ID == "in-doomed" {
+		t.Fatalf("the delivery's command has no id of its own: %q", c.ID)
+	}
+	contains(t, p.ctl(t.Context(), 0, "dlq", "list"), c.ID)
+	contains(t, p.ctl(t.Context(), 0, "trace", c.ID),
+		"event in-doomed  com.github.repository.created",
+		"command project.create  seq 1  failed",
+		"dead letter mendflow.dlq.project.create",
+		"chain ended")
+	byCommand, err := trail.Build(t.Context(), p.js, c.ID)
+	if err != nil || byCommand.ID != c.ID || byCommand.CorrelationID != "in-doomed" {
+		t.Errorf("trace by the command's id: %v %+v", err, byCommand)
 	}
 }
 
