@@ -25,6 +25,7 @@ import (
 // Consumer is what a Runner needs of a jetstream.Consumer.
 type Consumer interface {
 	Fetch(batch int, opts ...jetstream.FetchOpt) (jetstream.MessageBatch, error)
+	Info(ctx context.Context) (*jetstream.ConsumerInfo, error)
 }
 
 // Delivery is one delivery of a message to a Runner's handler.
@@ -246,6 +247,10 @@ func (r *Runner) fetch(ctx context.Context, slots chan struct{}, deliveries chan
 		case errors.Is(err, jetstream.ErrConsumerDeleted), errors.Is(err, jetstream.ErrConsumerNotFound),
 			errors.Is(err, nats.ErrConnectionClosed):
 			return fmt.Errorf("%w: %w", ErrConsumerGone, err)
+		case errors.Is(err, nats.ErrNoResponders) && r.consumerGone(ctx):
+			// A pull sent after the consumer was deleted (not while it
+			// waited) finds no one to answer it.
+			return fmt.Errorf("%w: %w", ErrConsumerGone, jetstream.ErrConsumerNotFound)
 		}
 		failures++
 		wait := setupWaits.Delay(failures)
@@ -256,6 +261,14 @@ func (r *Runner) fetch(ctx context.Context, slots chan struct{}, deliveries chan
 			return nil
 		}
 	}
+}
+
+// consumerGone tells whether JetStream says the consumer does not exist: a
+// pull that no one answered may also mean that JetStream is away for a
+// moment, which is retried.
+func (r *Runner) consumerGone(ctx context.Context) bool {
+	_, err := r.cons.Info(ctx)
+	return errors.Is(err, jetstream.ErrConsumerNotFound)
 }
 
 // deliver carries out one delivery and ends it, in a span that continues

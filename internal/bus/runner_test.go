@@ -352,26 +352,38 @@ func TestRunnerHandsBackOnStop(t *testing.T) {
 }
 
 // TestRunnerConsumerDeleted: a runner whose consumer is deleted returns an
-// error saying so, rather than fetching in vain.
+// error saying so, rather than fetching in vain: deleted while a pull
+// waits (JetStream answers it "consumer deleted"), or before a pull is
+// sent (no one answers it).
 func TestRunnerConsumerDeleted(t *testing.T) {
 	t.Parallel()
-	b := newRunnerBed(t, 30*time.Second)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	done := make(chan error, 1)
-	go func() {
-		done <- bus.NewRunner(b.cons, func(context.Context, *bus.Delivery) error { return nil }, b.config(bus.Attempts{})).Run(ctx)
-	}()
-	b.send(t, "w1")
-	servicetest.Eventually(t, 10*time.Second, func() bool { return b.left(t) == 0 }, "the runner to consume")
-	if err := b.js.DeleteConsumer(t.Context(), "WORK", "runner"); err != nil {
-		t.Fatal(err)
-	}
-	if err := <-done; !errors.Is(err, bus.ErrConsumerGone) {
-		t.Errorf("Run = %v, want ErrConsumerGone", err)
-	}
-	if ctx.Err() != nil {
-		t.Error("Run returned only when its context ended")
+	for _, whilePulling := range []bool{true, false} {
+		b := newRunnerBed(t, 30*time.Second)
+		deleteConsumer := func() {
+			if err := b.js.DeleteConsumer(t.Context(), "WORK", "runner"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !whilePulling {
+			deleteConsumer()
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		done := make(chan error, 1)
+		go func() {
+			done <- bus.NewRunner(b.cons, func(context.Context, *bus.Delivery) error { return nil }, b.config(bus.Attempts{})).Run(ctx)
+		}()
+		if whilePulling {
+			b.send(t, "w1")
+			servicetest.Eventually(t, 10*time.Second, func() bool { return b.left(t) == 0 }, "the runner to consume")
+			deleteConsumer()
+		}
+		if err := <-done; !errors.Is(err, bus.ErrConsumerGone) {
+			t.Errorf("deleted while pulling %v: Run = %v, want ErrConsumerGone", whilePulling, err)
+		}
+		if ctx.Err() != nil {
+			t.Errorf("deleted while pulling %v: Run returned only when its context ended", whilePulling)
+		}
+		cancel()
 	}
 }
 
