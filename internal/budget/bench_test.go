@@ -10,6 +10,7 @@ import (
 
 	"github.com/mendflow/mendflow/internal/budget"
 	"github.com/mendflow/mendflow/internal/natstest"
+	"github.com/mendflow/mendflow/internal/servicetest"
 	"github.com/mendflow/mendflow/pkg/mend"
 )
 
@@ -48,7 +49,7 @@ func BenchmarkAcquire(b *testing.B) {
 	report := func(b *testing.B, calls int64, regs ...*prometheus.Registry) {
 		ops := 0.0
 		for _, reg := range regs {
-			ops += gathered(b, reg, "mendflow_mend_budget_nats_operations_total")
+			ops += servicetest.Gathered(b, reg, "mendflow_mend_budget_nats_operations_total")
 		}
 		b.ReportMetric(ops/float64(calls), "nats-ops/call")
 	}

@@ -117,7 +117,7 @@ func TestSharedLimitAcrossProcesses(t *testing.T) {
 		t.Errorf("%d calls within one second, want at most %d (rate %d + burst %d)", most, rate+burst, rate, burst)
 	}
 	for _, p := range []*process{a, b} {
-		if n := gathered(t, p.reg, "mendflow_mend_budget_calls_total"); n == 0 {
+		if n := servicetest.Gathered(t, p.reg, "mendflow_mend_budget_calls_total"); n == 0 {
 			t.Error("a process counted no call granted")
 		}
 	}
@@ -248,7 +248,7 @@ func TestFallbackWhileNATSIsUnreachable(t *testing.T) {
 	if took, least := got[len(got)-1].Time.Sub(got[0].Time), time.Duration(calls-2)*time.Second/10; took < least {
 		t.Errorf("%d calls in %v at the local share of 10/s, want at least %v", calls, took, least)
 	}
-	if !p.budget.Fallback() || gathered(t, p.reg, "mendflow_mend_budget_fallback") != 1 {
+	if !p.budget.Fallback() || servicetest.Gathered(t, p.reg, "mendflow_mend_budget_fallback") != 1 {
 		t.Error("the budget does not say it falls back")
 	}
 	if n := strings.Count(p.logs.String(), "cannot be reached"); n != 1 {
@@ -316,25 +316,6 @@ func TestOverridesNeverNameTheToken(t *testing.T) {
 	if err := cfg.Validate(); err != nil {
 		t.Errorf("Validate(%q) = %v", cfg.Overrides, err)
 	}
-}
-
-// gathered is the sum of the values of the metric name in reg.
-func gathered(t testing.TB, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	families, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := 0.0
-	for _, f := range families {
-		if f.GetName() != name {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
-		}
-	}
-	return sum
 }
 
 // TestOrganizationsHaveBudgetsOfTheirOwn: one organization's backlog does
@@ -420,7 +401,7 @@ func TestSetAsideWhileSaturated(t *testing.T) {
 	if held := p.budget.SetAside("other-org"); held != nil {
 		t.Errorf("another organization's work set aside: %v", held)
 	}
-	if n := gathered(t, p.reg, "mendflow_mend_budget_set_aside_total"); n != 2 {
+	if n := servicetest.Gathered(t, p.reg, "mendflow_mend_budget_set_aside_total"); n != 2 {
 		t.Errorf("mendflow_mend_budget_set_aside_total %v, want 2", n)
 	}
 	wg.Wait()
@@ -480,7 +461,7 @@ func TestInFlightCapIsShared(t *testing.T) {
 		t.Errorf("%d calls under way at once, want the cap, 2", most)
 	}
 	for _, p := range []*process{a, b} {
-		if n := gathered(t, p.reg, "mendflow_mend_budget_calls_total"); n != 4 {
+		if n := servicetest.Gathered(t, p.reg, "mendflow_mend_budget_calls_total"); n != 4 {
 			t.Errorf("a process made %v calls, want its 4", n)
 		}
 	}

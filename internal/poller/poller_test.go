@@ -285,7 +285,7 @@ func TestCompletionPublishedBeforeCrash(t *testing.T) {
 	if len(evs) != 1 {
 		t.Fatalf("%d completion events, want 1", len(evs))
 	}
-	if got := metricSum(t, r, "mendflow_poller_duplicate_completions_total"); got != 1 {
+	if got := servicetest.Gathered(t, r.metrics, "mendflow_poller_duplicate_completions_total"); got != 1 {
 		t.Errorf("duplicates counted: %v, want 1", got)
 	}
 }
@@ -308,7 +308,7 @@ func TestTwoPollers(t *testing.T) {
 	tracks := follow(t, tb, 200)
 	checkOnePerItem(t, tracks, tb.settle(t, 60*time.Second))
 	for name, r := range map[string]*running{"first": a, "second": b} {
-		if polls := metricSum(t, r, "mendflow_poller_polls_total"); polls == 0 {
+		if polls := servicetest.Gathered(t, r.metrics, "mendflow_poller_polls_total"); polls == 0 {
 			t.Errorf("the %s poller never polled: the load is not shared", name)
 		}
 	}
@@ -380,30 +380,11 @@ func TestInvalidItemDropped(t *testing.T) {
 			if evs := tb.settle(t, 10*time.Second); len(evs) != 0 {
 				t.Errorf("%d events for an invalid item, want none", len(evs))
 			}
-			if got := metricSum(t, r, "mendflow_poller_invalid_items_total"); got != 1 {
+			if got := servicetest.Gathered(t, r.metrics, "mendflow_poller_invalid_items_total"); got != 1 {
 				t.Errorf("invalid items counted: %v, want 1", got)
 			}
 		})
 	}
-}
-
-// metricSum sums the samples of a counter or gauge of the running poller.
-func metricSum(t *testing.T, r *running, name string) float64 {
-	t.Helper()
-	families, err := r.metrics.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sum float64
-	for _, f := range families {
-		if f.GetName() != name {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
-		}
-	}
-	return sum
 }
 
 // A poller whose consumer is deleted under it returns an error, so that its

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // NoServer is a loopback address (host:port) at which no server answers:
@@ -199,4 +201,24 @@ func Payload(t testing.TB, file string, set map[string]any) map[string]any {
 		m[keys[len(keys)-1]] = v
 	}
 	return doc
+}
+
+// Gathered is the sum of the counter and gauge values of the metric name
+// that g holds, over all its labels.
+func Gathered(t testing.TB, g prometheus.Gatherer, name string) float64 {
+	t.Helper()
+	families, err := g.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := 0.0
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
+		}
+	}
+	return sum
 }
