@@ -36,9 +36,9 @@
 // flight.go).
 //
 // While the bucket cannot be reached, a process keeps to a local share
-// of the rate and of the cap (MEND_BUDGET_PROCESSES), and says so once in its log and
-// in the gauge mendflow_mend_budget_fallback; it tries NATS again every
-// second and goes back to the shared budget when it answers.
+// of the rate and of the cap (MEND_BUDGET_PROCESSES), and says so once in
+// its log and in the gauge mendflow_mend_budget_fallback; it tries NATS
+// again every second and goes back to the shared budget when it answers.
 package budget
 
 import (
