@@ -5,6 +5,7 @@
 package servicetest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -79,7 +80,21 @@ func ListenAddr(line string) string {
 // Get is GET http://addr+path: the status and the body.
 func Get(t testing.TB, addr, path string) (int, string) {
 	t.Helper()
-	resp, err := http.Get("http://" + addr + path)
+	return Do(t, http.MethodGet, "http://"+addr+path, nil, nil)
+}
+
+// Do sends a request of method to url with header and body (none when
+// nil), and returns the status and the body of the answer.
+func Do(t testing.TB, method, url string, header http.Header, body []byte) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if header != nil {
+		req.Header = header
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"maps"
 	"net/http"
@@ -104,18 +103,7 @@ func (p *pipeline) fault(body string) {
 // post sends a request to ingest and returns its status and body.
 func (p *pipeline) do(method, path string, header http.Header, body []byte) (int, string) {
 	p.t.Helper()
-	req, err := http.NewRequest(method, "http://"+p.ingest+path, bytes.NewReader(body))
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	req.Header = header
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return servicetest.Do(p.t, method, "http://"+p.ingest+path, header, body)
 }
 
 // command posts a command to ingest as a structured CloudEvent with the id id.

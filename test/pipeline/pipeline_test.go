@@ -394,18 +394,8 @@ func (p *pipeline) stopAll() {
 
 func (p *pipeline) post(path string, header http.Header, body []byte) (int, []byte) {
 	p.t.Helper()
-	req, err := http.NewRequest(http.MethodPost, "http://"+p.programs["ingest"].addr+path, bytes.NewReader(body))
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	req.Header = header
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, b
+	status, answer := servicetest.Do(p.t, http.MethodPost, "http://"+p.programs["ingest"].addr+path, header, body)
+	return status, []byte(answer)
 }
 
 func (p *pipeline) get(prog *program, path string) (int, []byte) {
